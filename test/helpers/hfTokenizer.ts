@@ -1,0 +1,56 @@
+// The tokenizer reference: Hugging Face's Rust `tokenizers` (dev dependency only),
+// configured exactly as the Hub's BertTokenizerFast for an uncased WordPiece vocabulary.
+import { readFileSync } from "node:fs";
+import { Tokenizer } from "tokenizers";
+
+const SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+
+/** The tokenizer.json that `BertTokenizerFast.from_pretrained` builds for vocab.txt (do_lower_case, strip_accents unset). */
+export function bertTokenizerJson(vocabPath: string, maxLength?: number): string {
+  const tokens = readFileSync(vocabPath, "utf8").split("\n");
+  if (tokens[tokens.length - 1] === "") tokens.pop();
+  const vocab: Record<string, number> = {};
+  tokens.forEach((t, i) => {
+    if (!(t in vocab)) vocab[t] = i;
+  });
+  const id = (t: string): number => {
+    const v = vocab[t];
+    if (v === undefined) throw new Error(`${vocabPath}: special token ${t} missing`);
+    return v;
+  };
+  return JSON.stringify({
+    version: "1.0",
+    truncation: maxLength === undefined ? null : { direction: "Right", max_length: maxLength, strategy: "LongestFirst", stride: 0 },
+    padding: null,
+    added_tokens: SPECIAL_TOKENS.map((t) => ({
+      id: id(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    })),
+    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: "BertPreTokenizer" },
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [{ SpecialToken: { id: "[CLS]", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: "[CLS]", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "[SEP]", type_id: 0 } },
+        { Sequence: { id: "B", type_id: 1 } }, { SpecialToken: { id: "[SEP]", type_id: 1 } },
+      ],
+      special_tokens: {
+        "[CLS]": { id: "[CLS]", ids: [id("[CLS]")], tokens: ["[CLS]"] },
+        "[SEP]": { id: "[SEP]", ids: [id("[SEP]")], tokens: ["[SEP]"] },
+      },
+    },
+    decoder: { type: "WordPiece", prefix: "##", cleanup: true },
+    model: { type: "WordPiece", unk_token: "[UNK]", continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab },
+  });
+}
+
+export function referenceTokenizer(vocabPath: string, maxLength?: number): Tokenizer {
+  return Tokenizer.fromString(bertTokenizerJson(vocabPath, maxLength));
+}
+
+/** Reference ids for one text, `[CLS] … [SEP]`, truncated to maxLength. */
+export async function referenceIds(tokenizer: Tokenizer, text: string): Promise<number[]> {
+  return (await tokenizer.encode(text)).getIds();
+}
+
+export const SCIVOCAB = `${__dirname}/../../../shared/data/scivocab_uncased/vocab.txt`;
