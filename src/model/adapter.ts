@@ -1,0 +1,107 @@
+// The AdapterHub bottleneck adapter (adapters library, `Bottleneck` in methods/modeling.py and
+// `BottleneckLayer.bottleneck_layer_forward`), exactly DESIGN.md §3.
+import * as tf from "@tensorflow/tfjs-core";
+import { activation } from "./activations";
+import { ADAPTER_LAYER_NORM_EPS, AdapterSpec, BertConfig, bottleneckSize } from "./config";
+import { LayerNorm, Linear } from "./layers";
+import { WeightSource } from "./weightSource";
+
+/** Where in a BERT layer an adapter sits: after self-attention (`mh_adapter`) or after the feed-forward. */
+export type AdapterSite = "attention" | "output";
+
+/** One bottleneck at one site of one layer. */
+export class Bottleneck {
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  private constructor(
+    private readonly spec: AdapterSpec,
+    private readonly down: Linear,
+    private readonly up: Linear,
+    private readonly normBefore: LayerNorm | null,
+    private readonly normAfter: LayerNorm | null,
+  ) {
+    this.act = activation(spec.config.non_linearity);
+  }
+
+  static load(w: WeightSource, spec: AdapterSpec, layer: number): Bottleneck {
+    const hidden = spec.hidden_size;
+    const size = bottleneckSize(spec.config, hidden, layer);
+    const { ln_before, ln_after } = spec.config;
+    return new Bottleneck(
+      spec,
+      Linear.load(w.child("adapter_down"), hidden, size),
+      Linear.load(w.child("adapter_up"), size, hidden),
+      ln_before ? LayerNorm.load(w.child("adapter_norm_before"), hidden, ADAPTER_LAYER_NORM_EPS) : null,
+      ln_after ? LayerNorm.load(w.child("adapter_norm_after"), hidden, ADAPTER_LAYER_NORM_EPS) : null,
+    );
+  }
+
+  /** h: the sub-layer's output, input: its residual input, ln: the layer's own LayerNorm. [rows, hidden] */
+  forward(h: tf.Tensor2D, input: tf.Tensor2D, ln: LayerNorm): tf.Tensor2D {
+    const c = this.spec.config;
+    let residual: tf.Tensor2D | null = c.residual_before_ln === true ? h : null;
+    if (c.original_ln_before) {
+      h = tf.add(h, input);
+      if (c.residual_before_ln === "post_add") residual = h;
+      h = ln.forward(h);
+    }
+    if (c.residual_before_ln === false) residual = h;
+    if (residual === null) throw new Error("unreachable: Adapter.load refuses post_add without original_ln_before");
+    const z = this.normBefore ? this.normBefore.forward(h) : h;
+    let out: tf.Tensor2D = this.up.forward(this.act(this.down.forward(z)) as tf.Tensor2D);
+    if (c.scaling !== 1) out = tf.mul(out, c.scaling);
+    if (c.adapter_residual_before_ln) out = tf.add(out, residual);
+    if (this.normAfter) out = this.normAfter.forward(out);
+    if (!c.adapter_residual_before_ln) out = tf.add(out, residual);
+    if (c.original_ln_after) out = ln.forward(tf.add(out, input));
+    return out;
+  }
+
+  dispose(): void {
+    this.down.dispose();
+    this.up.dispose();
+    this.normBefore?.dispose();
+    this.normAfter?.dispose();
+  }
+}
+
+/** A whole adapter: one optional Bottleneck per (layer, site), after `leave_out` and the site flags. */
+export class Adapter {
+  private constructor(
+    readonly spec: AdapterSpec,
+    private readonly sites: Map<string, Bottleneck>,
+  ) {}
+
+  /** `w` holds our converted names: `layer.{i}.{attention|output}.adapter_down.weight`, … */
+  static load(w: WeightSource, spec: AdapterSpec, config: BertConfig): Adapter {
+    if (spec.hidden_size !== config.hidden_size) {
+      throw new Error(`${w.origin}: adapter "${spec.name}" is for hidden size ${spec.hidden_size}, the model has ${config.hidden_size}`);
+    }
+    if (spec.config.residual_before_ln === "post_add" && !spec.config.original_ln_before) {
+      // The adapters library has no residual in this case (it fails with an unbound variable).
+      throw new Error(`${w.origin}: adapter "${spec.name}": residual_before_ln "post_add" requires original_ln_before`);
+    }
+    const sites = new Map<string, Bottleneck>();
+    for (let layer = 0; layer < config.num_hidden_layers; layer++) {
+      if (spec.config.leave_out.includes(layer)) continue;
+      if (spec.config.mh_adapter) sites.set(key(layer, "attention"), Bottleneck.load(w.child(`layer.${layer}.attention`), spec, layer));
+      if (spec.config.output_adapter) sites.set(key(layer, "output"), Bottleneck.load(w.child(`layer.${layer}.output`), spec, layer));
+    }
+    const extra = w.untaken();
+    if (extra.length > 0) throw new Error(`${w.origin}: unexpected adapter tensors: ${extra.join(", ")}`);
+    return new Adapter(spec, sites);
+  }
+
+  at(layer: number, site: AdapterSite): Bottleneck | undefined {
+    return this.sites.get(key(layer, site));
+  }
+
+  dispose(): void {
+    for (const b of this.sites.values()) b.dispose();
+    this.sites.clear();
+  }
+}
+
+function key(layer: number, site: AdapterSite): string {
+  return `${layer}.${site}`;
+}

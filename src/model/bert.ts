@@ -1,0 +1,85 @@
+// BertModel: embeddings, the encoder's layers, and the pooling SPECTER2 uses (CLS) or offers (mean, pooler).
+import * as tf from "@tensorflow/tfjs-core";
+import { Adapter } from "./adapter";
+import { BertConfig } from "./config";
+import { BertEmbeddings } from "./embeddings";
+import { BertLayer } from "./layer";
+import { Linear } from "./layers";
+import { WeightSource } from "./weightSource";
+
+export type Pooling = "cls" | "mean" | "pooler";
+
+export interface ForwardOptions {
+  adapter?: Adapter | null;
+  pooling?: Pooling;
+  /** Also return every layer's hidden state (index 0 = embeddings), for parity checks. */
+  hiddenStates?: boolean;
+}
+
+export interface ForwardResult {
+  pooled: tf.Tensor2D; // [batch, hidden]
+  hiddenStates?: tf.Tensor3D[]; // [batch, seq, hidden] × (layers + 1)
+}
+
+export class BertModel {
+  private constructor(
+    readonly config: BertConfig,
+    private readonly embeddings: BertEmbeddings,
+    private readonly layers: BertLayer[],
+    private readonly pooler: Linear | null,
+  ) {}
+
+  /** Takes the base tensors by their Hugging Face BertModel names; owns them from then on. */
+  static load(w: WeightSource, c: BertConfig): BertModel {
+    const embeddings = BertEmbeddings.load(w.child("embeddings"), c);
+    const layers = Array.from({ length: c.num_hidden_layers }, (_, i) => BertLayer.load(w.child(`encoder.layer.${i}`), c, i));
+    const pooler = w.has("pooler.dense.weight") ? Linear.load(w.child("pooler.dense"), c.hidden_size, c.hidden_size) : null;
+    const extra = w.untaken();
+    if (extra.length > 0) throw new Error(`${w.origin}: unexpected tensors: ${extra.join(", ")}`);
+    return new BertModel(c, embeddings, layers, pooler);
+  }
+
+  get hasPooler(): boolean {
+    return this.pooler !== null;
+  }
+
+  /** ids, mask: int32 [batch, seq]. All intermediates are released; the caller owns the result. */
+  forward(ids: tf.Tensor2D, mask: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
+    const [batch, seq] = ids.shape;
+    if (seq > this.config.max_position_embeddings) {
+      throw new Error(`sequence length ${seq} exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
+    }
+    const hidden = this.config.hidden_size;
+    return tf.tidy(() => {
+      // (1 - mask) · min_float32 on the keys, as Hugging Face's get_extended_attention_mask.
+      const maskBias = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]) as tf.Tensor4D;
+      const states: tf.Tensor3D[] = [];
+      let x = this.embeddings.forward(ids);
+      if (options.hiddenStates) states.push(tf.reshape(x, [batch, seq, hidden]));
+      for (const layer of this.layers) {
+        x = layer.forward(x, maskBias, batch, seq, options.adapter ?? null);
+        if (options.hiddenStates) states.push(tf.reshape(x, [batch, seq, hidden]));
+      }
+      const pooled = this.pool(tf.reshape(x, [batch, seq, hidden]), mask, options.pooling ?? "cls");
+      return options.hiddenStates ? { pooled, hiddenStates: states } : { pooled };
+    });
+  }
+
+  private pool(last: tf.Tensor3D, mask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D {
+    const [batch, , hidden] = last.shape;
+    const cls = tf.reshape(tf.slice(last, [0, 0, 0], [batch, 1, hidden]), [batch, hidden]) as tf.Tensor2D;
+    if (pooling === "cls") return cls;
+    if (pooling === "pooler") {
+      if (!this.pooler) throw new Error("pooling \"pooler\" needs pooler.dense weights, which this model does not have");
+      return tf.tanh(this.pooler.forward(cls));
+    }
+    const m = tf.expandDims(tf.cast(mask, "float32"), 2); // [batch, seq, 1]
+    return tf.div(tf.sum(tf.mul(last, m), 1), tf.sum(m, 1)) as tf.Tensor2D;
+  }
+
+  dispose(): void {
+    this.embeddings.dispose();
+    for (const layer of this.layers) layer.dispose();
+    this.pooler?.dispose();
+  }
+}

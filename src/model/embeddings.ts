@@ -1,0 +1,38 @@
+// BertEmbeddings (transformers models/bert/modeling_bert.py): LN(word[id] + position[pos] + token_type[0]).
+import * as tf from "@tensorflow/tfjs-core";
+import { BertConfig } from "./config";
+import { LayerNorm } from "./layers";
+import { WeightSource } from "./weightSource";
+
+export class BertEmbeddings {
+  private constructor(
+    private readonly word: tf.Tensor2D,
+    /** position + token_type[0], summed once at load: SPECTER2's token_type_ids are all 0. */
+    private readonly positionAndType: tf.Tensor2D,
+    private readonly layerNorm: LayerNorm,
+  ) {}
+
+  static load(w: WeightSource, c: BertConfig): BertEmbeddings {
+    const word = w.take("word_embeddings.weight", [c.vocab_size, c.hidden_size]) as tf.Tensor2D;
+    const position = w.take("position_embeddings.weight", [c.max_position_embeddings, c.hidden_size]);
+    const tokenType = w.take("token_type_embeddings.weight", [c.type_vocab_size, c.hidden_size]);
+    const positionAndType = tf.tidy(() => tf.add(position, tf.slice(tokenType, [0, 0], [1, c.hidden_size]))) as tf.Tensor2D;
+    position.dispose();
+    tokenType.dispose();
+    return new BertEmbeddings(word, positionAndType, LayerNorm.load(w.child("LayerNorm"), c.hidden_size, c.layer_norm_eps));
+  }
+
+  /** ids: int32 [batch, seq] → [batch·seq, hidden] */
+  forward(ids: tf.Tensor2D): tf.Tensor2D {
+    const [batch, seq] = ids.shape;
+    const words = tf.gather(this.word, tf.reshape(ids, [-1])); // [batch·seq, hidden]
+    const positions = tf.tile(tf.slice(this.positionAndType, [0, 0], [seq, -1]), [batch, 1]);
+    return this.layerNorm.forward(tf.add(words, positions));
+  }
+
+  dispose(): void {
+    this.word.dispose();
+    this.positionAndType.dispose();
+    this.layerNorm.dispose();
+  }
+}

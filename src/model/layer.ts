@@ -1,0 +1,41 @@
+// BertLayer: self-attention, then feed-forward, each closed by a residual LayerNorm or an adapter.
+import * as tf from "@tensorflow/tfjs-core";
+import { Adapter } from "./adapter";
+import { BertSelfAttention, BertSelfOutput } from "./attention";
+import { BertConfig } from "./config";
+import { BertIntermediate, BertOutput } from "./feedForward";
+import { WeightSource } from "./weightSource";
+
+export class BertLayer {
+  private constructor(
+    private readonly index: number,
+    private readonly selfAttention: BertSelfAttention,
+    private readonly selfOutput: BertSelfOutput,
+    private readonly intermediate: BertIntermediate,
+    private readonly output: BertOutput,
+  ) {}
+
+  static load(w: WeightSource, c: BertConfig, index: number): BertLayer {
+    return new BertLayer(
+      index,
+      BertSelfAttention.load(w.child("attention.self"), c),
+      BertSelfOutput.load(w.child("attention.output"), c),
+      BertIntermediate.load(w.child("intermediate"), c),
+      BertOutput.load(w.child("output"), c),
+    );
+  }
+
+  /** x: [batch·seq, hidden] → [batch·seq, hidden] */
+  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapter: Adapter | null): tf.Tensor2D {
+    const context = this.selfAttention.forward(x, maskBias, batch, seq);
+    const attn = this.selfOutput.forward(context, x, adapter?.at(this.index, "attention"));
+    return this.output.forward(this.intermediate.forward(attn), attn, adapter?.at(this.index, "output"));
+  }
+
+  dispose(): void {
+    this.selfAttention.dispose();
+    this.selfOutput.dispose();
+    this.intermediate.dispose();
+    this.output.dispose();
+  }
+}
