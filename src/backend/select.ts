@@ -1,0 +1,59 @@
+// Picking and initialising the tfjs backend. tfjs-node(-gpu) are optional peers: used when installed.
+import * as tf from "@tensorflow/tfjs-core";
+
+export const BACKEND_CHOICES = ["auto", "node-gpu", "node", "wasm", "cpu"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendInfo {
+  /** The tfjs backend name now active ("tensorflow", "wasm", "cpu"). */
+  name: string;
+  choice: Exclude<BackendChoice, "auto">;
+  /** Why this one: what was tried before it and why it was passed over. */
+  reason: string;
+}
+
+interface Candidate {
+  choice: Exclude<BackendChoice, "auto">;
+  /** Loads the package that registers the backend; throws when it is not installed. */
+  register: () => void;
+  tfName: string;
+}
+
+const CANDIDATES: Candidate[] = [
+  // Both native packages register the backend as "tensorflow".
+  { choice: "node-gpu", register: () => require("@tensorflow/tfjs-node-gpu"), tfName: "tensorflow" },
+  { choice: "node", register: () => require("@tensorflow/tfjs-node"), tfName: "tensorflow" },
+  { choice: "wasm", register: () => require("@tensorflow/tfjs-backend-wasm"), tfName: "wasm" },
+  { choice: "cpu", register: () => require("@tensorflow/tfjs-backend-cpu"), tfName: "cpu" },
+];
+
+/** Activates the chosen backend; `auto` takes the first of node-gpu, node, wasm, cpu that initialises. */
+export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
+  const candidates = choice === "auto" ? CANDIDATES : CANDIDATES.filter((c) => c.choice === choice);
+  if (candidates.length === 0) throw new Error(`unknown backend "${choice}" (choose one of ${BACKEND_CHOICES.join(", ")})`);
+  const passed: string[] = [];
+  for (const c of candidates) {
+    try {
+      c.register();
+      if (!(await tf.setBackend(c.tfName))) throw new Error("failed to initialise");
+      await tf.ready();
+      const reason = choice === "auto" ? `auto: ${[...passed, `${c.choice} initialised`].join("; ")}` : `requested with --backend ${choice}`;
+      return { name: tf.getBackend(), choice: c.choice, reason };
+    } catch (e) {
+      const why = isMissingModule(e) ? "not installed" : (e as Error).message;
+      if (choice !== "auto") throw new Error(`backend "${choice}" is not available: ${why}${hint(c.choice)}`);
+      passed.push(`${c.choice} ${why}`);
+    }
+  }
+  throw new Error(`no tfjs backend initialised (${passed.join("; ")})`);
+}
+
+function isMissingModule(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === "MODULE_NOT_FOUND";
+}
+
+function hint(choice: Candidate["choice"]): string {
+  if (choice === "node") return " (npm install @tensorflow/tfjs-node)";
+  if (choice === "node-gpu") return " (npm install @tensorflow/tfjs-node-gpu; needs CUDA)";
+  return "";
+}

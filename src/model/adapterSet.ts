@@ -1,0 +1,51 @@
+// Many adapters next to one base. Switching only changes which Adapter object a forward pass is
+// handed: no base tensor is touched, copied or created.
+import { Adapter } from "./adapter";
+
+export class AdapterSet {
+  private readonly adapters = new Map<string, Adapter>();
+  private activeName: string | null = null;
+
+  add(name: string, adapter: Adapter): void {
+    if (this.adapters.has(name)) throw new Error(`adapter "${name}" is already loaded; unload it first`);
+    this.adapters.set(name, adapter);
+  }
+
+  names(): string[] {
+    return [...this.adapters.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.adapters.has(name);
+  }
+
+  /** The adapter called `name`, or null for the bare base model. */
+  get(name: string | null): Adapter | null {
+    if (name === null) return null;
+    const a = this.adapters.get(name);
+    if (!a) throw new Error(`unknown adapter "${name}" (loaded: ${this.names().join(", ") || "none"})`);
+    return a;
+  }
+
+  /** Sets the default adapter for calls that do not name one; null means the base model. */
+  use(name: string | null): void {
+    this.get(name);
+    this.activeName = name;
+  }
+
+  get active(): string | null {
+    return this.activeName;
+  }
+
+  unload(name: string): void {
+    this.get(name)?.dispose();
+    this.adapters.delete(name);
+    if (this.activeName === name) this.activeName = null;
+  }
+
+  dispose(): void {
+    for (const a of this.adapters.values()) a.dispose();
+    this.adapters.clear();
+    this.activeName = null;
+  }
+}
