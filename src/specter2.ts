@@ -1,0 +1,142 @@
+// The library API: load a converted model directory, embed papers or queries with any loaded adapter.
+//   const m = await Specter2.load(dir);
+//   const v = await m.embed(papers, { adapter: "proximity" });
+//   m.dispose();
+import * as tf from "@tensorflow/tfjs-core";
+import { BackendChoice, BackendInfo, initBackend } from "./backend/select";
+import { Adapter } from "./model/adapter";
+import { AdapterSet } from "./model/adapterSet";
+import { BertModel, Pooling } from "./model/bert";
+import { WeightSource } from "./model/weightSource";
+import { BertTokenizer, DEFAULT_MAX_LENGTH, formatPaper } from "./tokenizer";
+import { loadTokenizer } from "./tokenizer/load";
+import { loadAdapterFiles, loadBaseTensors, ModelDirectory, openModelDirectory } from "./weights/loadModelDir";
+
+export interface Paper {
+  title?: string | null;
+  abstract?: string | null;
+}
+
+/** A raw text (a query) or a paper, embedded as `title [SEP] abstract`. */
+export type EmbedInput = string | Paper;
+
+export interface LoadOptions {
+  backend?: BackendChoice;
+  /** Adapters to load next to the base: names from the model directory, "all" (default) or none ([]). */
+  adapters?: string[] | "all";
+}
+
+export interface EmbedOptions {
+  /** An adapter name, or null for the bare base model; defaults to the one chosen with `use()`. */
+  adapter?: string | null;
+  /** Papers per forward pass (sorted by length first, so padding stays small). */
+  batchSize?: number;
+  maxLength?: number;
+  pooling?: Pooling;
+}
+
+export const DEFAULT_BATCH_SIZE = 8;
+
+export class Specter2 {
+  readonly adapters = new AdapterSet();
+
+  private constructor(
+    readonly model: BertModel,
+    readonly tokenizer: BertTokenizer,
+    readonly directory: ModelDirectory,
+    readonly backend: BackendInfo,
+  ) {}
+
+  static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
+    const backend = await initBackend(options.backend ?? "auto");
+    const directory = openModelDirectory(dir);
+    const tokenizer = await loadTokenizer(dir);
+    const base = loadBaseTensors(directory);
+    let model: BertModel;
+    try {
+      model = BertModel.load(new WeightSource(base.tensors, base.origin), directory.config);
+    } catch (e) {
+      for (const t of base.tensors.values()) if (!t.isDisposed) t.dispose();
+      throw e;
+    }
+    const m = new Specter2(model, tokenizer, directory, backend);
+    const names = options.adapters === undefined || options.adapters === "all" ? Object.keys(directory.manifest.adapters) : options.adapters;
+    try {
+      for (const name of names) m.loadAdapter(name);
+    } catch (e) {
+      m.dispose();
+      throw e;
+    }
+    return m;
+  }
+
+  /** Loads one more adapter of the model directory next to the base. */
+  loadAdapter(name: string): void {
+    if (this.adapters.has(name)) throw new Error(`adapter "${name}" is already loaded`);
+    const files = loadAdapterFiles(this.directory, name);
+    try {
+      this.adapters.add(name, Adapter.load(new WeightSource(files.tensors, files.origin), files.spec, this.model.config));
+    } catch (e) {
+      for (const t of files.tensors.values()) if (!t.isDisposed) t.dispose();
+      throw e;
+    }
+  }
+
+  /** The default adapter for `embed` calls that name none (null: the base model). */
+  use(name: string | null): this {
+    this.adapters.use(name);
+    return this;
+  }
+
+  /** One vector per input, in input order. */
+  async embed(inputs: readonly EmbedInput[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    // Resolve the adapter once, up front: a later use() or a concurrent call cannot change this call's adapter.
+    const adapter = this.adapters.get(options.adapter === undefined ? this.adapters.active : options.adapter);
+    const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    const encoded = inputs.map((input) => this.tokenizer.encode(this.textOf(input), { maxLength }).ids);
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
+    const out = new Array<Float32Array>(inputs.length);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const rows = order.slice(start, start + batchSize);
+      const vectors = await this.embedIds(rows.map((i) => encoded[i]), adapter, options.pooling ?? "cls");
+      rows.forEach((row, k) => (out[row] = vectors[k]));
+    }
+    return out;
+  }
+
+  /** Token ids (each `[CLS] … [SEP]`) → vectors, one batch padded to its longest row. */
+  async embedIds(ids: readonly number[][], adapter: Adapter | null, pooling: Pooling = "cls"): Promise<Float32Array[]> {
+    if (ids.length === 0) return [];
+    const { idTensor, maskTensor } = padBatch(ids, this.tokenizer.specialIds.pad);
+    const pooled = tf.tidy(() => this.model.forward(idTensor, maskTensor, { adapter, pooling }).pooled);
+    idTensor.dispose();
+    maskTensor.dispose();
+    const flat = (await pooled.data()) as Float32Array;
+    pooled.dispose();
+    const hidden = this.model.config.hidden_size;
+    return ids.map((_, r) => flat.slice(r * hidden, (r + 1) * hidden));
+  }
+
+  /** A paper as the model card builds it: `title + [SEP] + (abstract ?? "")`. */
+  textOf(input: EmbedInput): string {
+    return typeof input === "string" ? input : formatPaper(input.title ?? "", input.abstract, this.tokenizer.sepToken);
+  }
+
+  dispose(): void {
+    this.adapters.dispose();
+    this.model.dispose();
+  }
+}
+
+
+function padBatch(ids: readonly number[][], padId: number): { idTensor: tf.Tensor2D; maskTensor: tf.Tensor2D } {
+  const seq = Math.max(...ids.map((r) => r.length));
+  const idData = new Int32Array(ids.length * seq).fill(padId);
+  const maskData = new Int32Array(ids.length * seq);
+  ids.forEach((row, r) => {
+    idData.set(row, r * seq);
+    maskData.fill(1, r * seq, r * seq + row.length);
+  });
+  return { idTensor: tf.tensor2d(idData, [ids.length, seq], "int32"), maskTensor: tf.tensor2d(maskData, [ids.length, seq], "int32") };
+}

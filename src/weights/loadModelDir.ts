@@ -1,0 +1,50 @@
+// Reads a converted model directory (src/weights/modelDir.ts) into configs and float32 tensors.
+import { existsSync, readFileSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs-core";
+import { AdapterSpec, BertConfig } from "../model/config";
+import {
+  adapterConfigFile, adapterWeightsFile, BASE_WEIGHTS_FILE, CONFIG_FILE, Manifest, MANIFEST_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, modelPath,
+} from "./modelDir";
+import { loadFloatTensors } from "./tensors";
+
+export interface ModelDirectory {
+  dir: string;
+  manifest: Manifest;
+  config: BertConfig;
+}
+
+function readJson(path: string): unknown {
+  if (!existsSync(path)) throw new Error(`${path}: missing`);
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function openModelDirectory(dir: string): ModelDirectory {
+  if (!existsSync(dir)) throw new Error(`${dir}: no such model directory (make one with \`specter2 convert\`)`);
+  const manifestPath = modelPath(dir, MANIFEST_FILE);
+  const manifest = readJson(manifestPath) as Manifest;
+  if (manifest?.format !== MODEL_FORMAT) {
+    throw new Error(`${manifestPath}: not a specter2-tfjs model manifest (format ${JSON.stringify(manifest?.format)}); convert Hub files with \`specter2 convert\``);
+  }
+  if (manifest.formatVersion !== MODEL_FORMAT_VERSION) {
+    throw new Error(`${manifestPath}: model format version ${manifest.formatVersion}, this version of specter2-tfjs reads ${MODEL_FORMAT_VERSION}; re-run \`specter2 convert\``);
+  }
+  return { dir, manifest, config: readJson(modelPath(dir, CONFIG_FILE)) as BertConfig };
+}
+
+export function loadBaseTensors(m: ModelDirectory): { tensors: Map<string, tf.Tensor>; origin: string } {
+  const origin = modelPath(m.dir, BASE_WEIGHTS_FILE);
+  return { tensors: loadFloatTensors(origin), origin };
+}
+
+export function loadAdapterFiles(m: ModelDirectory, name: string): { spec: AdapterSpec; tensors: Map<string, tf.Tensor>; origin: string } {
+  if (!m.manifest.adapters[name]) {
+    throw new Error(`${m.dir}: no adapter "${name}" (it has: ${Object.keys(m.manifest.adapters).join(", ") || "none"})`);
+  }
+  const spec = readJson(modelPath(m.dir, adapterConfigFile(name))) as AdapterSpec;
+  const origin = modelPath(m.dir, adapterWeightsFile(name));
+  return { spec, tensors: loadFloatTensors(origin), origin };
+}
