@@ -1,0 +1,170 @@
+// Embedding outputs that survive interruption. Rows are appended to `<out>.partial` and flushed;
+// after each flush `<out>.progress.json` records how many bytes and input lines are done. The final
+// file appears (by rename) only when the run completes, so a reader never sees a half-written one;
+// `--resume` truncates the partial file to the last recorded progress and carries on from there.
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomicFile";
+import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from "../io/npy";
+
+export type OutputFormat = "jsonl" | "npy";
+export type RecordId = string | number;
+
+export interface EmbeddedRow {
+  id: RecordId;
+  embedding: Float32Array;
+}
+
+interface Progress {
+  format: OutputFormat;
+  rows: number;
+  /** Input line number of the last record handled (embedded or skipped). */
+  lastLine: number;
+  dataBytes: number;
+  idsBytes: number;
+}
+
+/** For `x.npy` the ids go to `x.ids.jsonl` (one JSON value per line, row order). */
+export function idsPathFor(output: string): string {
+  return output.replace(/\.npy$/, "") + ".ids.jsonl";
+}
+
+/** An append-only file that can be cut back to a recorded length. */
+class AppendFile {
+  private readonly fd: number;
+
+  constructor(readonly path: string, keepBytes: number | null) {
+    this.fd = openSync(path, keepBytes === null ? "w" : "r+");
+    if (keepBytes !== null) {
+      const size = fstatSync(this.fd).size;
+      if (size < keepBytes) throw new Error(`${path}: ${size} bytes, but the progress record says ${keepBytes} were written: cannot resume; delete it and start again`);
+      ftruncateSync(this.fd, keepBytes);
+    }
+  }
+
+  get size(): number {
+    return fstatSync(this.fd).size;
+  }
+
+  append(bytes: Uint8Array): void {
+    let at = this.size;
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const n = writeSync(this.fd, bytes, done, bytes.byteLength - done, at);
+      done += n;
+      at += n;
+    }
+  }
+
+  writeAt(bytes: Uint8Array, position: number): void {
+    writeSync(this.fd, bytes, 0, bytes.byteLength, position);
+  }
+
+  readAt(length: number, position: number): Uint8Array {
+    const out = new Uint8Array(length);
+    readSync(this.fd, out, 0, length, position);
+    return out;
+  }
+
+  flush(): void {
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+export class EmbeddingSink {
+  private readonly data: AppendFile;
+  private readonly ids: AppendFile | null;
+  private progress: Progress;
+  private dim: number | null;
+
+  private constructor(readonly output: string, readonly format: OutputFormat, resume: boolean) {
+    const progressPath = `${output}.progress.json`;
+    const partial = `${output}.partial`;
+    const saved = resume && existsSync(progressPath) ? readProgress(progressPath, format) : null;
+    if (!resume && existsSync(partial)) {
+      throw new Error(`${partial} is left from an interrupted run: pass --resume to continue it, or delete it to start again`);
+    }
+    this.progress = saved ?? { format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0 };
+    this.data = new AppendFile(partial, saved ? saved.dataBytes : null);
+    this.ids = format === "npy" ? new AppendFile(`${idsPathFor(output)}.partial`, saved ? saved.idsBytes : null) : null;
+    this.dim = null;
+    if (format === "npy") {
+      if (saved && saved.rows > 0) this.dim = parseNpyHeader(this.data.readAt(NPY_HEADER_BYTES, 0), partial).cols;
+      if (!saved) this.data.append(npyHeader(0, 0)); // placeholder, rewritten by finish()
+      this.progress.dataBytes = this.data.size;
+    }
+  }
+
+  /** Opens the output; with `resume`, continues an interrupted run of the same output. */
+  static open(output: string, format: OutputFormat, resume: boolean): EmbeddingSink {
+    return new EmbeddingSink(output, format, resume);
+  }
+
+  /** Input lines up to this one were handled by an earlier, interrupted run. */
+  get resumedAfterLine(): number {
+    return this.progress.lastLine;
+  }
+
+  get rowsWritten(): number {
+    return this.progress.rows;
+  }
+
+  /** Appends rows (in input order) and records that input up to `lastLine` is done. */
+  write(rows: readonly EmbeddedRow[], lastLine: number): void {
+    if (this.format === "jsonl") {
+      this.data.append(Buffer.from(rows.map((r) => `${JSON.stringify({ paper_id: r.id, embedding: Array.from(r.embedding) })}\n`).join(""), "utf8"));
+    } else if (rows.length > 0) {
+      this.dim ??= rows[0].embedding.length;
+      const block = new Float32Array(rows.length * this.dim);
+      rows.forEach((r, i) => {
+        if (r.embedding.length !== this.dim) throw new Error(`embedding of ${r.id} has ${r.embedding.length} values, the file holds rows of ${this.dim}`);
+        block.set(r.embedding, i * this.dim!);
+      });
+      this.data.append(new Uint8Array(block.buffer));
+      this.ids!.append(Buffer.from(rows.map((r) => `${JSON.stringify(r.id)}\n`).join(""), "utf8"));
+      this.ids!.flush();
+    }
+    this.data.flush();
+    this.progress = {
+      ...this.progress,
+      rows: this.progress.rows + rows.length,
+      lastLine,
+      dataBytes: this.data.size,
+      idsBytes: this.ids?.size ?? 0,
+    };
+    writeFileAtomic(`${this.output}.progress.json`, JSON.stringify(this.progress));
+  }
+
+  /** Publishes the complete output under its final name(s) and removes the bookkeeping files. */
+  finish(): void {
+    if (this.format === "npy") {
+      this.data.writeAt(npyHeader(this.progress.rows, this.dim ?? 0), 0);
+      this.data.flush();
+    }
+    this.data.close();
+    this.ids?.close();
+    if (this.ids) renameSync(this.ids.path, idsPathFor(this.output));
+    renameSync(this.data.path, this.output);
+    rmSync(`${this.output}.progress.json`, { force: true });
+  }
+
+  /** Stops without publishing: what was written stays for --resume. */
+  close(): void {
+    this.data.close();
+    this.ids?.close();
+  }
+}
+
+function readProgress(path: string, format: OutputFormat): Progress {
+  let p: Progress;
+  try {
+    p = JSON.parse(readFileSync(path, "utf8")) as Progress;
+  } catch (e) {
+    throw new Error(`${path}: unreadable progress record (${(e as Error).message}); delete the .partial and .progress.json files to start again`);
+  }
+  if (p.format !== format) throw new Error(`${path}: the interrupted run wrote ${p.format}, this one asks for ${format}`);
+  return p;
+}
