@@ -2,9 +2,9 @@
 // after each flush `<out>.progress.json` records how many bytes and input lines are done. The final
 // file appears (by rename) only when the run completes, so a reader never sees a half-written one;
 // `--resume` truncates the partial file to the last recorded progress and carries on from there.
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { writeFileAtomic } from "../io/atomicFile";
-import { NPY_HEADER_BYTES, npyHeader, parseNpyHeader } from "../io/npy";
+import { npyHeader } from "../io/npy";
 
 export type OutputFormat = "jsonl" | "npy";
 export type RecordId = string | number;
@@ -21,6 +21,8 @@ interface Progress {
   lastLine: number;
   dataBytes: number;
   idsBytes: number;
+  /** Values per row (npy), known from the first row written. */
+  dim: number | null;
 }
 
 /** For `x.npy` the ids go to `x.ids.jsonl` (one JSON value per line, row order). */
@@ -59,12 +61,6 @@ class AppendFile {
     writeSync(this.fd, bytes, 0, bytes.byteLength, position);
   }
 
-  readAt(length: number, position: number): Uint8Array {
-    const out = new Uint8Array(length);
-    readSync(this.fd, out, 0, length, position);
-    return out;
-  }
-
   flush(): void {
     fsyncSync(this.fd);
   }
@@ -78,7 +74,6 @@ export class EmbeddingSink {
   private readonly data: AppendFile;
   private readonly ids: AppendFile | null;
   private progress: Progress;
-  private dim: number | null;
 
   private constructor(readonly output: string, readonly format: OutputFormat, resume: boolean) {
     const progressPath = `${output}.progress.json`;
@@ -87,13 +82,11 @@ export class EmbeddingSink {
     if (!resume && existsSync(partial)) {
       throw new Error(`${partial} is left from an interrupted run: pass --resume to continue it, or delete it to start again`);
     }
-    this.progress = saved ?? { format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0 };
+    this.progress = saved ?? { format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0, dim: null };
     this.data = new AppendFile(partial, saved ? saved.dataBytes : null);
     this.ids = format === "npy" ? new AppendFile(`${idsPathFor(output)}.partial`, saved ? saved.idsBytes : null) : null;
-    this.dim = null;
-    if (format === "npy") {
-      if (saved && saved.rows > 0) this.dim = parseNpyHeader(this.data.readAt(NPY_HEADER_BYTES, 0), partial).cols;
-      if (!saved) this.data.append(npyHeader(0, 0)); // placeholder, rewritten by finish()
+    if (format === "npy" && !saved) {
+      this.data.append(npyHeader(0, 0)); // placeholder, rewritten by finish()
       this.progress.dataBytes = this.data.size;
     }
   }
@@ -117,11 +110,11 @@ export class EmbeddingSink {
     if (this.format === "jsonl") {
       this.data.append(Buffer.from(rows.map((r) => `${JSON.stringify({ paper_id: r.id, embedding: Array.from(r.embedding) })}\n`).join(""), "utf8"));
     } else if (rows.length > 0) {
-      this.dim ??= rows[0].embedding.length;
-      const block = new Float32Array(rows.length * this.dim);
+      const dim = (this.progress.dim ??= rows[0].embedding.length);
+      const block = new Float32Array(rows.length * dim);
       rows.forEach((r, i) => {
-        if (r.embedding.length !== this.dim) throw new Error(`embedding of ${r.id} has ${r.embedding.length} values, the file holds rows of ${this.dim}`);
-        block.set(r.embedding, i * this.dim!);
+        if (r.embedding.length !== dim) throw new Error(`embedding of ${r.id} has ${r.embedding.length} values, the file holds rows of ${dim}`);
+        block.set(r.embedding, i * dim);
       });
       this.data.append(new Uint8Array(block.buffer));
       this.ids!.append(Buffer.from(rows.map((r) => `${JSON.stringify(r.id)}\n`).join(""), "utf8"));
@@ -141,7 +134,7 @@ export class EmbeddingSink {
   /** Publishes the complete output under its final name(s) and removes the bookkeeping files. */
   finish(): void {
     if (this.format === "npy") {
-      this.data.writeAt(npyHeader(this.progress.rows, this.dim ?? 0), 0);
+      this.data.writeAt(npyHeader(this.progress.rows, this.progress.dim ?? 0), 0);
       this.data.flush();
     }
     this.data.close();
