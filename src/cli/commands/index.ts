@@ -1,6 +1,10 @@
 // The CLI's commands, in the order `--help` lists them.
 import type { CommandModule } from "yargs";
+import { convertCommand } from "./convert";
+import { embedCommand } from "./embed";
 import { parityCommand } from "./parity";
+import { tokenizeCommand } from "./tokenize";
 
+// Each command types its own arguments; yargs' list of them cannot express that.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: CommandModule<any, any>[] = [parityCommand];
+export const COMMANDS: CommandModule<any, any>[] = [embedCommand, convertCommand, tokenizeCommand, parityCommand];

@@ -1,0 +1,64 @@
+// The main job: a stream of input records → embeddings in input order, written to a resumable sink.
+// Records are taken a window at a time; inside a window Specter2.embed sorts by token length, so
+// padding stays small while memory stays bounded by the window, whatever the input's size.
+import type { Specter2 } from "../specter2";
+import { EmbeddingSink, RecordId } from "./sink";
+
+/** One input line: a paper or query text with its id, or the reason it cannot be embedded. */
+export type InputItem = { lineNumber: number; id: RecordId; text: string } | { lineNumber: number; error: string };
+
+export type OnError = "fail" | "skip";
+
+export interface EmbedRunOptions {
+  adapter: string | null;
+  batchSize: number;
+  maxLength: number;
+  /** Records per length-sorting window. */
+  window: number;
+  onError: OnError;
+  /** Receives each skipped line (with --on-error skip). */
+  onSkip?: (lineNumber: number, error: string) => void;
+  onProgress?: (done: number) => void;
+}
+
+export interface EmbedRunSummary {
+  embedded: number;
+  skipped: number;
+  /** Records already done by an interrupted run that this one resumed. */
+  resumed: number;
+}
+
+export class InputError extends Error {}
+
+export async function embedRecords(model: Specter2, items: AsyncIterable<InputItem>, sink: EmbeddingSink, options: EmbedRunOptions): Promise<EmbedRunSummary> {
+  const summary: EmbedRunSummary = { embedded: 0, skipped: 0, resumed: sink.rowsWritten };
+  const after = sink.resumedAfterLine;
+  let window: { lineNumber: number; id: RecordId; text: string }[] = [];
+  let lastLine = after;
+
+  const flush = async () => {
+    const vectors = await model.embed(window.map((r) => r.text), { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength });
+    sink.write(window.map((r, i) => ({ id: r.id, embedding: vectors[i] })), lastLine);
+    summary.embedded += window.length;
+    window = [];
+    options.onProgress?.(summary.resumed + summary.embedded);
+  };
+
+  for await (const item of items) {
+    if (item.lineNumber <= after) continue;
+    if ("error" in item) {
+      if (options.onError === "fail") {
+        if (window.length > 0) await flush(); // keep everything before the bad line
+        throw new InputError(item.error);
+      }
+      options.onSkip?.(item.lineNumber, item.error);
+      summary.skipped++;
+    } else {
+      window.push(item);
+    }
+    lastLine = item.lineNumber;
+    if (window.length >= options.window) await flush();
+  }
+  if (window.length > 0) await flush();
+  return summary;
+}
