@@ -31,6 +31,8 @@ const CANDIDATES: Candidate[] = [
 export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
   const candidates = choice === "auto" ? CANDIDATES : CANDIDATES.filter((c) => c.choice === choice);
   if (candidates.length === 0) throw new Error(`unknown backend "${choice}" (choose one of ${BACKEND_CHOICES.join(", ")})`);
+  // PROD skips tfjs' debug checks and its console advertisement for tfjs-node (we choose backends ourselves).
+  tf.env().set("PROD", true);
   const passed: string[] = [];
   for (const c of candidates) {
     try {
