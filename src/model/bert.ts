@@ -57,8 +57,12 @@ export class BertModel {
       let x = this.embeddings.forward(ids);
       if (options.hiddenStates) states.push(tf.reshape(x, [batch, seq, hidden]));
       for (const layer of this.layers) {
-        x = layer.forward(x, maskBias, batch, seq, options.adapter ?? null);
-        if (options.hiddenStates) states.push(tf.reshape(x, [batch, seq, hidden]));
+        // A tidy per layer frees its intermediates as soon as it is done: kept for all 12 layers
+        // they outgrow the wasm heap (4 GB) at batch 8 × 256 tokens.
+        const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, options.adapter ?? null));
+        if (options.hiddenStates) states.push(tf.reshape(next, [batch, seq, hidden]));
+        x.dispose();
+        x = next;
       }
       const pooled = this.pool(tf.reshape(x, [batch, seq, hidden]), mask, options.pooling ?? "cls");
       return options.hiddenStates ? { pooled, hiddenStates: states } : { pooled };

@@ -9,12 +9,13 @@ const SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 export function bertTokenizerJson(vocabPath: string, maxLength?: number): string {
   const tokens = readFileSync(vocabPath, "utf8").split("\n");
   if (tokens[tokens.length - 1] === "") tokens.pop();
-  const vocab: Record<string, number> = {};
-  tokens.forEach((t, i) => {
-    if (!(t in vocab)) vocab[t] = i;
-  });
+  // A Map, not an object: tokens such as "constructor" must not hit Object.prototype. A token listed
+  // twice keeps its last line, as transformers' load_vocab (the source of the Hub's tokenizer.json) does.
+  const index = new Map<string, number>();
+  tokens.forEach((t, i) => index.set(t, i));
+  const vocab = Object.fromEntries(index);
   const id = (t: string): number => {
-    const v = vocab[t];
+    const v = index.get(t);
     if (v === undefined) throw new Error(`${vocabPath}: special token ${t} missing`);
     return v;
   };

@@ -1,0 +1,73 @@
+// One parsed JSONL object → an input record: a paper {"title", "abstract"} formatted as the model
+// card does (title + [SEP] + abstract), or a query {"text"}; the id is paper_id, id, corpus_id
+// or else the line number.
+import { formatPaper } from "../tokenizer/formatPaper";
+
+export type RecordKind = "paper" | "query";
+
+export interface InputRecord {
+  id: string | number;
+  text: string;
+  kind: RecordKind;
+}
+
+/** Where a record comes from, for error messages: `papers.jsonl:12: …`. */
+export interface RecordLocation {
+  source: string;
+  lineNumber: number;
+}
+
+export class RecordError extends Error {
+  constructor(readonly location: RecordLocation, detail: string) {
+    super(`${location.source}:${location.lineNumber}: ${detail}`);
+    this.name = "RecordError";
+  }
+}
+
+const ID_KEYS = ["paper_id", "id", "corpus_id"] as const;
+
+/** `sep` is the tokenizer's separator token, written between title and abstract. */
+export function toInputRecord(value: unknown, location: RecordLocation, sep = "[SEP]"): InputRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RecordError(location, `expected a JSON object with "text" (a query) or "title" and "abstract" (a paper), got ${describe(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  const id = recordId(record, location);
+  const isPaper = "title" in record || "abstract" in record;
+  if (isPaper && "text" in record) {
+    throw new RecordError(location, `has both "text" (a query) and "title"/"abstract" (a paper): give one`);
+  }
+  if (isPaper) {
+    const { title, abstract } = record;
+    if (typeof title !== "string") throw new RecordError(location, `"title" must be a string, got ${describe(title)}`);
+    // As in the Python usage, `d.get("abstract") or ""`: missing and null abstracts are empty.
+    if (abstract !== undefined && abstract !== null && typeof abstract !== "string") {
+      throw new RecordError(location, `"abstract" must be a string or null, got ${describe(abstract)}`);
+    }
+    return { id, text: formatPaper(title, abstract, sep), kind: "paper" };
+  }
+  if (!("text" in record)) {
+    throw new RecordError(location, `needs "text" (a query) or "title" and "abstract" (a paper); keys: ${Object.keys(record).join(", ") || "none"}`);
+  }
+  if (typeof record.text !== "string") throw new RecordError(location, `"text" must be a string, got ${describe(record.text)}`);
+  return { id, text: record.text, kind: "query" };
+}
+
+/** The first of paper_id, id, corpus_id that is present and not null; else the line number. */
+function recordId(record: Record<string, unknown>, location: RecordLocation): string | number {
+  for (const key of ID_KEYS) {
+    const id = record[key];
+    if (id === undefined || id === null) continue;
+    if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) return id;
+    throw new RecordError(location, `"${key}" must be a string or a number, got ${describe(id)}`);
+  }
+  return location.lineNumber;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${JSON.stringify(value).slice(0, 40)}`;
+}

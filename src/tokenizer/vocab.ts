@@ -1,0 +1,16 @@
+// vocab.txt: one token per line, the line index is the id.
+
+/** The tokens by id. Lines end in \n or \r\n; a final newline adds no entry. */
+export function parseVocab(text: string, source: string): string[] {
+  const tokens = text.split(/\r?\n/);
+  if (tokens[tokens.length - 1] === "") tokens.pop();
+  if (tokens.length === 0) throw new Error(`${source}: empty vocabulary`);
+  return tokens;
+}
+
+/** Token → id. A token listed twice maps to its last line, as both Hugging Face loaders do. */
+export function vocabIndex(tokens: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>();
+  tokens.forEach((token, id) => index.set(token, id));
+  return index;
+}
