@@ -50,7 +50,7 @@ export class Specter2 {
   static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
     const backend = await initBackend(options.backend ?? "auto");
     const directory = openModelDirectory(dir);
-    const tokenizer = await loadTokenizer(dir);
+    const tokenizer = loadTokenizer(dir);
     const base = loadBaseTensors(directory);
     let model: BertModel;
     try {
@@ -108,10 +108,11 @@ export class Specter2 {
   /** Token ids (each `[CLS] … [SEP]`) → vectors, one batch padded to its longest row. */
   async embedIds(ids: readonly number[][], adapter: Adapter | null, pooling: Pooling = "cls"): Promise<Float32Array[]> {
     if (ids.length === 0) return [];
-    const { idTensor, maskTensor } = padBatch(ids, this.tokenizer.specialIds.pad);
-    const pooled = tf.tidy(() => this.model.forward(idTensor, maskTensor, { adapter, pooling }).pooled);
-    idTensor.dispose();
-    maskTensor.dispose();
+    const batch = this.tokenizer.pad(ids);
+    const pooled = tf.tidy(() => {
+      const shape: [number, number] = [batch.batchSize, batch.seqLength];
+      return this.model.forward(tf.tensor2d(batch.ids, shape, "int32"), tf.tensor2d(batch.attentionMask, shape, "int32"), { adapter, pooling }).pooled;
+    });
     const flat = (await pooled.data()) as Float32Array;
     pooled.dispose();
     const hidden = this.model.config.hidden_size;
@@ -127,16 +128,4 @@ export class Specter2 {
     this.adapters.dispose();
     this.model.dispose();
   }
-}
-
-
-function padBatch(ids: readonly number[][], padId: number): { idTensor: tf.Tensor2D; maskTensor: tf.Tensor2D } {
-  const seq = Math.max(...ids.map((r) => r.length));
-  const idData = new Int32Array(ids.length * seq).fill(padId);
-  const maskData = new Int32Array(ids.length * seq);
-  ids.forEach((row, r) => {
-    idData.set(row, r * seq);
-    maskData.fill(1, r * seq, r * seq + row.length);
-  });
-  return { idTensor: tf.tensor2d(idData, [ids.length, seq], "int32"), maskTensor: tf.tensor2d(maskData, [ids.length, seq], "int32") };
 }

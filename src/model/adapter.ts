@@ -57,11 +57,8 @@ export class Bottleneck {
     return out;
   }
 
-  dispose(): void {
-    this.down.dispose();
-    this.up.dispose();
-    this.normBefore?.dispose();
-    this.normAfter?.dispose();
+  parameters(): tf.Tensor[] {
+    return [this.down, this.up, this.normBefore, this.normAfter].flatMap((m) => m?.parameters() ?? []);
   }
 }
 
@@ -96,8 +93,12 @@ export class Adapter {
     return this.sites.get(key(layer, site));
   }
 
+  parameters(): tf.Tensor[] {
+    return [...this.sites.values()].flatMap((b) => b.parameters());
+  }
+
   dispose(): void {
-    for (const b of this.sites.values()) b.dispose();
+    for (const t of this.parameters()) t.dispose();
     this.sites.clear();
   }
 }

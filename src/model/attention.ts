@@ -34,10 +34,8 @@ export class BertSelfAttention {
     return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * seq, this.heads * this.headDim]);
   }
 
-  dispose(): void {
-    this.query.dispose();
-    this.key.dispose();
-    this.value.dispose();
+  parameters(): tf.Tensor[] {
+    return [this.query, this.key, this.value].flatMap((m) => m.parameters());
   }
 }
 
@@ -54,8 +52,7 @@ export class BertSelfOutput {
     return adapter ? adapter.forward(h, input, this.layerNorm) : this.layerNorm.forward(tf.add(h, input));
   }
 
-  dispose(): void {
-    this.dense.dispose();
-    this.layerNorm.dispose();
+  parameters(): tf.Tensor[] {
+    return [...this.dense.parameters(), ...this.layerNorm.parameters()];
   }
 }

@@ -81,9 +81,12 @@ export class BertModel {
     return tf.div(tf.sum(tf.mul(last, m), 1), tf.sum(m, 1)) as tf.Tensor2D;
   }
 
+  /** Every tensor the model holds (the base weights), e.g. to prove that switching adapters leaves them alone. */
+  parameters(): tf.Tensor[] {
+    return [this.embeddings, ...this.layers, ...(this.pooler ? [this.pooler] : [])].flatMap((m) => m.parameters());
+  }
+
   dispose(): void {
-    this.embeddings.dispose();
-    for (const layer of this.layers) layer.dispose();
-    this.pooler?.dispose();
+    for (const t of this.parameters()) t.dispose();
   }
 }

@@ -30,9 +30,7 @@ export class BertEmbeddings {
     return this.layerNorm.forward(tf.add(words, positions));
   }
 
-  dispose(): void {
-    this.word.dispose();
-    this.positionAndType.dispose();
-    this.layerNorm.dispose();
+  parameters(): tf.Tensor[] {
+    return [this.word, this.positionAndType, ...this.layerNorm.parameters()];
   }
 }

@@ -22,8 +22,8 @@ export class BertIntermediate {
     return this.act(this.dense.forward(x)) as tf.Tensor2D;
   }
 
-  dispose(): void {
-    this.dense.dispose();
+  parameters(): tf.Tensor[] {
+    return this.dense.parameters();
   }
 }
 
@@ -40,8 +40,7 @@ export class BertOutput {
     return adapter ? adapter.forward(h, attn, this.layerNorm) : this.layerNorm.forward(tf.add(h, attn));
   }
 
-  dispose(): void {
-    this.dense.dispose();
-    this.layerNorm.dispose();
+  parameters(): tf.Tensor[] {
+    return [...this.dense.parameters(), ...this.layerNorm.parameters()];
   }
 }

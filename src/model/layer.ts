@@ -32,10 +32,7 @@ export class BertLayer {
     return this.output.forward(this.intermediate.forward(attn), attn, adapter?.at(this.index, "output"));
   }
 
-  dispose(): void {
-    this.selfAttention.dispose();
-    this.selfOutput.dispose();
-    this.intermediate.dispose();
-    this.output.dispose();
+  parameters(): tf.Tensor[] {
+    return [this.selfAttention, this.selfOutput, this.intermediate, this.output].flatMap((m) => m.parameters());
   }
 }

@@ -19,9 +19,8 @@ export class Linear {
     return tf.fused.matMul({ a: x, b: this.weight, bias: this.bias }) as tf.Tensor2D;
   }
 
-  dispose(): void {
-    this.weight.dispose();
-    this.bias.dispose();
+  parameters(): tf.Tensor[] {
+    return [this.weight, this.bias];
   }
 }
 
@@ -41,8 +40,7 @@ export class LayerNorm {
     });
   }
 
-  dispose(): void {
-    this.weight.dispose();
-    this.bias.dispose();
+  parameters(): tf.Tensor[] {
+    return [this.weight, this.bias];
   }
 }

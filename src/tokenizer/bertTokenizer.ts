@@ -103,7 +103,11 @@ export class BertTokenizer {
   }
 
   encodeBatch(texts: readonly string[], { maxLength = DEFAULT_MAX_LENGTH }: EncodeOptions = {}): BatchEncoding {
-    const rows = texts.map((text) => this.encodeIds(text, maxLength));
+    return this.pad(texts.map((text) => this.encodeIds(text, maxLength)));
+  }
+
+  /** Encoded rows padded with [PAD] to the longest of them, with their attention mask. */
+  pad(rows: readonly (readonly number[])[]): BatchEncoding {
     const lengths = rows.map((row) => row.length);
     const seqLength = lengths.reduce((a, b) => Math.max(a, b), 0);
     const ids = new Int32Array(rows.length * seqLength).fill(this.specialIds.pad);
