@@ -12,19 +12,20 @@ export interface BackendInfo {
   reason: string;
 }
 
-interface Candidate {
+export interface Candidate {
   choice: Exclude<BackendChoice, "auto">;
-  /** Loads the package that registers the backend; throws when it is not installed. */
-  register: () => void;
+  /** The package whose loading registers the backend; require() throws when it is not installed. */
+  pkg: string;
   tfName: string;
 }
 
-const CANDIDATES: Candidate[] = [
+/** In `auto`'s order of preference (also read by probe.ts, which tells without loading anything). */
+export const CANDIDATES: readonly Candidate[] = [
   // Both native packages register the backend as "tensorflow".
-  { choice: "node-gpu", register: () => require("@tensorflow/tfjs-node-gpu"), tfName: "tensorflow" },
-  { choice: "node", register: () => require("@tensorflow/tfjs-node"), tfName: "tensorflow" },
-  { choice: "wasm", register: () => require("@tensorflow/tfjs-backend-wasm"), tfName: "wasm" },
-  { choice: "cpu", register: () => require("@tensorflow/tfjs-backend-cpu"), tfName: "cpu" },
+  { choice: "node-gpu", pkg: "@tensorflow/tfjs-node-gpu", tfName: "tensorflow" },
+  { choice: "node", pkg: "@tensorflow/tfjs-node", tfName: "tensorflow" },
+  { choice: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", tfName: "wasm" },
+  { choice: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", tfName: "cpu" },
 ];
 
 /** Activates the chosen backend; `auto` takes the first of node-gpu, node, wasm, cpu that initialises. */
@@ -36,7 +37,7 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   const passed: string[] = [];
   for (const c of candidates) {
     try {
-      c.register();
+      require(c.pkg);
       if (!(await tf.setBackend(c.tfName))) throw new Error("failed to initialise");
       await tf.ready();
       const reason = choice === "auto" ? `auto: ${[...passed, `${c.choice} initialised`].join("; ")}` : `requested with --backend ${choice}`;

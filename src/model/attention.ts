@@ -5,6 +5,14 @@ import { BertConfig } from "./config";
 import { LayerNorm, Linear } from "./layers";
 import { WeightSource } from "./weightSource";
 
+/** How attention's two products are issued: one BatchMatMul each (fast where the backend has a real
+ *  batched kernel: tfjs-node) or 2-D products per row and head (fast on wasm and cpu). */
+export type AttentionShape = "batched" | "perHead";
+
+export function preferredAttentionShape(backendName: string): AttentionShape {
+  return backendName === "tensorflow" ? "batched" : "perHead";
+}
+
 export class BertSelfAttention {
   private readonly heads: number;
   private readonly headDim: number;
@@ -24,14 +32,45 @@ export class BertSelfAttention {
    * x: [batch·seq, hidden]; maskBias: [batch, 1, 1, seq] holding 0 for tokens and min_float32 for padding.
    * Returns the context [batch·seq, hidden].
    */
-  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number): tf.Tensor2D {
-    const split = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batch, seq, this.heads, this.headDim]), [0, 2, 1, 3]); // [batch, heads, seq, headDim]
+  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, shape: AttentionShape): tf.Tensor2D {
+    const split = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batch, seq, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D; // [batch, heads, seq, headDim]
     const q = split(this.query.forward(x));
     const k = split(this.key.forward(x));
     const v = split(this.value.forward(x));
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(this.headDim)), maskBias); // [batch, heads, seq, seq]
-    const context = tf.matMul(tf.softmax(scores), v); // [batch, heads, seq, headDim]
+    const context = shape === "batched" ? this.batched(q, k, v, maskBias) : this.perHead(q, k, v, maskBias, batch);
     return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * seq, this.heads * this.headDim]);
+  }
+
+  /** softmax(Q·Kᵀ/√d + mask)·V as two BatchMatMuls over [batch, heads, seq, ·]. */
+  private batched(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D): tf.Tensor4D {
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(this.headDim)), maskBias); // [batch, heads, seq, seq]
+    return tf.matMul(tf.softmax(scores), v);
+  }
+
+  /** The same as 2-D matmuls per (row, head) with Kᵀ laid out once. tfjs-wasm sends only
+   *  untransposed, unbatched products to XNNPACK (its BatchMatMul is a naive loop, ~10× slower), and
+   *  its Slice copies the whole input on every call, so the per-head blocks are cut from one read. */
+  private perHead(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D, batch: number): tf.Tensor4D {
+    const [, heads, seq, d] = q.shape;
+    const scale = 1 / Math.sqrt(this.headDim);
+    const qData = q.dataSync() as Float32Array;
+    const kTData = tf.transpose(k, [0, 1, 3, 2]).dataSync() as Float32Array; // [batch, heads, headDim, seq]
+    const vData = v.dataSync() as Float32Array;
+    const biasData = maskBias.dataSync() as Float32Array; // [batch, 1, 1, seq]
+    const block = seq * d;
+    const rows: tf.Tensor2D[] = [];
+    for (let b = 0; b < batch; b++) {
+      const bias = tf.tensor2d(biasData.subarray(b * seq, (b + 1) * seq), [1, seq]);
+      for (let h = 0; h < heads; h++) {
+        const at = (b * heads + h) * block;
+        const qh = tf.tensor2d(qData.subarray(at, at + block), [seq, d]);
+        const kh = tf.tensor2d(kTData.subarray(at, at + block), [d, seq]);
+        const vh = tf.tensor2d(vData.subarray(at, at + block), [seq, d]);
+        const scores = tf.add(tf.mul(tf.matMul(qh, kh), scale), bias); // [seq, seq]
+        rows.push(tf.matMul(tf.softmax(scores), vh)); // [seq, headDim]
+      }
+    }
+    return tf.reshape(tf.stack(rows), [batch, heads, seq, d]);
   }
 
   parameters(): tf.Tensor[] {

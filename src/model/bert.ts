@@ -1,6 +1,7 @@
 // BertModel: embeddings, the encoder's layers, and the pooling SPECTER2 uses (CLS) or offers (mean, pooler).
 import * as tf from "@tensorflow/tfjs-core";
 import { Adapter } from "./adapter";
+import { AttentionShape, preferredAttentionShape } from "./attention";
 import { BertConfig } from "./config";
 import { BertEmbeddings } from "./embeddings";
 import { BertLayer } from "./layer";
@@ -14,6 +15,8 @@ export interface ForwardOptions {
   pooling?: Pooling;
   /** Also return every layer's hidden state (index 0 = embeddings), for parity checks. */
   hiddenStates?: boolean;
+  /** Defaults to what is fastest on the active backend. */
+  attentionShape?: AttentionShape;
 }
 
 export interface ForwardResult {
@@ -50,6 +53,7 @@ export class BertModel {
       throw new Error(`sequence length ${seq} exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
     }
     const hidden = this.config.hidden_size;
+    const shape = options.attentionShape ?? preferredAttentionShape(tf.getBackend());
     return tf.tidy(() => {
       // (1 - mask) · min_float32 on the keys, as Hugging Face's get_extended_attention_mask.
       const maskBias = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]) as tf.Tensor4D;
@@ -59,7 +63,7 @@ export class BertModel {
       for (const layer of this.layers) {
         // A tidy per layer frees its intermediates as soon as it is done: kept for all 12 layers
         // they outgrow the wasm heap (4 GB) at batch 8 × 256 tokens.
-        const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, options.adapter ?? null));
+        const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, options.adapter ?? null, shape));
         if (options.hiddenStates) states.push(tf.reshape(next, [batch, seq, hidden]));
         x.dispose();
         x = next;

@@ -1,7 +1,7 @@
 // BertLayer: self-attention, then feed-forward, each closed by a residual LayerNorm or an adapter.
 import * as tf from "@tensorflow/tfjs-core";
 import { Adapter } from "./adapter";
-import { BertSelfAttention, BertSelfOutput } from "./attention";
+import { AttentionShape, BertSelfAttention, BertSelfOutput } from "./attention";
 import { BertConfig } from "./config";
 import { BertIntermediate, BertOutput } from "./feedForward";
 import { WeightSource } from "./weightSource";
@@ -26,8 +26,8 @@ export class BertLayer {
   }
 
   /** x: [batch·seq, hidden] → [batch·seq, hidden] */
-  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapter: Adapter | null): tf.Tensor2D {
-    const context = this.selfAttention.forward(x, maskBias, batch, seq);
+  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapter: Adapter | null, shape: AttentionShape): tf.Tensor2D {
+    const context = this.selfAttention.forward(x, maskBias, batch, seq, shape);
     const attn = this.selfOutput.forward(context, x, adapter?.at(this.index, "attention"));
     return this.output.forward(this.intermediate.forward(attn), attn, adapter?.at(this.index, "output"));
   }

@@ -2,9 +2,11 @@
 import type { CommandModule } from "yargs";
 import { convertCommand } from "./convert";
 import { embedCommand } from "./embed";
+import { infoCommand } from "./info";
 import { parityCommand } from "./parity";
+import { searchCommand } from "./search";
 import { tokenizeCommand } from "./tokenize";
 
 // Each command types its own arguments; yargs' list of them cannot express that.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: CommandModule<any, any>[] = [embedCommand, convertCommand, tokenizeCommand, parityCommand];
+export const COMMANDS: CommandModule<any, any>[] = [embedCommand, searchCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand];
