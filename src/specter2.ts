@@ -31,6 +31,7 @@ export interface EmbedOptions {
   adapter?: string | null;
   /** Papers per forward pass (sorted by length first, so padding stays small). */
   batchSize?: number;
+  /** Tokens per input including [CLS] and [SEP] (default 512, or the model's position limit if lower). */
   maxLength?: number;
   pooling?: Pooling;
 }
@@ -92,7 +93,9 @@ export class Specter2 {
   async embed(inputs: readonly EmbedInput[], options: EmbedOptions = {}): Promise<Float32Array[]> {
     // Resolve the adapter once, up front: a later use() or a concurrent call cannot change this call's adapter.
     const adapter = this.adapters.get(options.adapter === undefined ? this.adapters.active : options.adapter);
-    const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
+    const positions = this.model.config.max_position_embeddings;
+    const maxLength = options.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, positions);
+    if (maxLength > positions) throw new Error(`maxLength ${maxLength} exceeds the model's ${positions} positions (max_position_embeddings)`);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     const encoded = inputs.map((input) => this.tokenizer.encode(this.textOf(input), { maxLength }).ids);
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);

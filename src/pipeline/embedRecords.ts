@@ -12,7 +12,8 @@ export type OnError = "fail" | "skip";
 export interface EmbedRunOptions {
   adapter: string | null;
   batchSize: number;
-  maxLength: number;
+  /** Undefined: the model's default. */
+  maxLength?: number;
   /** Records per length-sorting window. */
   window: number;
   onError: OnError;

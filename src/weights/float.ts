@@ -40,32 +40,43 @@ export function floatToHalf(value: number): number {
   return sign | r;
 }
 
+let halfTable: Float32Array | null = null;
+
+/** All 65536 half-precision values, so widening a tensor is one lookup per element. */
+function halfToFloatTable(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+/** A copy of the bytes in a fresh, aligned buffer (tensor data may be an unaligned view into a file). */
+function aligned(t: RawTensor): ArrayBuffer {
+  return t.data.slice().buffer;
+}
+
 /** The tensor's values as float32 (F32, F16, BF16, F64 sources). */
 export function toFloat32(t: RawTensor, name: string): Float32Array {
-  const n = t.data.byteLength;
-  const view = new DataView(t.data.buffer, t.data.byteOffset, n);
   switch (t.dtype) {
-    case "F32": {
-      const out = new Float32Array(n / 4);
-      new Uint8Array(out.buffer).set(t.data);
-      return out;
-    }
+    case "F32":
+      return new Float32Array(aligned(t));
     case "F16": {
-      const out = new Float32Array(n / 2);
-      for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      const bits = new Uint16Array(aligned(t));
+      const table = halfToFloatTable();
+      const out = new Float32Array(bits.length);
+      for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
       return out;
     }
     case "BF16": {
-      const out = new Float32Array(n / 2);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      const bits = new Uint16Array(aligned(t));
+      const out = new Float32Array(bits.length);
+      const outBits = new Uint32Array(out.buffer);
+      for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
       return out;
     }
-    case "F64": {
-      const out = new Float32Array(n / 8);
-      for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
-      return out;
-    }
+    case "F64":
+      return Float32Array.from(new Float64Array(aligned(t)));
     default:
       throw new Error(`tensor "${name}": dtype ${t.dtype} is not a float type`);
   }
@@ -73,8 +84,7 @@ export function toFloat32(t: RawTensor, name: string): Float32Array {
 
 /** float32 values as F16 bytes. */
 export function toFloat16Bytes(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 2);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < values.length; i++) view.setUint16(2 * i, floatToHalf(values[i]), true);
-  return out;
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]);
+  return new Uint8Array(out.buffer);
 }

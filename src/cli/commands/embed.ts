@@ -1,14 +1,14 @@
 // `specter2 embed`: JSONL papers or queries → embeddings (JSONL or .npy), in input order, resumable.
 import { appendFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
-import { BACKEND_CHOICES, BackendChoice } from "../../backend/select";
+import { backendOption, checkMaxLength, maxLengthOption } from "../options";
+import type { BackendChoice } from "../../backend/select";
 import { readJsonlEntries, STDIN_SOURCE } from "../../io/jsonl";
 import { toInputRecord } from "../../io/records";
 import { embedRecords, InputError, InputItem, OnError } from "../../pipeline/embedRecords";
 import { countLines, ProgressReporter } from "../../pipeline/progress";
 import { EmbeddingSink, OutputFormat } from "../../pipeline/sink";
 import { DEFAULT_BATCH_SIZE, Specter2 } from "../../specter2";
-import { DEFAULT_MAX_LENGTH } from "../../tokenizer";
 
 interface EmbedArgs {
   model: string;
@@ -17,7 +17,7 @@ interface EmbedArgs {
   output: string;
   format?: OutputFormat;
   "batch-size": number;
-  "max-length": number;
+  "max-length"?: number;
   backend: BackendChoice;
   resume: boolean;
   "on-error": OnError;
@@ -34,13 +34,13 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       .option("output", { type: "string", demandOption: true, describe: "Output file: .jsonl ({paper_id, embedding} per line) or .npy (float32 [n, hidden], ids in <name>.ids.jsonl)" })
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "Output format (default: from the output's extension, else jsonl)" })
       .option("batch-size", { type: "number", default: DEFAULT_BATCH_SIZE, describe: "Inputs per forward pass (sorted by length first)" })
-      .option("max-length", { type: "number", default: DEFAULT_MAX_LENGTH, describe: "Tokens per input including [CLS] and [SEP]; longer inputs are truncated" })
-      .option("backend", { choices: BACKEND_CHOICES, default: "auto" as BackendChoice, describe: "tfjs backend" })
+      .option("max-length", maxLengthOption)
+      .option("backend", backendOption)
       .option("resume", { type: "boolean", default: false, describe: "Continue an interrupted run of the same output without re-embedding what is done" })
       .option("on-error", { choices: ["fail", "skip"] as const, default: "fail" as OnError, describe: "A malformed line stops the run (fail; what is done is kept for --resume) or is recorded in <output>.errors.jsonl (skip)" })
       .check((a) => {
         if (!Number.isInteger(a["batch-size"]) || a["batch-size"] < 1) throw new Error(`--batch-size must be a positive integer, got ${a["batch-size"]}`);
-        if (!Number.isInteger(a["max-length"]) || a["max-length"] < 2) throw new Error(`--max-length must be an integer of at least 2, got ${a["max-length"]}`);
+        checkMaxLength(a);
         return true;
       }),
   handler: async (args) => {

@@ -1,6 +1,7 @@
 // The CLI's commands, in the order `--help` lists them.
 import type { CommandModule } from "yargs";
 import { convertCommand } from "./convert";
+import { downloadCommand } from "./download";
 import { embedCommand } from "./embed";
 import { infoCommand } from "./info";
 import { parityCommand } from "./parity";
@@ -9,4 +10,4 @@ import { tokenizeCommand } from "./tokenize";
 
 // Each command types its own arguments; yargs' list of them cannot express that.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: CommandModule<any, any>[] = [embedCommand, searchCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand];
+export const COMMANDS: CommandModule<any, any>[] = [embedCommand, searchCommand, downloadCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand];

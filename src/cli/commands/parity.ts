@@ -1,6 +1,7 @@
 // `specter2 parity`: compare a converted model with a PyTorch reference file, layer by layer.
 import type { CommandModule } from "yargs";
-import { BACKEND_CHOICES, BackendChoice } from "../../backend/select";
+import { backendOption } from "../options";
+import type { BackendChoice } from "../../backend/select";
 import { compareWithReference, DEFAULT_TOLERANCE, formatParityTable } from "../../parity";
 import { Specter2 } from "../../specter2";
 
@@ -19,7 +20,7 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
     y
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
       .option("fixture", { type: "string", demandOption: true, describe: "reference.safetensors written by convert/reference (its .json must sit next to it)" })
-      .option("backend", { choices: BACKEND_CHOICES, default: "auto" as BackendChoice, describe: "tfjs backend to run on" })
+      .option("backend", backendOption)
       .option("max-abs", { type: "number", default: DEFAULT_TOLERANCE.maxAbs, describe: "Largest absolute difference allowed at any valid position of any layer" })
       .option("min-cosine", { type: "number", default: DEFAULT_TOLERANCE.minCosine, describe: "Lowest cosine similarity allowed between our and the reference's embeddings" }),
   handler: async (args) => {

@@ -1,13 +1,13 @@
 // `specter2 search`: ad-hoc search as SPECTER2 does it: the query embedded with the adhoc_query adapter,
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
-import { BACKEND_CHOICES, BackendChoice } from "../../backend/select";
+import { backendOption, checkMaxLength, maxLengthOption } from "../options";
+import type { BackendChoice } from "../../backend/select";
 import { readIndex } from "../../search/indexReader";
 import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES, ScoreName } from "../../search/score";
 import { Hit, searchIndex } from "../../search/search";
 import { titlesFor } from "../../search/titles";
 import { Specter2 } from "../../specter2";
-import { DEFAULT_MAX_LENGTH } from "../../tokenizer";
 import { openModelDirectory } from "../../weights/loadModelDir";
 
 interface SearchArgs {
@@ -19,7 +19,7 @@ interface SearchArgs {
   "index-adapter": string;
   score: ScoreName;
   papers?: string;
-  "max-length": number;
+  "max-length"?: number;
   backend: BackendChoice;
   json: boolean;
 }
@@ -41,12 +41,12 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
         describe: `Ranking score: ${SCORE_NAMES.map((s) => `${s} = ${SCORE_DESCRIPTIONS[s]}`).join("; ")}`,
       })
       .option("papers", { type: "string", describe: "The papers JSONL the index was embedded from, to print titles (else titles come from the index lines, if they have them)" })
-      .option("max-length", { type: "number", default: DEFAULT_MAX_LENGTH, describe: "Query tokens including [CLS] and [SEP]; longer queries are truncated" })
-      .option("backend", { choices: BACKEND_CHOICES, default: "auto" as BackendChoice, describe: "tfjs backend" })
+      .option("max-length", maxLengthOption)
+      .option("backend", backendOption)
       .option("json", { type: "boolean", default: false, describe: "One JSON object per hit ({rank, paper_id, score[, title]}) instead of a table" })
       .check((a) => {
         if (!Number.isInteger(a.k) || a.k < 1) throw new Error(`--k must be a positive integer, got ${a.k}`);
-        if (!Number.isInteger(a["max-length"]) || a["max-length"] < 2) throw new Error(`--max-length must be an integer of at least 2, got ${a["max-length"]}`);
+        checkMaxLength(a);
         return true;
       }),
   handler: async (args) => {

@@ -1,20 +1,20 @@
 // `specter2 tokenize`: JSONL papers/queries in, one {"ids", "tokens"} JSON line out per input.
 import { once } from "node:events";
 import type { CommandModule } from "yargs";
+import { checkMaxLength, maxLengthOption } from "../options";
 import { readJsonl, STDIN_SOURCE } from "../../io/jsonl";
 import { toInputRecord } from "../../io/records";
-import { DEFAULT_MAX_LENGTH } from "../../tokenizer";
 import { loadTokenizer } from "../../tokenizer/load";
 
 interface TokenizeArgs {
   model: string;
-  "max-length": number;
+  "max-length"?: number;
   input?: string;
 }
 
 export interface TokenizeRun {
   model: string;
-  maxLength: number;
+  maxLength?: number;
   /** A JSONL file, or a stream such as stdin. */
   input: string | NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
@@ -37,13 +37,9 @@ export const tokenizeCommand: CommandModule<object, TokenizeArgs> = {
   builder: (y) =>
     y
       .option("model", { type: "string", demandOption: true, describe: "Model directory holding vocab.txt and tokenizer_config.json" })
-      .option("max-length", { type: "number", default: DEFAULT_MAX_LENGTH, describe: "Tokens per input including [CLS] and [SEP]; longer inputs are truncated" })
+      .option("max-length", maxLengthOption)
       .option("input", { type: "string", describe: "JSONL file to read (default: stdin)" })
-      .check((argv) => {
-        const n = argv["max-length"];
-        if (!Number.isInteger(n) || n < 2) throw new Error(`--max-length must be an integer of at least 2, got ${n}`);
-        return true;
-      }),
+      .check(checkMaxLength),
   handler: async (args) => {
     await runTokenize({ model: args.model, maxLength: args["max-length"], input: args.input ?? process.stdin, output: process.stdout });
   },

@@ -1,0 +1,179 @@
+// `specter2 convert`: Hugging Face Hub snapshots (a BERT base + AdapterHub adapters) → our model directory
+// (weights/README.md). Everything is read and checked first; the directory is written only then, atomically.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { BertConfig } from "../src/model/config";
+import { RawTensor } from "../src/weights/dtypes";
+import {
+  ADAPTERS_DIR, adapterConfigFile, adapterWeightsFile, BASE_WEIGHTS_FILE, checkAdapterName, CONFIG_FILE, FileDigest,
+  Manifest, MANIFEST_FILE, ManifestAdapter, MODEL_DTYPES, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelDType, modelPath,
+  SAFETENSORS_DTYPE, SourceFile, TOKENIZER_CONFIG_FILE, TokenizerConfigFile, VOCAB_FILE,
+} from "../src/weights/modelDir";
+import { serializeSafetensors } from "../src/weights/safetensors";
+import { converterName } from "./converterVersion";
+import { castFloatTensor } from "./floatCast";
+import { parseAdapterConfig } from "./hub/adapterConfig";
+import { checkInvertible, mapAdapterWeights } from "./hub/adapterWeights";
+import { mapBaseWeights } from "./hub/baseWeights";
+import { parseBertConfig } from "./hub/bertConfig";
+import { checkDirectory, describeSourceFile, readJsonObject, readWeights, sha256 } from "./hub/hubFiles";
+import { normalizeTokenizerConfig, parseVocab } from "./hub/tokenizerConfig";
+import { checkReplaceable, replaceDirectory } from "./modelDirWriter";
+
+export interface AdapterSource {
+  /** What users will call the adapter; defaults to the directory's base name. */
+  name?: string;
+  dir: string;
+}
+
+export interface ConvertOptions {
+  base: string;
+  adapters: AdapterSource[];
+  out: string;
+  dtype?: ModelDType;
+}
+
+/** Hub file names, in the order Hugging Face / AdapterHub prefer them. */
+const BASE_WEIGHTS = ["model.safetensors", "pytorch_model.bin"];
+const ADAPTER_WEIGHTS = ["adapter.safetensors", "pytorch_adapter.bin"];
+const ADAPTER_CONFIG = "adapter_config.json";
+/** Prediction heads saved next to an adapter: not part of the embedding. */
+const ADAPTER_HEAD_FILES = ["head_config.json", "pytorch_model_head.bin", "model_head.safetensors"];
+
+interface ConvertedAdapter {
+  name: string;
+  json: Uint8Array;
+  weights: Map<string, RawTensor>;
+  manifest: ManifestAdapter;
+}
+
+export async function convertModel(options: ConvertOptions): Promise<Manifest> {
+  const dtype = options.dtype ?? "float32";
+  if (!MODEL_DTYPES.includes(dtype)) throw new Error(`dtype ${JSON.stringify(dtype)} is not one of ${MODEL_DTYPES.join(", ")}`);
+  const out = resolve(options.out);
+  const adapterSources = namedAdapters(options.adapters);
+  checkReplaceable(out);
+
+  const base = convertBase(resolve(options.base), dtype);
+  const adapters = adapterSources.map(({ name, dir }) => convertAdapter(name, dir, base.config, dtype));
+
+  const outputs = new Map<string, Uint8Array>([
+    [CONFIG_FILE, json(base.config)],
+    [VOCAB_FILE, base.vocab],
+    [TOKENIZER_CONFIG_FILE, json(base.tokenizer)],
+    [BASE_WEIGHTS_FILE, serializeSafetensors(base.weights)],
+  ]);
+  for (const a of adapters) {
+    outputs.set(a.manifest.config, a.json);
+    outputs.set(a.manifest.weights, serializeSafetensors(a.weights));
+  }
+  const files: Record<string, FileDigest> = {};
+  for (const [path, bytes] of outputs) files[path] = { sha256: sha256(bytes), bytes: bytes.byteLength };
+
+  const manifest: Manifest = {
+    format: MODEL_FORMAT,
+    formatVersion: MODEL_FORMAT_VERSION,
+    dtype,
+    files,
+    base: { source: base.source, files: base.sourceFiles, ignored: base.ignored },
+    adapters: Object.fromEntries(adapters.map((a) => [a.name, a.manifest])),
+    converter: converterName(),
+    created: new Date().toISOString(),
+  };
+  replaceDirectory(out, (dir) => {
+    if (adapters.length > 0) mkdirSync(join(dir, ADAPTERS_DIR));
+    for (const [path, bytes] of outputs) writeFileSync(modelPath(dir, path), bytes);
+    // Last: a directory without its manifest is never taken for a model.
+    writeFileSync(join(dir, MANIFEST_FILE), json(manifest));
+  });
+  return manifest;
+}
+
+function namedAdapters(sources: AdapterSource[]): { name: string; dir: string }[] {
+  const seen = new Set<string>();
+  return sources.map((s) => {
+    const dir = resolve(s.dir);
+    const name = s.name ?? basename(dir);
+    checkAdapterName(name);
+    if (seen.has(name)) throw new Error(`adapter name "${name}" is given twice`);
+    seen.add(name);
+    return { name, dir };
+  });
+}
+
+function convertBase(dir: string, dtype: ModelDType) {
+  checkDirectory(dir, "--base");
+  const configPath = join(dir, "config.json");
+  const config = parseBertConfig(readJsonObject(configPath, true), configPath);
+
+  const vocabPath = join(dir, "vocab.txt");
+  if (!existsSync(vocabPath)) throw new Error(`${vocabPath} is missing`);
+  const vocab = readFileSync(vocabPath);
+  const tokens = parseVocab(vocab.toString("utf8"), vocabPath);
+  if (tokens.length > config.vocab_size) {
+    throw new Error(`${vocabPath} has ${tokens.length} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`);
+  }
+  const tokenizerConfigPath = join(dir, "tokenizer_config.json");
+  const specialTokensMapPath = join(dir, "special_tokens_map.json");
+  const tokenizer: TokenizerConfigFile = normalizeTokenizerConfig({
+    tokenizerConfig: readJsonObject(tokenizerConfigPath, false),
+    specialTokensMap: readJsonObject(specialTokensMapPath, false),
+    tokenizerConfigFile: tokenizerConfigPath,
+    specialTokensMapFile: specialTokensMapPath,
+    vocab: new Set(tokens),
+    vocabFile: vocabPath,
+    maxPositionEmbeddings: config.max_position_embeddings,
+  });
+
+  const { file, tensors } = readWeights(dir, BASE_WEIGHTS);
+  const weightsPath = join(dir, file);
+  const mapped = mapBaseWeights(tensors, config, weightsPath);
+  const read = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", file];
+  return {
+    config,
+    vocab: new Uint8Array(vocab),
+    tokenizer,
+    weights: castAll(mapped.tensors, dtype, weightsPath),
+    ignored: mapped.ignored,
+    source: dir,
+    sourceFiles: sourceFiles(dir, read),
+  };
+}
+
+function convertAdapter(name: string, dir: string, base: BertConfig, dtype: ModelDType): ConvertedAdapter {
+  checkDirectory(dir, `--adapter ${name}`);
+  const configPath = join(dir, ADAPTER_CONFIG);
+  const parsed = parseAdapterConfig(readJsonObject(configPath, true), configPath);
+  if (parsed.spec.hidden_size !== base.hidden_size) {
+    throw new Error(`${configPath}: adapter "${parsed.spec.name}" is for hidden_size ${parsed.spec.hidden_size}, the base model has ${base.hidden_size}`);
+  }
+  const { file, tensors } = readWeights(dir, ADAPTER_WEIGHTS);
+  const weightsPath = join(dir, file);
+  checkInvertible(parsed, tensors, configPath, weightsPath);
+  const weights = mapAdapterWeights(tensors, parsed, base.num_hidden_layers, weightsPath);
+  return {
+    name,
+    json: json(parsed.spec),
+    weights: castAll(weights, dtype, weightsPath),
+    manifest: {
+      config: adapterConfigFile(name),
+      weights: adapterWeightsFile(name),
+      source: dir,
+      sourceFiles: sourceFiles(dir, [ADAPTER_CONFIG, file]),
+      skipped: ADAPTER_HEAD_FILES.filter((f) => existsSync(join(dir, f))),
+    },
+  };
+}
+
+function castAll(tensors: Map<string, RawTensor>, dtype: ModelDType, file: string): Map<string, RawTensor> {
+  const to = SAFETENSORS_DTYPE[dtype];
+  return new Map([...tensors].map(([name, t]) => [name, castFloatTensor(t, to, `${file}: tensor "${name}"`)]));
+}
+
+function sourceFiles(dir: string, names: string[]): SourceFile[] {
+  return names.filter((n) => existsSync(join(dir, n))).map((n) => describeSourceFile(dir, n));
+}
+
+function json(value: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, "utf8");
+}

@@ -1,0 +1,86 @@
+// torch.save(state_dict) files (torch >= 1.6): a zip archive holding `<root>/data.pkl`, a pickle of the state dict
+// whose tensors point by persistent id at raw little-endian storages `<root>/data/<key>`.
+// Layout as written by torch/serialization.py (_save) and read back by its _load.
+import { readFileSync } from "node:fs";
+import { RawTensor } from "../../src/weights/dtypes";
+import { describe, PickleDict, PickleTuple, unpickle } from "./pickle";
+import { StorageRecord, TensorView, materialize } from "./tensorView";
+import { StorageType, torchGlobals } from "./torchGlobals";
+import { looksLikeZip, readZip } from "./zip";
+
+const PICKLE_PROTO = 0x80;
+
+/** Reads a torch.save'd state dict: name → tensor bytes (views into one buffer holding the file where contiguous). */
+export function readTorchCheckpoint(path: string): Map<string, RawTensor> {
+  return parseTorchCheckpoint(readFileSync(path), path);
+}
+
+/** Same as readTorchCheckpoint, on the file's bytes; `file` names it in errors. */
+export function parseTorchCheckpoint(bytes: Uint8Array, file: string): Map<string, RawTensor> {
+  if (!looksLikeZip(bytes)) {
+    if (bytes[0] === PICKLE_PROTO) {
+      throw new Error(`${file}: legacy torch.save format (a bare pickle, written by torch < 1.6 or with _use_new_zipfile_serialization=False) is not supported; re-save it with torch>=1.6: torch.save(torch.load(path), path)`);
+    }
+    throw new Error(`${file}: not a torch.save checkpoint (no zip archive signature)`);
+  }
+  return readStateDict(readZip(bytes, file), file);
+}
+
+/** The state dict held by the archive's entries (name → contents). */
+export function readStateDict(entries: ReadonlyMap<string, Uint8Array>, file: string): Map<string, RawTensor> {
+  const root = archiveRoot(entries, file);
+  const byteorder = entries.get(`${root}/byteorder`);
+  if (byteorder !== undefined && new TextDecoder().decode(byteorder) !== "little") {
+    throw new Error(`${file}: storages are stored big-endian (${root}/byteorder); only little-endian checkpoints are supported`);
+  }
+  const pickleName = `${root}/data.pkl`;
+  const value = unpickle(entries.get(pickleName)!, `${file} (${pickleName})`, {
+    globals: torchGlobals(),
+    persistentLoad: storageLoader(entries, root),
+  });
+  if (!(value instanceof PickleDict)) throw new Error(`${file}: holds ${describe(value)}, not a state dict (a dict of tensors)`);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, tensor] of value.items) {
+    if (typeof name !== "string") throw new Error(`${file}: state dict key ${describe(name)} is not a string`);
+    if (!(tensor instanceof TensorView)) {
+      throw new Error(`${file}: state dict entry ${name} is ${describe(tensor)}, not a tensor (only flat name → tensor dicts are supported)`);
+    }
+    tensors.set(name, materialize(tensor, `${file}: tensor ${name}`));
+  }
+  return tensors;
+}
+
+/** The single top-level folder holding data.pkl (torch names it after the file, or "archive"). */
+function archiveRoot(entries: ReadonlyMap<string, Uint8Array>, file: string): string {
+  const roots = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name)).map((name) => name.split("/")[0]);
+  if (roots.length !== 1) {
+    throw new Error(`${file}: expected one <root>/data.pkl in the archive, found ${roots.length === 0 ? "none" : roots.join(", ")}`);
+  }
+  return roots[0];
+}
+
+/** Resolves persistent ids ('storage', storage_type, key, location, numel) to the archive's storage records. */
+function storageLoader(entries: ReadonlyMap<string, Uint8Array>, root: string): (pid: unknown) => StorageRecord {
+  const loaded = new Map<string, StorageRecord>();
+  return (pid) => {
+    if (!(pid instanceof PickleTuple) || pid.items.length !== 5 || pid.items[0] !== "storage") {
+      throw new Error(`persistent id ${describe(pid)} is not ('storage', storage_type, key, location, numel)`);
+    }
+    const [, type, key, , numel] = pid.items;
+    if (!(type instanceof StorageType)) throw new Error(`persistent id names ${describe(type)}, not a storage type`);
+    if (typeof key !== "string") throw new Error(`persistent id key ${describe(key)} is not a string`);
+    const entry = `${root}/data/${key}`;
+    const bytes = entries.get(entry);
+    if (bytes === undefined) throw new Error(`persistent id refers to storage ${key}, but the archive has no ${entry}`);
+    const previous = loaded.get(key);
+    if (previous !== undefined) {
+      if (previous.dtype !== type.dtype || previous.numel !== numel) {
+        throw new Error(`storage ${key} is referenced both as ${previous.dtype} × ${describe(previous.numel)} and as ${type.dtype} × ${describe(numel)}`);
+      }
+      return previous;
+    }
+    const record = new StorageRecord(entry, type.dtype, numel, bytes);
+    loaded.set(key, record);
+    return record;
+  };
+}

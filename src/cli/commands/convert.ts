@@ -1,0 +1,71 @@
+// `specter2 convert`: thin wrapper over convertModel (convert/convert.ts).
+import type { CommandModule } from "yargs";
+import { AdapterSource, convertModel } from "../../../convert/convert";
+import { Manifest, MODEL_DTYPES, ModelDType } from "../../weights/modelDir";
+
+interface ConvertArgs {
+  base: string;
+  adapter: string[];
+  out: string;
+  dtype: ModelDType;
+}
+
+/** "NAME=DIR" or just "DIR" (the name is then the directory's base name). A DIR containing "=" needs NAME=. */
+export function parseAdapterArgument(arg: string): AdapterSource {
+  const eq = arg.indexOf("=");
+  if (eq < 0) return { dir: arg };
+  const dir = arg.slice(eq + 1);
+  if (dir === "") throw new Error(`--adapter ${arg}: no directory after "="`);
+  return { name: arg.slice(0, eq), dir };
+}
+
+export const convertCommand: CommandModule<object, ConvertArgs> = {
+  command: "convert",
+  describe: "Convert Hugging Face Hub files (a BERT base and AdapterHub adapters) into a specter2-tfjs model directory (layout: weights/README.md)",
+  builder: (yargs) =>
+    yargs
+      .option("base", {
+        type: "string",
+        demandOption: true,
+        describe: "Hub snapshot of the base model (config.json, vocab.txt, tokenizer_config.json, pytorch_model.bin or model.safetensors), e.g. allenai/specter2_base",
+      })
+      .option("adapter", {
+        type: "string",
+        array: true,
+        default: [] as string[],
+        describe: "NAME=DIR: an AdapterHub adapter directory (adapter_config.json + pytorch_adapter.bin or adapter.safetensors) to include as NAME; repeatable; NAME defaults to the directory's name",
+      })
+      .option("out", {
+        type: "string",
+        demandOption: true,
+        describe: "Model directory to write; an existing model directory there is replaced only once the new one is complete",
+      })
+      .option("dtype", {
+        choices: MODEL_DTYPES,
+        default: "float32" as ModelDType,
+        describe: "Element type of the stored weights (float16 halves the size; rounded to nearest even as torch's .half(), values beyond float16's range are an error)",
+      }),
+  handler: async (argv) => {
+    const manifest = await convertModel({
+      base: argv.base,
+      adapters: argv.adapter.map(parseAdapterArgument),
+      out: argv.out,
+      dtype: argv.dtype,
+    });
+    process.stdout.write(summary(argv.out, manifest));
+  },
+};
+
+function summary(out: string, m: Manifest): string {
+  const adapters = Object.keys(m.adapters);
+  const lines = [
+    `wrote ${out} (${m.dtype})`,
+    `  base: ${m.base.source}`,
+    ...adapters.map((name) => `  adapter ${name}: ${m.adapters[name].source}`),
+  ];
+  if (m.base.ignored.length > 0) lines.push(`  ignored base tensors (not part of the encoder): ${m.base.ignored.join(", ")}`);
+  for (const name of adapters) {
+    if (m.adapters[name].skipped.length > 0) lines.push(`  skipped in ${name}: ${m.adapters[name].skipped.join(", ")}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,20 @@
+// Options several commands share, defined once so their wording and checks agree.
+import { BACKEND_CHOICES, BackendChoice } from "../backend/select";
+
+export const backendOption = {
+  choices: BACKEND_CHOICES,
+  default: "auto" as BackendChoice,
+  describe: "tfjs backend; auto takes the first that initialises of node-gpu, node, wasm, cpu",
+} as const;
+
+export const maxLengthOption = {
+  type: "number",
+  describe: "Tokens per input including [CLS] and [SEP]; longer inputs are truncated (default 512, or the model's position limit if lower)",
+} as const;
+
+/** For yargs' .check(): --max-length, when given, leaves room for [CLS] and [SEP]. */
+export function checkMaxLength(args: { "max-length"?: number }): true {
+  const n = args["max-length"];
+  if (n !== undefined && (!Number.isInteger(n) || n < 2)) throw new Error(`--max-length must be an integer of at least 2, got ${n}`);
+  return true;
+}

@@ -1,0 +1,217 @@
+// One file of a Hub repo into a local folder: written as `<file>.incomplete`, checked (size; sha256 for LFS
+// files), then renamed. A rerun skips a complete file without asking the Hub and resumes a partial one with
+// a Range request.
+import { createHash, Hash } from "node:crypto";
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { IncomingMessage } from "node:http";
+import { dirname, join } from "node:path";
+import { CompleteRecord, readRecord, removeRecord, writeRecord } from "./downloadRecord";
+import { DownloadProgress } from "./downloadProgress";
+import { HubFileRef, hubStatusError } from "./hubErrors";
+import { headerValue, hubFileMetadata, parseContentRange } from "./hubFileMetadata";
+import { getFollowingRedirects } from "./httpGet";
+import { resolveUrl } from "./hubUrls";
+
+export interface HubConnection {
+  /** e.g. https://huggingface.co, without a trailing slash. */
+  endpoint: string;
+  token?: string;
+}
+
+export interface HubFileRequest extends HubFileRef {
+  /** A file the repo may lack: a 404 then means "absent", not an error. */
+  optional: boolean;
+}
+
+export type DownloadOutcome = "downloaded" | "resumed" | "skipped" | "absent";
+
+export interface DownloadedFile {
+  repo: string;
+  file: string;
+  path: string;
+  outcome: DownloadOutcome;
+  /** Size on disk (0 when absent). */
+  bytes: number;
+  /** Bytes fetched by this run and the seconds it took. */
+  transferred: number;
+  seconds: number;
+  /** Whether the file's sha256 was checked against the Hub's; the Hub gives one for LFS files only. */
+  verified: boolean;
+  /** The commit the revision pointed at (X-Repo-Commit), when the Hub said. */
+  commit: string | undefined;
+}
+
+interface Transfer {
+  request: HubFileRequest;
+  hub: HubConnection;
+  dir: string;
+  url: string;
+  finalPath: string;
+  partialPath: string;
+  label: string;
+  progress: DownloadProgress;
+}
+
+export const PARTIAL_SUFFIX = ".incomplete";
+
+export async function downloadHubFile(
+  request: HubFileRequest, dir: string, hub: HubConnection, progress: DownloadProgress,
+): Promise<DownloadedFile> {
+  const finalPath = join(dir, request.file);
+  const t: Transfer = {
+    request, hub, dir, finalPath, progress,
+    url: resolveUrl(hub.endpoint, request.repo, request.revision, request.file),
+    partialPath: `${finalPath}${PARTIAL_SUFFIX}`,
+    label: `${request.repo}/${request.file}`,
+  };
+  mkdirSync(dirname(finalPath), { recursive: true });
+  const record = readRecord(dir, request.file);
+  if (record?.state === "complete" && record.url === t.url && (await matchesRecord(finalPath, record))) {
+    return describe(t, "skipped", record.size, 0, 0, record.verified, record.commit);
+  }
+  // Whatever is under the final name is not known to be good: gone, so a failure below leaves nothing there.
+  rmSync(finalPath, { force: true });
+  const resumable = record?.state === "partial" && record.url === t.url && record.etag !== undefined && existsSync(t.partialPath);
+  if (!resumable) rmSync(t.partialPath, { force: true });
+  return fetchFrom(t, resumable ? statSync(t.partialPath).size : 0, resumable ? record.etag : undefined);
+}
+
+/** Fetches the file from byte `from` on (0: all of it); `etag` is the version the partial bytes belong to. */
+async function fetchFrom(t: Transfer, from: number, etag: string | undefined): Promise<DownloadedFile> {
+  const hubOrigin = new URL(t.hub.endpoint).origin;
+  const { hub, response, url } = await getFollowingRedirects(t.url, { hubOrigin, token: t.hub.token, rangeStart: from })
+    .catch((e: Error) => {
+      throw new Error(`${t.label}: ${e.message}; run the command again to resume (finished files are kept)`);
+    });
+  const status = response.statusCode ?? 0;
+  const meta = hubFileMetadata(hub);
+  const restart = () => {
+    response.destroy();
+    rmSync(t.partialPath, { force: true });
+    return fetchFrom(t, 0, undefined);
+  };
+  if (from > 0 && status === 416) return restart(); // the partial file is not shorter than the file: start over
+  // An optional file the repo lacks; a missing repo or revision is still an error.
+  if (status === 404 && t.request.optional && headerValue(response.headers, "x-error-code") === "EntryNotFound") {
+    response.resume();
+    removeRecord(t.dir, t.request.file);
+    return describe(t, "absent", 0, 0, 0, false, meta.commit);
+  }
+  if (status !== 200 && status !== 206) {
+    response.resume();
+    throw hubStatusError(status, response.headers, url, t.request, t.hub.token !== undefined);
+  }
+  if (from > 0 && meta.etag !== etag) return restart(); // the Hub now serves another version of the file
+
+  let extent: { start: number; total: number | undefined };
+  try {
+    extent = bodyExtent(response, url, from, meta.size);
+  } catch (e) {
+    response.destroy();
+    throw e;
+  }
+  const { start, total } = extent;
+  writeRecord(t.dir, t.request.file, { state: "partial", url: t.url, etag: meta.etag, size: total });
+
+  const hash = createHash("sha256");
+  if (start > 0) await hashFile(t.partialPath, hash);
+  const started = Date.now();
+  const received = await writeBody(t, response, url, start, total, hash);
+  const seconds = (Date.now() - started) / 1000;
+
+  const sha256 = hash.digest("hex");
+  if (meta.sha256 !== undefined && sha256 !== meta.sha256) {
+    discardPartial(t);
+    throw new Error(`${t.label}: sha256 mismatch, the Hub says ${meta.sha256} but the downloaded bytes have ${sha256} (from ${url}); the corrupt download was deleted, run again to retry`);
+  }
+  renameSync(t.partialPath, t.finalPath);
+  const complete: CompleteRecord = {
+    state: "complete", url: t.url, etag: meta.etag, size: received, sha256, verified: meta.sha256 !== undefined, commit: meta.commit,
+  };
+  writeRecord(t.dir, t.request.file, complete);
+  return describe(t, start > 0 ? "resumed" : "downloaded", received, received - start, seconds, complete.verified, meta.commit);
+}
+
+/**
+ * Where the body starts in the file and the file's size (the Hub's X-Linked-Size first): a 206 holds the rest
+ * of the file from `from`, a 200 the whole file (a server that ignores Range: the file starts over).
+ */
+function bodyExtent(
+  response: IncomingMessage, url: string, from: number, hubSize: number | undefined,
+): { start: number; total: number | undefined } {
+  if (response.statusCode === 206) {
+    const range = parseContentRange(headerValue(response.headers, "content-range"), url);
+    if (range.start !== from) throw new Error(`${url} answered a request for bytes ${from}- with bytes ${range.start}-`);
+    return { start: from, total: hubSize ?? range.total };
+  }
+  const length = headerValue(response.headers, "content-length");
+  return { start: 0, total: hubSize ?? (length === undefined ? undefined : Number(length)) };
+}
+
+/** Appends the body to the partial file; returns the partial file's size, which must be `total` when known. */
+async function writeBody(
+  t: Transfer, response: IncomingMessage, url: string, start: number, total: number | undefined, hash: Hash,
+): Promise<number> {
+  const out = await open(t.partialPath, start > 0 ? "a" : "w");
+  const fileProgress = t.progress.file(t.label, start, total);
+  let received = start;
+  let tooLong = false;
+  let writeError: Error | undefined;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      if (total !== undefined && received + chunk.length > total) {
+        tooLong = true;
+        break;
+      }
+      try {
+        await out.write(chunk);
+      } catch (e) {
+        writeError = e as Error; // a local problem (disk full, …), not the connection's
+        break;
+      }
+      hash.update(chunk);
+      received += chunk.length;
+      fileProgress.advance(chunk.length);
+    }
+  } catch (e) {
+    throw interrupted(t, url, received, total, (e as Error).message);
+  } finally {
+    fileProgress.end();
+    await out.close();
+  }
+  if (writeError) throw new Error(`cannot write ${t.partialPath}: ${writeError.message}`);
+  if (tooLong) {
+    discardPartial(t);
+    throw new Error(`${url} sent more than the ${total} bytes of ${t.label} the Hub announced; the download was deleted, run again to retry`);
+  }
+  if (total !== undefined && received < total) throw interrupted(t, url, received, total, "the connection closed early");
+  return received;
+}
+
+function interrupted(t: Transfer, url: string, received: number, total: number | undefined, why: string): Error {
+  return new Error(`download of ${t.label} from ${url} broke off after ${received} of ${total ?? "?"} bytes (${why}); run the command again to resume it`);
+}
+
+function discardPartial(t: Transfer): void {
+  rmSync(t.partialPath, { force: true });
+  removeRecord(t.dir, t.request.file);
+}
+
+function describe(
+  t: Transfer, outcome: DownloadOutcome, bytes: number, transferred: number, seconds: number,
+  verified: boolean, commit: string | undefined,
+): DownloadedFile {
+  return { repo: t.request.repo, file: t.request.file, path: t.finalPath, outcome, bytes, transferred, seconds, verified, commit };
+}
+
+async function matchesRecord(path: string, record: CompleteRecord): Promise<boolean> {
+  if (!existsSync(path) || statSync(path).size !== record.size) return false;
+  const hash = createHash("sha256");
+  await hashFile(path, hash);
+  return hash.digest("hex") === record.sha256;
+}
+
+async function hashFile(path: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}

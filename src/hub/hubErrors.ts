@@ -1,0 +1,30 @@
+// Clear messages for the Hub's HTTP errors: what was asked for, and what the user can do about it.
+import { IncomingHttpHeaders } from "node:http";
+
+export interface HubFileRef {
+  repo: string;
+  revision: string;
+  file: string;
+}
+
+export function hubStatusError(
+  status: number, headers: IncomingHttpHeaders, url: string, ref: HubFileRef, tokenSent: boolean,
+): Error {
+  const { repo, revision, file } = ref;
+  // The Hub names the missing thing in X-Error-Code and explains in X-Error-Message.
+  const code = headers["x-error-code"];
+  const detail = typeof headers["x-error-message"] === "string" ? ` (the Hub says: ${headers["x-error-message"]})` : "";
+  if (status === 401 || status === 403) {
+    const token = tokenSent
+      ? "HF_TOKEN is set but was refused: check that it is valid and has access to the repo"
+      : "if the repo is private or gated, set HF_TOKEN to an access token that can read it";
+    return new Error(`${url}: HTTP ${status}, not authorized to read ${repo}; ${token}${detail}`);
+  }
+  if (status === 404) {
+    const what = code === "RepoNotFound" ? `repo ${repo} does not exist`
+      : code === "RevisionNotFound" ? `repo ${repo} has no revision ${revision}`
+      : `repo ${repo} has no file ${file} at revision ${revision}`;
+    return new Error(`${url}: HTTP 404, ${what}${detail}`);
+  }
+  return new Error(`${url}: HTTP ${status} while downloading ${file} of ${repo}${detail}; run again later: finished files are kept and partial ones resume`);
+}

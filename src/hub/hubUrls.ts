@@ -1,0 +1,35 @@
+// Where a Hub file lives: the endpoint, the `resolve` URL of a file at a revision, and its local folder name.
+
+export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
+
+/** HF_ENDPOINT as huggingface_hub reads it (a mirror or a test server), without a trailing slash. */
+export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  const endpoint = env.HF_ENDPOINT?.trim() || DEFAULT_HUB_ENDPOINT;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`HF_ENDPOINT ${endpoint} is not an http(s) URL`);
+  return endpoint.replace(/\/+$/, "");
+}
+
+/** HF_TOKEN, or undefined when unset or blank. */
+export function hubToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.HF_TOKEN?.trim() || undefined;
+}
+
+/**
+ * `${endpoint}/${repo}/resolve/${revision}/${file}`. The revision is one path segment even when it holds a
+ * slash (`refs/pr/1`), as the Hub expects; the file keeps its folders.
+ */
+export function resolveUrl(endpoint: string, repo: string, revision: string, file: string): string {
+  const path = file.split("/").map(encodeURIComponent).join("/");
+  return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
+}
+
+/** `allenai/specter2_base` → `allenai--specter2_base`: one folder per repo, no nesting. */
+export function repoFolderName(repo: string): string {
+  return repo.split("/").join("--");
+}

@@ -1,0 +1,105 @@
+// Our model directory: the layout `specter2 convert` writes and the loader reads (weights/README.md).
+// File names, the format version and the manifest's shape live here and nowhere else.
+import { join } from "node:path";
+
+export const MODEL_FORMAT = "specter2-tfjs-model";
+/** Bump when the layout or a file's meaning changes; loaders refuse versions they do not know. */
+export const MODEL_FORMAT_VERSION = 1;
+
+export const MANIFEST_FILE = "manifest.json";
+export const CONFIG_FILE = "config.json";
+export const VOCAB_FILE = "vocab.txt";
+export const TOKENIZER_CONFIG_FILE = "tokenizer_config.json";
+export const BASE_WEIGHTS_FILE = "model.safetensors";
+export const ADAPTERS_DIR = "adapters";
+
+/** Adapter names become file names and are typed by users: letters, digits, `_`, `.`, `-`; no leading dot or dash. */
+const ADAPTER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+export function checkAdapterName(name: string): void {
+  if (!ADAPTER_NAME.test(name)) {
+    throw new Error(
+      `adapter name ${JSON.stringify(name)} is not a safe file name: use 1-100 of A-Z a-z 0-9 _ . - (not starting with . or -)`,
+    );
+  }
+}
+
+/** Relative paths (forward slashes, as stored in the manifest). */
+export function adapterConfigFile(name: string): string {
+  checkAdapterName(name);
+  return `${ADAPTERS_DIR}/${name}.json`;
+}
+
+export function adapterWeightsFile(name: string): string {
+  checkAdapterName(name);
+  return `${ADAPTERS_DIR}/${name}.safetensors`;
+}
+
+export function modelPath(dir: string, relative: string): string {
+  return join(dir, ...relative.split("/"));
+}
+
+export type ModelDType = "float32" | "float16";
+export const MODEL_DTYPES: readonly ModelDType[] = ["float32", "float16"];
+export const SAFETENSORS_DTYPE = { float32: "F32", float16: "F16" } as const;
+
+/** Adapter tensors in adapters/<name>.safetensors: `layer.{i}.{site}.{module}.{weight|bias}`. */
+export type AdapterSiteName = "attention" | "output";
+export type AdapterModuleName = "adapter_down" | "adapter_up" | "adapter_norm_before" | "adapter_norm_after";
+
+export function adapterTensorName(layer: number, site: AdapterSiteName, module: AdapterModuleName, param: "weight" | "bias"): string {
+  return `layer.${layer}.${site}.${module}.${param}`;
+}
+
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+}
+
+export interface SourceFile extends FileDigest {
+  /** Relative to the source directory. */
+  path: string;
+}
+
+export interface ManifestAdapter {
+  /** Relative paths inside the model directory. */
+  config: string;
+  weights: string;
+  /** Absolute path of the Hub adapter directory it was converted from. */
+  source: string;
+  sourceFiles: SourceFile[];
+  /** Files of the source directory deliberately not converted (prediction heads). */
+  skipped: string[];
+}
+
+export interface Manifest {
+  format: typeof MODEL_FORMAT;
+  formatVersion: number;
+  dtype: ModelDType;
+  /** Every file of the model directory except manifest.json, by relative path. */
+  files: Record<string, FileDigest>;
+  base: {
+    source: string;
+    files: SourceFile[];
+    /** Checkpoint tensors that are not part of the encoder (heads, buffers), by their original names. */
+    ignored: string[];
+  };
+  adapters: Record<string, ManifestAdapter>;
+  /** "specter2-tfjs <version>" */
+  converter: string;
+  /** ISO 8601 */
+  created: string;
+}
+
+/** tokenizer_config.json as we store it: only what a BERT WordPiece tokenizer needs, with safe values. */
+export interface TokenizerConfigFile {
+  do_lower_case: boolean;
+  strip_accents: boolean | null;
+  tokenize_chinese_chars: boolean;
+  model_max_length: number;
+  unk_token: string;
+  sep_token: string;
+  pad_token: string;
+  cls_token: string;
+  mask_token: string;
+}

@@ -1,0 +1,185 @@
+// A local stand-in for the Hugging Face Hub, on 127.0.0.1 only: serves folders as repos the way `resolve`
+// URLs do. Small files come straight from the Hub (ETag = git blob sha1); .bin/.safetensors files are LFS:
+// a 302 to the "CDN" with X-Linked-Etag (sha256) and X-Linked-Size. The CDN is the same server under another
+// host name (localhost), so a client that forwards its token across hosts is caught.
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import http, { IncomingMessage, ServerResponse } from "node:http";
+import { AddressInfo } from "node:net";
+import { join } from "node:path";
+
+/**
+ * SPECTER2's repos made of the converter's tiny PyTorch-written fixtures (test/fixtures/convert/): the same
+ * files as the real repos, a few kB each. ln_shared also holds prediction heads, which must never be fetched.
+ */
+const CONVERT_FIXTURES = join(__dirname, "..", "fixtures", "convert");
+export const SPECTER2_FIXTURE_REPOS: Record<string, string> = {
+  "allenai/specter2_base": join(CONVERT_FIXTURES, "bin_prefixed", "base"),
+  "allenai/specter2": join(CONVERT_FIXTURES, "adapters", "houlsby_preset"),
+  "allenai/specter2_adhoc_query": join(CONVERT_FIXTURES, "adapters", "ln_shared"),
+  "allenai/specter2_classification": join(CONVERT_FIXTURES, "adapters", "houlsby_preset"),
+  "allenai/specter2_regression": join(CONVERT_FIXTURES, "adapters", "ln_shared"),
+};
+
+export const FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567";
+const LFS_FILE = /\.(bin|safetensors)$/;
+
+export interface FakeHubOptions {
+  /** Repo id (owner/name) → folder whose top-level files it holds at revision "main". */
+  repos: Record<string, string>;
+  /** When set, every request to the Hub (not the CDN) must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Old repo id → current one: answered with a relative redirect, as the Hub does for renamed repos. */
+  renamed?: Record<string, string>;
+}
+
+export interface LoggedRequest {
+  on: "hub" | "cdn";
+  path: string;
+  /** `repo/file` the request is for, when it is one. */
+  file: string | undefined;
+  authorization: string | undefined;
+  range: string | undefined;
+}
+
+interface ServedFile {
+  key: string;
+  bytes: Buffer;
+  sha256: string;
+  gitSha1: string;
+}
+
+export class FakeHub {
+  readonly requests: LoggedRequest[] = [];
+  /** `repo/file` keys served with one byte flipped (their headers still announce the true sha256). */
+  readonly corrupt = new Set<string>();
+  /** `repo/file` → bytes after which the next response for it is cut off (once). */
+  readonly dropAfter = new Map<string, number>();
+  /** `repo/file` → the size the Hub announces (X-Linked-Size) instead of the true one. */
+  readonly announcedSize = new Map<string, number>();
+  /** Serves whole files (200) whatever Range asks, as some servers do. */
+  ignoreRange = false;
+
+  private constructor(
+    private readonly server: http.Server,
+    private readonly files: Map<string, ServedFile>,
+    private readonly options: FakeHubOptions,
+  ) {}
+
+  static async start(options: FakeHubOptions): Promise<FakeHub> {
+    const files = new Map<string, ServedFile>();
+    for (const [repo, dir] of Object.entries(options.repos)) {
+      for (const name of readdirSync(dir).filter((n) => statSync(join(dir, n)).isFile())) {
+        const bytes = readFileSync(join(dir, name));
+        const key = `${repo}/${name}`;
+        files.set(key, {
+          key, bytes,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+          gitSha1: createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex"),
+        });
+      }
+    }
+    let hub: FakeHub | undefined;
+    const server = http.createServer((req, res) => hub!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    hub = new FakeHub(server, files, options);
+    return hub;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** For HF_ENDPOINT. */
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private get cdn(): string {
+    return `http://localhost:${this.port}`;
+  }
+
+  /** The requests made for `repo/file`, on the Hub and the CDN. */
+  requestsFor(key: string): LoggedRequest[] {
+    return this.requests.filter((r) => r.file === key);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://x");
+    const path = decodeURIComponent(url.pathname);
+    const on = req.headers.host === `localhost:${this.port}` ? "cdn" : "hub";
+    const cdnFile = on === "cdn" && path.startsWith("/cdn/") ? [...this.files.values()].find((f) => `/cdn/${f.sha256}` === path) : undefined;
+    const resolve = on === "hub" ? /^\/(.+)\/resolve\/([^/]+)\/(.+)$/.exec(path) : null;
+    this.requests.push({
+      on, path,
+      file: cdnFile?.key ?? (resolve ? `${resolve[1]}/${resolve[3]}` : undefined),
+      authorization: req.headers.authorization,
+      range: req.headers.range,
+    });
+    if (cdnFile) return this.sendBytes(req, res, cdnFile, {});
+    if (!resolve) return error(res, 404, "NotFound", `no route for ${on} ${path}`);
+    if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
+      return error(res, 401, "GatedRepo", `Access to model ${resolve[1]} is restricted. You must be authenticated to access it.`);
+    }
+    const [, repo, revision, name] = resolve;
+    const renamed = this.options.renamed?.[repo];
+    if (renamed !== undefined) {
+      res.writeHead(307, { location: `/${renamed}/resolve/${revision}/${name}` }).end();
+      return;
+    }
+    if (!Object.hasOwn(this.options.repos, repo)) return error(res, 404, "RepoNotFound", `Repository ${repo} not found`);
+    if (revision !== "main") return error(res, 404, "RevisionNotFound", `Invalid rev id: ${revision}`);
+    const file = this.files.get(`${repo}/${name}`);
+    if (!file) return error(res, 404, "EntryNotFound", `${name} does not exist on "${revision}"`);
+    const meta = { "x-repo-commit": FAKE_COMMIT };
+    if (LFS_FILE.test(name)) {
+      res.writeHead(302, {
+        ...meta,
+        location: `${this.cdn}/cdn/${file.sha256}`,
+        etag: `"${file.sha256}"`,
+        "x-linked-etag": `"${file.sha256}"`,
+        "x-linked-size": String(this.announcedSize.get(file.key) ?? file.bytes.length),
+      }).end();
+      return;
+    }
+    this.sendBytes(req, res, file, { ...meta, etag: `"${file.gitSha1}"` });
+  }
+
+  private sendBytes(req: IncomingMessage, res: ServerResponse, file: ServedFile, headers: http.OutgoingHttpHeaders): void {
+    let bytes = file.bytes;
+    if (this.corrupt.has(file.key)) {
+      bytes = Buffer.from(bytes);
+      bytes[bytes.length >> 1] ^= 0xff;
+    }
+    let start = 0;
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    if (range && !this.ignoreRange) {
+      start = Number(range[1]);
+      if (start >= bytes.length) {
+        res.writeHead(416, { "content-range": `bytes */${bytes.length}` }).end();
+        return;
+      }
+      headers = { ...headers, "content-range": `bytes ${start}-${bytes.length - 1}/${bytes.length}` };
+    }
+    res.writeHead(start > 0 ? 206 : 200, { ...headers, "accept-ranges": "bytes", "content-length": String(bytes.length - start) });
+    const body = bytes.subarray(start);
+    const drop = this.dropAfter.get(file.key);
+    if (drop === undefined) {
+      res.end(body);
+      return;
+    }
+    this.dropAfter.delete(file.key);
+    // A pause before cutting off, so the client has read the bytes (a destroyed stream drops what it buffered).
+    res.write(body.subarray(0, drop), () => setTimeout(() => res.destroy(), 100));
+  }
+}
+
+function error(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { "x-error-code": code, "x-error-message": message, "content-type": "application/json" });
+  res.end(JSON.stringify({ error: message }));
+}
