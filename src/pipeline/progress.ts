@@ -11,12 +11,12 @@ export class ProgressReporter {
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
   private readonly started = Date.now();
-  private lastLine = 0;
+  private lastLine = Date.now();
   private total: number | null = null;
-  private firstDone: number | null = null;
   private readonly lineInterval: number;
 
-  constructor(private readonly label: string, options: ProgressOptions = {}) {
+  /** `alreadyDone`: rows an interrupted run finished, counted in the total but not in the rate. */
+  constructor(private readonly label: string, private readonly alreadyDone = 0, options: ProgressOptions = {}) {
     this.stream = options.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.lineInterval = (options.lineInterval ?? 10) * 1000;
@@ -27,7 +27,6 @@ export class ProgressReporter {
   }
 
   update(done: number): void {
-    this.firstDone ??= done;
     const now = Date.now();
     if (!this.tty && now - this.lastLine < this.lineInterval) return;
     this.lastLine = now;
@@ -42,8 +41,7 @@ export class ProgressReporter {
 
   private describe(done: number, now: number): string {
     const seconds = (now - this.started) / 1000;
-    // The rate counts only this run's work, not rows resumed from an interrupted run.
-    const rate = seconds > 0 ? (done - (this.firstDone ?? 0)) / seconds : 0;
+    const rate = seconds > 0 ? (done - this.alreadyDone) / seconds : 0;
     const parts = [`${this.label} ${done}${this.total !== null ? `/${this.total}` : ""}`, `${rate.toFixed(2)}/s`];
     if (this.total !== null && rate > 0) {
       const fraction = Math.min(1, done / Math.max(1, this.total));

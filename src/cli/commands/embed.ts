@@ -51,7 +51,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       const adapter = chooseAdapter(model, args.adapter);
       const sink = EmbeddingSink.open(args.output, format, args.resume);
       const errorsPath = `${args.output}.errors.jsonl`;
-      const progress = new ProgressReporter("embedded");
+      const progress = new ProgressReporter("embedded", sink.rowsWritten);
       if (args.input !== "-") countLines(args.input).then((n) => progress.setTotal(n), () => undefined);
       let summary;
       try {
