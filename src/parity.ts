@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Specter2 } from "./specter2";
 import { RawTensor } from "./weights/dtypes";
-import { toFloat32 } from "./weights/float";
+import { alignedBytes, toFloat32 } from "./weights/float";
 import { readSafetensors } from "./weights/safetensors";
 
 export const REFERENCE_FORMAT = "specter2-tfjs-reference";
@@ -59,7 +59,7 @@ function tensorOf(tensors: Map<string, RawTensor>, name: string, path: string): 
 }
 
 function int32Rows(t: RawTensor, name: string): number[][] {
-  const values = t.dtype === "I32" ? new Int32Array(t.data.slice().buffer) : t.dtype === "I64" ? Int32Array.from(new BigInt64Array(t.data.slice().buffer), Number) : null;
+  const values = t.dtype === "I32" ? new Int32Array(alignedBytes(t.data)) : t.dtype === "I64" ? Int32Array.from(new BigInt64Array(alignedBytes(t.data)), Number) : null;
   if (!values) throw new Error(`reference tensor "${name}" is ${t.dtype}, expected I32 or I64`);
   const [rows, cols] = t.shape;
   return Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * cols, (r + 1) * cols)));

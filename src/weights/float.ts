@@ -51,32 +51,33 @@ function halfToFloatTable(): Float32Array {
   return halfTable;
 }
 
-/** A copy of the bytes in a fresh, aligned buffer (tensor data may be an unaligned view into a file). */
-function aligned(t: RawTensor): ArrayBuffer {
-  return t.data.slice().buffer;
+/** A copy of the bytes in a fresh, aligned buffer of their own (tensor data may be an unaligned view
+ *  into a file, or a Node Buffer whose slice() is a view, not a copy). */
+export function alignedBytes(data: Uint8Array): ArrayBuffer {
+  return new Uint8Array(data).buffer;
 }
 
 /** The tensor's values as float32 (F32, F16, BF16, F64 sources). */
 export function toFloat32(t: RawTensor, name: string): Float32Array {
   switch (t.dtype) {
     case "F32":
-      return new Float32Array(aligned(t));
+      return new Float32Array(alignedBytes(t.data));
     case "F16": {
-      const bits = new Uint16Array(aligned(t));
+      const bits = new Uint16Array(alignedBytes(t.data));
       const table = halfToFloatTable();
       const out = new Float32Array(bits.length);
       for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
       return out;
     }
     case "BF16": {
-      const bits = new Uint16Array(aligned(t));
+      const bits = new Uint16Array(alignedBytes(t.data));
       const out = new Float32Array(bits.length);
       const outBits = new Uint32Array(out.buffer);
       for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
       return out;
     }
     case "F64":
-      return Float32Array.from(new Float64Array(aligned(t)));
+      return Float32Array.from(new Float64Array(alignedBytes(t.data)));
     default:
       throw new Error(`tensor "${name}": dtype ${t.dtype} is not a float type`);
   }
