@@ -136,7 +136,7 @@ describe("specter2 CLI", () => {
     expect(missing.stderr).toMatch(/nope: no such model directory/);
     const unknown = run(["embed", "--model", MODEL, "--adapter", "bogus", "--input", PAPERS, "--output", join(dir, "x.jsonl"), "--backend", "cpu"]);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/unknown adapter "bogus" \(loaded: adhoc_query, classification, proximity, regression\)/);
+    expect(unknown.stderr).toMatch(/unknown adapter "bogus" \(loaded: proximity, adhoc_query, classification, regression\)/);
   });
 
   it("tokenize prints the ids of each line, and info describes the model", () => {

@@ -3,16 +3,9 @@
 // compared with PyTorch's by the parity tests; here: names, what is ignored or skipped, resolved configs.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { convertModel } from "../convert/convert";
 import { AdapterSpec, BottleneckConfig } from "../src/model/config";
 import { Manifest } from "../src/weights/modelDir";
-import { tempDir } from "./convertHelpers";
-
-const MODELS = join(__dirname, "fixtures", "models");
-
-interface Reference {
-  runs: { name: string; adapterDir: string | null }[];
-}
+import { convertModelFixture } from "./helpers/modelFixtures";
 
 const SEQ_BN: BottleneckConfig = {
   mh_adapter: false, output_adapter: true, reduction_factor: 16, non_linearity: "relu", original_ln_before: true,
@@ -21,14 +14,10 @@ const SEQ_BN: BottleneckConfig = {
 };
 
 async function convertCase(name: string): Promise<{ out: string; manifest: Manifest; specs: Record<string, AdapterSpec> }> {
-  const dir = join(MODELS, name);
-  const reference = JSON.parse(readFileSync(join(dir, "reference.json"), "utf8")) as Reference;
-  const adapters = reference.runs.filter((r) => r.adapterDir !== null).map((r) => ({ name: r.name, dir: join(dir, r.adapterDir!) }));
-  const out = join(tempDir(name), "model");
-  const manifest = await convertModel({ base: join(dir, "hub", "base"), adapters, out });
-  expect(Object.keys(manifest.adapters)).toEqual(adapters.map((a) => a.name));
+  const { out, manifest, adapters } = await convertModelFixture(name);
+  expect(Object.keys(manifest.adapters)).toEqual(adapters);
   const specs: Record<string, AdapterSpec> = {};
-  for (const a of adapters) specs[a.name] = JSON.parse(readFileSync(join(out, "adapters", `${a.name}.json`), "utf8")) as AdapterSpec;
+  for (const a of adapters) specs[a] = JSON.parse(readFileSync(join(out, "adapters", `${a}.json`), "utf8")) as AdapterSpec;
   return { out, manifest, specs };
 }
 

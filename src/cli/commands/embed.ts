@@ -21,6 +21,7 @@ interface EmbedArgs {
   backend: BackendChoice;
   resume: boolean;
   "on-error": OnError;
+  verify: boolean;
 }
 
 export const embedCommand: CommandModule<object, EmbedArgs> = {
@@ -30,13 +31,14 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     y
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
       .option("adapter", { type: "string", describe: "Adapter to use (e.g. proximity for papers, adhoc_query for queries); omit for the model's first adapter, 'none' for the bare base" })
-      .option("input", { type: "string", demandOption: true, describe: "JSONL input, '-' for stdin; each line {title, abstract} or {text}, with an optional paper_id / id / corpus_id" })
+      .option("input", { type: "string", demandOption: true, nargs: 1, describe: "JSONL input, '-' for stdin; each line {title, abstract} or {text}, with an optional paper_id / id / corpus_id" })
       .option("output", { type: "string", demandOption: true, describe: "Output file: .jsonl ({paper_id, embedding} per line) or .npy (float32 [n, hidden], ids in <name>.ids.jsonl)" })
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "Output format (default: from the output's extension, else jsonl)" })
       .option("batch-size", { type: "number", default: DEFAULT_BATCH_SIZE, describe: "Inputs per forward pass (sorted by length first)" })
       .option("max-length", maxLengthOption)
       .option("backend", backendOption)
       .option("resume", { type: "boolean", default: false, describe: "Continue an interrupted run of the same output without re-embedding what is done" })
+      .option("verify", { type: "boolean", default: false, describe: "Check every model file against the sha256 in its manifest.json before loading" })
       .option("on-error", { choices: ["fail", "skip"] as const, default: "fail" as OnError, describe: "A malformed line stops the run (fail; what is done is kept for --resume) or is recorded in <output>.errors.jsonl (skip)" })
       .check((a) => {
         if (!Number.isInteger(a["batch-size"]) || a["batch-size"] < 1) throw new Error(`--batch-size must be a positive integer, got ${a["batch-size"]}`);
@@ -46,7 +48,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
   handler: async (args) => {
     const format: OutputFormat = args.format ?? (args.output.endsWith(".npy") ? "npy" : "jsonl");
     const started = Date.now();
-    const model = await Specter2.load(args.model, { backend: args.backend });
+    const model = await Specter2.load(args.model, { backend: args.backend, verify: args.verify });
     try {
       const adapter = chooseAdapter(model, args.adapter);
       const sink = EmbeddingSink.open(args.output, format, args.resume);
