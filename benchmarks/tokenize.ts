@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { Tokenizer } from "tokenizers";
 import { BertTokenizer, formatPaper } from "../src/tokenizer";
 import { bertTokenizerJson } from "../test/helpers/hfTokenizer";
+import { seededRandom } from "../convert/seededRandom";
 
 const VOCAB = resolve(process.argv[2] ?? "../shared/data/scivocab_uncased/vocab.txt");
 const PAPERS = 2000;
@@ -35,18 +36,6 @@ const SENTENCES = [
   "Transcriptomic profiles of 12,000 cells revealed three previously uncharacterized progenitor populations.",
   "We further show that the learned embeddings capture topical similarity as judged by domain experts.",
 ];
-
-/** mulberry32, so every run tokenizes the same papers. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makePapers(n: number): string[] {
   const random = seededRandom(42);

@@ -7,23 +7,7 @@ import { BertConfig } from "../src/model/config";
 import { RawTensor } from "../src/weights/dtypes";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { expectedBaseShapes } from "./hub/baseWeights";
-
-/** mulberry32: small, fast and reproducible on every platform. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(seed: number): () => number {
-  const u = uniform(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-}
+import { seededGaussian } from "./seededRandom";
 
 function f32(shape: number[], fill: () => number): RawTensor {
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
@@ -67,7 +51,7 @@ export function writeRandomHubModel(spec: RandomModelSpec, out: string): { base:
   const { config: c, seed } = spec;
   const std = spec.std ?? 0.05;
   if (spec.vocab.length !== c.vocab_size) throw new Error(`vocab has ${spec.vocab.length} tokens, config says ${c.vocab_size}`);
-  const normal = gaussian(seed);
+  const normal = seededGaussian(seed);
   const base = join(out, "base");
   mkdirSync(base, { recursive: true });
   const tensors = new Map<string, RawTensor>();
@@ -82,7 +66,7 @@ export function writeRandomHubModel(spec: RandomModelSpec, out: string): { base:
     mkdirSync(dir, { recursive: true });
     const bottleneck = Math.floor(c.hidden_size / 16);
     const weights = new Map<string, RawTensor>();
-    const adapterNormal = gaussian(seed + 1000 + k);
+    const adapterNormal = seededGaussian(seed + 1000 + k);
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const p = `bert.encoder.layer.${i}.output.adapters.${a.name}`;
       weights.set(`${p}.adapter_down.0.weight`, f32([bottleneck, c.hidden_size], () => 0.1 * adapterNormal()));
