@@ -11,6 +11,7 @@ import { WeightSource } from "./model/weightSource";
 import { BertTokenizer, DEFAULT_MAX_LENGTH, formatPaper } from "./tokenizer";
 import { loadTokenizer } from "./tokenizer/load";
 import { loadAdapterFiles, loadBaseTensors, ModelDirectory, openModelDirectory } from "./weights/loadModelDir";
+import { checkFiniteVector } from "./weights/verify";
 
 export interface Paper {
   title?: string | null;
@@ -24,6 +25,8 @@ export interface LoadOptions {
   backend?: BackendChoice;
   /** Adapters to load next to the base: names from the model directory, "all" (default) or none ([]). */
   adapters?: string[] | "all";
+  /** Check every file against the manifest's sha256 before loading (reads the whole directory once more). */
+  verify?: boolean;
 }
 
 export interface EmbedOptions {
@@ -50,7 +53,7 @@ export class Specter2 {
 
   static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
     const backend = await initBackend(options.backend ?? "auto");
-    const directory = openModelDirectory(dir);
+    const directory = openModelDirectory(dir, { verify: options.verify });
     const tokenizer = loadTokenizer(dir);
     const base = loadBaseTensors(directory);
     let model: BertModel;
@@ -103,7 +106,10 @@ export class Specter2 {
     for (let start = 0; start < order.length; start += batchSize) {
       const rows = order.slice(start, start + batchSize);
       const vectors = await this.embedIds(rows.map((i) => encoded[i]), adapter, options.pooling ?? "cls");
-      rows.forEach((row, k) => (out[row] = vectors[k]));
+      rows.forEach((row, k) => {
+        checkFiniteVector(vectors[k], `input ${row}`);
+        out[row] = vectors[k];
+      });
     }
     return out;
   }

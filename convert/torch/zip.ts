@@ -204,6 +204,7 @@ function entryContents(bytes: Uint8Array, view: DataView, entry: CentralEntry, d
 }
 
 function decodeName(view: DataView, start: number, length: number, file: string): string {
+  if (start + length > view.byteLength) throw new ZipError(file, `entry name at offset ${start} (${length} bytes) runs past the end of the archive: truncated or corrupt`);
   const raw = new Uint8Array(view.buffer, view.byteOffset + start, length);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(raw);

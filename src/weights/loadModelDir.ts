@@ -6,6 +6,7 @@ import {
   adapterConfigFile, adapterWeightsFile, BASE_WEIGHTS_FILE, CONFIG_FILE, Manifest, MANIFEST_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, modelPath,
 } from "./modelDir";
 import { loadFloatTensors } from "./tensors";
+import { checkFiniteTensors, verifyManifestFiles } from "./verify";
 
 export interface ModelDirectory {
   dir: string;
@@ -22,7 +23,12 @@ function readJson(path: string): unknown {
   }
 }
 
-export function openModelDirectory(dir: string): ModelDirectory {
+export interface OpenOptions {
+  /** Check every file's sha256 and size against the manifest before anything is read from it. */
+  verify?: boolean;
+}
+
+export function openModelDirectory(dir: string, options: OpenOptions = {}): ModelDirectory {
   if (!existsSync(dir)) throw new Error(`${dir}: no such model directory (make one with \`specter2 convert\`)`);
   const manifestPath = modelPath(dir, MANIFEST_FILE);
   const manifest = readJson(manifestPath) as Manifest;
@@ -32,12 +38,25 @@ export function openModelDirectory(dir: string): ModelDirectory {
   if (manifest.formatVersion !== MODEL_FORMAT_VERSION) {
     throw new Error(`${manifestPath}: model format version ${manifest.formatVersion}, this version of specter2-tfjs reads ${MODEL_FORMAT_VERSION}; re-run \`specter2 convert\``);
   }
+  if (options.verify) verifyManifestFiles(dir, manifest);
   return { dir, manifest, config: readJson(modelPath(dir, CONFIG_FILE)) as BertConfig };
+}
+
+/** The file's tensors as float32, refused (and disposed) if any value is NaN or ±Inf. */
+function loadFiniteTensors(path: string): Map<string, tf.Tensor> {
+  const tensors = loadFloatTensors(path);
+  try {
+    checkFiniteTensors(tensors, path);
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
+  }
+  return tensors;
 }
 
 export function loadBaseTensors(m: ModelDirectory): { tensors: Map<string, tf.Tensor>; origin: string } {
   const origin = modelPath(m.dir, BASE_WEIGHTS_FILE);
-  return { tensors: loadFloatTensors(origin), origin };
+  return { tensors: loadFiniteTensors(origin), origin };
 }
 
 export function loadAdapterFiles(m: ModelDirectory, name: string): { spec: AdapterSpec; tensors: Map<string, tf.Tensor>; origin: string } {
@@ -46,5 +65,5 @@ export function loadAdapterFiles(m: ModelDirectory, name: string): { spec: Adapt
   }
   const spec = readJson(modelPath(m.dir, adapterConfigFile(name))) as AdapterSpec;
   const origin = modelPath(m.dir, adapterWeightsFile(name));
-  return { spec, tensors: loadFloatTensors(origin), origin };
+  return { spec, tensors: loadFiniteTensors(origin), origin };
 }
