@@ -12,7 +12,7 @@ export interface BackendProbe {
 }
 
 export function probeAutoBackend(resolve: (pkg: string) => string = require.resolve): BackendProbe {
-  const candidates = CANDIDATES.map((c) => ({ choice: c.choice, pkg: c.pkg, installed: isInstalled(c.pkg, resolve) }));
+  const candidates = CANDIDATES.filter((c) => c.auto).map((c) => ({ choice: c.choice, pkg: c.pkg, installed: isInstalled(c.pkg, resolve) }));
   const first = candidates.findIndex((c) => c.installed);
   const passed = candidates.slice(0, first === -1 ? candidates.length : first).map((c) => `${c.choice} not installed (${c.pkg})`);
   if (first === -1) return { choice: null, reason: `no backend package is installed: ${passed.join("; ")}`, candidates };

@@ -1,7 +1,8 @@
 // Picking and initialising the tfjs backend. tfjs-node(-gpu) are optional peers: used when installed.
 import * as tf from "@tensorflow/tfjs-core";
+import { nativeAddonPath } from "./native/addon";
 
-export const BACKEND_CHOICES = ["auto", "node-gpu", "node", "wasm", "cpu"] as const;
+export const BACKEND_CHOICES = ["auto", "native", "node-gpu", "node", "wasm", "cpu"] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendInfo {
@@ -17,27 +18,43 @@ export interface Candidate {
   /** The package whose loading registers the backend; require() throws when it is not installed. */
   pkg: string;
   tfName: string;
+  /** Registers the backend where loading `pkg` alone does not (the native addon is a bare .node file). */
+  register?: () => void;
+  /** Whether `auto` may pick it (otherwise only by name). */
+  auto: boolean;
 }
 
 /** In `auto`'s order of preference (also read by probe.ts, which tells without loading anything). */
 export const CANDIDATES: readonly Candidate[] = [
+  // Its `pkg` is the built addon, which exists only where `npm install` found a compiler and oneDNN.
+  // Not in `auto` yet: its matmuls run on oneDNN, but softmax and the element-wise ops still run on
+  // tfjs-backend-cpu's JavaScript kernels, and the whole model measured 0.12 papers/s against 0.55 on
+  // wasm (full size, batches of 8 × ~230 tokens).
+  {
+    choice: "native",
+    pkg: nativeAddonPath(),
+    tfName: "native",
+    register: () => (require("./native") as typeof import("./native")).registerNativeBackend(),
+    auto: false,
+  },
   // Both native packages register the backend as "tensorflow".
-  { choice: "node-gpu", pkg: "@tensorflow/tfjs-node-gpu", tfName: "tensorflow" },
-  { choice: "node", pkg: "@tensorflow/tfjs-node", tfName: "tensorflow" },
-  { choice: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", tfName: "wasm" },
-  { choice: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", tfName: "cpu" },
+  { choice: "node-gpu", pkg: "@tensorflow/tfjs-node-gpu", tfName: "tensorflow", auto: true },
+  { choice: "node", pkg: "@tensorflow/tfjs-node", tfName: "tensorflow", auto: true },
+  { choice: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", tfName: "wasm", auto: true },
+  { choice: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", tfName: "cpu", auto: true },
 ];
 
 /** Activates the chosen backend; `auto` takes the first of node-gpu, node, wasm, cpu that initialises. */
 export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
-  const candidates = choice === "auto" ? CANDIDATES : CANDIDATES.filter((c) => c.choice === choice);
+  const candidates = choice === "auto" ? CANDIDATES.filter((c) => c.auto) : CANDIDATES.filter((c) => c.choice === choice);
   if (candidates.length === 0) throw new Error(`unknown backend "${choice}" (choose one of ${BACKEND_CHOICES.join(", ")})`);
   // PROD skips tfjs' debug checks and its console advertisement for tfjs-node (we choose backends ourselves).
   tf.env().set("PROD", true);
   const passed: string[] = [];
   for (const c of candidates) {
     try {
-      require(c.pkg);
+      if (c.register) c.register();
+      else require(c.pkg);
       if (!(await tf.setBackend(c.tfName))) throw new Error("failed to initialise");
       await tf.ready();
       const reason = choice === "auto" ? `auto: ${[...passed, `${c.choice} initialised`].join("; ")}` : `requested with --backend ${choice}`;
@@ -56,6 +73,7 @@ function isMissingModule(e: unknown): boolean {
 }
 
 function hint(choice: Candidate["choice"]): string {
+  if (choice === "native") return " (apt-get install -y build-essential libdnnl-dev, or brew install onednn; then npm rebuild specter2-tfjs)";
   if (choice === "node") return " (npm install @tensorflow/tfjs-node)";
   if (choice === "node-gpu") return " (npm install @tensorflow/tfjs-node-gpu; needs CUDA)";
   return "";

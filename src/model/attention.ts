@@ -6,11 +6,11 @@ import { LayerNorm, Linear } from "./layers";
 import { WeightSource } from "./weightSource";
 
 /** How attention's two products are issued: one BatchMatMul each (fast where the backend has a real
- *  batched kernel: tfjs-node) or 2-D products per row and head (fast on wasm and cpu). */
+ *  batched kernel: tfjs-node, native) or 2-D products per row and head (fast on wasm and cpu). */
 export type AttentionShape = "batched" | "perHead";
 
 export function preferredAttentionShape(backendName: string): AttentionShape {
-  return backendName === "tensorflow" ? "batched" : "perHead";
+  return backendName === "tensorflow" || backendName === "native" ? "batched" : "perHead";
 }
 
 export class BertSelfAttention {

@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "specter2_native",
+      "sources": ["src/addon.cc", "src/matmul.cc"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
+      "libraries": ["-ldnnl"],
+      "conditions": [
+        ["OS=='linux'", {"cflags_cc": ["-fopenmp"], "ldflags": ["-fopenmp"]}],
+        ["OS=='mac'", {
+          "include_dirs": ["<!@(brew --prefix onednn 2>/dev/null || echo /usr/local)/include"],
+          "libraries": ["-L<!@(brew --prefix onednn 2>/dev/null || echo /usr/local)/lib"],
+          "xcode_settings": {"GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17"}
+        }]
+      ]
+    }
+  ]
+}

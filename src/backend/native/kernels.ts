@@ -1,0 +1,100 @@
+// The kernels the native backend runs through oneDNN instead of tfjs-backend-cpu's JavaScript loops.
+// Each one hands a case it does not cover (other dtypes, empty tensors, PReLU, odd broadcasts) to the
+// cpu kernel it replaces, so results and error messages match the cpu backend's there.
+import * as tf from "@tensorflow/tfjs-core";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { ACTIVATION_CODES, Dims3, NativeAddon } from "./addon";
+
+type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
+
+interface Operand {
+  values: Float32Array;
+  dims: Dims3;
+  outer: number[];
+}
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((p, d) => p * d, 1);
+}
+
+/** A float32 tensor of rank ≥ 2 seen as [batch, rows, cols] over its own values (no copy), or null. */
+function operand(t: tf.TensorInfo | undefined, backend: MathBackendCPU): Operand | null {
+  const values = t && backend.data.get(t.dataId)?.values;
+  if (t === undefined || t.dtype !== "float32" || !(values instanceof Float32Array) || t.shape.length < 2 || values.length === 0) return null;
+  const outer = t.shape.slice(0, -2);
+  return { values, dims: [product(outer), t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]], outer };
+}
+
+/** The product's batch dims when the addon's broadcast (equal batches, or one side 1) matches tfjs's. */
+function outerShape(a: Operand, b: Operand): number[] | null {
+  if (a.dims[0] === b.dims[0] && a.outer.length === b.outer.length && a.outer.every((d, i) => d === b.outer[i])) return a.outer;
+  if (a.dims[0] !== 1 && b.dims[0] !== 1) return null;
+  const rank = Math.max(a.outer.length, b.outer.length);
+  const big = a.dims[0] === 1 ? b.outer : a.outer;
+  return [...new Array<number>(rank - big.length).fill(1), ...big];
+}
+
+/** A bias that broadcasts to [...outer, m, n] as [batch|1, m|1, n|1], or null. */
+function biasDims(shape: readonly number[], outer: number[], m: number, n: number): Dims3 | null {
+  const full = [...outer, m, n];
+  if (shape.length > full.length) return null;
+  const padded = [...new Array<number>(full.length - shape.length).fill(1), ...shape];
+  if (!padded.every((d, i) => d === 1 || d === full[i])) return null;
+  const batchDims = padded.slice(0, -2);
+  const batch = batchDims.every((d) => d === 1) ? 1 : batchDims.every((d, i) => d === outer[i]) ? product(outer) : -1;
+  return batch === -1 ? null : [batch, padded[full.length - 2], padded[full.length - 1]];
+}
+
+interface MatMulCall {
+  a?: tf.TensorInfo;
+  b?: tf.TensorInfo;
+  transposeA: boolean;
+  transposeB: boolean;
+  bias?: tf.TensorInfo;
+  activation: string;
+  alpha: number;
+}
+
+/** The product through the addon, or null where the case is left to the cpu kernel. */
+function nativeMatMul(addon: NativeAddon, backend: MathBackendCPU, c: MatMulCall): tf.TensorInfo | null {
+  const a = operand(c.a, backend);
+  const b = operand(c.b, backend);
+  if (a === null || b === null || !(c.activation in ACTIVATION_CODES)) return null;
+  const outer = outerShape(a, b);
+  const m = c.transposeA ? a.dims[2] : a.dims[1];
+  const n = c.transposeB ? b.dims[1] : b.dims[2];
+  if (outer === null || (c.transposeA ? a.dims[1] : a.dims[2]) !== (c.transposeB ? b.dims[2] : b.dims[1])) return null;
+  let bias: { values: Float32Array; dims: Dims3 } | null = null;
+  if (c.bias !== undefined) {
+    const values = backend.data.get(c.bias.dataId)?.values;
+    const dims = biasDims(c.bias.shape, outer, m, n);
+    if (c.bias.dtype !== "float32" || !(values instanceof Float32Array) || values.length === 0 || dims === null) return null;
+    bias = { values, dims };
+  }
+  const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];
+  const out = addon.matmul(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha);
+  return backend.makeTensorInfo([...outer, m, n], "float32", out);
+}
+
+export function batchMatMulKernel(addon: NativeAddon, cpu: KernelFunc): KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs;
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    return nativeMatMul(addon, args.backend, { a, b, transposeA, transposeB, activation: "linear", alpha: 0 }) ?? cpu(args);
+  };
+}
+
+export function fusedMatMulKernel(addon: NativeAddon, cpu: KernelFunc): KernelFunc {
+  return (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs;
+    const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
+    if (preluActivationWeights !== undefined) return cpu(args);
+    const call = {
+      a, b, bias, transposeA: attrs.transposeA, transposeB: attrs.transposeB,
+      activation: attrs.activation ?? "linear",
+      // tfjs' leakyRelu default slope.
+      alpha: attrs.leakyreluAlpha ?? 0.2,
+    };
+    return nativeMatMul(addon, args.backend, call) ?? cpu(args);
+  };
+}
