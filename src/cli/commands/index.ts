@@ -6,8 +6,9 @@ import { embedCommand } from "./embed";
 import { infoCommand } from "./info";
 import { parityCommand } from "./parity";
 import { searchCommand } from "./search";
+import { serveCommand } from "./serve";
 import { tokenizeCommand } from "./tokenize";
 
 // Each command types its own arguments; yargs' list of them cannot express that.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: CommandModule<any, any>[] = [embedCommand, searchCommand, downloadCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand];
+export const COMMANDS: CommandModule<any, any>[] = [embedCommand, searchCommand, downloadCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand, serveCommand];

@@ -1,0 +1,84 @@
+// `specter2 serve`: one base in memory, every adapter chosen per request, over HTTP until SIGTERM/SIGINT.
+import type { CommandModule } from "yargs";
+import { backendOption, checkMaxLength, maxLengthOption } from "../options";
+import type { BackendChoice } from "../../backend/select";
+import { createService } from "../../serve/server";
+import { Specter2 } from "../../specter2";
+import { DEFAULT_MAX_LENGTH } from "../../tokenizer";
+
+interface ServeArgs {
+  model: string;
+  host: string;
+  port: number;
+  backend: BackendChoice;
+  "max-length"?: number;
+  "max-batch-tokens": number;
+  "max-concurrent-requests": number;
+  "max-client-batch-size": number;
+  "max-body-bytes": number;
+  "request-timeout": number;
+  "api-key"?: string;
+  "log-level": string;
+}
+
+const POSITIVE_INTEGERS = ["port", "max-batch-tokens", "max-concurrent-requests", "max-client-batch-size", "max-body-bytes", "request-timeout"] as const;
+
+export const serveCommand: CommandModule<object, ServeArgs> = {
+  command: "serve",
+  describe: "HTTP embedding service: OpenAI-compatible /v1/embeddings and TEI-style /embed, any loaded adapter per request",
+  builder: (y) =>
+    y
+      .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
+      .option("host", { type: "string", default: "127.0.0.1", describe: "Address to listen on (0.0.0.0 for every interface)" })
+      .option("port", { type: "number", default: 8080, describe: "Port to listen on (0: any free port)" })
+      .option("backend", backendOption)
+      .option("max-length", maxLengthOption)
+      .option("max-batch-tokens", { type: "number", default: 4096, describe: "Padded tokens (inputs × longest input) per forward pass; requests are batched together under it" })
+      .option("max-concurrent-requests", { type: "number", default: 64, describe: "Embedding requests in flight at once; more are refused with 429 and Retry-After" })
+      .option("max-client-batch-size", { type: "number", default: 32, describe: "Inputs per request; more are refused with 413" })
+      .option("max-body-bytes", { type: "number", default: 2 * 1024 * 1024, describe: "Request body size; larger bodies are refused with 413" })
+      .option("request-timeout", { type: "number", default: 60, describe: "Seconds before an unanswered request gets 503 and leaves the queue" })
+      .option("api-key", { type: "string", defaultDescription: "$SPECTER2_API_KEY", describe: "Require `Authorization: Bearer <key>` on every route but /health" })
+      .option("log-level", { choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", describe: "JSON logs on stdout from this level up" })
+      .check((a) => {
+        for (const name of POSITIVE_INTEGERS) {
+          const n = a[name];
+          if (!Number.isInteger(n) || n < (name === "port" ? 0 : 1)) throw new Error(`--${name} must be a ${name === "port" ? "non-negative" : "positive"} integer, got ${n}`);
+        }
+        checkMaxLength(a);
+        return true;
+      }),
+  handler: async (args) => {
+    const apiKey = args["api-key"] ?? process.env.SPECTER2_API_KEY;
+    if (apiKey === "") throw new Error("the API key is empty; unset SPECTER2_API_KEY or give a key");
+    const model = await Specter2.load(args.model, { backend: args.backend });
+    const maxLength = args["max-length"] ?? Math.min(DEFAULT_MAX_LENGTH, model.model.config.max_position_embeddings);
+    try {
+      if (maxLength > model.model.config.max_position_embeddings) {
+        throw new Error(`--max-length ${maxLength} exceeds the model's ${model.model.config.max_position_embeddings} positions`);
+      }
+      const service = createService(model, {
+        maxLength,
+        maxBatchTokens: args["max-batch-tokens"],
+        maxConcurrentRequests: args["max-concurrent-requests"],
+        maxClientBatchSize: args["max-client-batch-size"],
+        maxBodyBytes: args["max-body-bytes"],
+        requestTimeoutMs: args["request-timeout"] * 1000,
+        apiKey,
+        logger: { level: args["log-level"] },
+      });
+      const log = service.app.log;
+      await service.app.listen({ host: args.host, port: args.port });
+      await service.warmUp();
+      log.info({ adapters: model.adapters.names(), backend: model.backend.name }, "ready");
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
+      });
+      log.info({ signal }, "draining: no new connections, finishing accepted requests");
+      await service.close();
+      log.info("stopped");
+    } finally {
+      model.dispose();
+    }
+  },
+};

@@ -1,0 +1,32 @@
+// One embedding request, whichever API it came through: limits, adapter, deadline, then the queue.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { EmbedInput } from "../specter2";
+import type { ServeContext } from "./context";
+import { adapterLabel, EmbedResult } from "./embedder";
+import { ApiError } from "./errors";
+
+export async function embedRequest(
+  ctx: ServeContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  inputs: readonly EmbedInput[],
+  adapterName: string,
+  truncate: boolean,
+): Promise<EmbedResult> {
+  const limit = ctx.options.maxClientBatchSize;
+  if (inputs.length > limit) throw new ApiError(413, `${inputs.length} inputs in one request; the limit is ${limit} (--max-client-batch-size)`, "too_many_inputs");
+  const adapter = ctx.embedder.resolve(adapterName);
+  request.adapterLabel = adapterLabel(adapter);
+  // Inputs still waiting leave the queue when the deadline passes or the client goes away.
+  const abort = new AbortController();
+  const seconds = ctx.options.requestTimeoutMs / 1000;
+  const timer = setTimeout(() => abort.abort(new ApiError(503, `not answered within ${seconds} s; retry later or send fewer inputs`, "timeout", { "Retry-After": "1" })), ctx.options.requestTimeoutMs);
+  const onClose = () => abort.abort(new ApiError(499, "client closed the request", "client_closed"));
+  reply.raw.once("close", onClose);
+  try {
+    return await ctx.embedder.embed(inputs, adapter, { truncate, signal: abort.signal });
+  } finally {
+    clearTimeout(timer);
+    reply.raw.off("close", onClose);
+  }
+}

@@ -1,0 +1,70 @@
+// Between requests and the batching queue: adapter names as clients spell them, tokenization on arrival
+// (so a too-long input is refused before it waits), and the library's forward pass for each batch.
+import type { EmbedInput, Specter2 } from "../specter2";
+import { ApiError } from "./errors";
+import { BatchQueue, QueueObserver } from "./queue";
+
+/** The `model` / `adapter` name that means no adapter: the bare SPECTER2 base. */
+export const BASE_MODEL = "base";
+
+export function adapterLabel(adapter: string | null): string {
+  return adapter ?? BASE_MODEL;
+}
+
+export interface EmbedderLimits {
+  /** Tokens per input including [CLS] and [SEP]. */
+  maxLength: number;
+  /** Padded tokens (rows × longest row) per forward pass. */
+  maxBatchTokens: number;
+}
+
+export interface EmbedResult {
+  vectors: Float32Array[];
+  /** Tokens embedded, [CLS] and [SEP] included (after truncation). */
+  tokens: number;
+}
+
+export class Embedder {
+  readonly queue: BatchQueue;
+
+  constructor(
+    readonly model: Specter2,
+    readonly limits: EmbedderLimits,
+    observer?: QueueObserver,
+  ) {
+    if (limits.maxBatchTokens < limits.maxLength) {
+      throw new Error(`the batch token budget (${limits.maxBatchTokens}) must hold one input of the maximum length (${limits.maxLength})`);
+    }
+    this.queue = new BatchQueue((rows, adapter) => model.embedIds(rows, model.adapters.get(adapter)), limits.maxBatchTokens, observer);
+  }
+
+  /** Every name a request may give: `base` and the loaded adapters. */
+  names(): string[] {
+    return [BASE_MODEL, ...this.model.adapters.names()];
+  }
+
+  /** A client's adapter name → the library's (null: the base); 404 naming the choices when unknown. */
+  resolve(name: string): string | null {
+    if (this.model.adapters.has(name)) return name;
+    if (name === BASE_MODEL) return null;
+    throw new ApiError(404, `unknown model/adapter "${name}"; this server has: ${this.names().join(", ")}`, "model_not_found");
+  }
+
+  async embed(inputs: readonly EmbedInput[], adapter: string | null, options: { truncate: boolean; signal?: AbortSignal }): Promise<EmbedResult> {
+    const rows = inputs.map((input, i) => this.encode(input, i, options.truncate));
+    const vectors = await this.queue.submit(adapter, rows, options.signal);
+    return { vectors, tokens: rows.reduce((n, r) => n + r.length, 0) };
+  }
+
+  private encode(input: EmbedInput, index: number, truncate: boolean): number[] {
+    const { maxLength } = this.limits;
+    const text = this.model.textOf(input);
+    if (truncate) return this.model.tokenizer.encode(text, { maxLength }).ids;
+    // One token more than allowed tells "too long" without tokenizing the whole text.
+    const ids = this.model.tokenizer.encode(text, { maxLength: maxLength + 1 }).ids;
+    if (ids.length > maxLength) {
+      throw new ApiError(413, `input ${index} is longer than ${maxLength} tokens; send truncate: true to cut it`, "input_too_long");
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,79 @@
+// Prometheus metrics on a registry of the server's own (two servers in one process do not collide).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { adapterLabel } from "./embedder";
+import type { BatchReport, QueueObserver } from "./queue";
+
+export class ServeMetrics implements QueueObserver {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: "specter2_requests_total",
+    help: "HTTP requests answered, by route, adapter and status",
+    labelNames: ["route", "adapter", "status"] as const,
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: "specter2_request_duration_seconds",
+    help: "Time from request to response, by route, adapter and status",
+    labelNames: ["route", "adapter", "status"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly batchRows = new Histogram({
+    name: "specter2_batch_size",
+    help: "Inputs per forward pass",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+  private readonly batchTokens = new Histogram({
+    name: "specter2_batch_padded_tokens",
+    help: "Padded tokens (rows × longest row) per forward pass",
+    buckets: [64, 256, 512, 1024, 2048, 4096, 8192, 16384],
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: "specter2_embedded_tokens_total",
+    help: "Tokens embedded (without padding), by adapter; rate() gives tokens per second",
+    labelNames: ["adapter"] as const,
+    registers: [this.registry],
+  });
+  private readonly tokensPerSecond = new Gauge({
+    name: "specter2_tokens_per_second",
+    help: "Tokens per second of the last forward pass",
+    registers: [this.registry],
+  });
+  private readonly inFlight = new Gauge({
+    name: "specter2_requests_in_flight",
+    help: "Embedding requests accepted and not yet answered",
+    registers: [this.registry],
+  });
+  private readonly queueDepth = new Gauge({
+    name: "specter2_queue_depth",
+    help: "Inputs waiting for a batch",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "specter2_" });
+  }
+
+  request(route: string, adapter: string, status: number, seconds: number): void {
+    const labels = { route, adapter, status: String(status) };
+    this.requests.inc(labels);
+    this.latency.observe(labels, seconds);
+  }
+
+  batch(report: BatchReport): void {
+    this.batchRows.observe(report.rows);
+    this.batchTokens.observe(report.paddedTokens);
+    this.tokens.inc({ adapter: adapterLabel(report.adapter) }, report.tokens);
+    if (report.seconds > 0) this.tokensPerSecond.set(report.tokens / report.seconds);
+  }
+
+  requestsInFlight(n: number): void {
+    this.inFlight.set(n);
+  }
+
+  depth(rows: number): void {
+    this.queueDepth.set(rows);
+  }
+}

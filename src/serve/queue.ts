@@ -1,0 +1,164 @@
+// Dynamic batching across requests: rows wait here grouped by adapter, one batch runs at a time (tfjs
+// kernels run synchronously, so two batches at once would only interleave), and every vector goes back
+// to its own request and position. A request's rows may be spread over several batches.
+import { planBatch } from "./batchPlan";
+import { ApiError } from "./errors";
+
+/** Runs one padded batch of token rows through the model with an adapter (null: the base). */
+export type RunBatch = (rows: number[][], adapter: string | null) => Promise<Float32Array[]>;
+
+export interface BatchReport {
+  adapter: string | null;
+  rows: number;
+  /** Real tokens (without padding). */
+  tokens: number;
+  /** rows × longest row: what the forward pass computed. */
+  paddedTokens: number;
+  seconds: number;
+}
+
+export interface QueueObserver {
+  batch(report: BatchReport): void;
+  depth(rows: number): void;
+}
+
+interface Job {
+  out: Float32Array[];
+  remaining: number;
+  resolve(vectors: Float32Array[]): void;
+  reject(error: Error): void;
+  done: boolean;
+}
+
+interface Row {
+  job: Job;
+  index: number;
+  ids: number[];
+  seq: number;
+}
+
+export class BatchQueue {
+  private readonly pending = new Map<string | null, Row[]>();
+  private depth = 0;
+  private seq = 0;
+  private running = false;
+
+  constructor(
+    private readonly run: RunBatch,
+    private readonly maxBatchTokens: number,
+    private readonly observer?: QueueObserver,
+  ) {}
+
+  /** Rows waiting for a batch. */
+  get pendingRows(): number {
+    return this.depth;
+  }
+
+  /** One vector per row, in order. An aborted signal drops the rows still waiting and rejects. */
+  submit(adapter: string | null, rows: number[][], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (rows.length === 0) return Promise.resolve([]);
+    const tooLong = rows.find((r) => r.length > this.maxBatchTokens);
+    if (tooLong) throw new Error(`a row of ${tooLong.length} tokens exceeds the batch budget of ${this.maxBatchTokens}`);
+    return new Promise((resolve, reject) => {
+      const job: Job = { out: new Array(rows.length), remaining: rows.length, resolve, reject, done: false };
+      const onAbort = () => {
+        this.drop(job);
+        this.finish(job, signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
+      };
+      if (signal) {
+        if (signal.aborted) return onAbort();
+        signal.addEventListener("abort", onAbort, { once: true });
+        job.resolve = (v) => (signal.removeEventListener("abort", onAbort), resolve(v));
+        job.reject = (e) => (signal.removeEventListener("abort", onAbort), reject(e));
+      }
+      const group = this.pending.get(adapter) ?? [];
+      rows.forEach((ids, index) => group.push({ job, index, ids, seq: this.seq++ }));
+      this.pending.set(adapter, group);
+      this.setDepth(this.depth + rows.length);
+      this.start();
+    });
+  }
+
+  private start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      // Let requests that arrived meanwhile join before the batch is formed.
+      await new Promise((r) => setImmediate(r));
+      const next = this.take();
+      if (!next) break;
+      await this.runBatch(next.adapter, next.rows);
+    }
+    this.running = false;
+  }
+
+  /** The next batch: from the adapter whose oldest row has waited longest. */
+  private take(): { adapter: string | null; rows: Row[] } | undefined {
+    let adapter: string | null | undefined;
+    let oldest = Infinity;
+    for (const [name, rows] of this.pending) {
+      if (rows[0].seq < oldest) [adapter, oldest] = [name, rows[0].seq];
+    }
+    if (adapter === undefined) return undefined;
+    const group = this.pending.get(adapter)!;
+    const chosen = planBatch(group.map((r) => r.ids.length), this.maxBatchTokens).map((i) => group[i]);
+    const taken = new Set(chosen);
+    const rest = group.filter((r) => !taken.has(r));
+    if (rest.length > 0) this.pending.set(adapter, rest);
+    else this.pending.delete(adapter);
+    this.setDepth(this.depth - chosen.length);
+    return { adapter, rows: chosen };
+  }
+
+  private async runBatch(adapter: string | null, rows: Row[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    let vectors: Float32Array[];
+    try {
+      vectors = await this.run(rows.map((r) => r.ids), adapter);
+    } catch (e) {
+      const error = new ApiError(500, `the model failed on a batch: ${(e as Error).message}`, "inference_failed");
+      for (const job of new Set(rows.map((r) => r.job))) {
+        this.drop(job); // its other rows, still waiting, need not run
+        this.finish(job, error);
+      }
+      return;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const longest = rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
+    const tokens = rows.reduce((n, r) => n + r.ids.length, 0);
+    this.observer?.batch({ adapter, rows: rows.length, tokens, paddedTokens: longest * rows.length, seconds });
+    rows.forEach((row, k) => {
+      const job = row.job;
+      if (job.done) return; // aborted while its batch ran
+      job.out[row.index] = vectors[k];
+      if (--job.remaining === 0) this.finish(job);
+    });
+  }
+
+  /** Removes a job's rows that still wait. */
+  private drop(job: Job): void {
+    for (const [adapter, rows] of this.pending) {
+      const rest = rows.filter((r) => r.job !== job);
+      if (rest.length === rows.length) continue;
+      this.setDepth(this.depth - (rows.length - rest.length));
+      if (rest.length > 0) this.pending.set(adapter, rest);
+      else this.pending.delete(adapter);
+    }
+  }
+
+  private finish(job: Job, error?: Error): void {
+    if (job.done) return;
+    job.done = true;
+    if (error) job.reject(error);
+    else job.resolve(job.out);
+  }
+
+  private setDepth(rows: number): void {
+    this.depth = rows;
+    this.observer?.depth(rows);
+  }
+}

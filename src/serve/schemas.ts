@@ -1,0 +1,58 @@
+// Request bodies: JSON Schemas that Fastify validates before a handler runs, and their TypeScript shapes.
+// The client batch size is not a schema bound: over it is 413 (too large), not 400 (malformed).
+
+const text = { type: "string", minLength: 1 } as const;
+const texts = { anyOf: [text, { type: "array", minItems: 1, items: text }] } as const;
+
+export interface OpenAiEmbeddingsBody {
+  model: string;
+  input: string | string[];
+  encoding_format: "float" | "base64";
+  user?: string;
+}
+
+export const openAiEmbeddingsSchema = {
+  type: "object",
+  required: ["model", "input"],
+  additionalProperties: false,
+  properties: {
+    model: text,
+    input: texts,
+    encoding_format: { enum: ["float", "base64"], default: "float" },
+    user: { type: "string" }, // accepted for compatibility; unused
+  },
+} as const;
+
+export interface PaperBody {
+  title?: string;
+  abstract?: string | null;
+}
+
+export interface TeiEmbedBody {
+  inputs?: string | string[];
+  papers?: PaperBody[];
+  adapter?: string;
+  truncate: boolean;
+  normalize: boolean;
+}
+
+export const teiEmbedSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    inputs: texts,
+    papers: {
+      type: "array",
+      minItems: 1,
+      // Extra fields (paper_id, …) are allowed so records can be sent as they are stored.
+      items: {
+        type: "object",
+        properties: { title: { type: "string" }, abstract: { type: ["string", "null"] } },
+        anyOf: [{ required: ["title"] }, { required: ["abstract"] }],
+      },
+    },
+    adapter: text,
+    truncate: { type: "boolean", default: true },
+    normalize: { type: "boolean", default: false },
+  },
+} as const;
