@@ -151,7 +151,7 @@ describe("bad requests: status and a JSON error in the route's shape", () => {
     }
     const res = await fetch(`${server.url}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/xml" }, body: "<input/>" });
     expect(res.status).toBe(415);
-    expect((await res.json()).error.type).toBe("invalid_request_error");
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
     const missing = await get(`${server.url}/v2/embeddings`);
     expect([missing.status, missing.body.error]).toEqual([404, "no route GET /v2/embeddings"]);
   });
