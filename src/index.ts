@@ -1,4 +1,5 @@
 // The package's public API.
+export { Specter2Pool, type PoolOptions } from "./pool/specter2Pool";
 export { Specter2, DEFAULT_BATCH_SIZE, type EmbedInput, type EmbedOptions, type LoadOptions, type Paper } from "./specter2";
 export { initBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend/select";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";

@@ -30,15 +30,17 @@ export class BertSelfAttention {
 
   /**
    * x: [batch·seq, hidden]; maskBias: [batch, 1, 1, seq] holding 0 for tokens and min_float32 for padding.
-   * Returns the context [batch·seq, hidden].
+   * `queries`: x's rows that attend, [batch·q, hidden] (default x itself; the CLS rows when only they are needed).
+   * Returns the context [batch·q, hidden].
    */
-  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, shape: AttentionShape): tf.Tensor2D {
-    const split = (t: tf.Tensor2D) => tf.transpose(tf.reshape(t, [batch, seq, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D; // [batch, heads, seq, headDim]
-    const q = split(this.query.forward(x));
-    const k = split(this.key.forward(x));
-    const v = split(this.value.forward(x));
+  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, shape: AttentionShape, queries: tf.Tensor2D = x): tf.Tensor2D {
+    const split = (t: tf.Tensor2D, rows: number) => tf.transpose(tf.reshape(t, [batch, rows, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D; // [batch, heads, rows, headDim]
+    const rows = queries.shape[0] / batch;
+    const q = split(this.query.forward(queries), rows);
+    const k = split(this.key.forward(x), seq);
+    const v = split(this.value.forward(x), seq);
     const context = shape === "batched" ? this.batched(q, k, v, maskBias) : this.perHead(q, k, v, maskBias, batch);
-    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * seq, this.heads * this.headDim]);
+    return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * rows, this.heads * this.headDim]);
   }
 
   /** softmax(Q·Kᵀ/√d + mask)·V as two BatchMatMuls over [batch, heads, seq, ·]. */
@@ -51,26 +53,34 @@ export class BertSelfAttention {
    *  untransposed, unbatched products to XNNPACK (its BatchMatMul is a naive loop, ~10× slower), and
    *  its Slice copies the whole input on every call, so the per-head blocks are cut from one read. */
   private perHead(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D, batch: number): tf.Tensor4D {
-    const [, heads, seq, d] = q.shape;
+    const [, heads, rows, d] = q.shape;
+    const seq = k.shape[2];
     const scale = 1 / Math.sqrt(this.headDim);
     const qData = q.dataSync() as Float32Array;
     const kTData = tf.transpose(k, [0, 1, 3, 2]).dataSync() as Float32Array; // [batch, heads, headDim, seq]
     const vData = v.dataSync() as Float32Array;
     const biasData = maskBias.dataSync() as Float32Array; // [batch, 1, 1, seq]
     const block = seq * d;
-    const rows: tf.Tensor2D[] = [];
+    const out: tf.Tensor2D[] = [];
     for (let b = 0; b < batch; b++) {
       const bias = tf.tensor2d(biasData.subarray(b * seq, (b + 1) * seq), [1, seq]);
       for (let h = 0; h < heads; h++) {
         const at = (b * heads + h) * block;
-        const qh = tf.tensor2d(qData.subarray(at, at + block), [seq, d]);
-        const kh = tf.tensor2d(kTData.subarray(at, at + block), [d, seq]);
-        const vh = tf.tensor2d(vData.subarray(at, at + block), [seq, d]);
-        const scores = tf.add(tf.mul(tf.matMul(qh, kh), scale), bias); // [seq, seq]
-        rows.push(tf.matMul(tf.softmax(scores), vh)); // [seq, headDim]
+        const qAt = (b * heads + h) * rows * d;
+        // A tidy per head frees its [rows, seq] scores at once instead of at the layer's end.
+        out.push(
+          tf.tidy(() => {
+            const qh = tf.tensor2d(qData.subarray(qAt, qAt + rows * d), [rows, d]);
+            const kh = tf.tensor2d(kTData.subarray(at, at + block), [d, seq]);
+            const vh = tf.tensor2d(vData.subarray(at, at + block), [seq, d]);
+            const scores = tf.add(tf.mul(tf.matMul(qh, kh), scale), bias); // [rows, seq]
+            return tf.matMul(tf.softmax(scores), vh); // [rows, headDim]
+          }),
+        );
       }
+      bias.dispose();
     }
-    return tf.reshape(tf.stack(rows), [batch, heads, seq, d]);
+    return tf.reshape(tf.stack(out), [batch, heads, rows, d]);
   }
 
   parameters(): tf.Tensor[] {

@@ -58,17 +58,21 @@ export class BertModel {
       // (1 - mask) · min_float32 on the keys, as Hugging Face's get_extended_attention_mask.
       const maskBias = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]) as tf.Tensor4D;
       const states: tf.Tensor3D[] = [];
+      const pooling = options.pooling ?? "cls";
+      // CLS and pooler pooling read only the CLS row: the last layer computes that row alone after attention.
+      const clsOnly = pooling !== "mean" && !options.hiddenStates;
       let x = this.embeddings.forward(ids);
       if (options.hiddenStates) states.push(tf.reshape(x, [batch, seq, hidden]));
-      for (const layer of this.layers) {
+      for (const [i, layer] of this.layers.entries()) {
+        const last = clsOnly && i === this.layers.length - 1;
         // A tidy per layer frees its intermediates as soon as it is done: kept for all 12 layers
         // they outgrow the wasm heap (4 GB) at batch 8 × 256 tokens.
-        const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, options.adapter ?? null, shape));
+        const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, options.adapter ?? null, shape, last));
         if (options.hiddenStates) states.push(tf.reshape(next, [batch, seq, hidden]));
         x.dispose();
         x = next;
       }
-      const pooled = this.pool(tf.reshape(x, [batch, seq, hidden]), mask, options.pooling ?? "cls");
+      const pooled = this.pool(tf.reshape(x, [batch, clsOnly ? 1 : seq, hidden]), mask, pooling);
       return options.hiddenStates ? { pooled, hiddenStates: states } : { pooled };
     });
   }

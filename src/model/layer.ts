@@ -25,10 +25,12 @@ export class BertLayer {
     );
   }
 
-  /** x: [batch·seq, hidden] → [batch·seq, hidden] */
-  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapter: Adapter | null, shape: AttentionShape): tf.Tensor2D {
-    const context = this.selfAttention.forward(x, maskBias, batch, seq, shape);
-    const attn = this.selfOutput.forward(context, x, adapter?.at(this.index, "attention"));
+  /** x: [batch·seq, hidden] → [batch·seq, hidden], or only the CLS rows [batch, hidden] with `clsOnly`:
+   *  every row after attention depends on its own row alone, so the rest need not be computed. */
+  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapter: Adapter | null, shape: AttentionShape, clsOnly = false): tf.Tensor2D {
+    const rows = clsOnly ? (tf.reshape(tf.slice(tf.reshape(x, [batch, seq, -1]), [0, 0, 0], [batch, 1, -1]), [batch, -1]) as tf.Tensor2D) : x;
+    const context = this.selfAttention.forward(x, maskBias, batch, seq, shape, rows);
+    const attn = this.selfOutput.forward(context, rows, adapter?.at(this.index, "attention"));
     return this.output.forward(this.intermediate.forward(attn), attn, adapter?.at(this.index, "output"));
   }
 

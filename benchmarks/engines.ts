@@ -1,0 +1,56 @@
+// The engines under test, behind one interface: embed every batch of a workload, in order.
+import { Specter2Pool } from "../src/pool/specter2Pool";
+import { Specter2 } from "../src/specter2";
+
+export interface Engine {
+  /** Embeds the workload's batches (each already length-sorted and padded by the engine as it likes). */
+  run(batches: number[][][]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** SPECTER2's proximity adapter: what papers are embedded with. */
+export const ADAPTER = "proximity";
+
+/** This project on one thread: one Specter2, batches one after another. */
+export async function tfjsEngine(model: string, backend: "wasm" | "cpu"): Promise<Engine> {
+  const m = await Specter2.load(model, { backend, adapters: [ADAPTER] });
+  const adapter = m.adapters.get(ADAPTER);
+  return {
+    async run(batches) {
+      for (const b of batches) await m.embedIds(b, adapter);
+    },
+    async close() {
+      m.dispose();
+    },
+  };
+}
+
+/** This project on `workers` threads: the pool gets the workload's papers and batch size. */
+export async function poolEngine(model: string, workers: number): Promise<Engine> {
+  const pool = await Specter2Pool.load(model, { workers, backend: "wasm", adapters: [ADAPTER] });
+  return {
+    async run(batches) {
+      await pool.embedIds(batches.flat(), { adapter: ADAPTER, batchSize: batches[0].length });
+    },
+    close: () => pool.close(),
+  };
+}
+
+/** onnxruntime-node on the PyTorch export of the same weights. */
+export async function ortEngine(onnx: string, threads: number): Promise<Engine> {
+  const ort = await import("onnxruntime-node");
+  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
+  return {
+    async run(batches) {
+      for (const b of batches) {
+        const width = Math.max(...b.map((r) => r.length));
+        const ids = new BigInt64Array(b.length * width);
+        const mask = new BigInt64Array(b.length * width);
+        b.forEach((row, i) => row.forEach((id, j) => ((ids[i * width + j] = BigInt(id)), (mask[i * width + j] = 1n))));
+        const dims = [b.length, width];
+        await session.run({ input_ids: new ort.Tensor("int64", ids, dims), attention_mask: new ort.Tensor("int64", mask, dims) });
+      }
+    },
+    close: () => session.release(),
+  };
+}

@@ -1,0 +1,148 @@
+// The benchmark: every engine on the same full-size model and the same token ids, one after another, each
+// in its own process; writes benchmarks/RESULTS.md and throughput.svg.
+//   npx ts-node --transpile-only benchmarks/run.ts [--quick | --report (re-render the last run)]
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { extname, join } from "node:path";
+import { renderChart } from "./chart";
+import { EngineName, EngineReport, EngineSpec } from "./engine";
+import { ADAPTER } from "./engines";
+import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
+import type { Profile } from "./profile";
+import { renderResults } from "./report";
+import { EngineRun, RunResults } from "./runResults";
+import { FULL_SIZES, makeWorkloads, QUICK_SIZES, Workload } from "./workloads";
+
+const PYTHON = "/usr/bin/python3";
+const REFERENCE = join(__dirname, "..", "convert", "reference");
+/** Sections other benchmarks append to RESULTS.md; a new run keeps them. */
+const FOREIGN_SECTIONS = /^## (Serve|Native backend)/m;
+const LAST_RUN = join(CACHE, "last-run.json");
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function ensureOnnx(hub: string): string {
+  const onnx = join(CACHE, "specter2-random.onnx");
+  if (!existsSync(onnx)) {
+    log("exporting the ONNX model with PyTorch (once)");
+    execFileSync(PYTHON, [join(REFERENCE, "export_onnx.py"), hub, ADAPTER, onnx], { stdio: "inherit" });
+  }
+  return onnx;
+}
+
+/** Runs engine.ts in a fresh Node process (through ts-node when run from sources). */
+function runEngine(name: EngineName, spec: EngineSpec): EngineReport {
+  const specPath = join(CACHE, `spec-${name}.json`);
+  writeFileSync(specPath, JSON.stringify(spec));
+  const script = join(__dirname, `engine${extname(__filename)}`);
+  const loader = extname(__filename) === ".ts" ? ["-r", "ts-node/register/transpile-only"] : [];
+  const child = spawnSync(process.execPath, [...loader, script, name, specPath], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+  if (child.status !== 0) throw new Error(`engine ${name} failed (exit ${child.status})`);
+  return JSON.parse(child.stdout.trim().split("\n").pop()!) as EngineReport;
+}
+
+function runTorch(hub: string, spec: EngineSpec): { report: EngineReport; version: string } {
+  const specPath = join(CACHE, "spec-torch.json");
+  writeFileSync(specPath, JSON.stringify({ warmup: spec.warmup[0], workloads: spec.workloads }));
+  const out = execFileSync(PYTHON, [join(REFERENCE, "bench_torch.py"), hub, ADAPTER, specPath, String(spec.threads)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+  const parsed = JSON.parse(out.trim().split("\n").pop()!) as EngineReport & { torch: string };
+  return { report: parsed, version: parsed.torch };
+}
+
+/** The busiest other processes right now (this run, its parent and its children left out): the run shares
+ *  this machine and says with what. */
+function otherProcesses(): string[] {
+  const ps = execFileSync("ps", ["-eo", "pid=,ppid=,pcpu=,args=", "--sort=-pcpu"], { encoding: "utf8" });
+  const ours = new Set([process.pid, process.ppid]);
+  return ps
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([pid, ppid, cpu]) => parseFloat(cpu) >= 10 && !ours.has(Number(pid)) && !ours.has(Number(ppid)))
+    .slice(0, 6)
+    .map(([, , cpu, ...args]) => `${cpu} ${args.join(" ").slice(0, 90).replace(/\|/g, "/")}`);
+}
+
+function packageVersion(name: string): string {
+  return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { version: string }).version;
+}
+
+function weightsBytes(model: string): number {
+  const files = (JSON.parse(readFileSync(join(model, "manifest.json"), "utf8")) as { files: Record<string, { bytes: number }> }).files;
+  return files["model.safetensors"].bytes + files[`adapters/${ADAPTER}.safetensors`].bytes;
+}
+
+function writeReport(results: RunResults): void {
+  const resultsPath = join(__dirname, "RESULTS.md");
+  const previous = existsSync(resultsPath) ? readFileSync(resultsPath, "utf8") : "";
+  const foreign = previous.search(FOREIGN_SECTIONS);
+  writeFileSync(resultsPath, renderResults(results) + (foreign >= 0 ? `\n${previous.slice(foreign)}` : ""));
+  writeFileSync(join(__dirname, "throughput.svg"), renderChart(results));
+}
+
+async function measure(quick: boolean): Promise<void> {
+  const started = Date.now();
+  const loadBefore = loadavg();
+  const others = otherProcesses();
+  const { hub, model } = await ensureFullModel(log);
+  const onnx = ensureOnnx(hub);
+  const threads = availableParallelism();
+  const workloads = makeWorkloads(quick ? QUICK_SIZES : FULL_SIZES);
+  const first = workloads.find((w) => w.length !== "corpus")!;
+  // tfjs-backend-cpu runs ~30× slower than wasm: one batch of the shortest fixed shape.
+  const cpuSample: Workload = { ...first, name: `${first.name}-sample`, batches: first.batches.slice(0, 1) };
+  // One batch of 32 × 512 takes minutes on the wasm path; its throughput is that of 8 × 512.
+  const tfjsWorkloads = workloads.filter((w) => quick || !(w.length === 512 && w.batchSize === 32));
+  // Warm-up: one short batch per pool worker.
+  const warmup = Array.from({ length: threads }, () => first.batches[0]);
+  const base = { model, onnx, threads, warmup, profile: quick ? { batch: 2, length: 64 } : { batch: 8, length: 256 } };
+  const plan: { engine: string; label: string; threads: number; workloads: Workload[] }[] = [
+    { engine: "ort", label: `onnxruntime-node (${threads} threads)`, threads, workloads },
+    { engine: "torch", label: `PyTorch (${threads} threads)`, threads, workloads },
+    { engine: "wasm", label: "this project, wasm (1 thread)", threads: 1, workloads: tfjsWorkloads },
+    { engine: "pool", label: `this project, wasm pool (${threads} workers)`, threads, workloads: tfjsWorkloads },
+    { engine: "cpu", label: "this project, cpu (1 thread)", threads: 1, workloads: [cpuSample] },
+  ];
+  log("roofline");
+  const roofline = runEngine("roofline", { ...base, workloads: [] }).value as { single: number; parallel: number };
+  const versions: Record<string, string> = { node: process.version, "tfjs-core": packageVersion("@tensorflow/tfjs-core"), "tfjs-backend-wasm": packageVersion("@tensorflow/tfjs-backend-wasm"), "onnxruntime-node": packageVersion("onnxruntime-node") };
+  const engines: EngineRun[] = [];
+  for (const p of plan) {
+    log(`${p.label}: ${p.workloads.length} workloads`);
+    const spec = { ...base, workloads: p.workloads.map((w) => ({ name: w.name, batches: w.batches })) };
+    let report: EngineReport;
+    if (p.engine === "torch") {
+      const torch = runTorch(hub, spec);
+      report = torch.report;
+      versions.torch = `${torch.version} (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? "unset"})`;
+    } else {
+      report = runEngine(p.engine as EngineName, spec);
+    }
+    engines.push({ engine: p.engine, label: p.label, threads: p.threads, results: report.results, peakRssBytes: report.peakRssBytes });
+  }
+  log("profile");
+  const profile = runEngine("profile", { ...base, workloads: [] }).value as Profile;
+  const results: RunResults = {
+    date: new Date().toISOString(),
+    quick,
+    machine: { cpu: cpus()[0].model, cores: threads, memoryGiB: totalmem() / 2 ** 30, loadBefore, loadAfter: loadavg(), otherProcesses: others },
+    versions,
+    config: FULL_CONFIG,
+    weightsBytes: weightsBytes(model),
+    rooflineGflops: roofline.single,
+    rooflineParallelGflops: roofline.parallel,
+    workloads: [...workloads, cpuSample],
+    engines,
+    profile,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+  // Kept before rendering, so a report can be redone (--report) without measuring again.
+  writeFileSync(LAST_RUN, JSON.stringify(results));
+  writeReport(results);
+  log(`wrote benchmarks/RESULTS.md and throughput.svg in ${((Date.now() - started) / 60000).toFixed(1)} min`);
+}
+
+const run = process.argv.includes("--report") ? async () => writeReport(JSON.parse(readFileSync(LAST_RUN, "utf8")) as RunResults) : () => measure(process.argv.includes("--quick"));
+run().catch((e: Error) => {
+  log(e.stack ?? e.message);
+  process.exit(1);
+});

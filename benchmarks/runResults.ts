@@ -1,0 +1,48 @@
+// What one benchmark run measured, and the figures derived from it (shared by the report and the chart).
+import { BertConfig } from "../src/model/config";
+import { flopsOf } from "./flops";
+import type { Profile } from "./profile";
+import { papersIn, Workload } from "./workloads";
+
+export interface EngineRun {
+  /** Key: wasm, pool, cpu, ort, torch. */
+  engine: string;
+  label: string;
+  /** Threads its math runs on. */
+  threads: number;
+  results: { name: string; seconds: number }[];
+  peakRssBytes: number;
+}
+
+export interface RunResults {
+  date: string;
+  quick: boolean;
+  machine: { cpu: string; cores: number; memoryGiB: number; loadBefore: number[]; loadAfter: number[]; otherProcesses: string[] };
+  versions: Record<string, string>;
+  config: BertConfig;
+  weightsBytes: number;
+  rooflineGflops: number;
+  /** The same product on every core at once, summed. */
+  rooflineParallelGflops: number;
+  workloads: Workload[];
+  engines: EngineRun[];
+  profile: Profile;
+  wallSeconds: number;
+}
+
+export interface Cell {
+  papers: number;
+  seconds: number;
+  papersPerSecond: number;
+  gflops: number;
+  /** Model FLOP/s over (wasm roofline × threads used). */
+  rooflineFraction: number;
+}
+
+export function cell(r: RunResults, engine: EngineRun, workload: Workload): Cell | undefined {
+  const hit = engine.results.find((x) => x.name === workload.name);
+  if (!hit) return undefined;
+  const papers = papersIn(workload);
+  const gflops = flopsOf(r.config, workload.batches.flat()) / hit.seconds / 1e9;
+  return { papers, seconds: hit.seconds, papersPerSecond: papers / hit.seconds, gflops, rooflineFraction: gflops / (r.rooflineGflops * engine.threads) };
+}

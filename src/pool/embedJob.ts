@@ -1,0 +1,20 @@
+// The messages between Specter2Pool and its workers.
+import type { BackendChoice } from "../backend/select";
+import type { Pooling } from "../model/bert";
+
+/** workerData of every pool worker. */
+export interface WorkerConfig {
+  dir: string;
+  backend: BackendChoice;
+  adapters: string[] | "all";
+}
+
+/** One padded forward pass: token ids of one length-sorted batch. `adapter` undefined: the model's default. */
+export interface EmbedJob {
+  ids: number[][];
+  adapter: string | null | undefined;
+  pooling: Pooling;
+}
+
+/** The batch's vectors, row after row (one transferable buffer instead of one per row). */
+export type EmbedResult = Float32Array;

@@ -1,0 +1,36 @@
+// A pool worker: loads its own backend and copy of the model, then embeds one batch per message.
+import { parentPort, workerData } from "node:worker_threads";
+import { Specter2 } from "../specter2";
+import { EmbedJob, EmbedResult, WorkerConfig } from "./embedJob";
+import { PoolJob, WorkerMessage } from "./workerPool";
+
+const port = parentPort;
+if (!port) throw new Error("src/pool/worker runs only as a worker thread");
+const config = workerData as WorkerConfig;
+
+function post(m: WorkerMessage<EmbedResult>): void {
+  if (m.type === "result") port!.postMessage(m, [m.result.buffer as ArrayBuffer]);
+  else port!.postMessage(m);
+}
+
+async function embed(model: Specter2, job: EmbedJob): Promise<EmbedResult> {
+  const adapter = model.adapters.get(job.adapter === undefined ? model.adapters.active : job.adapter);
+  const vectors = await model.embedIds(job.ids, adapter, job.pooling);
+  const hidden = model.model.config.hidden_size;
+  const flat = new Float32Array(vectors.length * hidden);
+  vectors.forEach((v, r) => flat.set(v, r * hidden));
+  return flat;
+}
+
+Specter2.load(config.dir, { backend: config.backend, adapters: config.adapters }).then(
+  (model) => {
+    port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
+      embed(model, job).then(
+        (result) => post({ type: "result", id, result }),
+        (e: Error) => post({ type: "jobError", id, error: e.message }),
+      );
+    });
+    post({ type: "ready" });
+  },
+  (e: Error) => post({ type: "loadError", error: e.message }),
+);
