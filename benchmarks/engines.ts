@@ -36,9 +36,27 @@ export async function poolEngine(model: string, workers: number): Promise<Engine
   };
 }
 
+/** The part of onnxruntime-node's API the benchmark uses. */
+interface OrtModule {
+  InferenceSession: {
+    create(path: string, options: Record<string, unknown>): Promise<{ run(feeds: Record<string, unknown>): Promise<unknown>; release(): Promise<void> }>;
+  };
+  Tensor: new (type: "int64", data: BigInt64Array, dims: number[]) => unknown;
+}
+
+/** onnxruntime-node is not a dependency: its install script downloads binaries, which fails offline
+ *  and would fail `npm ci`. Install it for benchmarking with ORT_INSTALL (README, Benchmarks). */
+export const ORT_PACKAGE = "onnxruntime-node";
+export const ORT_INSTALL = "npm install --no-save --ignore-scripts onnxruntime-node@1.30";
+
 /** onnxruntime-node on the PyTorch export of the same weights. */
 export async function ortEngine(onnx: string, threads: number): Promise<Engine> {
-  const ort = await import("onnxruntime-node");
+  let ort: OrtModule;
+  try {
+    ort = require(ORT_PACKAGE) as OrtModule;
+  } catch {
+    throw new Error(`onnxruntime-node is not installed: ${ORT_INSTALL}`);
+  }
   const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
   return {
     async run(batches) {

@@ -63,7 +63,11 @@ function otherProcesses(): string[] {
 }
 
 function packageVersion(name: string): string {
-  return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { version: string }).version;
+  try {
+    return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { version: string }).version;
+  } catch {
+    return "not installed";
+  }
 }
 
 function weightsBytes(model: string): number {
