@@ -1,6 +1,6 @@
 // npm's install step: builds the oneDNN addon where a compiler and oneDNN are present. It never fails
-// the install and never downloads: where something is missing it says so in one line and exits 0,
-// and `--backend auto` then falls back to wasm.
+// the install and never downloads: where something is missing it says so in one line and exits 0
+// (`--backend native` is then unavailable; the other backends are unaffected).
 "use strict";
 const { spawnSync } = require("node:child_process");
 const { existsSync } = require("node:fs");
@@ -9,7 +9,7 @@ const { dirname, join, resolve } = require("node:path");
 const HOW = "to get it: apt-get install -y build-essential libdnnl-dev (macOS: brew install onednn), then npm rebuild specter2-tfjs";
 
 function skip(why) {
-  console.log(`specter2-tfjs: native backend not built (${why}); --backend auto uses wasm. ${HOW}`);
+  console.log(`specter2-tfjs: native backend not built (${why}); --backend native is unavailable, the others work. ${HOW}`);
   process.exit(0);
 }
 
@@ -52,7 +52,7 @@ function main() {
     const error = lines.find((l) => /error/i.test(l) && !/^gyp (info|ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok))/.test(l));
     skip(`the build failed: ${(error || r.error?.message || `exit ${r.status}`).trim()}`);
   }
-  console.log("specter2-tfjs: native backend built (oneDNN); --backend auto uses it");
+  console.log("specter2-tfjs: native backend built (oneDNN); use it with --backend native");
 }
 
 try {
