@@ -1,5 +1,6 @@
 // Options several commands share, defined once so their wording and checks agree.
 import { BACKEND_CHOICES, BackendChoice } from "../backend/select";
+import { MODEL_DTYPES, ModelDType } from "../weights/modelDir";
 
 export const backendOption = {
   choices: BACKEND_CHOICES,
@@ -18,3 +19,9 @@ export function checkMaxLength(args: { "max-length"?: number }): true {
   if (n !== undefined && (!Number.isInteger(n) || n < 2)) throw new Error(`--max-length must be an integer of at least 2, got ${n}`);
   return true;
 }
+
+export const dtypeOption = {
+  choices: MODEL_DTYPES,
+  default: "float32" as ModelDType,
+  describe: "Element type of the stored weights (float16 halves the size; rounded to nearest even as torch's .half(), values beyond float16's range are an error)",
+} as const;

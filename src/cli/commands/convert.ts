@@ -1,7 +1,8 @@
 // `specter2 convert`: thin wrapper over convertModel (convert/convert.ts).
 import type { CommandModule } from "yargs";
+import { dtypeOption } from "../options";
 import { AdapterSource, convertModel } from "../../../convert/convert";
-import { Manifest, MODEL_DTYPES, ModelDType } from "../../weights/modelDir";
+import { Manifest, ModelDType } from "../../weights/modelDir";
 
 interface ConvertArgs {
   base: string;
@@ -40,11 +41,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
         demandOption: true,
         describe: "Model directory to write; an existing model directory there is replaced only once the new one is complete",
       })
-      .option("dtype", {
-        choices: MODEL_DTYPES,
-        default: "float32" as ModelDType,
-        describe: "Element type of the stored weights (float16 halves the size; rounded to nearest even as torch's .half(), values beyond float16's range are an error)",
-      }),
+      .option("dtype", dtypeOption),
   handler: async (argv) => {
     const manifest = await convertModel({
       base: argv.base,

@@ -1,12 +1,13 @@
 // `specter2 download`: SPECTER2's Hub files (src/hub/downloadSpecter2.ts), then convertModel into <out>/model.
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
+import { dtypeOption } from "../options";
 import { convertModel } from "../../../convert/convert";
 import { downloadSummary } from "../../hub/downloadReport";
 import { downloadSpecter2, HUB_DIR } from "../../hub/downloadSpecter2";
 import { hubEndpoint, hubToken } from "../../hub/hubUrls";
 import { ADAPTER_NAMES } from "../../hub/specter2Repos";
-import { MODEL_DTYPES, ModelDType } from "../../weights/modelDir";
+import type { ModelDType } from "../../weights/modelDir";
 
 interface DownloadArgs {
   out: string;
@@ -42,11 +43,7 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
         describe: `Adapters to fetch, comma- or space-separated: ${ADAPTER_NAMES.join(", ")}`,
         coerce: (values: string[]) => values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== ""),
       })
-      .option("dtype", {
-        choices: MODEL_DTYPES,
-        default: "float32" as ModelDType,
-        describe: "Element type of the converted weights (float16 halves the size)",
-      }),
+      .option("dtype", dtypeOption),
   handler: async (argv) => {
     const downloaded = await downloadSpecter2({
       out: argv.out,
