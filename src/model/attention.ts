@@ -1,8 +1,7 @@
-// BertSelfAttention + BertSelfOutput (transformers models/bert/modeling_bert.py).
+// BertSelfAttention (transformers models/bert/modeling_bert.py); BertSelfOutput is a ResidualOutput.
 import * as tf from "@tensorflow/tfjs-core";
-import { Bottleneck } from "./adapter";
 import { BertConfig } from "./config";
-import { LayerNorm, Linear } from "./layers";
+import { Linear } from "./layers";
 import { WeightSource } from "./weightSource";
 
 /** How attention's two products are issued: one BatchMatMul each (fast where the backend has a real
@@ -85,23 +84,5 @@ export class BertSelfAttention {
 
   parameters(): tf.Tensor[] {
     return [this.query, this.key, this.value].flatMap((m) => m.parameters());
-  }
-}
-
-/** attn = LN(dense(context) + x), or the `mh_adapter` bottleneck in its place. */
-export class BertSelfOutput {
-  private constructor(private readonly dense: Linear, readonly layerNorm: LayerNorm) {}
-
-  static load(w: WeightSource, c: BertConfig): BertSelfOutput {
-    return new BertSelfOutput(Linear.load(w.child("dense"), c.hidden_size, c.hidden_size), LayerNorm.load(w.child("LayerNorm"), c.hidden_size, c.layer_norm_eps));
-  }
-
-  forward(context: tf.Tensor2D, input: tf.Tensor2D, adapter: Bottleneck | undefined): tf.Tensor2D {
-    const h = this.dense.forward(context);
-    return adapter ? adapter.forward(h, input, this.layerNorm) : this.layerNorm.forward(tf.add(h, input));
-  }
-
-  parameters(): tf.Tensor[] {
-    return [...this.dense.parameters(), ...this.layerNorm.parameters()];
   }
 }

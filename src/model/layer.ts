@@ -1,27 +1,28 @@
 // BertLayer: self-attention, then feed-forward, each closed by a residual LayerNorm or an adapter.
 import * as tf from "@tensorflow/tfjs-core";
 import { Adapter } from "./adapter";
-import { AttentionShape, BertSelfAttention, BertSelfOutput } from "./attention";
+import { AttentionShape, BertSelfAttention } from "./attention";
 import { BertConfig } from "./config";
-import { BertIntermediate, BertOutput } from "./feedForward";
+import { BertIntermediate } from "./feedForward";
+import { ResidualOutput } from "./residualOutput";
 import { WeightSource } from "./weightSource";
 
 export class BertLayer {
   private constructor(
     private readonly index: number,
     private readonly selfAttention: BertSelfAttention,
-    private readonly selfOutput: BertSelfOutput,
+    private readonly selfOutput: ResidualOutput,
     private readonly intermediate: BertIntermediate,
-    private readonly output: BertOutput,
+    private readonly output: ResidualOutput,
   ) {}
 
   static load(w: WeightSource, c: BertConfig, index: number): BertLayer {
     return new BertLayer(
       index,
       BertSelfAttention.load(w.child("attention.self"), c),
-      BertSelfOutput.load(w.child("attention.output"), c),
+      ResidualOutput.load(w.child("attention.output"), c.hidden_size, c),
       BertIntermediate.load(w.child("intermediate"), c),
-      BertOutput.load(w.child("output"), c),
+      ResidualOutput.load(w.child("output"), c.intermediate_size, c),
     );
   }
 
