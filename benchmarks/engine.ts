@@ -2,10 +2,11 @@
 //   engine.ts ENGINE SPEC.json  →  prints one JSON line (EngineReport) on stdout.
 import { readFileSync } from "node:fs";
 import { Engine, ortEngine, poolEngine, tfjsEngine } from "./engines";
+import { onednnMatmulGflops } from "./onednnRoofline";
 import { profileForward } from "./profile";
 import { matmulGflops, parallelMatmulGflops, prepareMatmul } from "./roofline";
 
-export const ENGINES = ["wasm", "pool", "cpu", "ort", "roofline", "profile"] as const;
+export const ENGINES = ["wasm", "pool", "cpu", "native", "ort", "roofline", "onednn", "profile", "nativeProfile"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export interface EngineSpec {
@@ -21,12 +22,12 @@ export interface EngineSpec {
 export interface EngineReport {
   results: { name: string; seconds: number }[];
   peakRssBytes: number;
-  /** roofline: GFLOP/s on one thread and summed over `threads` at once; profile: the Profile. */
+  /** roofline: GFLOP/s on one thread and summed over `threads` at once; onednn: GFLOP/s; (native)profile: the Profile. */
   value?: unknown;
 }
 
 async function open(name: EngineName, spec: EngineSpec): Promise<Engine> {
-  if (name === "wasm" || name === "cpu") return tfjsEngine(spec.model, name);
+  if (name === "wasm" || name === "cpu" || name === "native") return tfjsEngine(spec.model, name);
   if (name === "pool") return poolEngine(spec.model, spec.threads);
   return ortEngine(spec.onnx, spec.threads);
 }
@@ -36,7 +37,9 @@ async function measure(name: EngineName, spec: EngineSpec): Promise<Omit<EngineR
     await prepareMatmul();
     return { results: [], value: { single: matmulGflops(), parallel: await parallelMatmulGflops(spec.threads) } };
   }
-  if (name === "profile") return { results: [], value: await profileForward(spec.model, spec.profile.batch, spec.profile.length) };
+  if (name === "onednn") return { results: [], value: onednnMatmulGflops() };
+  if (name === "profile") return { results: [], value: await profileForward(spec.model, spec.profile.batch, spec.profile.length, "wasm") };
+  if (name === "nativeProfile") return { results: [], value: await profileForward(spec.model, spec.profile.batch, spec.profile.length, "native") };
   const engine = await open(name, spec);
   await engine.run(spec.warmup);
   const results = [];

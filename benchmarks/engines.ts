@@ -11,8 +11,8 @@ export interface Engine {
 /** SPECTER2's proximity adapter: what papers are embedded with. */
 export const ADAPTER = "proximity";
 
-/** This project on one thread: one Specter2, batches one after another. */
-export async function tfjsEngine(model: string, backend: "wasm" | "cpu"): Promise<Engine> {
+/** This project in one thread (native: its kernels on every core): one Specter2, batches one after another. */
+export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "native"): Promise<Engine> {
   const m = await Specter2.load(model, { backend, adapters: [ADAPTER] });
   const adapter = m.adapters.get(ADAPTER);
   return {

@@ -1,4 +1,4 @@
-// Where the wasm path's time goes: one forward pass under tf.profile, kernel times summed per op kind,
+// Where a backend's time goes: one forward pass under tf.profile, kernel times summed per op kind,
 // matrix products split by role (their FLOPs give each kind's GFLOP/s), and the time outside kernels.
 import * as tf from "@tensorflow/tfjs-core";
 import { Specter2 } from "../src/specter2";
@@ -13,6 +13,7 @@ export interface OpKindTime {
 }
 
 export interface Profile {
+  backend: string;
   batch: number;
   length: number;
   wallMs: number;
@@ -34,8 +35,8 @@ function kindOf(name: string, shapes: number[][], headDim: number): string {
   return inner === headDim || out === headDim ? `${name} (attention, per head)` : `${name} (projections, feed-forward, adapter)`;
 }
 
-export async function profileForward(model: string, batch: number, length: number): Promise<Profile> {
-  const m = await Specter2.load(model, { backend: "wasm", adapters: [ADAPTER] });
+export async function profileForward(model: string, batch: number, length: number, backend: "wasm" | "native" | "cpu" = "wasm"): Promise<Profile> {
+  const m = await Specter2.load(model, { backend, adapters: [ADAPTER] });
   const headDim = m.model.config.hidden_size / m.model.config.num_attention_heads;
   const adapter = m.adapters.get(ADAPTER);
   const ids = tf.tensor2d(Array.from({ length: batch * length }, (_, i) => (i % length === 0 ? 2 : 1000 + (i % 20000))), [batch, length], "int32");
@@ -60,5 +61,5 @@ export async function profileForward(model: string, batch: number, length: numbe
   m.dispose();
   const sorted = [...kinds.values()].sort((a, b) => b.ms - a.ms);
   for (const e of sorted) if (e.gflops !== undefined) e.gflops = e.gflops / (e.ms / 1000);
-  return { batch, length, wallMs, kinds: sorted };
+  return { backend, batch, length, wallMs, kinds: sorted };
 }

@@ -1,7 +1,9 @@
 // RESULTS.md from one run: machine and versions, the corpus table with ratios to the peers, throughput per
-// fixed shape, memory, the issue's targets, and the wasm profile.
+// fixed shape, memory, the issues' targets, and the wasm and native profiles.
 import { flopsPerSequence } from "./flops";
 import { cell, EngineRun, RunResults } from "./runResults";
+import { ONEDNN_SHAPE } from "./onednnRoofline";
+import type { Profile } from "./profile";
 import { ROOFLINE_SHAPE } from "./roofline";
 import { papersIn, Workload } from "./workloads";
 
@@ -36,7 +38,7 @@ function corpusSection(r: RunResults, w: Workload): string {
 
 ${papersIn(w)} synthetic title+abstract lengths (log-normal, mean ${f(mean, 0)} tokens, ${Math.min(...lengths)}–${Math.max(...lengths)}), batches of ${w.batchSize} sorted by length.
 Model GFLOP/s counts the useful work (each paper at its own length, padding not counted).
-"% roofline" is that over (the wasm matmul roofline × the engine's threads).
+"% roofline" is that over the engine's ceiling: the wasm matmul roofline × its threads; for native, oneDNN's own large matmul on every core.
 
 ${table(["engine", "threads", "papers/s", "ms/paper", "model GFLOP/s", "% roofline", "× onnxruntime", "× PyTorch"], rows)}`;
 }
@@ -50,7 +52,7 @@ function fixedSection(r: RunResults): string {
   })]);
   return `## Fixed lengths
 
-Papers/s (and % of roofline × threads) per sequence length and batch size; "–": not measured (see sample sizes).
+Papers/s (and % of the engine's ceiling, as above) per sequence length and batch size; "–": not measured (see sample sizes).
 The chart, [throughput.svg](throughput.svg), plots these at batch 8.
 
 ${table(["tokens", "batch", "papers", ...engines.map((e) => e.label)], rows)}`;
@@ -88,15 +90,31 @@ function targetsSection(r: RunResults, corpus: Workload): string {
 ${table(["target", "measured", ""], rows)}`;
 }
 
-function profileSection(r: RunResults): string {
-  const p = r.profile;
+function nativeTargetsSection(r: RunResults, corpus: Workload): string {
+  const native = engine(r, "native");
+  const ort = engine(r, "ort");
+  const cn = native && cell(r, native, corpus);
+  const co = ort && cell(r, ort, corpus);
+  if (!cn || r.onednnGflops === undefined) return "";
+  const rows = [
+    ["≥ 1.0× onnxruntime-node (native, corpus)", co ? `${f(cn.papersPerSecond / co.papersPerSecond)}×` : "–", co && cn.papersPerSecond >= co.papersPerSecond ? "met" : "not met"],
+    ["≥ 85 % of oneDNN's large matmul in model FLOP/s (native, corpus)", `${f(cn.gflops, 1)} of ${f(r.onednnGflops, 1)} GFLOP/s: ${pct(cn.rooflineFraction)}`, cn.rooflineFraction >= 0.85 ? "met" : "not met"],
+  ];
+  return `## Targets (issue 10)
+
+oneDNN's own ${ONEDNN_SHAPE.m}×${ONEDNN_SHAPE.k} · ${ONEDNN_SHAPE.k}×${ONEDNN_SHAPE.n} matmul through the addon, every core, weights pre-packed, best of 10: **${f(r.onednnGflops, 1)} GFLOP/s**.
+
+${table(["target", "measured", ""], rows)}`;
+}
+
+function profileSection(p: Profile, title: string, ceiling: string): string {
   const kernelMs = p.kinds.reduce((a, k) => a + k.ms, 0);
   const rows = p.kinds.filter((k) => k.ms >= kernelMs * 0.005).map((k) => [k.kind, String(k.calls), f(k.ms, 0), pct(k.ms / p.wallMs), k.gflops === undefined ? "" : f(k.gflops, 1)]);
   rows.push(["(outside kernels: JS, copies, tensor bookkeeping)", "", f(p.wallMs - kernelMs, 0), pct((p.wallMs - kernelMs) / p.wallMs), ""]);
-  return `## Profile of the wasm path
+  return `## ${title}
 
-One forward pass, ${p.batch} × ${p.length} tokens, one thread, under \`tf.profile\` (kernel times summed per op kind;
-ops under 0.5 % left out): wall ${f(p.wallMs, 0)} ms. GFLOP/s for the matrix products; the roofline is ${f(r.rooflineGflops, 1)}.
+One forward pass, ${p.batch} × ${p.length} tokens, under \`tf.profile\` (kernel times summed per op kind;
+ops under 0.5 % left out): wall ${f(p.wallMs, 0)} ms. GFLOP/s for the matrix products; ${ceiling}.
 
 ${table(["op kind", "calls", "ms", "% of wall", "GFLOP/s"], rows)}`;
 }
@@ -127,6 +145,8 @@ ${memorySection(r)}
 
 ${targetsSection(r, corpus)}
 
-${profileSection(r)}
-`;
+${nativeTargetsSection(r, corpus)}
+
+${profileSection(r.profile, "Profile of the wasm path (one thread)", `the roofline is ${f(r.rooflineGflops, 1)}`)}
+${r.nativeProfile && r.onednnGflops !== undefined ? `\n${profileSection(r.nativeProfile, `Profile of the native path (${r.machine.cores} threads)`, `oneDNN's large matmul reaches ${f(r.onednnGflops, 1)}`)}\n` : ""}`;
 }

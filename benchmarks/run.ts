@@ -12,6 +12,7 @@ import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
 import type { Profile } from "./profile";
 import { renderResults } from "./report";
 import { EngineRun, RunResults } from "./runResults";
+import { nativeAddonBuilt } from "../src/backend/native/addon";
 import { FULL_SIZES, makeWorkloads, QUICK_SIZES, Workload } from "./workloads";
 
 const PYTHON = "/usr/bin/python3";
@@ -90,6 +91,7 @@ async function measure(quick: boolean): Promise<void> {
   const { hub, model } = await ensureFullModel(log);
   const onnx = ensureOnnx(hub);
   const threads = availableParallelism();
+  const nativeBuilt = nativeAddonBuilt();
   const workloads = makeWorkloads(quick ? QUICK_SIZES : FULL_SIZES);
   const first = workloads.find((w) => w.length !== "corpus")!;
   // tfjs-backend-cpu runs ~30× slower than wasm: one batch of the shortest fixed shape.
@@ -106,8 +108,12 @@ async function measure(quick: boolean): Promise<void> {
     { engine: "pool", label: `this project, wasm pool (${threads} workers)`, threads, workloads: tfjsWorkloads },
     { engine: "cpu", label: "this project, cpu (1 thread)", threads: 1, workloads: [cpuSample] },
   ];
+  // Where the addon is built: the native backend on every core, after the peers it is measured against.
+  if (nativeBuilt) plan.splice(2, 0, { engine: "native", label: `this project, native (${threads} threads)`, threads, workloads });
+  else log("the native addon is not built: the native backend is left out (README, Native backend)");
   log("roofline");
   const roofline = runEngine("roofline", { ...base, workloads: [] }).value as { single: number; parallel: number };
+  const onednnGflops = nativeBuilt ? (runEngine("onednn", { ...base, workloads: [] }).value as number) : undefined;
   const versions: Record<string, string> = { node: process.version, "tfjs-core": packageVersion("@tensorflow/tfjs-core"), "tfjs-backend-wasm": packageVersion("@tensorflow/tfjs-backend-wasm"), "onnxruntime-node": packageVersion("onnxruntime-node") };
   const engines: EngineRun[] = [];
   for (const p of plan) {
@@ -125,6 +131,7 @@ async function measure(quick: boolean): Promise<void> {
   }
   log("profile");
   const profile = runEngine("profile", { ...base, workloads: [] }).value as Profile;
+  const nativeProfile = nativeBuilt ? (runEngine("nativeProfile", { ...base, workloads: [] }).value as Profile) : undefined;
   const results: RunResults = {
     date: new Date().toISOString(),
     quick,
@@ -134,9 +141,11 @@ async function measure(quick: boolean): Promise<void> {
     weightsBytes: weightsBytes(model),
     rooflineGflops: roofline.single,
     rooflineParallelGflops: roofline.parallel,
+    onednnGflops,
     workloads: [...workloads, cpuSample],
     engines,
     profile,
+    nativeProfile,
     wallSeconds: (Date.now() - started) / 1000,
   };
   // Kept before rendering, so a report can be redone (--report) without measuring again.

@@ -5,7 +5,7 @@ import type { Profile } from "./profile";
 import { papersIn, Workload } from "./workloads";
 
 export interface EngineRun {
-  /** Key: wasm, pool, cpu, ort, torch. */
+  /** Key: wasm, pool, cpu, native, ort, torch. */
   engine: string;
   label: string;
   /** Threads its math runs on. */
@@ -24,9 +24,12 @@ export interface RunResults {
   rooflineGflops: number;
   /** The same product on every core at once, summed. */
   rooflineParallelGflops: number;
+  /** oneDNN's large matmul through the native addon on every core (absent where it is not built). */
+  onednnGflops?: number;
   workloads: Workload[];
   engines: EngineRun[];
   profile: Profile;
+  nativeProfile?: Profile;
   wallSeconds: number;
 }
 
@@ -35,7 +38,7 @@ export interface Cell {
   seconds: number;
   papersPerSecond: number;
   gflops: number;
-  /** Model FLOP/s over (wasm roofline × threads used). */
+  /** Model FLOP/s over the engine's ceiling: oneDNN's matmul for native, else (wasm roofline × threads used). */
   rooflineFraction: number;
 }
 
@@ -44,5 +47,6 @@ export function cell(r: RunResults, engine: EngineRun, workload: Workload): Cell
   if (!hit) return undefined;
   const papers = papersIn(workload);
   const gflops = flopsOf(r.config, workload.batches.flat()) / hit.seconds / 1e9;
-  return { papers, seconds: hit.seconds, papersPerSecond: papers / hit.seconds, gflops, rooflineFraction: gflops / (r.rooflineGflops * engine.threads) };
+  const ceiling = engine.engine === "native" && r.onednnGflops ? r.onednnGflops : r.rooflineGflops * engine.threads;
+  return { papers, seconds: hit.seconds, papersPerSecond: papers / hit.seconds, gflops, rooflineFraction: gflops / ceiling };
 }

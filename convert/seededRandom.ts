@@ -18,3 +18,9 @@ export function seededGaussian(seed: number): () => number {
   const u = seededRandom(seed);
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
 }
+
+/** Uniform in [-1, 1): seededRandom scaled (random test operands). */
+export function seededSigned(seed: number): () => number {
+  const u = seededRandom(seed);
+  return () => 2 * u() - 1;
+}

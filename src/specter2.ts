@@ -27,6 +27,8 @@ export interface LoadOptions {
   adapters?: string[] | "all";
   /** Check every file against the manifest's sha256 before loading (reads the whole directory once more). */
   verify?: boolean;
+  /** Threads for the native backend's kernels (default: all cores); other backends ignore it. */
+  threads?: number;
 }
 
 export interface EmbedOptions {
@@ -53,6 +55,9 @@ export class Specter2 {
 
   static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
     const backend = await initBackend(options.backend ?? "auto");
+    if (options.threads !== undefined && backend.choice === "native") {
+      (require("./backend/native") as typeof import("./backend/native")).setNativeThreads(options.threads);
+    }
     const directory = openModelDirectory(dir, { verify: options.verify });
     const tokenizer = loadTokenizer(dir);
     const base = loadBaseTensors(directory);

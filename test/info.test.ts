@@ -3,17 +3,20 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { nativeAddonPath } from "../src/backend/native/addon";
 import { probeAutoBackend } from "../src/backend/probe";
 import { describeModel, formatInfo, infoCommand, ModelInfo } from "../src/cli/commands/info";
 import { convertFixtureModel, runCommand, tempDir } from "./searchHelpers";
 
 /** auto's documented order of preference (issue 5, "Backends"). */
+// The documented order (README, Backends); native is "installed" where npm install built its addon.
 const AUTO_ORDER = [
   ["node-gpu", "@tensorflow/tfjs-node-gpu"],
+  ["native", nativeAddonPath()],
   ["node", "@tensorflow/tfjs-node"],
   ["wasm", "@tensorflow/tfjs-backend-wasm"],
   ["cpu", "@tensorflow/tfjs-backend-cpu"],
-] as const;
+];
 
 let model: string;
 let text: string;
@@ -107,9 +110,9 @@ describe("probeAutoBackend", () => {
     const probe = probeAutoBackend(only("@tensorflow/tfjs-node", "@tensorflow/tfjs-backend-cpu"));
     expect(probe.choice).toBe("node");
     expect(probe.reason).toBe(
-      "node-gpu not installed (@tensorflow/tfjs-node-gpu); node installed (@tensorflow/tfjs-node); if it fails to initialise: cpu",
+      `node-gpu not installed (@tensorflow/tfjs-node-gpu); native not built (${nativeAddonPath()}); node installed (@tensorflow/tfjs-node); if it fails to initialise: cpu`,
     );
-    expect(probe.candidates.map((c) => [c.choice, c.installed])).toEqual([["node-gpu", false], ["node", true], ["wasm", false], ["cpu", true]]);
+    expect(probe.candidates.map((c) => [c.choice, c.installed])).toEqual([["node-gpu", false], ["native", false], ["node", true], ["wasm", false], ["cpu", true]]);
   });
 
   it("says so when nothing is installed", () => {

@@ -5,16 +5,10 @@ import "@tensorflow/tfjs-backend-cpu";
 import { registerNativeBackend } from "../src/backend/native";
 import { loadAddon } from "../src/backend/native/addon";
 import { NATIVE_BUILT } from "./nativeBackends";
+import { seededSigned } from "../convert/seededRandom";
 
-/** Deterministic uniform values in [-1, 1) (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
-}
+/** Deterministic uniform values in [-1, 1), so a failure reproduces. */
+const rng = seededSigned;
 
 function randomArray(shape: number[], next: () => number): Float32Array {
   return Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, next);

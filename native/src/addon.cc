@@ -1,109 +1,25 @@
-// N-API entry points. Every argument is checked here, so a bad call from JS throws instead of reading
-// or writing out of bounds; oneDNN failures come back as JS errors too.
+// N-API entry points. Every argument is checked here (args.h), so a bad call from JS throws instead of
+// reading or writing out of bounds; oneDNN failures come back as JS errors too.
 #include <node_api.h>
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "args.h"
+#include "elementwise.h"
 #include "matmul.h"
+#include "onednn.h"
 #include "oneapi/dnnl/dnnl.hpp"
+#include "rows.h"
+#include "transpose.h"
 
 namespace {
 
-using specter2::Activation;
-using specter2::MatMulProblem;
+using namespace specter2;
 
-struct ArgError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-void check(napi_env env, napi_status status) {
-  if (status != napi_ok) throw ArgError("N-API call failed");
-}
-
-bool isNullish(napi_env env, napi_value v) {
-  napi_valuetype t;
-  check(env, napi_typeof(env, v, &t));
-  return t == napi_null || t == napi_undefined;
-}
-
-struct F32View {
-  float* data;
-  size_t length;
-};
-
-F32View float32Array(napi_env env, napi_value v, const char* name) {
-  bool isTyped = false;
-  check(env, napi_is_typedarray(env, v, &isTyped));
-  if (!isTyped) throw ArgError(std::string(name) + " must be a Float32Array");
-  napi_typedarray_type type;
-  F32View view{};
-  void* data = nullptr;
-  check(env, napi_get_typedarray_info(env, v, &type, &view.length, &data, nullptr, nullptr));
-  if (type != napi_float32_array) throw ArgError(std::string(name) + " must be a Float32Array");
-  if (view.length == 0 || data == nullptr) throw ArgError(std::string(name) + " must not be empty");
-  view.data = static_cast<float*>(data);
-  return view;
-}
-
-// Dimensions are [batch, rows, cols], each a positive integer below 2^31.
-void dims3(napi_env env, napi_value v, const char* name, int64_t out[3]) {
-  bool isArray = false;
-  check(env, napi_is_array(env, v, &isArray));
-  uint32_t length = 0;
-  if (isArray) check(env, napi_get_array_length(env, v, &length));
-  if (!isArray || length != 3) throw ArgError(std::string(name) + " must be an array of 3 dimensions");
-  for (uint32_t i = 0; i < 3; i++) {
-    napi_value item;
-    check(env, napi_get_element(env, v, i, &item));
-    napi_valuetype t;
-    check(env, napi_typeof(env, item, &t));
-    double d = 0;
-    if (t == napi_number) check(env, napi_get_value_double(env, item, &d));
-    if (t != napi_number || !(d >= 1 && d <= INT32_MAX) || d != static_cast<double>(static_cast<int64_t>(d)))
-      throw ArgError(std::string(name) + " must hold positive integers below 2^31");
-    out[i] = static_cast<int64_t>(d);
-  }
-}
-
-size_t sizeOf(const int64_t d[3], const char* name) {
-  uint64_t size = 1;
-  for (int i = 0; i < 3; i++)
-    if (__builtin_mul_overflow(size, static_cast<uint64_t>(d[i]), &size) || size > (uint64_t{1} << 40))
-      throw ArgError(std::string(name) + " is too large");
-  return static_cast<size_t>(size);
-}
-
-void expectLength(const F32View& v, size_t size, const char* name) {
-  if (v.length != size)
-    throw ArgError(std::string(name) + " has " + std::to_string(v.length) + " values, its dimensions say " + std::to_string(size));
-}
-
-bool boolean(napi_env env, napi_value v, const char* name) {
-  napi_valuetype t;
-  check(env, napi_typeof(env, v, &t));
-  if (t != napi_boolean) throw ArgError(std::string(name) + " must be a boolean");
-  bool b = false;
-  check(env, napi_get_value_bool(env, v, &b));
-  return b;
-}
-
-double number(napi_env env, napi_value v, const char* name) {
-  napi_valuetype t;
-  check(env, napi_typeof(env, v, &t));
-  if (t != napi_number) throw ArgError(std::string(name) + " must be a number");
-  double d = 0;
-  check(env, napi_get_value_double(env, v, &d));
-  return d;
-}
-
-template <size_t N>
-void arguments(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
-  size_t argc = N;
-  check(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc != N) throw ArgError("expected " + std::to_string(N) + " arguments, got " + std::to_string(argc));
-}
+constexpr int kMaxRank = 8;
 
 // Runs body, turning C++ exceptions into a pending JS exception (nothing may unwind into V8).
 template <typename F>
@@ -118,20 +34,39 @@ napi_value guarded(napi_env env, F body) {
   return nullptr;
 }
 
-napi_value newFloat32Array(napi_env env, size_t length, float** data) {
-  napi_value buffer, array;
-  void* raw = nullptr;
-  check(env, napi_create_arraybuffer(env, length * sizeof(float), &raw, &buffer));
-  check(env, napi_create_typedarray(env, napi_float32_array, length, buffer, 0, &array));
-  *data = static_cast<float*>(raw);
-  return array;
+// Dimensions are [batch, rows, cols], each a positive integer below 2^31.
+void dims3(napi_env env, napi_value v, const char* name, int64_t out[3]) {
+  const std::vector<int64_t> d = integers(env, v, name, 3, 3, 1);
+  for (int i = 0; i < 3; i++) out[i] = d[i];
 }
 
-// matmul(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha) → Float32Array
+size_t sizeOf3(const int64_t d[3], const char* name) { return sizeOf({d[0], d[1], d[2]}, name); }
+
+// The caller's output array (recycled by the backend, src/backend/native/outputPool.ts), of exactly
+// the length the result needs.
+float* output(napi_env env, napi_value v, size_t length) {
+  const F32View out = float32Array(env, v, "out");
+  expectLength(out, length, "out");
+  return out.data;
+}
+
+// A float32 array with its shape: rank ≤ 8, positive dims whose product is the array's length.
+struct Shaped {
+  F32View view;
+  std::vector<int64_t> shape;
+};
+
+Shaped shaped(napi_env env, napi_value values, napi_value shape, const char* name) {
+  Shaped s{float32Array(env, values, name), integers(env, shape, (std::string(name) + "Shape").c_str(), -1, kMaxRank, 1)};
+  expectLength(s.view, sizeOf(s.shape, name), name);
+  return s;
+}
+
+// matmul(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, packB, out)
 // aDims/bDims are the stored [batch, rows, cols]; the product is [max(batchA, batchB), m, n].
 napi_value MatMul(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    napi_value argv[10];
+    napi_value argv[12];
     arguments(env, info, argv);
     int64_t ad[3], bd[3], cd[3] = {0, 0, 0};
     F32View a = float32Array(env, argv[0], "a");
@@ -141,8 +76,8 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
     MatMulProblem p{};
     p.transA = boolean(env, argv[4], "transposeA");
     p.transB = boolean(env, argv[5], "transposeB");
-    expectLength(a, sizeOf(ad, "a"), "a");
-    expectLength(b, sizeOf(bd, "b"), "b");
+    expectLength(a, sizeOf3(ad, "a"), "a");
+    expectLength(b, sizeOf3(bd, "b"), "b");
     p.batchA = ad[0];
     p.batchB = bd[0];
     p.m = p.transA ? ad[2] : ad[1];
@@ -160,21 +95,116 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
       dims3(env, argv[7], "biasDims", cd);
       if ((cd[0] != 1 && cd[0] != batch) || (cd[1] != 1 && cd[1] != p.m) || (cd[2] != 1 && cd[2] != p.n))
         throw ArgError("biasDims do not broadcast to the product");
-      expectLength(bv, sizeOf(cd, "bias"), "bias");
+      expectLength(bv, sizeOf3(cd, "bias"), "bias");
       bias = bv.data;
     }
     p.biasBatch = cd[0];
     p.biasM = cd[1];
     p.biasN = cd[2];
-    const double act = number(env, argv[8], "activation");
-    if (!(act >= 0 && act < static_cast<int>(Activation::Count)) || act != static_cast<int>(act))
-      throw ArgError("activation must be an integer code below " + std::to_string(static_cast<int>(Activation::Count)));
-    p.activation = static_cast<Activation>(static_cast<int>(act));
+    p.activation = static_cast<Activation>(code(env, argv[8], "activation", static_cast<int>(Activation::Count)));
     p.alpha = static_cast<float>(number(env, argv[9], "alpha"));
+    p.packB = boolean(env, argv[10], "packB");
     int64_t outDims[3] = {batch, p.m, p.n};
-    float* out = nullptr;
-    napi_value result = newFloat32Array(env, sizeOf(outDims, "product"), &out);
+    float* out = output(env, argv[11], sizeOf3(outDims, "product"));
     specter2::matmul(p, a.data, b.data, bias, out);
+    return nullptr;
+  });
+}
+
+// binary(op, a, aShape, b, bShape, out): out (the broadcast shape) = op(a, b).
+napi_value Binary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[6];
+    arguments(env, info, argv);
+    const auto op = static_cast<BinaryOp>(code(env, argv[0], "op", static_cast<int>(BinaryOp::Count)));
+    const Shaped a = shaped(env, argv[1], argv[2], "a");
+    const Shaped b = shaped(env, argv[3], argv[4], "b");
+    std::vector<int64_t> outShape;
+    if (!broadcastShape(a.shape, b.shape, outShape)) throw ArgError("the shapes of a and b do not broadcast");
+    float* out = output(env, argv[5], sizeOf(outShape, "the result"));
+    binary(op, a.view.data, a.shape, b.view.data, b.shape, out);
+    return nullptr;
+  });
+}
+
+// unary(op, x, out): out = op(x), element by element.
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[3];
+    arguments(env, info, argv);
+    const auto op = static_cast<UnaryOp>(code(env, argv[0], "op", static_cast<int>(UnaryOp::Count)));
+    const F32View x = float32Array(env, argv[1], "x");
+    unary(op, x.data, x.length, output(env, argv[2], x.length));
+    return nullptr;
+  });
+}
+
+// The [rows, cols] view of x that softmax and reduce take.
+F32View rowsOf(napi_env env, napi_value values, napi_value dims, int64_t& rows, int64_t& cols) {
+  const F32View x = float32Array(env, values, "x");
+  const std::vector<int64_t> rc = integers(env, dims, "dims", 2, 2, 1);
+  rows = rc[0];
+  cols = rc[1];
+  expectLength(x, sizeOf(rc, "x"), "x");
+  return x;
+}
+
+// softmax(x, [rows, cols], out): softmax over each row.
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[3];
+    arguments(env, info, argv);
+    int64_t rows, cols;
+    const F32View x = rowsOf(env, argv[0], argv[1], rows, cols);
+    softmax(x.data, rows, cols, output(env, argv[2], x.length));
+    return nullptr;
+  });
+}
+
+// reduce(op, x, [rows, cols], out): out[r] = op over row r.
+napi_value Reduce(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[4];
+    arguments(env, info, argv);
+    const auto op = static_cast<ReduceOp>(code(env, argv[0], "op", static_cast<int>(ReduceOp::Count)));
+    int64_t rows, cols;
+    const F32View x = rowsOf(env, argv[1], argv[2], rows, cols);
+    reduce(op, x.data, rows, cols, output(env, argv[3], static_cast<size_t>(rows)));
+    return nullptr;
+  });
+}
+
+// transpose(x, shape, perm, out): axis i of out is x's axis perm[i].
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[4];
+    arguments(env, info, argv);
+    const Shaped x = shaped(env, argv[0], argv[1], "x");
+    const std::vector<int64_t> perm = integers(env, argv[2], "perm", static_cast<int>(x.shape.size()), kMaxRank, 0);
+    std::vector<bool> seen(perm.size(), false);
+    for (int64_t p : perm) {
+      if (p >= static_cast<int64_t>(perm.size()) || seen[p]) throw ArgError("perm must be a permutation of the axes of x");
+      seen[p] = true;
+    }
+    transpose(x.view.data, x.shape, perm, output(env, argv[3], x.view.length));
+    return nullptr;
+  });
+}
+
+// forgetPacked(b): drops the packed copies of weight b (its tensor is being disposed).
+napi_value ForgetPacked(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[1];
+    arguments(env, info, argv);
+    specter2::forgetPacked(float32Array(env, argv[0], "b").data);
+    return nullptr;
+  });
+}
+
+napi_value PackedBytes(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value result;
+    check(napi_create_double(env, static_cast<double>(specter2::packedBytes()), &result));
     return result;
   });
 }
@@ -193,7 +223,7 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 napi_value Threads(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
     napi_value result;
-    check(env, napi_create_int32(env, specter2::maxThreads(), &result));
+    check(napi_create_int32(env, specter2::maxThreads(), &result));
     return result;
   });
 }
@@ -203,7 +233,7 @@ napi_value Version(napi_env env, napi_callback_info) {
     const dnnl_version_t* v = dnnl_version();
     const std::string text = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
     napi_value result;
-    check(env, napi_create_string_utf8(env, text.c_str(), text.size(), &result));
+    check(napi_create_string_utf8(env, text.c_str(), text.size(), &result));
     return result;
   });
 }
@@ -212,6 +242,13 @@ napi_value Version(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"forgetPacked", nullptr, ForgetPacked, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"packedBytes", nullptr, PackedBytes, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"onednnVersion", nullptr, Version, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},

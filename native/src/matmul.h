@@ -1,5 +1,6 @@
 // oneDNN matmul with cached primitives: one primitive per problem shape, reused across calls.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace specter2 {
@@ -15,14 +16,19 @@ struct MatMulProblem {
   int64_t biasBatch, biasM, biasN;
   Activation activation;
   float alpha;             // LeakyRelu's negative slope
+  // b never changes (a model weight): it is reordered once into the layout oneDNN computes fastest
+  // with, kept until forgetPacked(b), and reused by every later product with it.
+  bool packB;
 };
 
 // Runs out = act(a·b + bias). Buffers must hold exactly the sizes the problem implies (checked by the caller).
 // Throws dnnl::error on failure inside oneDNN.
 void matmul(const MatMulProblem& p, const float* a, const float* b, const float* bias, float* out);
 
-// Threads oneDNN may use for the calls made from the calling thread; false where the runtime cannot say.
-bool setThreads(int n);
-int maxThreads();
+// Drops the packed copies of b (its tensor is being disposed; its memory may be reused).
+void forgetPacked(const float* b);
+
+// Bytes held in packed copies of weights.
+size_t packedBytes();
 
 }  // namespace specter2

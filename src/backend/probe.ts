@@ -2,7 +2,7 @@
 // TensorFlow and registers kernels, too heavy (and too stateful) for `specter2 info`. Installed packages
 // are found with require.resolve; whether the first one then initialises is only known when a model loads,
 // in which case initBackend falls through to the next, as the probe's reason says.
-import { CANDIDATES, Candidate } from "./select";
+import { CANDIDATES, Candidate, missing } from "./select";
 
 export interface BackendProbe {
   /** The first installed candidate, or null if none is. */
@@ -12,15 +12,15 @@ export interface BackendProbe {
 }
 
 export function probeAutoBackend(resolve: (pkg: string) => string = require.resolve): BackendProbe {
-  const candidates = CANDIDATES.filter((c) => c.auto).map((c) => ({ choice: c.choice, pkg: c.pkg, installed: isInstalled(c.pkg, resolve) }));
+  const candidates = CANDIDATES.map((c) => ({ choice: c.choice, pkg: c.pkg, installed: isInstalled(c.pkg, resolve) }));
   const first = candidates.findIndex((c) => c.installed);
-  const passed = candidates.slice(0, first === -1 ? candidates.length : first).map((c) => `${c.choice} not installed (${c.pkg})`);
+  const passed = candidates.slice(0, first === -1 ? candidates.length : first).map((c) => `${c.choice} ${missing(c.choice)} (${c.pkg})`);
   if (first === -1) return { choice: null, reason: `no backend package is installed: ${passed.join("; ")}`, candidates };
   const picked = candidates[first];
   const fallback = candidates.slice(first + 1).filter((c) => c.installed).map((c) => c.choice);
   const reason = [
     ...passed,
-    `${picked.choice} installed (${picked.pkg})`,
+    `${picked.choice} ${picked.choice === "native" ? "built" : "installed"} (${picked.pkg})`,
     `if it fails to initialise: ${fallback.length > 0 ? fallback.join(", then ") : "nothing else is installed"}`,
   ].join("; ");
   return { choice: picked.choice, reason, candidates };

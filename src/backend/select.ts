@@ -20,33 +20,31 @@ export interface Candidate {
   tfName: string;
   /** Registers the backend where loading `pkg` alone does not (the native addon is a bare .node file). */
   register?: () => void;
-  /** Whether `auto` may pick it (otherwise only by name). */
-  auto: boolean;
 }
 
-/** In `auto`'s order of preference (also read by probe.ts, which tells without loading anything). */
+/** In `auto`'s order of preference (also read by probe.ts, which tells without loading anything).
+ *  node-gpu first: present only when installed on purpose, and a GPU outruns any CPU path. Then native:
+ *  measured on a 2-core machine (benchmarks/RESULTS.md) at several times wasm's throughput, and its oneDNN
+ *  matmul at 343 GFLOP/s against 213 for the Eigen kernels of TensorFlow, which tfjs-node wraps (a 2022
+ *  TensorFlow 2.9, which could not be installed here to measure whole). Then node, wasm, cpu. */
 export const CANDIDATES: readonly Candidate[] = [
+  // Both tfjs-node packages register the backend as "tensorflow".
+  { choice: "node-gpu", pkg: "@tensorflow/tfjs-node-gpu", tfName: "tensorflow" },
   // Its `pkg` is the built addon, which exists only where `npm install` found a compiler and oneDNN.
-  // Not in `auto` yet: its matmuls run on oneDNN, but softmax and the element-wise ops still run on
-  // tfjs-backend-cpu's JavaScript kernels, and the whole model measured 0.12 papers/s against 0.55 on
-  // wasm (full size, batches of 8 × ~230 tokens).
   {
     choice: "native",
     pkg: nativeAddonPath(),
     tfName: "native",
     register: () => (require("./native") as typeof import("./native")).registerNativeBackend(),
-    auto: false,
   },
-  // Both native packages register the backend as "tensorflow".
-  { choice: "node-gpu", pkg: "@tensorflow/tfjs-node-gpu", tfName: "tensorflow", auto: true },
-  { choice: "node", pkg: "@tensorflow/tfjs-node", tfName: "tensorflow", auto: true },
-  { choice: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", tfName: "wasm", auto: true },
-  { choice: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", tfName: "cpu", auto: true },
+  { choice: "node", pkg: "@tensorflow/tfjs-node", tfName: "tensorflow" },
+  { choice: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", tfName: "wasm" },
+  { choice: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", tfName: "cpu" },
 ];
 
-/** Activates the chosen backend; `auto` takes the first of node-gpu, node, wasm, cpu that initialises. */
+/** Activates the chosen backend; `auto` takes the first of node-gpu, native, node, wasm, cpu that initialises. */
 export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
-  const candidates = choice === "auto" ? CANDIDATES.filter((c) => c.auto) : CANDIDATES.filter((c) => c.choice === choice);
+  const candidates = choice === "auto" ? CANDIDATES : CANDIDATES.filter((c) => c.choice === choice);
   if (candidates.length === 0) throw new Error(`unknown backend "${choice}" (choose one of ${BACKEND_CHOICES.join(", ")})`);
   // PROD skips tfjs' debug checks and its console advertisement for tfjs-node (we choose backends ourselves).
   tf.env().set("PROD", true);
@@ -60,7 +58,7 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
       const reason = choice === "auto" ? `auto: ${[...passed, `${c.choice} initialised`].join("; ")}` : `requested with --backend ${choice}`;
       return { name: tf.getBackend(), choice: c.choice, reason };
     } catch (e) {
-      const why = isMissingModule(e) ? "not installed" : (e as Error).message;
+      const why = isMissingModule(e) ? missing(c.choice) : (e as Error).message;
       if (choice !== "auto") throw new Error(`backend "${choice}" is not available: ${why}${hint(c.choice)}`);
       passed.push(`${c.choice} ${why}`);
     }
@@ -68,11 +66,16 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   throw new Error(`no tfjs backend initialised (${passed.join("; ")})`);
 }
 
+/** How an absent candidate is described: the native addon is built at install, the others installed. */
+export function missing(choice: Candidate["choice"]): string {
+  return choice === "native" ? "not built" : "not installed";
+}
+
 function isMissingModule(e: unknown): boolean {
   return (e as NodeJS.ErrnoException)?.code === "MODULE_NOT_FOUND";
 }
 
-function hint(choice: Candidate["choice"]): string {
+export function hint(choice: Candidate["choice"]): string {
   if (choice === "native") return " (apt-get install -y build-essential libdnnl-dev, or brew install onednn; then npm rebuild specter2-tfjs)";
   if (choice === "node") return " (npm install @tensorflow/tfjs-node)";
   if (choice === "node-gpu") return " (npm install @tensorflow/tfjs-node-gpu; needs CUDA)";

@@ -5,8 +5,20 @@ import { MODEL_DTYPES, ModelDType } from "../weights/modelDir";
 export const backendOption = {
   choices: BACKEND_CHOICES,
   default: "auto" as BackendChoice,
-  describe: "tfjs backend; auto takes the first that initialises of node-gpu, node, wasm, cpu",
+  describe: "tfjs backend; auto takes the first that initialises of node-gpu, native (when built), node, wasm, cpu",
 } as const;
+
+export const threadsOption = {
+  type: "number",
+  describe: "Threads for the native backend's kernels (default: all cores, or OMP_NUM_THREADS); other backends ignore it",
+} as const;
+
+/** For yargs' .check(): --threads, when given, is a positive integer. */
+export function checkThreads(args: { threads?: number }): true {
+  const n = args.threads;
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 1024)) throw new Error(`--threads must be an integer from 1 to 1024, got ${n}`);
+  return true;
+}
 
 export const maxLengthOption = {
   type: "number",

@@ -21,3 +21,10 @@ const ACTIVATION_FNS: Record<Activation, (x: tf.Tensor) => tf.Tensor> = {
 export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
   return ACTIVATION_FNS[name];
 }
+
+/** The activation name a backend's _FusedMatMul applies itself for `name`, or null where it does not.
+ *  Only the native backend fuses the erf GELU (a oneDNN post-op on the feed-forward product, saving
+ *  five passes over its [rows, 3072] output); tfjs' own kernels have no GELU. */
+export function fusedActivation(name: Activation, backendName: string): string | null {
+  return name === "gelu" && backendName === "native" ? "gelu" : null;
+}

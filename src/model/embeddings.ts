@@ -25,9 +25,11 @@ export class BertEmbeddings {
   /** ids: int32 [batch, seq] → [batch·seq, hidden] */
   forward(ids: tf.Tensor2D): tf.Tensor2D {
     const [batch, seq] = ids.shape;
-    const words = tf.gather(this.word, tf.reshape(ids, [-1])); // [batch·seq, hidden]
-    const positions = tf.tile(tf.slice(this.positionAndType, [0, 0], [seq, -1]), [batch, 1]);
-    return this.layerNorm.forward(tf.add(words, positions));
+    const hidden = this.word.shape[1];
+    const words = tf.reshape(tf.gather(this.word, tf.reshape(ids, [-1])), [batch, seq, hidden]);
+    // Broadcast over the batch rather than tiled: one pass less over [batch·seq, hidden].
+    const summed = tf.add(words, tf.slice(this.positionAndType, [0, 0], [seq, -1]));
+    return this.layerNorm.forward(tf.reshape(summed, [batch * seq, hidden]) as tf.Tensor2D);
   }
 
   parameters(): tf.Tensor[] {

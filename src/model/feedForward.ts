@@ -1,6 +1,6 @@
 // BertIntermediate (transformers models/bert/modeling_bert.py); BertOutput is a ResidualOutput.
 import * as tf from "@tensorflow/tfjs-core";
-import { activation } from "./activations";
+import { activation, fusedActivation } from "./activations";
 import { BertConfig } from "./config";
 import { Linear } from "./layers";
 import { WeightSource } from "./weightSource";
@@ -9,7 +9,7 @@ import { WeightSource } from "./weightSource";
 export class BertIntermediate {
   private readonly act: (x: tf.Tensor) => tf.Tensor;
 
-  private constructor(private readonly dense: Linear, c: BertConfig) {
+  private constructor(private readonly dense: Linear, private readonly c: BertConfig) {
     this.act = activation(c.hidden_act);
   }
 
@@ -18,7 +18,8 @@ export class BertIntermediate {
   }
 
   forward(x: tf.Tensor2D): tf.Tensor2D {
-    return this.act(this.dense.forward(x)) as tf.Tensor2D;
+    const fused = fusedActivation(this.c.hidden_act, tf.getBackend());
+    return fused !== null ? this.dense.forward(x, fused) : (this.act(this.dense.forward(x)) as tf.Tensor2D);
   }
 
   parameters(): tf.Tensor[] {

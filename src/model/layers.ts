@@ -1,5 +1,6 @@
 // The two parameterised building blocks every module uses: Linear and LayerNorm.
 import * as tf from "@tensorflow/tfjs-core";
+import { declareConstant } from "../backend/constants";
 import { WeightSource } from "./weightSource";
 
 /** torch.nn.Linear. PyTorch stores the weight [out, in]; it is transposed once here, at load,
@@ -11,12 +12,14 @@ export class Linear {
     const stored = w.take("weight", [outFeatures, inFeatures]);
     const weight = tf.transpose(stored) as tf.Tensor2D;
     stored.dispose();
+    declareConstant(weight);
     return new Linear(weight, w.take("bias", [outFeatures]) as tf.Tensor1D);
   }
 
-  /** x: [rows, in] → [rows, out] */
-  forward(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.fused.matMul({ a: x, b: this.weight, bias: this.bias }) as tf.Tensor2D;
+  /** x: [rows, in] → [rows, out]; `activation`: one the backend's _FusedMatMul applies (see fusedActivation). */
+  forward(x: tf.Tensor2D, activation?: string): tf.Tensor2D {
+    // The name is the backend's to interpret: tfjs-core passes it to the kernel unchecked.
+    return tf.fused.matMul({ a: x, b: this.weight, bias: this.bias, activation: activation as tf.fused.Activation | undefined }) as tf.Tensor2D;
   }
 
   parameters(): tf.Tensor[] {

@@ -7,6 +7,8 @@ export interface WorkerConfig {
   dir: string;
   backend: BackendChoice;
   adapters: string[] | "all";
+  /** The native backend's thread count in this worker (undefined: all cores). */
+  threads?: number;
 }
 
 /** One padded forward pass: token ids of one length-sorted batch. `adapter` undefined: the model's default. */

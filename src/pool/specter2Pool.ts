@@ -20,6 +20,8 @@ export interface PoolOptions {
   workers?: number;
   /** Every worker's backend; default wasm, whose kernels use one thread each. */
   backend?: BackendChoice;
+  /** The native backend's threads per worker (default: all cores). */
+  threads?: number;
   /** Adapters each worker loads: names, or "all" (default). */
   adapters?: string[] | "all";
   /** How often a batch is retried on a fresh worker after the one running it died (default 2). */
@@ -38,7 +40,7 @@ export class Specter2Pool {
 
   static async load(dir: string, options: PoolOptions = {}): Promise<Specter2Pool> {
     const { config } = openModelDirectory(dir);
-    const workerData: WorkerConfig = { dir, backend: options.backend ?? "wasm", adapters: options.adapters ?? "all" };
+    const workerData: WorkerConfig = { dir, backend: options.backend ?? "wasm", adapters: options.adapters ?? "all", threads: options.threads };
     const script = options.workerScript ?? siblingScript(__filename, __dirname, "worker");
     const pool = new WorkerPool<EmbedJob, EmbedResult>(options.workers ?? availableParallelism(), () => spawnWorker(script, workerData), options.maxRetries);
     try {

@@ -22,7 +22,7 @@ async function embed(model: Specter2, job: EmbedJob): Promise<EmbedResult> {
   return flat;
 }
 
-Specter2.load(config.dir, { backend: config.backend, adapters: config.adapters }).then(
+Specter2.load(config.dir, { backend: config.backend, adapters: config.adapters, threads: config.threads }).then(
   (model) => {
     port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
       embed(model, job).then(

@@ -1,9 +1,11 @@
 // The `native` tfjs backend: tfjs-backend-cpu's data and kernels, with the heavy kernels run by oneDNN
 // through the addon in native/ (DESIGN.md §5: the matmuls are almost all of a forward pass).
 import * as tf from "@tensorflow/tfjs-core";
-import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { loadAddon } from "./addon";
-import { batchMatMulKernel, fusedMatMulKernel } from "./kernels";
+import { binaryKernel, gatherKernel, reduceKernel, softmaxKernel, transposeKernel, unaryKernel } from "./tensorKernels";
+import { batchMatMulKernel, fusedMatMulKernel, KernelFunc } from "./kernels";
+import { BINARY_CODES, NativeAddon, REDUCE_CODES, UNARY_CODES } from "./addon";
+import { NativeBackend } from "./nativeBackend";
 
 export const NATIVE_BACKEND = "native";
 
@@ -12,25 +14,33 @@ export function registerNativeBackend(): void {
   const addon = loadAddon();
   if (tf.findBackendFactory(NATIVE_BACKEND) !== null) return;
   // Above the cpu backend (priority 1) so tfjs' own default order would pick it, as `auto` does.
-  tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 3);
-  const replaced = {
-    [tf.BatchMatMul]: batchMatMulKernel,
-    [tf._FusedMatMul]: fusedMatMulKernel,
-  } as const;
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), 3);
+  const replaced = nativeKernels();
   for (const config of tf.getKernelsForBackend("cpu")) {
-    const make = replaced[config.kernelName as keyof typeof replaced];
-    const kernelFunc = make ? make(addon, config.kernelFunc as Parameters<typeof make>[1]) : config.kernelFunc;
+    const make = replaced.get(config.kernelName);
+    const kernelFunc = make ? make(addon, config.kernelFunc as KernelFunc) : config.kernelFunc;
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
   }
+}
+
+type MakeKernel = (addon: NativeAddon, cpu: KernelFunc) => KernelFunc;
+
+/** The cpu kernels replaced, by tfjs kernel name (the profile of issue 10: everything a forward pass spends time in). */
+function nativeKernels(): Map<string, MakeKernel> {
+  const kernels = new Map<string, MakeKernel>([
+    [tf.BatchMatMul, batchMatMulKernel],
+    [tf._FusedMatMul, fusedMatMulKernel],
+    [tf.Softmax, softmaxKernel],
+    [tf.Transpose, transposeKernel],
+    [tf.GatherV2, gatherKernel],
+  ]);
+  for (const name of Object.keys(BINARY_CODES) as (keyof typeof BINARY_CODES)[]) kernels.set(name, binaryKernel(name));
+  for (const name of Object.keys(UNARY_CODES) as (keyof typeof UNARY_CODES)[]) kernels.set(name, unaryKernel(name));
+  for (const name of Object.keys(REDUCE_CODES) as (keyof typeof REDUCE_CODES)[]) kernels.set(name, reduceKernel(name));
+  return kernels;
 }
 
 /** Threads oneDNN uses for the following calls (default: all cores, or OMP_NUM_THREADS). */
 export function setNativeThreads(n: number): void {
   loadAddon().setThreads(n);
-}
-
-/** What `specter2 info` can show: the oneDNN version and its thread count. */
-export function nativeInfo(): { onednn: string; threads: number } {
-  const addon = loadAddon();
-  return { onednn: addon.onednnVersion(), threads: addon.threads() };
 }

@@ -4,8 +4,21 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { ACTIVATION_CODES, Dims3, NativeAddon } from "./addon";
+import type { NativeBackend } from "./nativeBackend";
 
-type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
+export type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: NativeBackend; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
+
+/** A kernel's result: `compute` fills a recycled output array of the shape's size. */
+export function result(backend: NativeBackend, shape: number[], compute: (out: Float32Array) => void): tf.TensorInfo {
+  const out = backend.output(shape.reduce((p, d) => p * d, 1));
+  try {
+    compute(out);
+  } catch (e) {
+    backend.discard(out);
+    throw e;
+  }
+  return backend.makeTensorInfo(shape, "float32", out);
+}
 
 interface Operand {
   values: Float32Array;
@@ -56,7 +69,7 @@ interface MatMulCall {
 }
 
 /** The product through the addon, or null where the case is left to the cpu kernel. */
-function nativeMatMul(addon: NativeAddon, backend: MathBackendCPU, c: MatMulCall): tf.TensorInfo | null {
+function nativeMatMul(addon: NativeAddon, backend: NativeBackend, c: MatMulCall): tf.TensorInfo | null {
   const a = operand(c.a, backend);
   const b = operand(c.b, backend);
   if (a === null || b === null || !(c.activation in ACTIVATION_CODES)) return null;
@@ -72,8 +85,10 @@ function nativeMatMul(addon: NativeAddon, backend: MathBackendCPU, c: MatMulCall
     bias = { values, dims };
   }
   const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];
-  const out = addon.matmul(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha);
-  return backend.makeTensorInfo([...outer, m, n], "float32", out);
+  const packB = c.b !== undefined && backend.isConstant(c.b.dataId);
+  return result(backend, [...outer, m, n], (out) =>
+    addon.matmul(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, packB, out),
+  );
 }
 
 export function batchMatMulKernel(addon: NativeAddon, cpu: KernelFunc): KernelFunc {

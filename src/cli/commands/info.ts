@@ -2,7 +2,9 @@
 // loaded and no backend is initialised, so it is instant even for the full-size model.
 import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
+import { nativeAddonPath, nativeInfo } from "../../backend/native/addon";
 import { BackendProbe, probeAutoBackend } from "../../backend/probe";
+import { hint } from "../../backend/select";
 import { AdapterSpec, bottleneckSize } from "../../model/config";
 import { openModelDirectory } from "../../weights/loadModelDir";
 import { modelPath } from "../../weights/modelDir";
@@ -47,6 +49,8 @@ export interface ModelInfo {
   files: { path: string; bytes: number; sha256: string }[];
   adapters: AdapterInfo[];
   backend: BackendProbe;
+  /** The native backend here: its oneDNN and default thread count, or why it is unavailable. */
+  native: { onednn: string; threads: number } | { unavailable: string };
 }
 
 export const infoCommand: CommandModule<object, InfoArgs> = {
@@ -100,6 +104,7 @@ export function describeModel(dir: string): ModelInfo {
     files: Object.entries(manifest.files).map(([path, f]) => ({ path, bytes: f.bytes, sha256: f.sha256 })),
     adapters,
     backend: probeAutoBackend(),
+    native: describeNative(),
   };
 }
 
@@ -133,6 +138,9 @@ export function formatInfo(info: ModelInfo): string {
     "",
     "backend (--backend auto)",
     `  would pick ${info.backend.choice ?? "none"}: ${info.backend.reason}`,
+    "unavailable" in info.native
+      ? `  native: unavailable (${info.native.unavailable})`
+      : `  native: oneDNN ${info.native.onednn}, ${info.native.threads} threads (set with --threads)`,
   ];
   return out.join("\n") + "\n";
 }
@@ -180,4 +188,14 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Loads only the addon (a shared library; no backend is registered). */
+function describeNative(): ModelInfo["native"] {
+  try {
+    return nativeInfo();
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" ? `not built: ${nativeAddonPath()} is missing` : (e as Error).message;
+    return { unavailable: `${why}${hint("native")}` };
+  }
 }
