@@ -35,7 +35,7 @@ export class NativeBackend extends MathBackendCPU {
 
   /** Returns an output a kernel took but did not store (it failed). */
   discard(array: Float32Array): void {
-    if (this.holders.get(array.buffer) === 0) this.recycle(array);
+    if (this.holders.get(array.buffer) === 0) this.recycle(array.buffer);
   }
 
   override write(values: backend_util.BackendValues, shape: number[], dtype: DataType): DataId {
@@ -81,11 +81,11 @@ export class NativeBackend extends MathBackendCPU {
     const count = buffer && this.holders.get(buffer);
     if (count === undefined) return;
     if (count > 1) this.holders.set(buffer, count - 1);
-    else this.recycle(new Float32Array(buffer));
+    else this.recycle(buffer);
   }
 
-  private recycle(array: Float32Array): void {
-    this.holders.delete(array.buffer);
-    this.pool.give(array);
+  private recycle(buffer: ArrayBufferLike): void {
+    this.holders.delete(buffer);
+    this.pool.give(buffer as ArrayBuffer);
   }
 }
