@@ -1,10 +1,11 @@
 // The worker-thread pool: the same vectors as the single-thread library, in input order; a worker that dies
 // mid-batch is replaced and its batch retried; load failures and close() leave nothing running.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Specter2Pool } from "../src/pool/specter2Pool";
 import { Specter2 } from "../src/specter2";
+import { crashingWorker } from "./helpers/crashingWorker";
 
 const DIR = join(__dirname, "..", "weights", "specter2-tiny");
 /** Batch composition changes float summation order, by a few ulps at most. */
@@ -17,27 +18,6 @@ const inputs = Array.from({ length: 23 }, (_, i) =>
 function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
   expect(a.map((v) => v.length)).toEqual(b.map((v) => v.length));
   return Math.max(...a.map((v, r) => Math.max(...v.map((x, k) => Math.abs(x - b[r][k])))));
-}
-
-/** A worker script that runs the real worker but dies on the first batch any of its kind receives
- *  (`once`) or on every batch. */
-function crashingWorker(dir: string, mode: "once" | "always"): string {
-  const script = join(dir, `crash-${mode}.js`);
-  const marker = join(dir, "crashed");
-  writeFileSync(
-    script,
-    `require(${JSON.stringify(require.resolve("ts-node"))}).register({ transpileOnly: true, swc: true });
-require(${JSON.stringify(join(__dirname, "..", "src", "pool", "worker.ts"))});
-const fs = require("node:fs");
-require("node:worker_threads").parentPort.on("message", () => {
-  if (${JSON.stringify(mode)} === "once") {
-    try { fs.closeSync(fs.openSync(${JSON.stringify(marker)}, "wx")); } catch { return; }
-  }
-  process.exit(7);
-});
-`,
-  );
-  return script;
 }
 
 let single: Specter2;
