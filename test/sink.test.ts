@@ -58,6 +58,19 @@ describe("EmbeddingSink", () => {
     expect(readFileSync(idsPathFor(out), "utf8")).toBe('"a"\n2\n"c"\n');
   });
 
+  it("refuses to resume a run that read something else (a shard's range of an input that changed)", () => {
+    const out = join(dir, "e.jsonl");
+    const first = EmbeddingSink.open(out, "jsonl", false, "bytes 0–100 of in.jsonl (400 bytes)");
+    first.write([row(1, 1)], 1);
+    first.close();
+    expect(() => EmbeddingSink.open(out, "jsonl", true, "bytes 0–120 of in.jsonl (480 bytes)")).toThrow(
+      /the interrupted run read bytes 0–100 of in\.jsonl \(400 bytes\), this one reads bytes 0–120 of in\.jsonl \(480 bytes\)/,
+    );
+    const same = EmbeddingSink.open(out, "jsonl", true, "bytes 0–100 of in.jsonl (400 bytes)");
+    expect(same.rowsWritten).toBe(1);
+    same.close();
+  });
+
   it("refuses to resume a run of another format", () => {
     const out = join(dir, "d.jsonl");
     const s = EmbeddingSink.open(out, "jsonl", false);

@@ -7,19 +7,52 @@ export function temporarySibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
 }
 
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = temporarySibling(path);
-  const fd = openSync(tmp, "w");
-  try {
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    let done = 0;
-    while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    rmSync(tmp, { force: true });
-    throw e;
+/** A file written piece by piece (for outputs too large to hold in memory) that appears under its
+ *  name only on commit(); abort() (or any failure before commit) leaves no trace. */
+export class AtomicFileWriter {
+  private readonly tmp: string;
+  private readonly fd: number;
+  private closed = false;
+
+  constructor(readonly path: string) {
+    this.tmp = temporarySibling(path);
+    this.fd = openSync(this.tmp, "w");
   }
+
+  write(data: Uint8Array | string): void {
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    try {
+      let done = 0;
+      while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done);
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+  }
+
+  commit(): void {
+    try {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.closed = true;
+      renameSync(this.tmp, this.path);
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+  }
+
+  abort(): void {
+    if (!this.closed) {
+      try { closeSync(this.fd); } catch { /* already closed */ }
+      this.closed = true;
+    }
+    rmSync(this.tmp, { force: true });
+  }
+}
+
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const file = new AtomicFileWriter(path);
+  file.write(data);
+  file.commit();
 }

@@ -1,8 +1,10 @@
-// Streaming JSON Lines reader: one line in memory at a time, from a file or any readable stream
-// (stdin). Blank lines are skipped but still counted, so line numbers match the file's.
-import { createReadStream, type ReadStream } from "node:fs";
+// Streaming JSON Lines reader: one line in memory at a time, from a file, a byte range of a file (a
+// shard), or any readable stream (stdin). Blank lines are skipped but still counted, so line numbers
+// match the file's (for a range: count from the range's first line). Lines end at "\n" (src/io/lines.ts).
+import { constants, createReadStream, type ReadStream } from "node:fs";
+import { access } from "node:fs/promises";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
+import { ByteRange, splitLines } from "./lines";
 
 export const STDIN_SOURCE = "<stdin>";
 const JSON_WHITESPACE_ONLY = /^[ \t\r]*$/;
@@ -11,26 +13,35 @@ const JSON_WHITESPACE_ONLY = /^[ \t\r]*$/;
 export type JsonlEntry = { lineNumber: number; value: unknown } | { lineNumber: number; error: JsonlError };
 
 export class JsonlError extends Error {
-  constructor(readonly source: string, readonly lineNumber: number, detail: string) {
+  constructor(readonly source: string, readonly lineNumber: number, readonly detail: string) {
     super(`${source}:${lineNumber}: ${detail}`);
     this.name = "JsonlError";
   }
 }
 
+export interface JsonlReadOptions {
+  /** Read only the lines of this byte range of the file; it must start and end at line starts
+   *  (src/shard/ranges.ts). Line numbers then count from 1 at the range's first line. */
+  range?: ByteRange;
+}
+
 /** Every non-blank line, parsed or with its parse error; for callers that skip bad lines. */
-export async function* readJsonlEntries(input: string | NodeJS.ReadableStream, source = sourceName(input)): AsyncGenerator<JsonlEntry> {
-  const file = typeof input === "string" ? await openFile(input) : undefined;
-  const lines = createInterface({ input: file ?? (input as NodeJS.ReadableStream), crlfDelay: Infinity });
+export async function* readJsonlEntries(input: string | NodeJS.ReadableStream, source = sourceName(input), options: JsonlReadOptions = {}): AsyncGenerator<JsonlEntry> {
+  const { range } = options;
+  if (range && typeof input !== "string") throw new Error(`${source}: a byte range can only be read from a file`);
+  const file = typeof input === "string" ? await openFile(input, range) : null;
+  const chunks = typeof input === "string" ? file ?? [] : input;
+  // A byte-order mark can only open the file, not a range that starts further on.
+  const atFileStart = range === undefined || range.start === 0;
   let lineNumber = 0;
   try {
-    for await (const raw of lines) {
+    for await (const raw of splitLines(chunks as AsyncIterable<Buffer | string>)) {
       lineNumber++;
-      const line = lineNumber === 1 ? raw.replace(/^\uFEFF/, "") : raw;
+      const line = lineNumber === 1 && atFileStart ? raw.replace(/^\uFEFF/, "") : raw;
       if (JSON_WHITESPACE_ONLY.test(line)) continue;
       yield parseLine(line, source, lineNumber);
     }
   } finally {
-    lines.close();
     file?.destroy();
   }
 }
@@ -55,12 +66,18 @@ function sourceName(input: string | NodeJS.ReadableStream): string {
   return typeof input === "string" ? input : STDIN_SOURCE;
 }
 
-async function openFile(path: string): Promise<ReadStream> {
-  const stream = createReadStream(path);
+/** The file (or its range), open; a missing or unreadable file is an error naming it. An empty range
+ *  reads nothing but is still checked (Node's streams cannot express an empty range). */
+async function openFile(path: string, range?: ByteRange): Promise<ReadStream | null> {
   try {
+    if (range && range.end <= range.start) {
+      await access(path, constants.R_OK);
+      return null;
+    }
+    const stream = createReadStream(path, range ? { start: range.start, end: range.end - 1 } : {});
     await once(stream, "open");
+    return stream;
   } catch (e) {
     throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
-  return stream;
 }

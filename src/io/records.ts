@@ -55,13 +55,20 @@ export function toInputRecord(value: unknown, location: RecordLocation, sep = "[
 
 /** The first of paper_id, id, corpus_id that is present and not null; else the line number. */
 function recordId(record: Record<string, unknown>, location: RecordLocation): string | number {
-  for (const key of ID_KEYS) {
-    const id = record[key];
-    if (id === undefined || id === null) continue;
-    if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) return id;
-    throw new RecordError(location, `"${key}" must be a string or a number, got ${describe(id)}`);
-  }
-  return location.lineNumber;
+  const key = idKey(record);
+  if (key === undefined) return location.lineNumber;
+  const id = record[key];
+  if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) return id;
+  throw new RecordError(location, `"${key}" must be a string or a number, got ${describe(id)}`);
+}
+
+function idKey(record: Record<string, unknown>): (typeof ID_KEYS)[number] | undefined {
+  return ID_KEYS.find((key) => record[key] !== undefined && record[key] !== null);
+}
+
+/** Whether toInputRecord's id for this value comes from the value itself rather than the line number. */
+export function hasOwnId(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && idKey(value as Record<string, unknown>) !== undefined;
 }
 
 function describe(value: unknown): string {

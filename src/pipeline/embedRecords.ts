@@ -4,8 +4,12 @@
 import type { Specter2 } from "../specter2";
 import { EmbeddingSink, RecordId } from "./sink";
 
-/** One input line: a paper or query text with its id, or the reason it cannot be embedded. */
-export type InputItem = { lineNumber: number; id: RecordId; text: string } | { lineNumber: number; error: string };
+/**
+ * One input line: a paper or query text with its id, or the reason it cannot be embedded. lineNumber
+ * orders the run and is what --resume records; for a shard it counts from its range's first line, so
+ * a bad line also carries its line number in the file (fileLine), for the errors file.
+ */
+export type InputItem = { lineNumber: number; id: RecordId; text: string } | { lineNumber: number; fileLine: number; error: string };
 
 export type OnError = "fail" | "skip";
 
@@ -17,7 +21,7 @@ export interface EmbedRunOptions {
   /** Records per length-sorting window. */
   window: number;
   onError: OnError;
-  /** Receives each skipped line (with --on-error skip). */
+  /** Receives each skipped line (with --on-error skip), by its line number in the file. */
   onSkip?: (lineNumber: number, error: string) => void;
   onProgress?: (done: number) => void;
 }
@@ -52,7 +56,7 @@ export async function embedRecords(model: Specter2, items: AsyncIterable<InputIt
         if (window.length > 0) await flush(); // keep everything before the bad line
         throw new InputError(item.error);
       }
-      options.onSkip?.(item.lineNumber, item.error);
+      options.onSkip?.(item.fileLine, item.error);
       summary.skipped++;
     } else {
       window.push(item);

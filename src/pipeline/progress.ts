@@ -1,5 +1,5 @@
 // Progress on stderr: a redrawn bar on a terminal, a plain line every few seconds otherwise (logs, CI).
-import { createReadStream } from "node:fs";
+import { countLinesIn } from "../io/lines";
 
 export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
@@ -67,18 +67,5 @@ export function formatDuration(seconds: number): string {
 
 /** Counts non-blank lines of a file by streaming its bytes (no parsing), for the progress total. */
 export async function countLines(path: string): Promise<number> {
-  let lines = 0;
-  let blank = true;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (c === 0x0a) {
-        if (!blank) lines++;
-        blank = true;
-      } else if (c !== 0x20 && c !== 0x09 && c !== 0x0d) {
-        blank = false;
-      }
-    }
-  }
-  return blank ? lines : lines + 1;
+  return (await countLinesIn(path, { start: 0, end: Infinity })).nonBlank;
 }

@@ -21,8 +21,10 @@ interface Progress {
   lastLine: number;
   dataBytes: number;
   idsBytes: number;
-  /** Values per row (npy), known from the first row written. */
+  /** Values per row, known from the first row written. */
   dim: number | null;
+  /** What the run read (e.g. a shard's byte range of an input of some size): a resume must read the same. */
+  source?: string;
 }
 
 /** For `x.npy` the ids go to `x.ids.jsonl` (one JSON value per line, row order). */
@@ -75,14 +77,14 @@ export class EmbeddingSink {
   private readonly ids: AppendFile | null;
   private progress: Progress;
 
-  private constructor(readonly output: string, readonly format: OutputFormat, resume: boolean) {
+  private constructor(readonly output: string, readonly format: OutputFormat, resume: boolean, source: string | undefined) {
     const progressPath = `${output}.progress.json`;
     const partial = `${output}.partial`;
-    const saved = resume && existsSync(progressPath) ? readProgress(progressPath, format) : null;
+    const saved = resume && existsSync(progressPath) ? readProgress(progressPath, format, source) : null;
     if (!resume && existsSync(partial)) {
       throw new Error(`${partial} is left from an interrupted run: pass --resume to continue it, or delete it to start again`);
     }
-    this.progress = saved ?? { format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0, dim: null };
+    this.progress = saved ?? { format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0, dim: null, source };
     this.data = new AppendFile(partial, saved ? saved.dataBytes : null);
     this.ids = format === "npy" ? new AppendFile(`${idsPathFor(output)}.partial`, saved ? saved.idsBytes : null) : null;
     if (format === "npy" && !saved) {
@@ -91,9 +93,15 @@ export class EmbeddingSink {
     }
   }
 
-  /** Opens the output; with `resume`, continues an interrupted run of the same output. */
-  static open(output: string, format: OutputFormat, resume: boolean): EmbeddingSink {
-    return new EmbeddingSink(output, format, resume);
+  /** Opens the output; with `resume`, continues an interrupted run of the same output. `source`
+   *  describes the input (for a shard: its byte range and the file's size); a resume must match it. */
+  static open(output: string, format: OutputFormat, resume: boolean, source?: string): EmbeddingSink {
+    return new EmbeddingSink(output, format, resume, source);
+  }
+
+  /** Values per row, once a row was written. */
+  get dim(): number | null {
+    return this.progress.dim;
   }
 
   /** Input lines up to this one were handled by an earlier, interrupted run. */
@@ -108,6 +116,7 @@ export class EmbeddingSink {
   /** Appends rows (in input order) and records that input up to `lastLine` is done. */
   write(rows: readonly EmbeddedRow[], lastLine: number): void {
     if (this.format === "jsonl") {
+      if (rows.length > 0) this.progress.dim ??= rows[0].embedding.length;
       this.data.append(Buffer.from(rows.map((r) => `${JSON.stringify({ paper_id: r.id, embedding: Array.from(r.embedding) })}\n`).join(""), "utf8"));
     } else if (rows.length > 0) {
       const dim = (this.progress.dim ??= rows[0].embedding.length);
@@ -151,7 +160,7 @@ export class EmbeddingSink {
   }
 }
 
-function readProgress(path: string, format: OutputFormat): Progress {
+function readProgress(path: string, format: OutputFormat, source: string | undefined): Progress {
   let p: Progress;
   try {
     p = JSON.parse(readFileSync(path, "utf8")) as Progress;
@@ -159,5 +168,6 @@ function readProgress(path: string, format: OutputFormat): Progress {
     throw new Error(`${path}: unreadable progress record (${(e as Error).message}); delete the .partial and .progress.json files to start again`);
   }
   if (p.format !== format) throw new Error(`${path}: the interrupted run wrote ${p.format}, this one asks for ${format}`);
+  if (p.source !== source) throw new Error(`${path}: the interrupted run read ${p.source ?? "another input"}, this one reads ${source ?? "another input"}; delete its .partial and .progress.json files to start again`);
   return p;
 }

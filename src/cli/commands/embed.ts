@@ -1,16 +1,21 @@
-// `specter2 embed`: JSONL papers or queries → embeddings (JSONL or .npy), in input order, resumable.
-import { appendFileSync } from "node:fs";
+// `specter2 embed`: JSONL papers or queries → embeddings (JSONL or .npy), in input order, resumable;
+// with --shard, one part of the input (an array task of a cluster job), merged by `specter2 merge`.
+import { appendFileSync, mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { backendOption, checkMaxLength, maxLengthOption } from "../options";
 import type { BackendChoice } from "../../backend/select";
-import { readJsonlEntries, STDIN_SOURCE } from "../../io/jsonl";
-import { toInputRecord } from "../../io/records";
-import { embedRecords, InputError, InputItem, OnError } from "../../pipeline/embedRecords";
+import { countLinesIn, LinesBefore } from "../../io/lines";
+import { embedRecords, EmbedRunSummary, InputError, OnError } from "../../pipeline/embedRecords";
+import { inputItems } from "../../pipeline/inputItems";
 import { countLines, ProgressReporter } from "../../pipeline/progress";
 import { EmbeddingSink, OutputFormat } from "../../pipeline/sink";
+import { digestFile, DoneRecord, finishedPart, partPaths, partsDir, writeDoneRecord } from "../../shard/parts";
+import { ShardRange, shardRange } from "../../shard/ranges";
+import { parseShardSpec, SHARD_SPEC_HELP, shardName } from "../../shard/spec";
 import { DEFAULT_BATCH_SIZE, Specter2 } from "../../specter2";
 
-interface EmbedArgs {
+export interface EmbedArgs {
   model: string;
   adapter?: string;
   input: string;
@@ -22,6 +27,8 @@ interface EmbedArgs {
   resume: boolean;
   "on-error": OnError;
   verify: boolean;
+  shard?: string;
+  "shard-count"?: number;
 }
 
 export const embedCommand: CommandModule<object, EmbedArgs> = {
@@ -40,54 +47,133 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       .option("resume", { type: "boolean", default: false, describe: "Continue an interrupted run of the same output without re-embedding what is done" })
       .option("verify", { type: "boolean", default: false, describe: "Check every model file against the sha256 in its manifest.json before loading" })
       .option("on-error", { choices: ["fail", "skip"] as const, default: "fail" as OnError, describe: "A malformed line stops the run (fail; what is done is kept for --resume) or is recorded in <output>.errors.jsonl (skip)" })
+      .option("shard", { type: "string", describe: `Embed one part of the input file: ${SHARD_SPEC_HELP}. Writes <output>.parts/K-of-N.<format> and a done-record; \`specter2 merge\` joins the parts` })
+      .option("shard-count", { type: "number", describe: "Number of shards, for --shard k8s (required) and --shard slurm (array task ids are then the shard numbers)" })
       .check((a) => {
         if (!Number.isInteger(a["batch-size"]) || a["batch-size"] < 1) throw new Error(`--batch-size must be a positive integer, got ${a["batch-size"]}`);
+        if (a["shard-count"] !== undefined && a.shard === undefined) throw new Error("--shard-count goes with --shard slurm or --shard k8s");
+        if (a.shard !== undefined && a.input === "-") throw new Error("--shard reads a byte range of a file; it cannot read stdin");
         checkMaxLength(a);
         return true;
       }),
   handler: async (args) => {
     const format: OutputFormat = args.format ?? (args.output.endsWith(".npy") ? "npy" : "jsonl");
-    const started = Date.now();
-    const model = await Specter2.load(args.model, { backend: args.backend, verify: args.verify });
-    try {
-      const adapter = chooseAdapter(model, args.adapter);
-      const sink = EmbeddingSink.open(args.output, format, args.resume);
-      const errorsPath = `${args.output}.errors.jsonl`;
-      const progress = new ProgressReporter("embedded", sink.rowsWritten);
-      if (args.input !== "-") countLines(args.input).then((n) => progress.setTotal(n), () => undefined);
-      let summary;
-      try {
-        summary = await embedRecords(model, inputItems(args.input, model.tokenizer.sepToken), sink, {
-          adapter,
-          batchSize: args["batch-size"],
-          maxLength: args["max-length"],
-          window: Math.max(256, 32 * args["batch-size"]),
-          onError: args["on-error"],
-          onSkip: (lineNumber, error) => appendFileSync(errorsPath, `${JSON.stringify({ line: lineNumber, error })}\n`),
-          onProgress: (done) => progress.update(done),
-        });
-      } catch (e) {
-        progress.end();
-        sink.close();
-        if (e instanceof InputError) {
-          throw new Error(`${e.message}\n${sink.rowsWritten} embeddings before it are kept in ${args.output}.partial: fix the line and rerun with --resume, or use --on-error skip`);
-        }
-        throw e;
-      }
-      progress.end();
-      sink.finish();
-      const seconds = (Date.now() - started) / 1000;
-      const done = summary.embedded;
-      process.stderr.write(
-        `embedded ${done} inputs${summary.resumed ? ` (+${summary.resumed} from the interrupted run)` : ""}` +
-          `${summary.skipped ? `, skipped ${summary.skipped} (see ${errorsPath})` : ""} in ${seconds.toFixed(1)} s` +
-          ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"} on ${model.backend.name} → ${args.output}\n`,
-      );
-    } finally {
-      model.dispose();
+    if (args.shard === undefined) {
+      await runEmbed(args, { output: args.output, format, label: "" });
+    } else {
+      await embedShard(args, format, args.shard);
     }
   },
 };
+
+interface RunTarget {
+  output: string;
+  format: OutputFormat;
+  /** Prefix of the summary line ("shard 2/8: "). */
+  label: string;
+  range?: ShardRange;
+  linesBefore?: LinesBefore;
+  /** Non-blank lines to embed, if already being counted. */
+  total?: Promise<number>;
+}
+
+interface RunResult {
+  summary: EmbedRunSummary;
+  rows: number;
+  dim: number | null;
+  adapter: string | null;
+}
+
+async function runEmbed(args: EmbedArgs, target: RunTarget): Promise<RunResult> {
+  const started = Date.now();
+  const model = await Specter2.load(args.model, { backend: args.backend, verify: args.verify });
+  try {
+    const adapter = chooseAdapter(model, args.adapter);
+    const { range } = target;
+    const sink = EmbeddingSink.open(target.output, target.format, args.resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`);
+    const errorsPath = `${target.output}.errors.jsonl`;
+    const progress = new ProgressReporter(`${target.label}embedded`, sink.rowsWritten);
+    if (args.input !== "-") (target.total ?? countLines(args.input)).then((n) => progress.setTotal(n), () => undefined);
+    let summary;
+    try {
+      summary = await embedRecords(model, inputItems(args.input, model.tokenizer.sepToken, range, target.linesBefore), sink, {
+        adapter,
+        batchSize: args["batch-size"],
+        maxLength: args["max-length"],
+        window: Math.max(256, 32 * args["batch-size"]),
+        onError: args["on-error"],
+        onSkip: (line, error) => appendFileSync(errorsPath, `${JSON.stringify({ line, error })}\n`),
+        onProgress: (done) => progress.update(done),
+      });
+    } catch (e) {
+      progress.end();
+      sink.close();
+      if (e instanceof InputError) {
+        throw new Error(`${e.message}\n${sink.rowsWritten} embeddings before it are kept in ${target.output}.partial: fix the line and rerun with --resume, or use --on-error skip`);
+      }
+      throw e;
+    }
+    progress.end();
+    const result = { summary, rows: sink.rowsWritten, dim: sink.dim, adapter };
+    sink.finish();
+    const seconds = (Date.now() - started) / 1000;
+    const done = summary.embedded;
+    process.stderr.write(
+      `${target.label}embedded ${done} inputs${summary.resumed ? ` (+${summary.resumed} from the interrupted run)` : ""}` +
+        `${summary.skipped ? `, skipped ${summary.skipped} (see ${errorsPath})` : ""} in ${seconds.toFixed(1)} s` +
+        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"} on ${model.backend.name} → ${target.output}\n`,
+    );
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** One shard: its byte range of the input → its part, then the done-record; nothing if already done. */
+async function embedShard(args: EmbedArgs, format: OutputFormat, spec: string): Promise<void> {
+  const shard = parseShardSpec(spec, process.env, args["shard-count"]);
+  const label = `shard ${shardName(shard)}: `;
+  const range = await shardRange(args.input, shard.index, shard.count);
+  const paths = partPaths(args.output, format, shard);
+  const done = finishedPart(paths, { inputSize: range.size, range, format });
+  if (done) {
+    process.stderr.write(`${label}already done (${done.rows} embeddings, ${done.skipped} skipped, bytes ${range.start}–${range.end} of ${args.input}) → ${paths.data}; nothing to do\n`);
+    return;
+  }
+  mkdirSync(partsDir(args.output), { recursive: true });
+  const linesBefore = new LinesBefore(args.input, range.start);
+  const counting = countLinesIn(args.input, range);
+  const result = await runEmbed(args, { output: paths.data, format, label, range, linesBefore, total: counting.then((c) => c.nonBlank) });
+  const counts = await counting;
+  const [data, ids] = await Promise.all([digestFile(paths.data), paths.ids === null ? null : digestFile(paths.ids)]);
+  const first = linesBefore.known === null || counts.lines === 0 ? null : linesBefore.known + 1;
+  const record: DoneRecord = {
+    version: 1,
+    shard,
+    inputSize: range.size,
+    range: { start: range.start, end: range.end },
+    lines: { count: counts.lines, nonBlank: counts.nonBlank, first, last: first === null ? null : first + counts.lines - 1 },
+    rows: result.rows,
+    // Every non-blank line of the range is either a row or a skipped line, whichever run handled it.
+    skipped: counts.nonBlank - result.rows,
+    format,
+    dim: result.dim,
+    bytes: { data: data.bytes, ids: ids?.bytes ?? null },
+    sha256: { data: data.sha256, ids: ids?.sha256 ?? null },
+    embed: {
+      model: resolve(args.model),
+      input: resolve(args.input),
+      adapter: result.adapter,
+      maxLength: args["max-length"] ?? null,
+      batchSize: args["batch-size"],
+      backend: args.backend,
+      onError: args["on-error"],
+    },
+    finishedAt: new Date().toISOString(),
+  };
+  writeDoneRecord(paths.done, record);
+  process.stderr.write(`${label}done: ${record.lines.count} lines (bytes ${range.start}–${range.end}), ${record.rows} embeddings, ${record.skipped} skipped → ${paths.done}\n`);
+}
 
 /** The named adapter; by default the first one the model has (the converter's order), else the base. */
 function chooseAdapter(model: Specter2, requested: string | undefined): string | null {
@@ -97,19 +183,4 @@ function chooseAdapter(model: Specter2, requested: string | undefined): string |
     return requested;
   }
   return model.adapters.names()[0] ?? null;
-}
-
-async function* inputItems(input: string, sep: string): AsyncGenerator<InputItem> {
-  const source = input === "-" ? STDIN_SOURCE : input;
-  for await (const entry of readJsonlEntries(input === "-" ? process.stdin : input, source)) {
-    if ("error" in entry) {
-      yield { lineNumber: entry.lineNumber, error: entry.error.message };
-      continue;
-    }
-    try {
-      yield { lineNumber: entry.lineNumber, ...toInputRecord(entry.value, { source, lineNumber: entry.lineNumber }, sep) };
-    } catch (e) {
-      yield { lineNumber: entry.lineNumber, error: (e as Error).message };
-    }
-  }
 }

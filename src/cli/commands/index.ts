@@ -4,11 +4,13 @@ import { convertCommand } from "./convert";
 import { downloadCommand } from "./download";
 import { embedCommand } from "./embed";
 import { infoCommand } from "./info";
+import { mergeCommand } from "./merge";
 import { parityCommand } from "./parity";
 import { searchCommand } from "./search";
 import { serveCommand } from "./serve";
+import { slurmCommand } from "./slurm";
 import { tokenizeCommand } from "./tokenize";
 
 // Each command types its own arguments; yargs' list of them cannot express that.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: CommandModule<any, any>[] = [embedCommand, searchCommand, downloadCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand, serveCommand];
+export const COMMANDS: CommandModule<any, any>[] = [embedCommand, mergeCommand, slurmCommand, searchCommand, downloadCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand, serveCommand];
