@@ -10,6 +10,7 @@ import { countLinesIn, LinesBefore, readRange, splitLines } from "../src/io/line
 import { inputItems } from "../src/pipeline/inputItems";
 import { nominalBoundary, shardRange, shardRanges } from "../src/shard/ranges";
 import { parseShardSpec } from "../src/shard/spec";
+import { seededRandom } from "../convert/seededRandom";
 
 const dir = mkdtempSync(join(tmpdir(), "shard-ranges-"));
 let files = 0;
@@ -25,15 +26,8 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** A deterministic generator (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator, so a failure reproduces. */
+const random = seededRandom;
 
 const WIDE = ["é", "ß", "漢", "字", "🧬", "𝔸", "\u00a0", "ﬀ"];
 function randomCorpus(seed: number, lines: number): string {
