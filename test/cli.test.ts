@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseNpyHeader } from "../src/io/npy";
 import { Specter2 } from "../src/specter2";
+import { NATIVE_BUILT } from "./nativeBackends";
 
 const ROOT = join(__dirname, "..");
 const BIN = join(ROOT, "dist", "src", "cli", "main.js");
@@ -50,6 +51,18 @@ describe("specter2 CLI", () => {
     const rows = readJsonl(out);
     expect(rows.map((x) => x.paper_id)).toEqual(papers.map((p) => p.paper_id));
     rows.forEach((row, i) => expect(row.embedding).toEqual(Array.from(expected[i])));
+  });
+
+  it("runs on the native backend by default where its addon is built (--threads sets its threads), else on wasm", () => {
+    const out = join(dir, "papers-auto.jsonl");
+    const r = run(["embed", "--model", MODEL, "--adapter", "proximity", "--input", PAPERS, "--output", out, "--threads", "1"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`with adapter proximity on ${NATIVE_BUILT ? "native" : "wasm"}`));
+    // Another backend sums in another order: the demo model's vectors (norm ~8) agree to float rounding.
+    readJsonl(out).forEach((row, i) => row.embedding.forEach((x, k) => expect(Math.abs(x - expected[i][k])).toBeLessThan(1e-5)));
+    const bad = run(["embed", "--model", MODEL, "--input", PAPERS, "--output", out, "--threads", "0"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--threads must be an integer from 1 to 1024, got 0");
   });
 
   it("writes a float32 .npy that holds the same rows, with the ids beside it", () => {

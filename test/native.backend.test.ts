@@ -3,6 +3,7 @@
 // constant weights keep packed copies that must be dropped with them, and a kernel that fails gives
 // its output back. Expected values come from tfjs-backend-cpu on the same inputs. Skipped where the
 // addon is not built.
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NATIVE_BACKEND, registerNativeBackend } from "../src/backend/native";
@@ -348,5 +349,21 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       want.forEach((w, i) => expect(Math.abs(got[i] - w)).toBeLessThanOrEqual(1e-6 * w));
       x.dispose();
     });
+  });
+});
+
+(NATIVE_BUILT ? describe : describe.skip)("the native backend's threads", () => {
+  it("Specter2.load's threads option (the CLI's --threads) sets the addon's thread count", async () => {
+    const { Specter2 } = await import("../src/specter2");
+    const addon = loadAddon();
+    const before = addon.threads();
+    const model = await Specter2.load(join(__dirname, "..", "weights", "specter2-tiny"), { backend: "native", threads: 1 });
+    try {
+      expect(model.backend.choice).toBe("native");
+      expect(addon.threads()).toBe(1);
+    } finally {
+      model.dispose();
+      addon.setThreads(before);
+    }
   });
 });

@@ -3,7 +3,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, maxLengthOption } from "../options";
+import { backendOption, checkMaxLength, checkThreads, maxLengthOption, threadsOption } from "../options";
 import type { BackendChoice } from "../../backend/select";
 import { countLinesIn, LinesBefore } from "../../io/lines";
 import { embedRecords, EmbedRunSummary, InputError, OnError } from "../../pipeline/embedRecords";
@@ -24,6 +24,7 @@ export interface EmbedArgs {
   "batch-size": number;
   "max-length"?: number;
   backend: BackendChoice;
+  threads?: number;
   resume: boolean;
   "on-error": OnError;
   verify: boolean;
@@ -44,6 +45,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       .option("batch-size", { type: "number", default: DEFAULT_BATCH_SIZE, describe: "Inputs per forward pass (sorted by length first)" })
       .option("max-length", maxLengthOption)
       .option("backend", backendOption)
+      .option("threads", threadsOption)
       .option("resume", { type: "boolean", default: false, describe: "Continue an interrupted run of the same output without re-embedding what is done" })
       .option("verify", { type: "boolean", default: false, describe: "Check every model file against the sha256 in its manifest.json before loading" })
       .option("on-error", { choices: ["fail", "skip"] as const, default: "fail" as OnError, describe: "A malformed line stops the run (fail; what is done is kept for --resume) or is recorded in <output>.errors.jsonl (skip)" })
@@ -54,6 +56,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
         if (a["shard-count"] !== undefined && a.shard === undefined) throw new Error("--shard-count goes with --shard slurm or --shard k8s");
         if (a.shard !== undefined && a.input === "-") throw new Error("--shard reads a byte range of a file; it cannot read stdin");
         checkMaxLength(a);
+        checkThreads(a);
         return true;
       }),
   handler: async (args) => {
@@ -86,7 +89,7 @@ interface RunResult {
 
 async function runEmbed(args: EmbedArgs, target: RunTarget): Promise<RunResult> {
   const started = Date.now();
-  const model = await Specter2.load(args.model, { backend: args.backend, verify: args.verify });
+  const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads, verify: args.verify });
   try {
     const adapter = chooseAdapter(model, args.adapter);
     const { range } = target;

@@ -1,6 +1,6 @@
 // `specter2 parity`: compare a converted model with a PyTorch reference file, layer by layer.
 import type { CommandModule } from "yargs";
-import { backendOption } from "../options";
+import { backendOption, checkThreads, threadsOption } from "../options";
 import type { BackendChoice } from "../../backend/select";
 import { compareWithReference, DEFAULT_TOLERANCE, formatParityTable } from "../../parity";
 import { Specter2 } from "../../specter2";
@@ -9,6 +9,7 @@ interface ParityArgs {
   model: string;
   fixture: string;
   backend: BackendChoice;
+  threads?: number;
   "max-abs": number;
   "min-cosine": number;
 }
@@ -21,10 +22,12 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
       .option("fixture", { type: "string", demandOption: true, describe: "reference.safetensors written by convert/reference (its .json must sit next to it)" })
       .option("backend", backendOption)
+      .option("threads", threadsOption)
+      .check(checkThreads)
       .option("max-abs", { type: "number", default: DEFAULT_TOLERANCE.maxAbs, describe: "Largest absolute difference allowed at any valid position of any layer" })
       .option("min-cosine", { type: "number", default: DEFAULT_TOLERANCE.minCosine, describe: "Lowest cosine similarity allowed between our and the reference's embeddings" }),
   handler: async (args) => {
-    const model = await Specter2.load(args.model, { backend: args.backend });
+    const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads });
     try {
       const diffs = await compareWithReference(model, args.fixture, { maxAbs: args["max-abs"], minCosine: args["min-cosine"] });
       if (diffs.length === 0) throw new Error(`${args.fixture}: none of its runs matches the base or an adapter of ${args.model}`);

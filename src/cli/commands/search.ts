@@ -1,7 +1,7 @@
 // `specter2 search`: ad-hoc search as SPECTER2 does it: the query embedded with the adhoc_query adapter,
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, maxLengthOption } from "../options";
+import { backendOption, checkMaxLength, checkThreads, maxLengthOption, threadsOption } from "../options";
 import type { BackendChoice } from "../../backend/select";
 import { readIndex } from "../../search/indexReader";
 import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES, ScoreName } from "../../search/score";
@@ -21,6 +21,7 @@ interface SearchArgs {
   papers?: string;
   "max-length"?: number;
   backend: BackendChoice;
+  threads?: number;
   json: boolean;
 }
 
@@ -43,17 +44,19 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
       .option("papers", { type: "string", describe: "The papers JSONL the index was embedded from, to print titles (else titles come from the index lines, if they have them)" })
       .option("max-length", maxLengthOption)
       .option("backend", backendOption)
+      .option("threads", threadsOption)
       .option("json", { type: "boolean", default: false, describe: "One JSON object per hit ({rank, paper_id, score[, title]}) instead of a table" })
       .check((a) => {
         if (!Number.isInteger(a.k) || a.k < 1) throw new Error(`--k must be a positive integer, got ${a.k}`);
         checkMaxLength(a);
+        checkThreads(a);
         return true;
       }),
   handler: async (args) => {
     const started = Date.now();
     checkAdapters(args.model, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });
     // Only the two adapters this search names are loaded; the index one just proves the model matches.
-    const model = await Specter2.load(args.model, { backend: args.backend, adapters: [...new Set([args["query-adapter"], args["index-adapter"]])] });
+    const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads, adapters: [...new Set([args["query-adapter"], args["index-adapter"]])] });
     let result;
     try {
       const [query] = await model.embed([args.query], { adapter: args["query-adapter"], maxLength: args["max-length"] });
