@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import OpenAI from "openai";
+import { InProcessModel } from "../src/serve/inProcessModel";
 import { createService } from "../src/serve/server";
 import { Specter2 } from "../src/specter2";
 import { get, post, Running, startService, TEST_OPTIONS } from "./helpers/serve";
@@ -17,11 +18,13 @@ const queries = ["citation recommendation", "protein folding with transformers",
 const ADAPTERS = ["proximity", "adhoc_query", "classification", "regression"];
 
 let model: Specter2;
+let served: InProcessModel;
 let server: Running;
 
 beforeAll(async () => {
   model = await Specter2.load(MODEL, { backend: "wasm" });
-  server = await startService(model);
+  served = new InProcessModel(model);
+  server = await startService(served);
 });
 afterAll(async () => {
   await server?.service.close();
@@ -141,7 +144,7 @@ describe("bad requests: status and a JSON error in the route's shape", () => {
   });
 
   it("a body over the size limit is 413, a non-JSON content type 415, an unknown route 404", async () => {
-    const small = await startService(model, { maxBodyBytes: 1024 });
+    const small = await startService(served, { maxBodyBytes: 1024 });
     try {
       const r = await post(`${small.url}/embed`, { inputs: "x".repeat(2000) });
       expect(r.status).toBe(413);
@@ -171,6 +174,7 @@ describe("operations", () => {
       adapters: ADAPTERS,
       hidden_size: 64,
       backend: { name: "wasm" },
+      workers: 0,
       limits: { max_length: 512, max_batch_tokens: 4096, max_client_batch_size: 32 },
       version: expect.stringMatching(/^specter2-tfjs \d+\.\d+\.\d+/),
     });
@@ -185,7 +189,7 @@ describe("operations", () => {
   });
 
   it("/health is 503 until warmed up", async () => {
-    const cold = createService(model, TEST_OPTIONS);
+    const cold = createService(served, TEST_OPTIONS);
     const url = await cold.app.listen({ host: "127.0.0.1", port: 0 });
     try {
       expect(await get(`${url}/health`)).toMatchObject({ status: 503, body: { status: "loading" } });
@@ -197,7 +201,7 @@ describe("operations", () => {
   });
 
   it("with an API key: 401 without the right bearer token, /health open, the openai client passes", async () => {
-    const secured = await startService(model, { apiKey: "s3cret" });
+    const secured = await startService(served, { apiKey: "s3cret" });
     try {
       const none = await post(`${secured.url}/v1/embeddings`, { model: "proximity", input: "x" });
       expect([none.status, none.body.error.type, none.headers.get("www-authenticate")]).toEqual([401, "authentication_error", "Bearer"]);
@@ -230,7 +234,7 @@ describe("backpressure", () => {
   }
 
   it("over --max-concurrent-requests: 429 with Retry-After while the first request is answered", async () => {
-    const limited = await startService(model, { maxConcurrentRequests: 1 });
+    const limited = await startService(served, { maxConcurrentRequests: 1 });
     const gate = gateModel();
     try {
       const first = post(`${limited.url}/v1/embeddings`, { model: "proximity", input: "first" });
@@ -249,7 +253,7 @@ describe("backpressure", () => {
   });
 
   it("a request not answered within the timeout gets 503 and its inputs leave the queue", async () => {
-    const slow = await startService(model, { requestTimeoutMs: 300 });
+    const slow = await startService(served, { requestTimeoutMs: 300 });
     const gate = gateModel();
     try {
       const blocked = post(`${slow.url}/embed`, { inputs: "first" });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
+import { InProcessModel } from "../src/serve/inProcessModel";
 import { Specter2 } from "../src/specter2";
 import { maxAbsDiff, post, Running, startService } from "./helpers/serve";
 
@@ -23,7 +24,7 @@ const expected: Record<string, Float32Array[]> = {};
 beforeAll(async () => {
   model = await Specter2.load(MODEL, { backend: "wasm" });
   // A small budget forces requests to be split across batches and shared with others.
-  server = await startService(model, { maxBatchTokens: 1024 });
+  server = await startService(new InProcessModel(model), { maxBatchTokens: 1024 });
   for (const name of NAMES) expected[name] = await model.embed(TEXTS, { adapter: name === "base" ? null : name });
 });
 afterAll(async () => {

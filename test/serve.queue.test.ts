@@ -71,6 +71,32 @@ describe("BatchQueue", () => {
     await expect(failing.submit("x", [row(1, 3)])).rejects.toMatchObject({ statusCode: 500, message: expect.stringContaining("out of memory") });
   });
 
+  it("runs up to maxParallel batches at once (one per worker), and the next as soon as one ends", async () => {
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const run = async (rows: number[][]) => {
+      most = Math.max(most, ++running);
+      await new Promise<void>((r) => release.push(r));
+      running--;
+      return rows.map((r) => Float32Array.from([r[0]]));
+    };
+    const queue = new BatchQueue(run, 4, undefined, 2);
+    // Budget 4: each 4-token row is a batch of its own.
+    const answers = [1, 2, 3].map((id) => queue.submit("x", [row(id, 4)]));
+    const turn = () => new Promise((r) => setImmediate(r));
+    await turn();
+    expect([running, queue.pendingRows]).toEqual([2, 1]);
+    release.shift()!();
+    await turn();
+    await turn();
+    expect([running, queue.pendingRows]).toEqual([2, 0]);
+    release.splice(0).forEach((r) => r());
+    expect((await Promise.all(answers)).map((v) => v[0][0])).toEqual([1, 2, 3]);
+    expect(most).toBe(2);
+    expect(() => new BatchQueue(run, 4, undefined, 0)).toThrow(/at least one batch/);
+  });
+
   it("refuses a row longer than the budget instead of waiting forever", () => {
     const queue = new BatchQueue(recordingRun([]), 8);
     expect(() => queue.submit("x", [row(1, 9)])).toThrow(/exceeds the batch budget/);

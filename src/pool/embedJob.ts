@@ -1,5 +1,5 @@
 // The messages between Specter2Pool and its workers.
-import type { BackendChoice } from "../backend/select";
+import type { BackendChoice, BackendInfo } from "../backend/select";
 import type { Pooling } from "../model/bert";
 
 /** workerData of every pool worker. */
@@ -20,3 +20,9 @@ export interface EmbedJob {
 
 /** The batch's vectors, row after row (one transferable buffer instead of one per row). */
 export type EmbedResult = Float32Array;
+
+/** A worker's "ready" info: what it runs, as only a loaded model can tell (auto's choice, "all"'s names). */
+export interface WorkerReady {
+  backend: BackendInfo;
+  adapters: string[];
+}

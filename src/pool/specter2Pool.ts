@@ -5,13 +5,13 @@
 //   const v = await pool.embed(papers, { adapter: "proximity" });
 //   await pool.close();
 import { availableParallelism } from "node:os";
-import { BackendChoice } from "../backend/select";
+import { BackendChoice, BackendInfo } from "../backend/select";
 import { DEFAULT_BATCH_SIZE, EmbedInput, EmbedOptions } from "../specter2";
 import { BertTokenizer, DEFAULT_MAX_LENGTH, formatPaper } from "../tokenizer";
 import { loadTokenizer } from "../tokenizer/load";
-import { openModelDirectory } from "../weights/loadModelDir";
+import { ModelDirectory, openModelDirectory } from "../weights/loadModelDir";
 import { checkFiniteVector } from "../weights/verify";
-import { EmbedJob, EmbedResult, WorkerConfig } from "./embedJob";
+import { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import { siblingScript, spawnWorker } from "./spawnWorker";
 import { WorkerPool } from "./workerPool";
 
@@ -31,25 +31,38 @@ export interface PoolOptions {
 }
 
 export class Specter2Pool {
+  readonly hiddenSize: number;
+  readonly maxPositions: number;
+
   private constructor(
-    private readonly pool: WorkerPool<EmbedJob, EmbedResult>,
+    private readonly pool: WorkerPool<EmbedJob, EmbedResult, WorkerReady>,
     readonly tokenizer: BertTokenizer,
-    readonly hiddenSize: number,
-    readonly maxPositions: number,
-  ) {}
+    readonly directory: ModelDirectory,
+    /** The backend the workers run (the first worker's, as `auto` chose it there). */
+    readonly backend: BackendInfo,
+    /** The adapters every worker loaded. */
+    readonly adapters: readonly string[],
+    /** Worker threads: batches that can run at once. */
+    readonly workers: number,
+  ) {
+    this.hiddenSize = directory.config.hidden_size;
+    this.maxPositions = directory.config.max_position_embeddings;
+  }
 
   static async load(dir: string, options: PoolOptions = {}): Promise<Specter2Pool> {
-    const { config } = openModelDirectory(dir);
+    const directory = openModelDirectory(dir);
     const workerData: WorkerConfig = { dir, backend: options.backend ?? "wasm", adapters: options.adapters ?? "all", threads: options.threads };
     const script = options.workerScript ?? siblingScript(__filename, __dirname, "worker");
-    const pool = new WorkerPool<EmbedJob, EmbedResult>(options.workers ?? availableParallelism(), () => spawnWorker(script, workerData), options.maxRetries);
+    const workers = options.workers ?? availableParallelism();
+    const pool = new WorkerPool<EmbedJob, EmbedResult, WorkerReady>(workers, () => spawnWorker(script, workerData), options.maxRetries);
+    let ready: WorkerReady;
     try {
-      await pool.ready();
+      ready = await pool.ready();
     } catch (e) {
       await pool.close();
       throw e;
     }
-    return new Specter2Pool(pool, loadTokenizer(dir), config.hidden_size, config.max_position_embeddings);
+    return new Specter2Pool(pool, loadTokenizer(dir), directory, ready.backend, ready.adapters, workers);
   }
 
   /** One vector per input, in input order; the same options and results as Specter2.embed. */

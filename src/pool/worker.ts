@@ -1,14 +1,14 @@
 // A pool worker: loads its own backend and copy of the model, then embeds one batch per message.
 import { parentPort, workerData } from "node:worker_threads";
 import { Specter2 } from "../specter2";
-import { EmbedJob, EmbedResult, WorkerConfig } from "./embedJob";
+import { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import { PoolJob, WorkerMessage } from "./workerPool";
 
 const port = parentPort;
 if (!port) throw new Error("src/pool/worker runs only as a worker thread");
 const config = workerData as WorkerConfig;
 
-function post(m: WorkerMessage<EmbedResult>): void {
+function post(m: WorkerMessage<EmbedResult, WorkerReady>): void {
   if (m.type === "result") port!.postMessage(m, [m.result.buffer as ArrayBuffer]);
   else port!.postMessage(m);
 }
@@ -30,7 +30,7 @@ Specter2.load(config.dir, { backend: config.backend, adapters: config.adapters, 
         (e: Error) => post({ type: "jobError", id, error: e.message }),
       );
     });
-    post({ type: "ready" });
+    post({ type: "ready", info: { backend: model.backend, adapters: model.adapters.names() } });
   },
   (e: Error) => post({ type: "loadError", error: e.message }),
 );

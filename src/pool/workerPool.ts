@@ -3,9 +3,9 @@
 // since its replacement would fail the same way.
 import { Worker } from "node:worker_threads";
 
-/** What a worker script posts back: "ready" once after loading, then one reply per job. */
-export type WorkerMessage<R> =
-  | { type: "ready" }
+/** What a worker script posts back: "ready" once after loading (with what it loaded, `I`), then one reply per job. */
+export type WorkerMessage<R, I = undefined> =
+  | { type: "ready"; info: I }
   | { type: "loadError"; error: string }
   | { type: "result"; id: number; result: R }
   | { type: "jobError"; id: number; error: string };
@@ -29,28 +29,30 @@ interface Slot<J, R> {
   current: Pending<J, R> | null;
 }
 
-export class WorkerPool<J, R> {
+export class WorkerPool<J, R, I = undefined> {
   private readonly slots = new Set<Slot<J, R>>();
   private readonly queue: Pending<J, R>[] = [];
   private nextId = 0;
   private broken: Error | null = null;
   private closing = false;
-  private readonly started: Promise<void>;
+  private readonly started: Promise<I>;
   private markStarted!: (ok: Error | null) => void;
   private startedCount = 0;
+  /** The first worker's "ready" info: every worker loads the same configuration. */
+  private info: I | undefined;
   /** Set by close(): called once no worker holds a job. */
   private onIdle: (() => void) | null = null;
 
   /** `spawn` starts one worker whose script speaks WorkerMessage and takes PoolJob messages. */
   constructor(private readonly size: number, private readonly spawn: () => Worker, private readonly maxRetries = 2) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`a pool needs at least one worker (got ${size})`);
-    this.started = new Promise((resolve, reject) => (this.markStarted = (e) => (e ? reject(e) : resolve())));
+    this.started = new Promise((resolve, reject) => (this.markStarted = (e) => (e ? reject(e) : resolve(this.info as I))));
     this.started.catch(() => {}); // observed through ready(); unobserved, a rejection must not crash the process
     for (let i = 0; i < size; i++) this.addWorker();
   }
 
-  /** Resolves once every first worker has loaded; rejects if one could not. */
-  ready(): Promise<void> {
+  /** Resolves once every first worker has loaded, with the first one's "ready" info; rejects if one could not. */
+  ready(): Promise<I> {
     return this.started;
   }
 
@@ -81,15 +83,16 @@ export class WorkerPool<J, R> {
   private addWorker(): void {
     const slot: Slot<J, R> = { worker: this.spawn(), ready: false, current: null };
     this.slots.add(slot);
-    slot.worker.on("message", (m: WorkerMessage<R>) => this.onMessage(slot, m));
+    slot.worker.on("message", (m: WorkerMessage<R, I>) => this.onMessage(slot, m));
     // An uncaught exception in the worker arrives as "error" and is followed by "exit": handled there.
     slot.worker.on("error", () => {});
     slot.worker.on("exit", (code) => this.onExit(slot, code));
   }
 
-  private onMessage(slot: Slot<J, R>, m: WorkerMessage<R>): void {
+  private onMessage(slot: Slot<J, R>, m: WorkerMessage<R, I>): void {
     if (m.type === "ready") {
       slot.ready = true;
+      if (this.startedCount === 0) this.info = m.info;
       if (++this.startedCount === this.size) this.markStarted(null);
     } else if (m.type === "loadError") {
       this.breakPool(new Error(`a pool worker could not load the model: ${m.error}`));

@@ -1,8 +1,9 @@
 // Between requests and the batching queue: adapter names as clients spell them, tokenization on arrival
-// (so a too-long input is refused before it waits), and the library's forward pass for each batch.
-import type { EmbedInput, Specter2 } from "../specter2";
+// (so a too-long input is refused before it waits), and the served model's forward pass for each batch.
+import type { EmbedInput } from "../specter2";
 import { ApiError } from "./errors";
 import { BatchQueue, QueueObserver } from "./queue";
+import type { ServedModel } from "./servedModel";
 
 /** The `model` / `adapter` name that means no adapter: the bare SPECTER2 base. */
 export const BASE_MODEL = "base";
@@ -28,24 +29,26 @@ export class Embedder {
   readonly queue: BatchQueue;
 
   constructor(
-    readonly model: Specter2,
+    readonly model: ServedModel,
     readonly limits: EmbedderLimits,
     observer?: QueueObserver,
   ) {
     if (limits.maxBatchTokens < limits.maxLength) {
       throw new Error(`the batch token budget (${limits.maxBatchTokens}) must hold one input of the maximum length (${limits.maxLength})`);
     }
-    this.queue = new BatchQueue((rows, adapter) => model.embedIds(rows, model.adapters.get(adapter)), limits.maxBatchTokens, observer);
+    // Each worker computes one batch at a time; on the main thread, one batch at a time in all.
+    const parallel = Math.max(1, model.description.workers);
+    this.queue = new BatchQueue((rows, adapter) => model.embedBatch(rows, adapter), limits.maxBatchTokens, observer, parallel);
   }
 
   /** Every name a request may give: `base` and the loaded adapters. */
   names(): string[] {
-    return [BASE_MODEL, ...this.model.adapters.names()];
+    return [BASE_MODEL, ...this.model.description.adapters];
   }
 
   /** A client's adapter name → the library's (null: the base); 404 naming the choices when unknown. */
   resolve(name: string): string | null {
-    if (this.model.adapters.has(name)) return name;
+    if (this.model.description.adapters.includes(name)) return name;
     if (name === BASE_MODEL) return null;
     throw new ApiError(404, `unknown model/adapter "${name}"; this server has: ${this.names().join(", ")}`, "model_not_found");
   }

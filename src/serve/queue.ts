@@ -1,6 +1,7 @@
-// Dynamic batching across requests: rows wait here grouped by adapter, one batch runs at a time (tfjs
-// kernels run synchronously, so two batches at once would only interleave), and every vector goes back
-// to its own request and position. A request's rows may be spread over several batches.
+// Dynamic batching across requests: rows wait here grouped by adapter, at most `maxParallel` batches run
+// at once (one per worker thread; on the main thread one, since tfjs kernels run synchronously and two
+// batches would only interleave), and every vector goes back to its own request and position. A request's
+// rows may be spread over several batches.
 import { planBatch } from "./batchPlan";
 import { ApiError } from "./errors";
 
@@ -41,13 +42,19 @@ export class BatchQueue {
   private readonly pending = new Map<string | null, Row[]>();
   private depth = 0;
   private seq = 0;
-  private running = false;
+  /** Batches now running. */
+  private running = 0;
+  /** A look at the queue is scheduled for the next turn of the event loop. */
+  private scheduled = false;
 
   constructor(
     private readonly run: RunBatch,
     private readonly maxBatchTokens: number,
     private readonly observer?: QueueObserver,
-  ) {}
+    private readonly maxParallel = 1,
+  ) {
+    if (!Number.isInteger(maxParallel) || maxParallel < 1) throw new Error(`a queue runs at least one batch at a time (got ${maxParallel})`);
+  }
 
   /** Rows waiting for a batch. */
   get pendingRows(): number {
@@ -80,20 +87,21 @@ export class BatchQueue {
   }
 
   private start(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    for (;;) {
-      // Let requests that arrived meanwhile join before the batch is formed.
-      await new Promise((r) => setImmediate(r));
-      const next = this.take();
-      if (!next) break;
-      await this.runBatch(next.adapter, next.rows);
-    }
-    this.running = false;
+    if (this.scheduled || this.running >= this.maxParallel) return;
+    this.scheduled = true;
+    // Let requests that arrived meanwhile join before a batch is formed.
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.running < this.maxParallel) {
+        const next = this.take();
+        if (!next) return;
+        this.running++;
+        void this.runBatch(next.adapter, next.rows).finally(() => {
+          this.running--;
+          this.start();
+        });
+      }
+    });
   }
 
   /** The next batch: from the adapter whose oldest row has waited longest. */

@@ -1,12 +1,13 @@
-// The HTTP service around one loaded Specter2: Fastify with schema-validated bodies, JSON errors in
-// each API's shape, bearer-key auth, a concurrency limit, metrics, warm-up and a draining close.
+// The HTTP service around one served model (in worker threads or on the main thread): Fastify with
+// schema-validated bodies, JSON errors in each API's shape, bearer-key auth, a concurrency limit, metrics,
+// warm-up and a draining close.
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from "fastify";
-import type { Specter2 } from "../specter2";
 import type { ServeContext, ServeOptions } from "./context";
 import { Embedder } from "./embedder";
 import { ApiError, errorBody } from "./errors";
 import { ServeMetrics } from "./metrics";
+import type { ServedModel } from "./servedModel";
 import { openAiRoutes } from "./routes/openai";
 import { opsRoutes } from "./routes/ops";
 import { teiRoutes } from "./routes/tei";
@@ -19,7 +20,7 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export function createService(model: Specter2, options: ServeOptions): Service {
+export function createService(model: ServedModel, options: ServeOptions): Service {
   const metrics = new ServeMetrics();
   const embedder = new Embedder(model, { maxLength: options.maxLength, maxBatchTokens: options.maxBatchTokens }, metrics);
   const state = { ready: false, closing: false };
@@ -55,7 +56,8 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   return {
     app,
     warmUp: async () => {
-      for (const name of embedder.names()) await embedder.embed(["warm-up"], embedder.resolve(name), { truncate: true });
+      // All at once: one batch per adapter, spread over the workers, so that each worker's first pass is done too.
+      await Promise.all(embedder.names().map((name) => embedder.embed(["warm-up"], embedder.resolve(name), { truncate: true })));
       state.ready = true;
     },
     close: async () => {

@@ -1,9 +1,10 @@
-// `specter2 serve`: one base in memory, every adapter chosen per request, over HTTP until SIGTERM/SIGINT.
+// `specter2 serve`: the model in worker threads (or on the main thread), every adapter chosen per request, over
+// HTTP until SIGTERM/SIGINT.
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, maxLengthOption } from "../options";
+import { backendOption, checkMaxLength, checkThreads, maxLengthOption, threadsOption } from "../options";
 import type { BackendChoice } from "../../backend/select";
+import { loadServedModel } from "../../serve/loadServedModel";
 import { createService } from "../../serve/server";
-import { Specter2 } from "../../specter2";
 import { DEFAULT_MAX_LENGTH } from "../../tokenizer";
 
 interface ServeArgs {
@@ -11,6 +12,8 @@ interface ServeArgs {
   host: string;
   port: number;
   backend: BackendChoice;
+  workers?: number;
+  threads?: number;
   "max-length"?: number;
   "max-batch-tokens": number;
   "max-concurrent-requests": number;
@@ -32,6 +35,12 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("host", { type: "string", default: "127.0.0.1", describe: "Address to listen on (0.0.0.0 for every interface)" })
       .option("port", { type: "number", default: 8080, describe: "Port to listen on (0: any free port)" })
       .option("backend", backendOption)
+      .option("workers", {
+        type: "number",
+        defaultDescription: "1 on native, node or node-gpu (they use every core), else one per core",
+        describe: "Worker threads computing batches, so the event loop (/health, /metrics) never waits for a forward pass; 0: on the main thread",
+      })
+      .option("threads", threadsOption)
       .option("max-length", maxLengthOption)
       .option("max-batch-tokens", { type: "number", default: 4096, describe: "Padded tokens (inputs × longest input) per forward pass; requests are batched together under it" })
       .option("max-concurrent-requests", { type: "number", default: 64, describe: "Embedding requests in flight at once; more are refused with 429 and Retry-After" })
@@ -45,18 +54,18 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
           const n = a[name];
           if (!Number.isInteger(n) || n < (name === "port" ? 0 : 1)) throw new Error(`--${name} must be a ${name === "port" ? "non-negative" : "positive"} integer, got ${n}`);
         }
+        if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 0)) throw new Error(`--workers must be a non-negative integer, got ${a.workers}`);
         checkMaxLength(a);
-        return true;
+        return checkThreads(a);
       }),
   handler: async (args) => {
     const apiKey = args["api-key"] ?? process.env.SPECTER2_API_KEY;
     if (apiKey === "") throw new Error("the API key is empty; unset SPECTER2_API_KEY or give a key");
-    const model = await Specter2.load(args.model, { backend: args.backend });
-    const maxLength = args["max-length"] ?? Math.min(DEFAULT_MAX_LENGTH, model.model.config.max_position_embeddings);
+    const model = await loadServedModel(args.model, { backend: args.backend, workers: args.workers, threads: args.threads });
+    const { maxPositions } = model.description;
+    const maxLength = args["max-length"] ?? Math.min(DEFAULT_MAX_LENGTH, maxPositions);
     try {
-      if (maxLength > model.model.config.max_position_embeddings) {
-        throw new Error(`--max-length ${maxLength} exceeds the model's ${model.model.config.max_position_embeddings} positions`);
-      }
+      if (maxLength > maxPositions) throw new Error(`--max-length ${maxLength} exceeds the model's ${maxPositions} positions`);
       const service = createService(model, {
         maxLength,
         maxBatchTokens: args["max-batch-tokens"],
@@ -70,7 +79,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const log = service.app.log;
       await service.app.listen({ host: args.host, port: args.port });
       await service.warmUp();
-      log.info({ adapters: model.adapters.names(), backend: model.backend.name }, "ready");
+      const { adapters, backend, workers } = model.description;
+      log.info({ adapters, backend: backend.name, workers }, "ready");
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
       });
@@ -78,7 +88,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       await service.close();
       log.info("stopped");
     } finally {
-      model.dispose();
+      await model.close();
     }
   },
 };

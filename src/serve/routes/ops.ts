@@ -12,15 +12,16 @@ export function opsRoutes(app: FastifyInstance, ctx: ServeContext): void {
   });
 
   app.get("/info", async () => {
-    const { model } = ctx.embedder;
+    const d = ctx.embedder.model.description;
     const o = ctx.options;
     return {
-      model: model.directory.dir,
-      base: model.directory.manifest.base.source,
-      adapters: model.adapters.names(),
+      model: d.dir,
+      base: d.base,
+      adapters: d.adapters,
       base_model_name: BASE_MODEL,
-      hidden_size: model.model.config.hidden_size,
-      backend: model.backend,
+      hidden_size: d.hiddenSize,
+      backend: d.backend,
+      workers: d.workers,
       limits: {
         max_length: o.maxLength,
         max_batch_tokens: o.maxBatchTokens,

@@ -10,7 +10,7 @@ import { TeiEmbedBody, teiEmbedSchema } from "../schemas";
 
 export function teiRoutes(app: FastifyInstance, ctx: ServeContext): void {
   // Like `specter2 embed`: the model's first adapter (proximity in SPECTER2's order), else the base.
-  const defaultAdapter = ctx.embedder.model.adapters.names()[0] ?? BASE_MODEL;
+  const defaultAdapter = ctx.embedder.model.description.adapters[0] ?? BASE_MODEL;
 
   app.post<{ Body: TeiEmbedBody }>("/embed", { schema: { body: teiEmbedSchema }, onRequest: ctx.admit }, async (request, reply) => {
     const body = request.body;
