@@ -11,6 +11,7 @@ import { WeightSource } from "./model/weightSource";
 import { BertTokenizer, DEFAULT_MAX_LENGTH, formatPaper } from "./tokenizer";
 import { loadTokenizer } from "./tokenizer/load";
 import { loadAdapterFiles, loadBaseTensors, ModelDirectory, openModelDirectory } from "./weights/loadModelDir";
+import { lengthSortedBatches } from "./lengthBatches";
 import { checkFiniteVector } from "./weights/verify";
 
 export interface Paper {
@@ -106,10 +107,8 @@ export class Specter2 {
     if (maxLength > positions) throw new Error(`maxLength ${maxLength} exceeds the model's ${positions} positions (max_position_embeddings)`);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     const encoded = inputs.map((input) => this.tokenizer.encode(this.textOf(input), { maxLength }).ids);
-    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
     const out = new Array<Float32Array>(inputs.length);
-    for (let start = 0; start < order.length; start += batchSize) {
-      const rows = order.slice(start, start + batchSize);
+    for (const rows of lengthSortedBatches(encoded.map((ids) => ids.length), batchSize)) {
       const vectors = await this.embedIds(rows.map((i) => encoded[i]), adapter, options.pooling ?? "cls");
       rows.forEach((row, k) => {
         checkFiniteVector(vectors[k], `input ${row}`);

@@ -30,10 +30,32 @@ describe("OutputPool", () => {
     expect(pool.take(1000).buffer).not.toBe(a.buffer); // taken: a new one
   });
 
-  it("keeps no more than its byte bound", () => {
+  it("keeps no more than its byte bound, dropping the least recently used classes first", () => {
     const pool = new OutputPool(4096);
-    const buffers = [pool.take(512), pool.take(512), pool.take(512)].map((x) => x.buffer as ArrayBuffer);
-    buffers.forEach((b) => pool.give(b));
-    expect(pool.bytes).toBe(4096); // two of 2048 bytes; the third was left to the garbage collector
+    const [a, b] = [pool.take(512), pool.take(512)].map((x) => x.buffer as ArrayBuffer); // 2048 bytes each
+    const big = pool.take(1000).buffer as ArrayBuffer; // 4096 bytes
+    pool.give(a);
+    pool.give(b);
+    expect(pool.bytes).toBe(4096);
+    // The newest buffer is kept; the older class makes room.
+    pool.give(big);
+    expect(pool.bytes).toBe(4096);
+    expect(pool.take(1000).buffer).toBe(big);
+    expect(pool.take(512).buffer).not.toBe(a);
+    // A buffer larger than the bound is not kept at all.
+    const huge = new OutputPool(1024);
+    huge.give(new ArrayBuffer(2048));
+    expect(huge.bytes).toBe(0);
+  });
+
+  it("after a run of one shape then another, keeps the second's buffers", () => {
+    const pool = new OutputPool(3 * 8192);
+    const first = [pool.take(2000), pool.take(2000), pool.take(2000)].map((x) => x.buffer as ArrayBuffer); // 8192 bytes each
+    first.forEach((x) => pool.give(x));
+    // 1700 values are in the 1792-value class, 2000 in the 2048 one.
+    const second = [pool.take(1700), pool.take(1700), pool.take(1700), pool.take(1700)].map((x) => x.buffer as ArrayBuffer);
+    expect(second.some((x) => first.includes(x))).toBe(false); // another class: fresh buffers
+    second.forEach((x) => pool.give(x));
+    expect([pool.take(1700).buffer, pool.take(1700).buffer].every((x) => second.includes(x as ArrayBuffer))).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Specter2Pool } from "../src/pool/specter2Pool";
 import { InProcessModel } from "../src/serve/inProcessModel";
-import { defaultWorkers } from "../src/serve/loadServedModel";
+import { defaultWorkers } from "../src/pool/defaultWorkers";
 import { PooledModel } from "../src/serve/pooledModel";
 import { Specter2 } from "../src/specter2";
 import { get, post, Running, startService } from "./helpers/serve";
@@ -149,5 +149,12 @@ describe("defaultWorkers", () => {
     expect(defaultWorkers("auto", probe("native"))).toBe(1);
     expect(defaultWorkers("auto", probe("wasm"))).toBe(availableParallelism());
     expect(defaultWorkers("auto", probe(null))).toBe(availableParallelism());
+  });
+
+  it("in a Slurm task, one per CPU the task was given (never more than there are)", () => {
+    expect(defaultWorkers("wasm", probe("wasm"), { SLURM_CPUS_PER_TASK: "1" })).toBe(1);
+    expect(defaultWorkers("wasm", probe("wasm"), { SLURM_CPUS_PER_TASK: "999" })).toBe(availableParallelism());
+    expect(defaultWorkers("wasm", probe("wasm"), { SLURM_CPUS_PER_TASK: "x" })).toBe(availableParallelism());
+    expect(defaultWorkers("native", probe("native"), { SLURM_CPUS_PER_TASK: "4" })).toBe(1);
   });
 });

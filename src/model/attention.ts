@@ -47,8 +47,16 @@ export class BertSelfAttention {
 
   /** softmax(Q·Kᵀ + mask)·V (Q already scaled) as two BatchMatMuls over [batch, heads, seq, ·]. */
   private batched(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D): tf.Tensor4D {
-    const scores = tf.add(tf.matMul(q, k, false, true), maskBias); // [batch, heads, seq, seq]
-    return tf.matMul(tf.softmax(scores), v);
+    // Each [batch, heads, seq, seq] step is freed as soon as the next exists (400 MB each at 32 × 512),
+    // not at the layer's end: two of them at a time at most, which a backend can recycle.
+    const products = tf.matMul(q, k, false, true);
+    const scores = tf.add(products, maskBias);
+    products.dispose();
+    const probabilities = tf.softmax(scores);
+    scores.dispose();
+    const context = tf.matMul(probabilities, v) as tf.Tensor4D;
+    probabilities.dispose();
+    return context;
   }
 
   /** The same as 2-D matmuls per (row, head) with Kᵀ laid out once. tfjs-wasm sends only

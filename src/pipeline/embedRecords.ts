@@ -35,7 +35,7 @@ export interface EmbedRunSummary {
 
 export class InputError extends Error {}
 
-export async function embedRecords(model: Specter2, items: AsyncIterable<InputItem>, sink: EmbeddingSink, options: EmbedRunOptions): Promise<EmbedRunSummary> {
+export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncIterable<InputItem>, sink: EmbeddingSink, options: EmbedRunOptions): Promise<EmbedRunSummary> {
   const summary: EmbedRunSummary = { embedded: 0, skipped: 0, resumed: sink.rowsWritten };
   const after = sink.resumedAfterLine;
   let window: { lineNumber: number; id: RecordId; text: string }[] = [];

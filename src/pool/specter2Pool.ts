@@ -6,6 +6,7 @@
 //   await pool.close();
 import { availableParallelism } from "node:os";
 import { BackendChoice, BackendInfo } from "../backend/select";
+import { lengthSortedBatches } from "../lengthBatches";
 import { DEFAULT_BATCH_SIZE, EmbedInput, EmbedOptions } from "../specter2";
 import { BertTokenizer, DEFAULT_MAX_LENGTH, formatPaper } from "../tokenizer";
 import { loadTokenizer } from "../tokenizer/load";
@@ -75,12 +76,10 @@ export class Specter2Pool {
   /** Token ids (each `[CLS] … [SEP]`) → vectors in the same order, in length-sorted batches across the workers. */
   async embedIds(encoded: readonly number[][], options: Omit<EmbedOptions, "maxLength"> = {}): Promise<Float32Array[]> {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    // Longest first: the costly batches start early, so the workers finish close together.
-    const order = encoded.map((_, i) => i).sort((a, b) => encoded[b].length - encoded[a].length);
     const out = new Array<Float32Array>(encoded.length);
     const runs: Promise<void>[] = [];
-    for (let start = 0; start < order.length; start += batchSize) {
-      const rows = order.slice(start, start + batchSize);
+    // Specter2.embed's batches, sent longest first: the costly ones start early, so the workers finish close together.
+    for (const rows of lengthSortedBatches(encoded.map((ids) => ids.length), batchSize).reverse()) {
       const job: EmbedJob = { ids: rows.map((i) => encoded[i]), adapter: options.adapter, pooling: options.pooling ?? "cls" };
       runs.push(
         this.pool.run(job).then((flat) =>

@@ -14,17 +14,21 @@ export function sizeClass(length: number): number {
 }
 
 export class OutputPool {
-  /** Free buffers by capacity. */
+  /** Free buffers by capacity; the Map's order is least recently used first (a class moves to the end
+   *  when used), so the classes of the shapes in use now are the ones kept. */
   private readonly free = new Map<number, ArrayBuffer[]>();
   private freeBytes = 0;
 
-  /** `maxFreeBytes` bounds what is kept for reuse; buffers beyond it are left to the garbage collector. */
-  constructor(private readonly maxFreeBytes = 1 << 30) {}
+  /** `maxFreeBytes` bounds what is kept for reuse; beyond it the least recently used classes are left to
+   *  the garbage collector. */
+  constructor(private readonly maxFreeBytes = 2 ** 31) {}
 
   /** `length` values over a pooled buffer of its size class (the array is a view of its start). */
   take(length: number): Float32Array {
     const capacity = sizeClass(length);
-    const buffer = this.free.get(capacity)?.pop();
+    const list = this.free.get(capacity);
+    const buffer = list?.pop();
+    if (list !== undefined) this.touch(capacity, list);
     if (buffer === undefined) return new Float32Array(new ArrayBuffer(capacity * 4), 0, length);
     this.freeBytes -= buffer.byteLength;
     return new Float32Array(buffer, 0, length);
@@ -32,16 +36,27 @@ export class OutputPool {
 
   /** Takes back a buffer from take(); the caller must hold no view of it any more. */
   give(buffer: ArrayBuffer): void {
-    if (this.freeBytes + buffer.byteLength > this.maxFreeBytes) return;
+    if (buffer.byteLength > this.maxFreeBytes) return;
     const capacity = buffer.byteLength / 4;
-    const list = this.free.get(capacity);
-    if (list === undefined) this.free.set(capacity, [buffer]);
-    else list.push(buffer);
+    const list = this.free.get(capacity) ?? [];
+    list.push(buffer);
+    this.touch(capacity, list);
     this.freeBytes += buffer.byteLength;
+    for (const [c, stale] of this.free) {
+      if (this.freeBytes <= this.maxFreeBytes) break;
+      while (stale.length > 0 && this.freeBytes > this.maxFreeBytes) this.freeBytes -= stale.pop()!.byteLength;
+      if (stale.length === 0) this.free.delete(c);
+    }
   }
 
   /** Bytes held for reuse now. */
   get bytes(): number {
     return this.freeBytes;
+  }
+
+  /** Marks the class as the most recently used (and drops it when empty). */
+  private touch(capacity: number, list: ArrayBuffer[]): void {
+    this.free.delete(capacity);
+    if (list.length > 0) this.free.set(capacity, list);
   }
 }

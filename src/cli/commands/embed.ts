@@ -13,7 +13,8 @@ import { EmbeddingSink, OutputFormat } from "../../pipeline/sink";
 import { digestFile, DoneRecord, finishedPart, partPaths, partsDir, writeDoneRecord } from "../../shard/parts";
 import { ShardRange, shardRange } from "../../shard/ranges";
 import { parseShardSpec, SHARD_SPEC_HELP, shardName } from "../../shard/spec";
-import { DEFAULT_BATCH_SIZE, Specter2 } from "../../specter2";
+import { openEmbedModel } from "../../pipeline/embedModel";
+import { DEFAULT_BATCH_SIZE } from "../../specter2";
 
 export interface EmbedArgs {
   model: string;
@@ -25,6 +26,7 @@ export interface EmbedArgs {
   "max-length"?: number;
   backend: BackendChoice;
   threads?: number;
+  workers?: number;
   resume: boolean;
   "on-error": OnError;
   verify: boolean;
@@ -46,6 +48,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       .option("max-length", maxLengthOption)
       .option("backend", backendOption)
       .option("threads", threadsOption)
+      .option("workers", { type: "number", describe: "Worker threads computing batches (default: 1 for native, which uses every core itself; one per core for wasm); 0: the main thread" })
       .option("resume", { type: "boolean", default: false, describe: "Continue an interrupted run of the same output without re-embedding what is done" })
       .option("verify", { type: "boolean", default: false, describe: "Check every model file against the sha256 in its manifest.json before loading" })
       .option("on-error", { choices: ["fail", "skip"] as const, default: "fail" as OnError, describe: "A malformed line stops the run (fail; what is done is kept for --resume) or is recorded in <output>.errors.jsonl (skip)" })
@@ -57,6 +60,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
         if (a.shard !== undefined && a.input === "-") throw new Error("--shard reads a byte range of a file; it cannot read stdin");
         checkMaxLength(a);
         checkThreads(a);
+        if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 0)) throw new Error(`--workers must be a non-negative integer, got ${a.workers}`);
         return true;
       }),
   handler: async (args) => {
@@ -89,9 +93,9 @@ interface RunResult {
 
 async function runEmbed(args: EmbedArgs, target: RunTarget): Promise<RunResult> {
   const started = Date.now();
-  const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads, verify: args.verify });
+  const model = await openEmbedModel(args.model, { backend: args.backend, threads: args.threads, verify: args.verify, workers: args.workers });
   try {
-    const adapter = chooseAdapter(model, args.adapter);
+    const adapter = chooseAdapter(model.adapterNames, args.adapter);
     const { range } = target;
     const sink = EmbeddingSink.open(target.output, target.format, args.resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`);
     const errorsPath = `${target.output}.errors.jsonl`;
@@ -99,7 +103,7 @@ async function runEmbed(args: EmbedArgs, target: RunTarget): Promise<RunResult> 
     if (args.input !== "-") (target.total ?? countLines(args.input)).then((n) => progress.setTotal(n), () => undefined);
     let summary;
     try {
-      summary = await embedRecords(model, inputItems(args.input, model.tokenizer.sepToken, range, target.linesBefore), sink, {
+      summary = await embedRecords(model, inputItems(args.input, model.sepToken, range, target.linesBefore), sink, {
         adapter,
         batchSize: args["batch-size"],
         maxLength: args["max-length"],
@@ -124,11 +128,11 @@ async function runEmbed(args: EmbedArgs, target: RunTarget): Promise<RunResult> 
     process.stderr.write(
       `${target.label}embedded ${done} inputs${summary.resumed ? ` (+${summary.resumed} from the interrupted run)` : ""}` +
         `${summary.skipped ? `, skipped ${summary.skipped} (see ${errorsPath})` : ""} in ${seconds.toFixed(1)} s` +
-        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"} on ${model.backend.name} → ${target.output}\n`,
+        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"} on ${model.runsOn} → ${target.output}\n`,
     );
     return result;
   } finally {
-    model.dispose();
+    await model.close();
   }
 }
 
@@ -179,11 +183,8 @@ async function embedShard(args: EmbedArgs, format: OutputFormat, spec: string): 
 }
 
 /** The named adapter; by default the first one the model has (the converter's order), else the base. */
-function chooseAdapter(model: Specter2, requested: string | undefined): string | null {
+function chooseAdapter(names: readonly string[], requested: string | undefined): string | null {
   if (requested === "none") return null;
-  if (requested !== undefined) {
-    model.adapters.get(requested); // throws naming the adapters there are
-    return requested;
-  }
-  return model.adapters.names()[0] ?? null;
+  if (requested !== undefined && !names.includes(requested)) throw new Error(`unknown adapter "${requested}" (loaded: ${names.join(", ") || "none"})`);
+  return requested ?? names[0] ?? null;
 }
