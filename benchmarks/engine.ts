@@ -6,7 +6,7 @@ import { onednnMatmulGflops } from "./onednnRoofline";
 import { profileForward } from "./profile";
 import { matmulGflops, parallelMatmulGflops, prepareMatmul } from "./roofline";
 
-export const ENGINES = ["wasm", "pool", "cpu", "native", "ort", "roofline", "onednn", "profile", "nativeProfile"] as const;
+export const ENGINES = ["wasm", "pool", "cpu", "native", "node", "ort", "roofline", "onednn", "profile", "nativeProfile"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export interface EngineSpec {
@@ -27,7 +27,7 @@ export interface EngineReport {
 }
 
 async function open(name: EngineName, spec: EngineSpec): Promise<Engine> {
-  if (name === "wasm" || name === "cpu" || name === "native") return tfjsEngine(spec.model, name);
+  if (name === "wasm" || name === "cpu" || name === "native" || name === "node") return tfjsEngine(spec.model, name);
   if (name === "pool") return poolEngine(spec.model, spec.threads);
   return ortEngine(spec.onnx, spec.threads);
 }

@@ -12,7 +12,7 @@ export interface Engine {
 export const ADAPTER = "proximity";
 
 /** This project in one thread (native: its kernels on every core): one Specter2, batches one after another. */
-export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "native"): Promise<Engine> {
+export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "native" | "node"): Promise<Engine> {
   const m = await Specter2.load(model, { backend, adapters: [ADAPTER] });
   const adapter = m.adapters.get(ADAPTER);
   return {

@@ -63,6 +63,10 @@ function otherProcesses(): string[] {
     .map(([, , cpu, ...args]) => `${cpu} ${args.join(" ").slice(0, 90).replace(/\|/g, "/")}`);
 }
 
+function isInstalled(name: string): boolean {
+  return packageVersion(name) !== "not installed";
+}
+
 function packageVersion(name: string): string {
   try {
     return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { version: string }).version;
@@ -111,10 +115,14 @@ async function measure(quick: boolean): Promise<void> {
   // Where the addon is built: the native backend on every core, after the peers it is measured against.
   if (nativeBuilt) plan.splice(2, 0, { engine: "native", label: `this project, native (${threads} threads)`, threads, workloads });
   else log("the native addon is not built: the native backend is left out (README, Native backend)");
+  // tfjs-node is an optional peer that cannot install where its download host is unreachable (as on the
+  // machine RESULTS.md comes from); where it is installed it is measured too.
+  if (isInstalled("@tensorflow/tfjs-node")) plan.splice(3, 0, { engine: "node", label: `this project, tfjs-node (${threads} threads)`, threads, workloads });
+  else log("@tensorflow/tfjs-node is not installed: the node backend is left out");
   log("roofline");
   const roofline = runEngine("roofline", { ...base, workloads: [] }).value as { single: number; parallel: number };
   const onednnGflops = nativeBuilt ? (runEngine("onednn", { ...base, workloads: [] }).value as number) : undefined;
-  const versions: Record<string, string> = { node: process.version, "tfjs-core": packageVersion("@tensorflow/tfjs-core"), "tfjs-backend-wasm": packageVersion("@tensorflow/tfjs-backend-wasm"), "onnxruntime-node": packageVersion("onnxruntime-node") };
+  const versions: Record<string, string> = { node: process.version, "tfjs-core": packageVersion("@tensorflow/tfjs-core"), "tfjs-backend-wasm": packageVersion("@tensorflow/tfjs-backend-wasm"), "onnxruntime-node": packageVersion("onnxruntime-node"), "tfjs-node": packageVersion("@tensorflow/tfjs-node") };
   const engines: EngineRun[] = [];
   for (const p of plan) {
     log(`${p.label}: ${p.workloads.length} workloads`);
