@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NATIVE_BACKEND, registerNativeBackend } from "../src/backend/native";
-import { loadAddon, NativeAddon } from "../src/backend/native/addon";
+import { loadAddon, NativeAddon, nativeAddonPath } from "../src/backend/native/addon";
 import type { NativeBackend } from "../src/backend/native/nativeBackend";
 import { declareConstant } from "../src/backend/constants";
 import { NATIVE_BUILT } from "./nativeBackends";
@@ -365,5 +365,48 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       model.dispose();
       addon.setThreads(before);
     }
+  });
+});
+
+(NATIVE_BUILT ? describe : describe.skip)("packed weights never outlive their values", () => {
+  const m = 8, k = 32, n = 16;
+  const product = (a: Float32Array, b: Float32Array) => {
+    const out = new Float32Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) out[i * n + j] += a[i * k + p] * b[p * n + j];
+    return out;
+  };
+
+  it("an array whose values change at the same address (never forgotten) is packed again, not read stale", () => {
+    const addon = loadAddon();
+    const next = rng(91);
+    const a = Float32Array.from({ length: m * k }, next);
+    const b = Float32Array.from({ length: k * n }, next);
+    const out = new Float32Array(m * n);
+    const multiply = () => addon.matmul(a, [1, m, k], b, [1, k, n], false, false, null, null, 0, 0, true, out);
+    multiply();
+    b.set(Float32Array.from({ length: k * n }, next)); // as if freed and reused by another weight
+    multiply();
+    // k = 32 products of values in [-1, 1): float32 sums in any order agree within 2k²u ≈ 1.2e-4; a stale
+    // packed copy is off by O(1).
+    const want = product(a, b);
+    out.forEach((x, i) => expect(Math.abs(x - want[i])).toBeLessThan(1.2e-4));
+    addon.forgetPacked(b);
+  });
+
+  it("a worker thread's packed weights are dropped when it ends, even without disposing them", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const addon = loadAddon();
+    const before = addon.packedBytes();
+    const script = `
+      const addon = require(${JSON.stringify(nativeAddonPath())});
+      const { m, k, n } = require("node:worker_threads").workerData;
+      const b = new Float32Array(k * n).fill(0.5);
+      addon.matmul(new Float32Array(m * k).fill(1), [1, m, k], b, [1, k, n], false, false, null, null, 0, 0, true, new Float32Array(m * n));
+      require("node:worker_threads").parentPort.postMessage(addon.packedBytes());`;
+    const worker = new Worker(script, { eval: true, workerData: { m, k, n } });
+    const during = await new Promise<number>((resolve, reject) => worker.once("message", resolve).once("error", reject));
+    expect(during).toBeGreaterThanOrEqual(before + k * n * 4);
+    await new Promise((resolve) => worker.once("exit", resolve));
+    expect(addon.packedBytes()).toBe(before);
   });
 });

@@ -106,7 +106,7 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
     p.packB = boolean(env, argv[10], "packB");
     int64_t outDims[3] = {batch, p.m, p.n};
     float* out = output(env, argv[11], sizeOf3(outDims, "product"));
-    specter2::matmul(p, a.data, b.data, bias, out);
+    specter2::matmul(p, a.data, b.data, bias, out, env);
     return nullptr;
   });
 }
@@ -196,7 +196,7 @@ napi_value ForgetPacked(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     napi_value argv[1];
     arguments(env, info, argv);
-    specter2::forgetPacked(float32Array(env, argv[0], "b").data);
+    specter2::forgetPacked(env, float32Array(env, argv[0], "b").data);
     return nullptr;
   });
 }
@@ -254,6 +254,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"onednnVersion", nullptr, Version, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  // A worker's environment may end without its model disposed: its packed weights go with it.
+  napi_add_env_cleanup_hook(env, [](void* owner) { specter2::forgetOwner(owner); }, env);
   return exports;
 }
 
