@@ -23,7 +23,7 @@ export class AdapterSet {
   get(name: string | null): Adapter | null {
     if (name === null) return null;
     const a = this.adapters.get(name);
-    if (!a) throw new Error(`unknown adapter "${name}" (loaded: ${this.names().join(", ") || "none"})`);
+    if (!a) throw unknownAdapter(name, this.names());
     return a;
   }
 
@@ -48,4 +48,9 @@ export class AdapterSet {
     this.adapters.clear();
     this.activeName = null;
   }
+}
+
+/** The error for an adapter name not among those loaded, naming them. */
+export function unknownAdapter(name: string, loaded: readonly string[]): Error {
+  return new Error(`unknown adapter "${name}" (loaded: ${loaded.join(", ") || "none"})`);
 }

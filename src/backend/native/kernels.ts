@@ -10,7 +10,7 @@ export type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: Native
 
 /** A kernel's result: `compute` fills a recycled output array of the shape's size. */
 export function result(backend: NativeBackend, shape: number[], compute: (out: Float32Array) => void): tf.TensorInfo {
-  const out = backend.output(shape.reduce((p, d) => p * d, 1));
+  const out = backend.output(product(shape));
   try {
     compute(out);
   } catch (e) {
@@ -30,10 +30,16 @@ function product(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
+/** The values of a non-empty float32 tensor (no copy), or null: what every native kernel takes. */
+export function floatValues(t: tf.TensorInfo | undefined, backend: MathBackendCPU): Float32Array | null {
+  const values = t?.dtype === "float32" ? backend.data.get(t.dataId)?.values : undefined;
+  return values instanceof Float32Array && values.length > 0 ? values : null;
+}
+
 /** A float32 tensor of rank ≥ 2 seen as [batch, rows, cols] over its own values (no copy), or null. */
 function operand(t: tf.TensorInfo | undefined, backend: MathBackendCPU): Operand | null {
-  const values = t && backend.data.get(t.dataId)?.values;
-  if (t === undefined || t.dtype !== "float32" || !(values instanceof Float32Array) || t.shape.length < 2 || values.length === 0) return null;
+  const values = floatValues(t, backend);
+  if (t === undefined || values === null || t.shape.length < 2) return null;
   const outer = t.shape.slice(0, -2);
   return { values, dims: [product(outer), t.shape[t.shape.length - 2], t.shape[t.shape.length - 1]], outer };
 }
@@ -79,9 +85,9 @@ function nativeMatMul(addon: NativeAddon, backend: NativeBackend, c: MatMulCall)
   if (outer === null || (c.transposeA ? a.dims[1] : a.dims[2]) !== (c.transposeB ? b.dims[2] : b.dims[1])) return null;
   let bias: { values: Float32Array; dims: Dims3 } | null = null;
   if (c.bias !== undefined) {
-    const values = backend.data.get(c.bias.dataId)?.values;
+    const values = floatValues(c.bias, backend);
     const dims = biasDims(c.bias.shape, outer, m, n);
-    if (c.bias.dtype !== "float32" || !(values instanceof Float32Array) || values.length === 0 || dims === null) return null;
+    if (values === null || dims === null) return null;
     bias = { values, dims };
   }
   const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];

@@ -5,7 +5,7 @@
 // the cpu kernel, so results and errors there are the cpu backend's.
 import * as tf from "@tensorflow/tfjs-core";
 import { BINARY_CODES, NativeAddon, REDUCE_CODES, UNARY_CODES } from "./addon";
-import { KernelFunc, result } from "./kernels";
+import { floatValues, KernelFunc, result } from "./kernels";
 import type { NativeBackend } from "./nativeBackend";
 
 const MAX_RANK = 8;
@@ -17,9 +17,8 @@ interface FloatInput {
 
 /** A non-empty float32 tensor of rank ≤ 8 with its values (no copy), or null. */
 function floatInput(t: tf.TensorInfo | undefined, backend: NativeBackend): FloatInput | null {
-  if (t === undefined || t.dtype !== "float32" || t.shape.length > MAX_RANK) return null;
-  const values = backend.data.get(t.dataId)?.values;
-  return values instanceof Float32Array && values.length > 0 ? { shape: t.shape, values } : null;
+  const values = floatValues(t, backend);
+  return t !== undefined && values !== null && t.shape.length <= MAX_RANK ? { shape: t.shape, values } : null;
 }
 
 export function binaryKernel(name: keyof typeof BINARY_CODES) {

@@ -13,6 +13,7 @@ import { EmbeddingSink, OutputFormat } from "../../pipeline/sink";
 import { digestFile, DoneRecord, finishedPart, partPaths, partsDir, writeDoneRecord } from "../../shard/parts";
 import { ShardRange, shardRange } from "../../shard/ranges";
 import { parseShardSpec, SHARD_SPEC_HELP, shardName } from "../../shard/spec";
+import { unknownAdapter } from "../../model/adapterSet";
 import { openEmbedModel } from "../../pipeline/embedModel";
 import { DEFAULT_BATCH_SIZE } from "../../specter2";
 
@@ -185,6 +186,6 @@ async function embedShard(args: EmbedArgs, format: OutputFormat, spec: string): 
 /** The named adapter; by default the first one the model has (the converter's order), else the base. */
 function chooseAdapter(names: readonly string[], requested: string | undefined): string | null {
   if (requested === "none") return null;
-  if (requested !== undefined && !names.includes(requested)) throw new Error(`unknown adapter "${requested}" (loaded: ${names.join(", ") || "none"})`);
+  if (requested !== undefined && !names.includes(requested)) throw unknownAdapter(requested, names);
   return requested ?? names[0] ?? null;
 }
