@@ -1,5 +1,4 @@
 // The engines under test, behind one interface: embed every batch of a workload, in order.
-import { Specter2Pool } from "../src/pool/specter2Pool";
 import { Specter2 } from "../src/specter2";
 
 export interface Engine {
@@ -13,24 +12,23 @@ export const ADAPTER = "proximity";
 
 /** This project in one thread (native: its kernels on every core): one Specter2, batches one after another. */
 export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "native" | "node"): Promise<Engine> {
-  const m = await Specter2.load(model, { backend, adapters: [ADAPTER] });
-  const adapter = m.adapters.get(ADAPTER);
+  const m = await Specter2.load(model, { workers: 0, backend, adapters: [ADAPTER] });
   return {
     async run(batches) {
-      for (const b of batches) await m.embedIds(b, adapter);
+      for (const b of batches) await m.embedBatch(b, ADAPTER);
     },
     async close() {
-      m.dispose();
+      await m.close();
     },
   };
 }
 
-/** This project on `workers` threads: the pool gets the workload's papers and batch size. */
+/** This project on `workers` threads: every batch handed to the pool at once, as Specter2.embed does. */
 export async function poolEngine(model: string, workers: number): Promise<Engine> {
-  const pool = await Specter2Pool.load(model, { workers, backend: "wasm", adapters: [ADAPTER] });
+  const pool = await Specter2.load(model, { workers, backend: "wasm", adapters: [ADAPTER] });
   return {
     async run(batches) {
-      await pool.embedIds(batches.flat(), { adapter: ADAPTER, batchSize: batches[0].length });
+      await Promise.all(batches.map((b) => pool.embedBatch(b, ADAPTER)));
     },
     close: () => pool.close(),
   };

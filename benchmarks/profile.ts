@@ -36,7 +36,8 @@ function kindOf(name: string, shapes: number[][], headDim: number): string {
 }
 
 export async function profileForward(model: string, batch: number, length: number, backend: "wasm" | "native" | "cpu" = "wasm"): Promise<Profile> {
-  const m = await Specter2.load(model, { backend, adapters: [ADAPTER] });
+  const engine = await Specter2.load(model, { workers: 0, backend, adapters: [ADAPTER] });
+  const m = engine.local!;
   const headDim = m.model.config.hidden_size / m.model.config.num_attention_heads;
   const adapter = m.adapters.get(ADAPTER);
   const ids = tf.tensor2d(Array.from({ length: batch * length }, (_, i) => (i % length === 0 ? 2 : 1000 + (i % 20000))), [batch, length], "int32");
@@ -58,7 +59,7 @@ export async function profileForward(model: string, batch: number, length: numbe
     kinds.set(kind, entry);
   }
   tf.dispose([ids, mask, info.result as tf.Tensor]);
-  m.dispose();
+  await engine.close();
   const sorted = [...kinds.values()].sort((a, b) => b.ms - a.ms);
   for (const e of sorted) if (e.gflops !== undefined) e.gflops = e.gflops / (e.ms / 1000);
   return { backend, batch, length, wallMs, kinds: sorted };

@@ -16,14 +16,14 @@ const papers = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8").trim
 
 /** The library's best offline rate: every paper once, sorted by length, batches of 8. */
 async function offlinePapersPerSecond(dir: string, rounds: number): Promise<number> {
-  const model = await Specter2.load(dir, { backend: "wasm" });
+  const model = await Specter2.load(dir, { workers: 0, backend: "wasm" });
   try {
     await model.embed(papers, { adapter: "proximity" }); // warm-up
     const started = process.hrtime.bigint();
     for (let r = 0; r < rounds; r++) await model.embed(papers, { adapter: "proximity", batchSize: 8 });
     return (rounds * papers.length) / (Number(process.hrtime.bigint() - started) / 1e9);
   } finally {
-    model.dispose();
+    await model.close();
   }
 }
 

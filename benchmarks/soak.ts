@@ -56,7 +56,7 @@ setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
 
 export async function runSoak(model: Specter2, options: SoakOptions): Promise<SoakResult> {
-  const adapters: (string | null)[] = [...model.adapters.names(), null];
+  const adapters: (string | null)[] = [...model.adapterNames, null];
   const probes = soakTexts(16, 40, 99);
   const embedProbes = () => Promise.all(adapters.map((adapter) => model.embed(probes, { adapter, batchSize: 8, maxLength: options.maxLength })));
   const before = await embedProbes(); // also the warm-up: kernels compiled, wasm memory grown
@@ -99,10 +99,10 @@ function argument(name: string, fallback: string): string {
 
 async function main(): Promise<void> {
   const dir = argument("model", "weights/specter2-tiny");
-  const model = await Specter2.load(dir, { backend: argument("backend", "wasm") as BackendChoice });
+  const model = await Specter2.load(dir, { workers: 0, backend: argument("backend", "wasm") as BackendChoice });
   const embeddings = Number(argument("embeddings", "50000"));
   const maxLength = Number(argument("max-length", "128"));
-  process.stdout.write(`soak: ${dir} (hidden ${model.model.config.hidden_size}, ${model.model.config.num_hidden_layers} layers) on ${model.backend.name}, ${embeddings} embeddings\n`);
+  process.stdout.write(`soak: ${dir} (hidden ${model.hiddenSize}, ${model.config.num_hidden_layers} layers) on ${model.backend.name}, ${embeddings} embeddings\n`);
   process.stdout.write("embedded\tseconds\tnumTensors\tnumBytes\trssMB\theapUsedMB\n");
   const result = await runSoak(model, {
     embeddings, callSize: 64, batchSize: 16, maxLength, sampleEvery: Math.max(1, Math.round(embeddings / 64 / 25)),
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     `tf.memory() tensors/bytes over the run: ${[...tensors].join(", ")}; RSS ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)} MB ` +
     `(first ${rss[0].toFixed(1)}, last ${rss[rss.length - 1].toFixed(1)}); probe vectors end vs start: max |diff| ${result.probeMaxDiff}\n`,
   );
-  model.dispose();
+  await model.close();
   if (tensors.size !== 1 || result.probeMaxDiff !== 0) process.exitCode = 1;
 }
 

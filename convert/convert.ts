@@ -1,5 +1,6 @@
 // `specter2 convert`: Hugging Face Hub snapshots (a BERT base + AdapterHub adapters) → our model directory
 // (weights/README.md). Everything is read and checked first; the directory is written only then, atomically.
+import { BASE_NAMES } from "../src/engine/defaults";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { BertConfig } from "../src/model/config";
@@ -19,6 +20,7 @@ import { parseBertConfig } from "./hub/bertConfig";
 import { checkDirectory, describeSourceFile, readJsonObject, readWeights, sha256 } from "./hub/hubFiles";
 import { normalizeTokenizerConfig, parseVocab } from "./hub/tokenizerConfig";
 import { checkReplaceable, replaceDirectory } from "./modelDirWriter";
+import { Specter2Error } from "../src/errors";
 
 export interface AdapterSource {
   /** What users will call the adapter; defaults to the directory's base name. */
@@ -31,6 +33,10 @@ export interface ConvertOptions {
   adapters: AdapterSource[];
   out: string;
   dtype?: ModelDType;
+  /** The adapter a call that names none uses (manifest.json's default_adapter); default: the first adapter given. */
+  defaultAdapter?: string;
+  /** How the manifest names a source directory (default: its absolute path); the demo model's are temporary. */
+  describeSource?: (dir: string) => string;
 }
 
 /** Hub file names, in the order Hugging Face / AdapterHub prefer them. */
@@ -49,13 +55,18 @@ interface ConvertedAdapter {
 
 export async function convertModel(options: ConvertOptions): Promise<Manifest> {
   const dtype = options.dtype ?? "float32";
-  if (!MODEL_DTYPES.includes(dtype)) throw new Error(`dtype ${JSON.stringify(dtype)} is not one of ${MODEL_DTYPES.join(", ")}`);
+  if (!MODEL_DTYPES.includes(dtype)) throw new Specter2Error("BAD_INPUT", `dtype ${JSON.stringify(dtype)} is not one of ${MODEL_DTYPES.join(", ")}`, { field: "dtype" });
   const out = resolve(options.out);
   const adapterSources = namedAdapters(options.adapters);
   checkReplaceable(out);
 
   const base = convertBase(resolve(options.base), dtype);
   const adapters = adapterSources.map(({ name, dir }) => convertAdapter(name, dir, base.config, dtype));
+  const defaultAdapter = options.defaultAdapter ?? adapterSources[0]?.name ?? null;
+  const describe = options.describeSource ?? ((dir: string) => dir);
+  if (defaultAdapter !== null && !adapterSources.some((a) => a.name === defaultAdapter)) {
+    throw new Specter2Error("UNKNOWN_ADAPTER", `the default adapter "${defaultAdapter}" is not among those converted (${adapterSources.map((a) => a.name).join(", ") || "none"})`, { adapter: defaultAdapter });
+  }
 
   const outputs = new Map<string, Uint8Array>([
     [CONFIG_FILE, json(base.config)],
@@ -75,8 +86,9 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
     formatVersion: MODEL_FORMAT_VERSION,
     dtype,
     files,
-    base: { source: base.source, files: base.sourceFiles, ignored: base.ignored },
-    adapters: Object.fromEntries(adapters.map((a) => [a.name, a.manifest])),
+    base: { source: describe(base.source), files: base.sourceFiles, ignored: base.ignored },
+    adapters: Object.fromEntries(adapters.map((a) => [a.name, { ...a.manifest, source: describe(a.manifest.source) }])),
+    default_adapter: defaultAdapter,
     converter: converterName(),
     created: new Date().toISOString(),
   };
@@ -95,7 +107,8 @@ function namedAdapters(sources: AdapterSource[]): { name: string; dir: string }[
     const dir = resolve(s.dir);
     const name = s.name ?? basename(dir);
     checkAdapterName(name);
-    if (seen.has(name)) throw new Error(`adapter name "${name}" is given twice`);
+    if (BASE_NAMES.includes(name)) throw new Specter2Error("BAD_INPUT", `adapter name "${name}" means the bare base model (no adapter) everywhere; choose another name`, { adapter: name });
+    if (seen.has(name)) throw new Specter2Error("BAD_INPUT", `adapter name "${name}" is given twice`, { adapter: name });
     seen.add(name);
     return { name, dir };
   });
@@ -107,11 +120,11 @@ function convertBase(dir: string, dtype: ModelDType) {
   const config = parseBertConfig(readJsonObject(configPath, true), configPath);
 
   const vocabPath = join(dir, "vocab.txt");
-  if (!existsSync(vocabPath)) throw new Error(`${vocabPath} is missing`);
+  if (!existsSync(vocabPath)) throw new Specter2Error("MODEL_NOT_FOUND", `${vocabPath} is missing`, { file: vocabPath });
   const vocab = readFileSync(vocabPath);
   const tokens = parseVocab(vocab.toString("utf8"), vocabPath);
   if (tokens.length > config.vocab_size) {
-    throw new Error(`${vocabPath} has ${tokens.length} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${vocabPath} has ${tokens.length} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`, { file: vocabPath, field: "vocab_size" });
   }
   const tokenizerConfigPath = join(dir, "tokenizer_config.json");
   const specialTokensMapPath = join(dir, "special_tokens_map.json");
@@ -145,7 +158,7 @@ function convertAdapter(name: string, dir: string, base: BertConfig, dtype: Mode
   const configPath = join(dir, ADAPTER_CONFIG);
   const parsed = parseAdapterConfig(readJsonObject(configPath, true), configPath);
   if (parsed.spec.hidden_size !== base.hidden_size) {
-    throw new Error(`${configPath}: adapter "${parsed.spec.name}" is for hidden_size ${parsed.spec.hidden_size}, the base model has ${base.hidden_size}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${configPath}: adapter "${parsed.spec.name}" is for hidden_size ${parsed.spec.hidden_size}, the base model has ${base.hidden_size}`, { file: configPath, adapter: parsed.spec.name, field: "hidden_size" });
   }
   const { file, tensors } = readWeights(dir, ADAPTER_WEIGHTS);
   const weightsPath = join(dir, file);
@@ -167,7 +180,7 @@ function convertAdapter(name: string, dir: string, base: BertConfig, dtype: Mode
 
 function castAll(tensors: Map<string, RawTensor>, dtype: ModelDType, file: string): Map<string, RawTensor> {
   const to = SAFETENSORS_DTYPE[dtype];
-  return new Map([...tensors].map(([name, t]) => [name, castFloatTensor(t, to, `${file}: tensor "${name}"`)]));
+  return new Map([...tensors].map(([name, t]) => [name, castFloatTensor(t, to, `${file}: tensor "${name}"`, { file, tensor: name })]));
 }
 
 function sourceFiles(dir: string, names: string[]): SourceFile[] {

@@ -4,7 +4,7 @@
 //   npm run build && node dist/convert/makeDemoModel.js weights/specter2-tiny
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { BertConfig } from "../src/model/config";
 import { convertModel } from "./convert";
 import { SPECTER2_ADAPTERS, writeRandomHubModel } from "./randomModel";
@@ -46,7 +46,7 @@ export async function makeDemoModel(out: string): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "specter2-demo-"));
   try {
     const hub = writeRandomHubModel({ config, vocab, adapters: SPECTER2_ADAPTERS, seed: 2023 }, work);
-    await convertModel({ base: hub.base, adapters: hub.adapters, out });
+    await convertModel({ base: hub.base, adapters: hub.adapters, out, describeSource: (dir) => `random weights, seed 2023 (convert/makeDemoModel.ts): ${relative(work, dir)}` });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { MANIFEST_FILE, MODEL_FORMAT } from "../src/weights/modelDir";
+import { Specter2Error } from "../src/errors";
 
 /**
  * `out` may be absent, empty, or a model directory written before (re-running is safe); anything else
@@ -10,7 +11,7 @@ import { MANIFEST_FILE, MODEL_FORMAT } from "../src/weights/modelDir";
  */
 export function checkReplaceable(out: string): void {
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new Error(`--out ${out} exists and is not a directory`);
+  if (!statSync(out).isDirectory()) throw new Specter2Error("OUTPUT_ERROR", `--out ${out} exists and is not a directory`, { file: out, field: "out" });
   if (readdirSync(out).length === 0) return;
   const manifest = join(out, MANIFEST_FILE);
   let format: unknown;
@@ -20,7 +21,7 @@ export function checkReplaceable(out: string): void {
     format = undefined;
   }
   if (format !== MODEL_FORMAT) {
-    throw new Error(`--out ${out} is a non-empty directory without a ${MODEL_FORMAT} ${MANIFEST_FILE}: refusing to replace it`);
+    throw new Specter2Error("OUTPUT_ERROR", `--out ${out} is a non-empty directory without a ${MODEL_FORMAT} ${MANIFEST_FILE}: refusing to replace it`, { file: out, field: "out" });
   }
 }
 

@@ -3,13 +3,28 @@
 // (`--backend native` is then unavailable; the other backends are unaffected).
 "use strict";
 const { spawnSync } = require("node:child_process");
-const { existsSync } = require("node:fs");
+const { closeSync, existsSync, openSync, writeSync } = require("node:fs");
 const { dirname, join, resolve } = require("node:path");
 
 const HOW = "to get it: apt-get install -y build-essential libdnnl-dev (macOS: brew install onednn), then npm rebuild specter2-tfjs";
 
+// npm (7+) runs a dependency's install script in the background and shows its output only when it fails
+// (or with --foreground-scripts). The outcome is one line a user wants to see, so where npm hides it and a
+// terminal is there, it also goes to the terminal directly.
+function report(line) {
+  console.log(line);
+  if (process.stdout.isTTY || process.env.npm_config_foreground_scripts === "true" || !process.env.npm_lifecycle_event) return;
+  try {
+    const tty = openSync("/dev/tty", "w");
+    writeSync(tty, `${line}\n`);
+    closeSync(tty);
+  } catch {
+    // no terminal (CI, Windows): the line is in npm's log and `specter2 info` says the same
+  }
+}
+
 function skip(why) {
-  console.log(`specter2-tfjs: native backend not built (${why}); --backend native is unavailable, the others work. ${HOW}`);
+  report(`specter2-tfjs: native backend not built (${why}); --backend native is unavailable, the others work. ${HOW}`);
   process.exit(0);
 }
 
@@ -52,7 +67,7 @@ function main() {
     const error = lines.find((l) => /error/i.test(l) && !/^gyp (info|ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok))/.test(l));
     skip(`the build failed: ${(error || r.error?.message || `exit ${r.status}`).trim()}`);
   }
-  console.log("specter2-tfjs: native backend built (oneDNN); use it with --backend native");
+  report("specter2-tfjs: native backend built (oneDNN); use it with --backend native");
 }
 
 try {

@@ -1,9 +1,14 @@
-// The package's public API.
-export { Specter2Pool, type PoolOptions } from "./pool/specter2Pool";
-export { Specter2, DEFAULT_BATCH_SIZE, type EmbedInput, type EmbedOptions, type LoadOptions, type Paper } from "./specter2";
+// The package's public API (`specter2-tfjs`): the engine, its options and errors, and the pieces a caller may
+// want alone. `specter2-tfjs/serve` has the HTTP service, `specter2-tfjs/tokenizer` the tokenizer.
+export { Specter2, type EmbedOptions, type LoadOptions } from "./specter2";
+export type { EmbedInput, Paper } from "./engine/inputs";
+export { DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_TOLERANCE, defaultAdapterOf, defaultThreads, defaultWorkers } from "./engine/defaults";
+export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "./errors";
+export { PoolRunner, type PoolRunnerOptions } from "./pool/poolRunner";
 export { initBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend/select";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";
 export { loadTokenizer } from "./tokenizer/load";
-export { compareWithReference, formatParityTable, DEFAULT_TOLERANCE, type LayerDiff } from "./parity";
+export { compareWithReference, formatParityTable, type LayerDiff } from "./parity";
 export type { Pooling } from "./model/bert";
 export type { BertConfig, BottleneckConfig, AdapterSpec } from "./model/config";
+export { VERSION } from "./version";

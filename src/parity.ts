@@ -2,6 +2,9 @@
 // used by `specter2 parity` and by the parity tests. A mismatch is reported where it starts.
 import { existsSync, readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
+import { DEFAULT_TOLERANCE } from "./engine/defaults";
+export { DEFAULT_TOLERANCE };
+import { Specter2Error } from "./errors";
 import type { Specter2 } from "./specter2";
 import { RawTensor } from "./weights/dtypes";
 import { alignedBytes, toFloat32 } from "./weights/float";
@@ -10,12 +13,6 @@ import { readSafetensors } from "./weights/safetensors";
 export const REFERENCE_FORMAT = "specter2-tfjs-reference";
 export const REFERENCE_FORMAT_VERSION = 1;
 
-/**
- * Float32 forward passes in a different order of operations agree to a few ulps per op; over 12
- * layers of unit-scale LayerNorm outputs that accumulates to ~1e-5, so 1e-4 absolute (DESIGN.md §4)
- * leaves a 10× margin while any changed equation moves values by 1e-2 or more.
- */
-export const DEFAULT_TOLERANCE = { maxAbs: 1e-4, minCosine: 0.99999 };
 
 export interface ReferenceRun {
   name: string;
@@ -66,7 +63,10 @@ function int32Rows(t: RawTensor, name: string): number[][] {
 }
 
 /** Compares every run of the reference that the model can reproduce (the base, and each loaded adapter). */
-export async function compareWithReference(model: Specter2, referencePath: string, tolerance = DEFAULT_TOLERANCE): Promise<LayerDiff[]> {
+export async function compareWithReference(engine: Specter2, referencePath: string, tolerance = DEFAULT_TOLERANCE): Promise<LayerDiff[]> {
+  // Layer outputs live only where the model computes: on this thread.
+  const model = engine.local;
+  if (!model) throw new Specter2Error("BAD_INPUT", `parity compares every layer, which only an in-process model has: load ${engine.dir} with workers: 0`, { field: "workers" });
   const { meta, tensors } = readReference(referencePath);
   const idRows = int32Rows(tensorOf(tensors, "input_ids", referencePath), "input_ids");
   const maskRows = int32Rows(tensorOf(tensors, "attention_mask", referencePath), "attention_mask");

@@ -1,144 +1,194 @@
-// The library API: load a converted model directory, embed papers or queries with any loaded adapter.
+// The engine: one object that embeds papers and queries with any loaded adapter, its forward passes on the
+// calling thread (`workers: 0`) or on worker threads. Input formatting, max length, adapter resolution and the
+// batching plan live here once, for the library, the CLI, serve, search and parity alike.
 //   const m = await Specter2.load(dir);
 //   const v = await m.embed(papers, { adapter: "proximity" });
-//   m.dispose();
-import * as tf from "@tensorflow/tfjs-core";
-import { BackendChoice, BackendInfo, initBackend } from "./backend/select";
-import { Adapter } from "./model/adapter";
-import { AdapterSet } from "./model/adapterSet";
-import { BertModel, Pooling } from "./model/bert";
-import { WeightSource } from "./model/weightSource";
-import { BertTokenizer, DEFAULT_MAX_LENGTH, formatPaper } from "./tokenizer";
-import { loadTokenizer } from "./tokenizer/load";
-import { loadAdapterFiles, loadBaseTensors, ModelDirectory, openModelDirectory } from "./weights/loadModelDir";
+//   await m.close();
+import type { BackendChoice, BackendInfo } from "./backend/candidates";
+import { BASE_NAMES, DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, defaultAdapterOf, defaultThreads, defaultWorkers, resolveMaxLength } from "./engine/defaults";
+import { EmbedInput, encodeInputs, textOf } from "./engine/inputs";
+import { LocalModel } from "./engine/localModel";
+import { ForwardRunner, InProcessRunner } from "./engine/runner";
+import { noNativeWarning } from "./engine/warnings";
+import { Specter2Error } from "./errors";
 import { lengthSortedBatches } from "./lengthBatches";
+import type { Pooling } from "./model/bert";
+import type { BertConfig } from "./model/config";
+import { unknownAdapter } from "./model/adapterSet";
+import { PoolRunner } from "./pool/poolRunner";
+import type { BertTokenizer } from "./tokenizer";
+import { loadTokenizer } from "./tokenizer/load";
+import { openModelDirectory } from "./weights/loadModelDir";
+import type { Manifest } from "./weights/modelDir";
 import { checkFiniteVector } from "./weights/verify";
 
-export interface Paper {
-  title?: string | null;
-  abstract?: string | null;
-}
-
-/** A raw text (a query) or a paper, embedded as `title [SEP] abstract`. */
-export type EmbedInput = string | Paper;
-
 export interface LoadOptions {
+  /** tfjs backend (default "auto": the first that initialises of node-gpu, native where built, node, wasm, cpu). */
   backend?: BackendChoice;
-  /** Adapters to load next to the base: names from the model directory, "all" (default) or none ([]). */
+  /** Worker threads computing forward passes; 0: on the calling thread. Default: 1 for native, node and
+   *  node-gpu (their kernels use every core), one per core for wasm and cpu. */
+  workers?: number;
+  /** The native backend's threads per worker; default: the cores split so that workers × threads ≤ cores. */
+  threads?: number;
+  /** Adapters to load next to the base: names from the model directory, or "all" (default). */
   adapters?: string[] | "all";
   /** Check every file against the manifest's sha256 before loading (reads the whole directory once more). */
   verify?: boolean;
-  /** Threads for the native backend's kernels (default: all cores); other backends ignore it. */
-  threads?: number;
+  /** Receives the engine's warnings (e.g. that auto fell back to wasm); default: process.emitWarning. */
+  onWarning?: (message: string) => void;
+  /** @internal How often a batch is retried after its worker died (default 2). */
+  maxRetries?: number;
+  /** @internal The worker script; replaced only by tests. */
+  workerScript?: string;
 }
 
 export interface EmbedOptions {
-  /** An adapter name, or null for the bare base model; defaults to the one chosen with `use()`. */
+  /** An adapter name; null for the bare base model; undefined: the model's default adapter (`defaultAdapter`). */
   adapter?: string | null;
-  /** Papers per forward pass (sorted by length first, so padding stays small). */
+  /** Inputs per forward pass (sorted by length first, so padding stays small); default 8. */
   batchSize?: number;
   /** Tokens per input including [CLS] and [SEP] (default 512, or the model's position limit if lower). */
   maxLength?: number;
+  /** "cls" (SPECTER2's embedding, default), "mean" over the tokens, or "pooler". */
   pooling?: Pooling;
 }
 
-export const DEFAULT_BATCH_SIZE = 8;
-
 export class Specter2 {
-  readonly adapters = new AdapterSet();
+  private defaultName: string | null;
 
   private constructor(
-    readonly model: BertModel,
+    /** The model directory, as the caller gave it. */
+    readonly dir: string,
+    readonly manifest: Manifest,
+    readonly config: BertConfig,
     readonly tokenizer: BertTokenizer,
-    readonly directory: ModelDirectory,
-    readonly backend: BackendInfo,
-  ) {}
+    private readonly runner: ForwardRunner,
+    /** Worker threads computing batches, each one at a time; 0: the calling thread. */
+    readonly workers: number,
+  ) {
+    this.defaultName = defaultAdapterOf(manifest.default_adapter, runner.adapters);
+  }
 
   static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
-    const backend = await initBackend(options.backend ?? "auto");
-    if (options.threads !== undefined && backend.choice === "native") {
-      (require("./backend/native") as typeof import("./backend/native")).setNativeThreads(options.threads);
-    }
+    const backend = options.backend ?? DEFAULT_BACKEND;
+    const workers = options.workers ?? defaultWorkers(backend);
+    if (!Number.isInteger(workers) || workers < 0) throw new Specter2Error("BAD_INPUT", `workers must be a non-negative integer, got ${workers}`, { field: "workers" });
+    const threads = options.threads ?? defaultThreads(workers);
+    const adapters = options.adapters ?? "all";
+    // Read and checked once here, so a bad directory fails before any worker starts.
     const directory = openModelDirectory(dir, { verify: options.verify });
+    const known = Object.keys(directory.manifest.adapters);
+    for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
     const tokenizer = loadTokenizer(dir);
-    const base = loadBaseTensors(directory);
-    let model: BertModel;
-    try {
-      model = BertModel.load(new WeightSource(base.tensors, base.origin), directory.config);
-    } catch (e) {
-      for (const t of base.tensors.values()) if (!t.isDisposed) t.dispose();
-      throw e;
-    }
-    const m = new Specter2(model, tokenizer, directory, backend);
-    const names = options.adapters === undefined || options.adapters === "all" ? Object.keys(directory.manifest.adapters) : options.adapters;
-    try {
-      for (const name of names) m.loadAdapter(name);
-    } catch (e) {
-      m.dispose();
-      throw e;
-    }
-    return m;
+    const runner: ForwardRunner =
+      workers === 0
+        ? new InProcessRunner(await LocalModel.load(dir, { backend, adapters, threads }))
+        : await PoolRunner.start(dir, directory.config.hidden_size, { backend, adapters, threads, workers, maxRetries: options.maxRetries, workerScript: options.workerScript });
+    const warning = backend === "auto" ? noNativeWarning(runner.backend) : null;
+    if (warning) (options.onWarning ?? ((m) => process.emitWarning(m, { code: "SPECTER2_NO_NATIVE" })))(warning);
+    return new Specter2(dir, directory.manifest, directory.config, tokenizer, runner, workers);
   }
 
-  /** Loads one more adapter of the model directory next to the base. */
-  loadAdapter(name: string): void {
-    if (this.adapters.has(name)) throw new Error(`adapter "${name}" is already loaded`);
-    const files = loadAdapterFiles(this.directory, name);
-    try {
-      this.adapters.add(name, Adapter.load(new WeightSource(files.tensors, files.origin), files.spec, this.model.config));
-    } catch (e) {
-      for (const t of files.tensors.values()) if (!t.isDisposed) t.dispose();
-      throw e;
-    }
+  /** The backend the forward passes run on. */
+  get backend(): BackendInfo {
+    return this.runner.backend;
   }
 
-  /** The default adapter for `embed` calls that name none (null: the base model). */
+  /** The loaded adapters, in the model directory's order. */
+  get adapterNames(): readonly string[] {
+    return this.runner.adapters;
+  }
+
+  /** The adapter used when a call names none (null: the bare base); see defaultAdapterOf. */
+  get defaultAdapter(): string | null {
+    return this.defaultName;
+  }
+
+  get hiddenSize(): number {
+    return this.config.hidden_size;
+  }
+
+  get maxPositions(): number {
+    return this.config.max_position_embeddings;
+  }
+
+  /** Where the forward passes run, in words: "native", "wasm (2 workers)". */
+  get runsOn(): string {
+    const name = this.backend.name;
+    return this.workers <= 1 ? `${name}${this.workers === 0 ? " (in-process)" : ""}` : `${name} (${this.workers} workers)`;
+  }
+
+  /** Changes this object's default adapter; null: the bare base. */
   use(name: string | null): this {
-    this.adapters.use(name);
+    this.defaultName = this.resolveAdapter(name);
     return this;
+  }
+
+  /** A caller's adapter choice → a loaded adapter's name or null (the base): undefined is the default adapter;
+   *  null, "base" and "none" the base (unless an adapter is called so); an unknown name is refused naming those loaded. */
+  resolveAdapter(name: string | null | undefined): string | null {
+    if (name === undefined) return this.defaultName;
+    if (name === null) return null;
+    if (this.adapterNames.includes(name)) return name;
+    if (BASE_NAMES.includes(name)) return null;
+    throw unknownAdapter(name, this.adapterNames);
   }
 
   /** One vector per input, in input order. */
   async embed(inputs: readonly EmbedInput[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    // Resolve the adapter once, up front: a later use() or a concurrent call cannot change this call's adapter.
-    const adapter = this.adapters.get(options.adapter === undefined ? this.adapters.active : options.adapter);
-    const positions = this.model.config.max_position_embeddings;
-    const maxLength = options.maxLength ?? Math.min(DEFAULT_MAX_LENGTH, positions);
-    if (maxLength > positions) throw new Error(`maxLength ${maxLength} exceeds the model's ${positions} positions (max_position_embeddings)`);
+    // Everything is resolved up front: a later use() or a concurrent call cannot change this call.
+    const adapter = this.resolveAdapter(options.adapter);
+    const maxLength = resolveMaxLength(options.maxLength, this.maxPositions);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    const encoded = inputs.map((input) => this.tokenizer.encode(this.textOf(input), { maxLength }).ids);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Specter2Error("BAD_INPUT", `batchSize must be a positive integer, got ${batchSize}`, { field: "batchSize" });
+    const pooling = options.pooling ?? "cls";
+    const encoded = encodeInputs(this.tokenizer, inputs, maxLength);
     const out = new Array<Float32Array>(inputs.length);
-    for (const rows of lengthSortedBatches(encoded.map((ids) => ids.length), batchSize)) {
-      const vectors = await this.embedIds(rows.map((i) => encoded[i]), adapter, options.pooling ?? "cls");
+    const batches = lengthSortedBatches(encoded.map((ids) => ids.length), batchSize);
+    const embedBatch = async (rows: number[]) => {
+      const vectors = await this.runner.run(rows.map((i) => encoded[i]), adapter, pooling);
       rows.forEach((row, k) => {
         checkFiniteVector(vectors[k], `input ${row}`);
         out[row] = vectors[k];
       });
+    };
+    if (this.runner.parallel === 1) {
+      // One at a time, so the event loop gets a turn between batches.
+      for (const rows of batches) await embedBatch(rows);
+    } else {
+      // Longest first: the costly batches start early, so the workers finish close together.
+      await Promise.all(batches.reverse().map(embedBatch));
     }
     return out;
   }
 
-  /** Token ids (each `[CLS] … [SEP]`) → vectors, one batch padded to its longest row. */
-  async embedIds(ids: readonly number[][], adapter: Adapter | null, pooling: Pooling = "cls"): Promise<Float32Array[]> {
-    if (ids.length === 0) return [];
-    const batch = this.tokenizer.pad(ids);
-    const pooled = tf.tidy(() => {
-      const shape: [number, number] = [batch.batchSize, batch.seqLength];
-      return this.model.forward(tf.tensor2d(batch.ids, shape, "int32"), tf.tensor2d(batch.attentionMask, shape, "int32"), { adapter, pooling }).pooled;
-    });
-    const flat = (await pooled.data()) as Float32Array;
-    pooled.dispose();
-    const hidden = this.model.config.hidden_size;
-    return ids.map((_, r) => flat.slice(r * hidden, (r + 1) * hidden));
+  /** The text an input is embedded as: a paper as `title [SEP] abstract`, a string as it is. */
+  textOf(input: EmbedInput, index = 0): string {
+    return textOf(input, this.tokenizer.sepToken, index);
   }
 
-  /** A paper as the model card builds it: `title + [SEP] + (abstract ?? "")`. */
-  textOf(input: EmbedInput): string {
-    return typeof input === "string" ? input : formatPaper(input.title ?? "", input.abstract, this.tokenizer.sepToken);
+  /** Token ids of one input, `[CLS] … [SEP]`, at most maxLength (default as for embed). */
+  encode(input: EmbedInput, maxLength?: number): number[] {
+    return this.tokenizer.encode(this.textOf(input), { maxLength: maxLength ?? resolveMaxLength(undefined, this.maxPositions) }).ids;
   }
 
-  dispose(): void {
-    this.adapters.dispose();
-    this.model.dispose();
+  /** One batch the caller formed (serve's queue, under its token budget): one forward pass, a vector per row. */
+  embedBatch(ids: number[][], adapter: string | null, pooling: Pooling = "cls"): Promise<Float32Array[]> {
+    return this.runner.run(ids, adapter, pooling);
+  }
+
+  /** Batches that can compute at once: the workers, or 1 on the calling thread. */
+  get parallel(): number {
+    return this.runner.parallel;
+  }
+
+  /** @internal The model on this thread (workers: 0), for what needs its layers: parity, profiling. */
+  get local(): LocalModel | null {
+    return this.runner instanceof InProcessRunner ? this.runner.local : null;
+  }
+
+  /** Finishes the batches under way and frees the model (and its workers). */
+  close(): Promise<void> {
+    return this.runner.close();
   }
 }

@@ -30,9 +30,22 @@ describe("specter2 CLI", () => {
 
   beforeAll(async () => {
     // The library on the same backend and batching: the CLI must write exactly these vectors.
-    const model = await Specter2.load(MODEL, { backend: "wasm" });
+    const model = await Specter2.load(MODEL, { workers: 0, backend: "wasm" });
     expected = await model.embed(papers, { adapter: "proximity", batchSize: 8 });
-    model.dispose();
+    await model.close();
+  });
+
+  it("--help loads no tfjs: commands import their implementations when they run", () => {
+    // The process lists what it loaded as it exits; a command whose module imports tfjs eagerly shows up here.
+    const probe = join(dir, "loaded.js");
+    writeFileSync(probe, `process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify(Object.keys(require.cache))));`);
+    for (const args of [["--help"], ["embed", "--help"], ["serve", "--help"], ["info", "--help"], ["slurm", "submit", "--help"]]) {
+      const r = spawnSync(process.execPath, ["--require", probe, BIN, ...args], { encoding: "utf8", cwd: dir });
+      expect(r.status).toBe(0);
+      const loaded = JSON.parse(r.stderr.slice(r.stderr.indexOf("LOADED ") + 7)) as string[];
+      expect(loaded.length).toBeGreaterThan(10); // the probe sees the CLI's own modules: it can fail
+      expect(loaded.filter((m) => m.includes("@tensorflow"))).toEqual([]);
+    }
   });
 
   it("--help lists every command and each command explains its options", () => {
@@ -61,7 +74,7 @@ describe("specter2 CLI", () => {
     // Another backend sums in another order: the demo model's vectors (norm ~8) agree to float rounding.
     readJsonl(out).forEach((row, i) => row.embedding.forEach((x, k) => expect(Math.abs(x - expected[i][k])).toBeLessThan(1e-5)));
     const bad = run(["embed", "--model", MODEL, "--input", PAPERS, "--output", out, "--threads", "0"]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a usage error (docs/errors.md)
     expect(bad.stderr).toContain("--threads must be an integer from 1 to 1024, got 0");
   });
 
@@ -145,10 +158,10 @@ describe("specter2 CLI", () => {
 
   it("fails clearly on a missing model directory and an unknown adapter", () => {
     const missing = run(["embed", "--model", join(dir, "nope"), "--input", PAPERS, "--output", join(dir, "x.jsonl")]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3); // MODEL_NOT_FOUND
     expect(missing.stderr).toMatch(/nope: no such model directory/);
     const unknown = run(["embed", "--model", MODEL, "--adapter", "bogus", "--input", PAPERS, "--output", join(dir, "x.jsonl"), "--backend", "cpu"]);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(3); // UNKNOWN_ADAPTER
     expect(unknown.stderr).toMatch(/unknown adapter "bogus" \(loaded: proximity, adhoc_query, classification, regression\)/);
   });
 

@@ -5,8 +5,6 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { soakTexts } from "../benchmarks/soak";
-import { Specter2Pool } from "../src/pool/specter2Pool";
-import { Adapter } from "../src/model/adapter";
 import { Specter2 } from "../src/specter2";
 import { crashingWorker } from "./helpers/crashingWorker";
 
@@ -18,9 +16,9 @@ const DIR = join(__dirname, "..", "weights", "specter2-tiny");
 
 let model: Specter2;
 beforeAll(async () => {
-  model = await Specter2.load(DIR, { backend: "wasm" });
+  model = await Specter2.load(DIR, { workers: 0, backend: "wasm" });
 });
-afterAll(() => model?.dispose());
+afterAll(() => model?.close());
 
 test(`${CALLS} concurrent calls with mixed adapters and batch sizes equal the sequential results bit for bit`, async () => {
   const papers = soakTexts(12, 30, 5).map((text, i) => (i % 3 === 0 ? text : { title: text, abstract: i % 3 === 1 ? text.repeat(2) : null }));
@@ -32,9 +30,10 @@ test(`${CALLS} concurrent calls with mixed adapters and batch sizes equal the se
     if (!sequential.has(key)) sequential.set(key, await model.embed(papers, c));
   }
 
-  const batchAdapters: (Adapter | null)[] = [];
-  const embedIds = model.embedIds.bind(model);
-  model.embedIds = (ids, adapter, pooling) => {
+  const local = model.local!;
+  const batchAdapters: (string | null)[] = [];
+  const embedIds = local.embedIds.bind(local);
+  local.embedIds = (ids, adapter, pooling) => {
     batchAdapters.push(adapter);
     return embedIds(ids, adapter, pooling);
   };
@@ -49,7 +48,7 @@ test(`${CALLS} concurrent calls with mixed adapters and batch sizes equal the se
     });
     [concurrent] = await Promise.all([Promise.all(configs.map((c) => model.embed(papers, c))), flipping]);
   } finally {
-    model.embedIds = embedIds;
+    local.embedIds = embedIds;
     model.use(null);
   }
 
@@ -75,7 +74,7 @@ describe("on the worker pool", () => {
     // (longest first) the same way for the same call, and a batch computes the same numbers on any wasm
     // worker, so exact equality is the right test.
     const sequential = new Map<string, Float32Array[]>();
-    const calm = await Specter2Pool.load(DIR, { workers: 2, backend: "wasm" });
+    const calm = await Specter2.load(DIR, { workers: 2, backend: "wasm" });
     try {
       for (const c of configs) {
         const key = `${c.adapter}/${c.batchSize}`;
@@ -84,7 +83,7 @@ describe("on the worker pool", () => {
     } finally {
       await calm.close();
     }
-    const pool = await Specter2Pool.load(DIR, { workers: 2, backend: "wasm", workerScript: crashingWorker(tmp, "once") });
+    const pool = await Specter2.load(DIR, { workers: 2, backend: "wasm", workerScript: crashingWorker(tmp, "once") });
     let concurrent: Float32Array[][];
     try {
       concurrent = await Promise.all(configs.map((c) => pool.embed(papers, c)));

@@ -66,7 +66,9 @@ describe("specter2 download", () => {
     expect(stdout).toContain("Hub files (revision main):\n  allenai/specter2_base (commit ");
     expect(stdout).toContain("11 files: 11 downloaded, 0 resumed, 0 already complete; 4 checked against the Hub's sha256\n");
     expect(stdout).toContain(`converted model (float32, adapters: proximity, adhoc_query, regression): ${model}\n`);
-    expect(stdout).toContain(`embed with: specter2 embed --model ${model} --adapter proximity --input papers.jsonl --output embeddings.jsonl\n`);
+    expect(stdout).toContain("default adapter: proximity\n");
+    expect(JSON.parse(readFileSync(join(model, "manifest.json"), "utf8")).default_adapter).toBe("proximity");
+    expect(stdout).toContain(`embed with: specter2 embed --model ${model} --input papers.jsonl --output embeddings.jsonl\n`);
     expect(stderr).toMatch(/^allenai\/specter2_regression\/pytorch_adapter\.bin: .* sha256 verified$/m);
 
     hub.requests.length = 0;

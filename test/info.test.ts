@@ -5,7 +5,8 @@ import { join, relative } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeAddonPath } from "../src/backend/native/addon";
 import { probeAutoBackend } from "../src/backend/probe";
-import { describeModel, formatInfo, infoCommand, ModelInfo } from "../src/cli/commands/info";
+import { infoCommand } from "../src/cli/commands/info";
+import { describeModel, formatInfo, ModelInfo } from "../src/modelInfo";
 import { convertFixtureModel, runCommand, tempDir } from "./searchHelpers";
 
 /** auto's documented order of preference (issue 5, "Backends"). */

@@ -27,13 +27,13 @@ function editTensor(path: string, tensor: string, edit: (values: Float32Array) =
   writeFileSync(path, bytes);
 }
 
-const load = (dir: string, verify: boolean) => Specter2.load(dir, { backend: "wasm", verify });
+const load = (dir: string, verify: boolean) => Specter2.load(dir, { workers: 0, backend: "wasm", verify });
 
 describe("manifest verification (--verify)", () => {
   test("an untouched model directory passes and loads", async () => {
     const model = await load(copyOfDemo(), true);
-    expect(model.adapters.names()).toHaveLength(4);
-    model.dispose();
+    expect(model.adapterNames).toHaveLength(4);
+    await model.close();
   });
 
   test("a file altered without changing its size is refused by sha256, naming it; without verify it loads silently", async () => {
@@ -44,7 +44,7 @@ describe("manifest verification (--verify)", () => {
     });
     await expect(load(dir, true)).rejects.toThrow(/failed verification \(1 of 12 files\):\n {2}.*adapters\/regression\.safetensors: sha256 [0-9a-f]{64}, the manifest says 41c3cc10/);
     const model = await load(dir, false);
-    model.dispose();
+    await model.close();
   });
 
   test("a missing file and a resized one are both named", async () => {
@@ -92,7 +92,7 @@ describe("NaN and Inf", () => {
       const ok = await model.embed(papers, { adapter: "proximity" });
       expect(ok.every((v) => v.every(Number.isFinite))).toBe(true);
     } finally {
-      model.dispose();
+      await model.close();
     }
   });
 });

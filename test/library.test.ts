@@ -31,25 +31,25 @@ describe.each(["wasm", "cpu"] as const)("Specter2 on %s", (backend) => {
 
   beforeAll(async () => {
     dir = await convertedRandomModel();
-    model = await Specter2.load(dir, { backend });
+    model = await Specter2.load(dir, { workers: 0, backend });
   });
-  afterAll(() => model?.dispose());
+  afterAll(() => model?.close());
 
   it("loads every adapter of the directory next to one base and runs on the requested backend", () => {
-    expect(model.adapters.names().sort()).toEqual(["adhoc_query", "classification", "proximity", "regression"]);
+    expect([...model.adapterNames].sort()).toEqual(["adhoc_query", "classification", "proximity", "regression"]);
     expect(model.backend.name).toBe(backend);
     expect(tf.getBackend()).toBe(backend);
   });
 
   it("switching adapters creates no tensors and leaves every base tensor as it was", async () => {
-    const baseIds = model.model.parameters().map((t) => t.id);
+    const baseIds = model.local!.model.parameters().map((t) => t.id);
     const before = tf.memory();
     for (let i = 0; i < 100; i++) model.use(i % 2 ? "proximity" : "adhoc_query").use(null).use("regression");
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
-    expect(model.model.parameters().map((t) => t.id)).toEqual(baseIds);
-    expect(model.model.parameters().every((t) => !t.isDisposed)).toBe(true);
+    expect(model.local!.model.parameters().map((t) => t.id)).toEqual(baseIds);
+    expect(model.local!.model.parameters().every((t) => !t.isDisposed)).toBe(true);
   });
 
   it("gives each adapter its own vectors, and the same ones again after switching away and back", async () => {
@@ -116,22 +116,22 @@ describe("load and dispose", () => {
   it("brings tf.memory().numTensors back to where it started", async () => {
     const dir = await convertedRandomModel();
     const start = tf.memory().numTensors;
-    const model = await Specter2.load(dir, { backend: "cpu" });
+    const model = await Specter2.load(dir, { workers: 0, backend: "cpu" });
     expect(tf.memory().numTensors).toBeGreaterThan(start);
     await model.embed(["warm up", { title: "t", abstract: "a" }], { adapter: "proximity" });
-    model.adapters.unload("regression");
-    expect(model.adapters.names()).not.toContain("regression");
-    model.dispose();
+    model.local!.adapters.unload("regression");
+    expect(model.adapterNames).not.toContain("regression");
+    await model.close();
     expect(tf.memory().numTensors).toBe(start);
   });
 
   it("loads only the adapters asked for", async () => {
     const dir = await convertedRandomModel();
-    const model = await Specter2.load(dir, { backend: "cpu", adapters: ["adhoc_query"] });
-    expect(model.adapters.names()).toEqual(["adhoc_query"]);
-    model.loadAdapter("proximity");
-    expect(model.adapters.names()).toEqual(["adhoc_query", "proximity"]);
-    expect(() => model.loadAdapter("proximity")).toThrow(/already loaded/);
-    model.dispose();
+    const model = await Specter2.load(dir, { workers: 0, backend: "cpu", adapters: ["adhoc_query"] });
+    expect(model.adapterNames).toEqual(["adhoc_query"]);
+    model.local!.loadAdapter("proximity");
+    expect(model.adapterNames).toEqual(["adhoc_query", "proximity"]);
+    expect(() => model.local!.loadAdapter("proximity")).toThrow(/already loaded/);
+    await model.close();
   });
 });

@@ -357,12 +357,12 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
     const { Specter2 } = await import("../src/specter2");
     const addon = loadAddon();
     const before = addon.threads();
-    const model = await Specter2.load(join(__dirname, "..", "weights", "specter2-tiny"), { backend: "native", threads: 1 });
+    const model = await Specter2.load(join(__dirname, "..", "weights", "specter2-tiny"), { workers: 0, backend: "native", threads: 1 });
     try {
       expect(model.backend.choice).toBe("native");
       expect(addon.threads()).toBe(1);
     } finally {
-      model.dispose();
+      await model.close();
       addon.setThreads(before);
     }
   });

@@ -1,9 +1,8 @@
 // The worker-thread pool: the same vectors as the single-thread library, in input order; a worker that dies
 // mid-batch is replaced and its batch retried; load failures and close() leave nothing running.
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Specter2Pool } from "../src/pool/specter2Pool";
 import { Specter2 } from "../src/specter2";
 import { crashingWorker } from "./helpers/crashingWorker";
 
@@ -26,18 +25,18 @@ let tmp: string;
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "specter2-pool-"));
-  single = await Specter2.load(DIR, { backend: "wasm" });
+  single = await Specter2.load(DIR, { workers: 0, backend: "wasm" });
   expected = await single.embed(inputs, { adapter: "proximity", batchSize: 4 });
 });
 afterAll(() => {
-  single?.dispose();
+  single?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe("Specter2Pool", () => {
-  let pool: Specter2Pool;
+describe("Specter2 on worker threads", () => {
+  let pool: Specter2;
   beforeAll(async () => {
-    pool = await Specter2Pool.load(DIR, { workers: 2 });
+    pool = await Specter2.load(DIR, { backend: "wasm", workers: 2 });
   });
   afterAll(() => pool?.close());
 
@@ -62,7 +61,7 @@ describe("Specter2Pool", () => {
 });
 
 it("replaces a worker that dies mid-batch and retries its batch", async () => {
-  const pool = await Specter2Pool.load(DIR, { workers: 2, workerScript: crashingWorker(tmp, "once") });
+  const pool = await Specter2.load(DIR, { backend: "wasm", workers: 2, workerScript: crashingWorker(tmp, "once") });
   try {
     expect(maxAbsDiff(await pool.embed(inputs, { adapter: "proximity", batchSize: 4 }), expected)).toBeLessThan(TOLERANCE);
   } finally {
@@ -71,7 +70,7 @@ it("replaces a worker that dies mid-batch and retries its batch", async () => {
 });
 
 it("gives up on a batch that kills every worker it meets", async () => {
-  const pool = await Specter2Pool.load(DIR, { workers: 1, maxRetries: 1, workerScript: crashingWorker(tmp, "always") });
+  const pool = await Specter2.load(DIR, { backend: "wasm", workers: 1, maxRetries: 1, workerScript: crashingWorker(tmp, "always") });
   try {
     await expect(pool.embed(inputs.slice(0, 2))).rejects.toThrow(/exited with code 7 on this batch 2 times/);
   } finally {
@@ -79,12 +78,23 @@ it("gives up on a batch that kills every worker it meets", async () => {
   }
 });
 
-it("fails to load when a worker cannot load the model", async () => {
-  await expect(Specter2Pool.load(DIR, { workers: 2, adapters: ["nope"] })).rejects.toThrow(/could not load the model/);
+it("refuses an adapter the directory lacks before any worker starts", async () => {
+  await expect(Specter2.load(DIR, { backend: "wasm", workers: 2, adapters: ["nope"] })).rejects.toMatchObject({ code: "UNKNOWN_ADAPTER", adapter: "nope" });
+});
+
+it("fails to load, with the worker's error code, when a worker cannot load the model", async () => {
+  // A weights file cut short: the main thread reads only the manifest and configs, the worker finds it out.
+  const broken = join(tmp, "truncated");
+  cpSync(DIR, broken, { recursive: true });
+  truncateSync(join(broken, "model.safetensors"), 100);
+  await expect(Specter2.load(broken, { backend: "wasm", workers: 2 })).rejects.toMatchObject({
+    code: "BAD_CHECKPOINT",
+    message: expect.stringMatching(/^a pool worker could not load the model: .*model\.safetensors/),
+  });
 });
 
 it("finishes the batches under way on close, then refuses new work", async () => {
-  const pool = await Specter2Pool.load(DIR, { workers: 1 });
+  const pool = await Specter2.load(DIR, { backend: "wasm", workers: 1 });
   const running = pool.embed(inputs, { adapter: "proximity", batchSize: 4 });
   const closed = pool.close();
   // The first batch is already with the worker; the rest were still queued.

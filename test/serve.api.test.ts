@@ -4,7 +4,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import OpenAI from "openai";
-import { InProcessModel } from "../src/serve/inProcessModel";
 import { createService } from "../src/serve/server";
 import { Specter2 } from "../src/specter2";
 import { get, post, Running, startService, TEST_OPTIONS } from "./helpers/serve";
@@ -18,17 +17,15 @@ const queries = ["citation recommendation", "protein folding with transformers",
 const ADAPTERS = ["proximity", "adhoc_query", "classification", "regression"];
 
 let model: Specter2;
-let served: InProcessModel;
 let server: Running;
 
 beforeAll(async () => {
-  model = await Specter2.load(MODEL, { backend: "wasm" });
-  served = new InProcessModel(model);
-  server = await startService(served);
+  model = await Specter2.load(MODEL, { workers: 0, backend: "wasm" });
+  server = await startService(model);
 });
 afterAll(async () => {
   await server?.service.close();
-  model?.dispose();
+  model?.close();
 });
 
 /** The library's vectors for the same inputs in one batch, as the idle server batches one request. */
@@ -115,7 +112,6 @@ describe("bad requests: status and a JSON error in the route's shape", () => {
     ["malformed JSON", "/v1/embeddings", '{"model": "proximity", "input": [', 400, /not valid JSON/],
     ["input of a wrong type", "/v1/embeddings", { model: "proximity", input: 5 }, 400, /input must be string/],
     ["model of a wrong type", "/v1/embeddings", { model: 3, input: "x" }, 400, /model must be string/],
-    ["no model", "/v1/embeddings", { input: "x" }, 400, /must have required property 'model'/],
     ["empty input string", "/v1/embeddings", { model: "proximity", input: "" }, 400, /input/],
     ["empty input list", "/v1/embeddings", { model: "proximity", input: [] }, 400, /input/],
     ["an unknown field", "/v1/embeddings", { model: "proximity", input: "x", dimensions: 8 }, 400, /additional properties: "dimensions"/],
@@ -144,7 +140,7 @@ describe("bad requests: status and a JSON error in the route's shape", () => {
   });
 
   it("a body over the size limit is 413, a non-JSON content type 415, an unknown route 404", async () => {
-    const small = await startService(served, { maxBodyBytes: 1024 });
+    const small = await startService(model, { maxBodyBytes: 1024 });
     try {
       const r = await post(`${small.url}/embed`, { inputs: "x".repeat(2000) });
       expect(r.status).toBe(413);
@@ -189,7 +185,7 @@ describe("operations", () => {
   });
 
   it("/health is 503 until warmed up", async () => {
-    const cold = createService(served, TEST_OPTIONS);
+    const cold = createService(model, TEST_OPTIONS);
     const url = await cold.app.listen({ host: "127.0.0.1", port: 0 });
     try {
       expect(await get(`${url}/health`)).toMatchObject({ status: 503, body: { status: "loading" } });
@@ -201,7 +197,7 @@ describe("operations", () => {
   });
 
   it("with an API key: 401 without the right bearer token, /health open, the openai client passes", async () => {
-    const secured = await startService(served, { apiKey: "s3cret" });
+    const secured = await startService(model, { apiKey: "s3cret" });
     try {
       const none = await post(`${secured.url}/v1/embeddings`, { model: "proximity", input: "x" });
       expect([none.status, none.body.error.type, none.headers.get("www-authenticate")]).toEqual([401, "authentication_error", "Bearer"]);
@@ -220,12 +216,12 @@ describe("operations", () => {
 describe("backpressure", () => {
   /** Holds every forward pass until released, so requests stay in flight as long as a test needs. */
   function gateModel() {
-    const original = model.embedIds.bind(model);
+    const original = model.embedBatch.bind(model);
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     let entered!: () => void;
     const running = new Promise<void>((r) => (entered = r));
-    const spy = jest.spyOn(model, "embedIds").mockImplementation(async (...args) => {
+    const spy = jest.spyOn(model, "embedBatch").mockImplementation(async (...args) => {
       entered();
       await gate;
       return original(...args);
@@ -234,7 +230,7 @@ describe("backpressure", () => {
   }
 
   it("over --max-concurrent-requests: 429 with Retry-After while the first request is answered", async () => {
-    const limited = await startService(served, { maxConcurrentRequests: 1 });
+    const limited = await startService(model, { maxConcurrentRequests: 1 });
     const gate = gateModel();
     try {
       const first = post(`${limited.url}/v1/embeddings`, { model: "proximity", input: "first" });
@@ -253,7 +249,7 @@ describe("backpressure", () => {
   });
 
   it("a request not answered within the timeout gets 503 and its inputs leave the queue", async () => {
-    const slow = await startService(served, { requestTimeoutMs: 300 });
+    const slow = await startService(model, { requestTimeoutMs: 300 });
     const gate = gateModel();
     try {
       const blocked = post(`${slow.url}/embed`, { inputs: "first" });

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
-import { InProcessModel } from "../src/serve/inProcessModel";
 import { Specter2 } from "../src/specter2";
 import { maxAbsDiff, post, Running, startService } from "./helpers/serve";
 
@@ -22,14 +21,14 @@ let server: Running;
 const expected: Record<string, Float32Array[]> = {};
 
 beforeAll(async () => {
-  model = await Specter2.load(MODEL, { backend: "wasm" });
+  model = await Specter2.load(MODEL, { workers: 0, backend: "wasm" });
   // A small budget forces requests to be split across batches and shared with others.
-  server = await startService(new InProcessModel(model), { maxBatchTokens: 1024 });
+  server = await startService(model, { maxBatchTokens: 1024 });
   for (const name of NAMES) expected[name] = await model.embed(TEXTS, { adapter: name === "base" ? null : name });
 });
 afterAll(async () => {
   await server?.service.close();
-  model?.dispose();
+  model?.close();
 });
 
 /** A deterministic mix (seeded LCG): adapter, API and 1–6 texts per request. */
@@ -102,11 +101,11 @@ it("300 concurrent requests with mixed adapters and sizes each get their own ada
   const rows = mix.reduce((n, r) => n + r.texts.length, 0);
   // Hold the first forward pass until every request waits in the queue: the client shares this
   // process's event loop, so without the hold requests would trickle in one per batch.
-  const original = model.embedIds.bind(model);
+  const original = model.embedBatch.bind(model);
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let firstBatch = -1;
-  jest.spyOn(model, "embedIds").mockImplementation(async (ids, ...rest) => {
+  jest.spyOn(model, "embedBatch").mockImplementation(async (ids, ...rest) => {
     if (firstBatch < 0) {
       firstBatch = ids.length;
       await gate;

@@ -41,9 +41,9 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 it("SIGTERM under load: every accepted request is answered with its vectors, exit 0, then connections are refused", async () => {
-  const model = await Specter2.load(MODEL, { backend: "wasm" });
+  const model = await Specter2.load(MODEL, { workers: 0, backend: "wasm" });
   const expected = await model.embed(TEXTS, { adapter: "classification", maxLength: 64 });
-  model.dispose();
+  await model.close();
 
   // A small batch budget keeps requests waiting in the queue long enough to be caught by the signal.
   const { url, logs } = await startCli(["--model", MODEL, "--port", "0", "--backend", "wasm", "--max-batch-tokens", "64", "--max-length", "64", "--max-concurrent-requests", "200"]);

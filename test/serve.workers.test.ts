@@ -7,10 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Specter2Pool } from "../src/pool/specter2Pool";
-import { InProcessModel } from "../src/serve/inProcessModel";
-import { defaultWorkers } from "../src/pool/defaultWorkers";
-import { PooledModel } from "../src/serve/pooledModel";
+import { defaultWorkers } from "../src/engine/defaults";
 import { Specter2 } from "../src/specter2";
 import { get, post, Running, startService } from "./helpers/serve";
 
@@ -76,18 +73,18 @@ let tmp: string;
 let model: Specter2;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "specter2-serve-workers-"));
-  model = await Specter2.load(MODEL, { backend: "wasm" });
+  model = await Specter2.load(MODEL, { workers: 0, backend: "wasm" });
 });
 afterAll(() => {
-  model?.dispose();
+  model?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 describe("with the model in a worker thread", () => {
-  let pooled: PooledModel;
+  let pooled: Specter2;
   let server: Running;
   beforeAll(async () => {
-    pooled = new PooledModel(await Specter2Pool.load(MODEL, { workers: 1, backend: "wasm", workerScript: slowWorker(tmp) }));
+    pooled = await Specter2.load(MODEL, { workers: 1, backend: "wasm", workerScript: slowWorker(tmp) });
     server = await startService(pooled);
   });
   afterAll(async () => {
@@ -118,12 +115,12 @@ describe("with the model in a worker thread", () => {
 
 it("on the main thread (--workers 0) the same probes wait for the batch: the measurement can fail", async () => {
   const block = eval(BLOCK) as (ids: readonly number[][]) => void;
-  const original = model.embedIds.bind(model);
-  jest.spyOn(model, "embedIds").mockImplementation(async (ids, ...rest) => {
+  const original = model.embedBatch.bind(model);
+  jest.spyOn(model, "embedBatch").mockImplementation(async (ids, ...rest) => {
     block(ids);
     return original(ids, ...rest);
   });
-  const server = await startService(new InProcessModel(model));
+  const server = await startService(model);
   try {
     const t = await probeDuringSlowBatch(server.url);
     expect([t.health, t.metrics, t.embed]).toEqual([200, 200, 200]);

@@ -149,7 +149,7 @@ describe("specter2 embed --shard and merge", () => {
     expect(readRows(out).map((r) => r.paper_id)).toEqual(readRows(single).map((r) => r.paper_id));
     // A shard stops at a bad line by default, naming it by its line in the file.
     const failed = run([...EMBED, "--input", input, "--output", join(dir, "bad-fail.jsonl"), "--shard", "2/3"]);
-    expect(failed.code).toBe(1);
+    expect(failed.code).toBe(4); // BAD_INPUT
     expect(failed.stderr).toContain(`${input}:77: malformed JSON`);
     expect(failed.stderr).toMatch(/embeddings before it are kept in .*2-of-3\.jsonl\.partial/);
   });
@@ -169,7 +169,7 @@ describe("specter2 embed --shard and merge", () => {
     expect(done).toBeLessThan(600);
 
     const refused = run(["merge", "--output", out]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(7); // OUTPUT_ERROR
     expect(refused.stderr).toContain(`part 1/2: interrupted: ${done} embeddings in ${part}.partial, no done-record (resume it)`);
     expect(refused.stderr).toMatch(/specter2 embed --model .*specter2-tiny --input .*kill\.jsonl .*--shard 1\/2 --resume/);
     expect(existsSync(out)).toBe(false);
@@ -196,7 +196,7 @@ describe("specter2 embed --shard and merge", () => {
     writeFileSync(join(parts, "1-of-4.npy"), data);
 
     const refused = run(["merge", "--output", out]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(7); // OUTPUT_ERROR
     expect(refused.stderr).toContain(`cannot merge ${out}: nothing was written.`);
     expect(refused.stderr).toMatch(/part 1\/4: .*1-of-4\.npy: checksum mismatch .*corrupted or changed after it finished/);
     expect(refused.stderr).toContain("part 2/4: not run, or stopped before its first embeddings (no done-record)");
@@ -241,7 +241,7 @@ describe("specter2 embed --shard and merge", () => {
 
     writeFileSync(input, readFileSync(input, "utf8") + '{"paper_id": "late", "title": "added later"}\n');
     const changed = run(["merge", "--output", out]);
-    expect(changed.code).toBe(1);
+    expect(changed.code).toBe(7);
     expect(changed.stderr).toMatch(/tile\.jsonl is now \d+ bytes; the parts were made from \d+ bytes: it changed since/);
     expect(run(["merge", "--output", out, "--format", "jsonl"]).stderr).toMatch(/the parts are npy .*merge them with --format npy/);
     expect(existsSync(out)).toBe(false);

@@ -16,7 +16,7 @@ function table(samples: SoakSample[]): string {
 }
 
 test("10 000 embeddings with adapter switches leak nothing and change nothing", async () => {
-  const model = await Specter2.load(join(__dirname, "..", "weights", "specter2-tiny"), { backend: "wasm" });
+  const model = await Specter2.load(join(__dirname, "..", "weights", "specter2-tiny"), { workers: 0, backend: "wasm" });
   try {
     const result = await runSoak(model, { embeddings: 10_000, callSize: 128, batchSize: 32, maxLength: 24, sampleEvery: 6 });
     const { samples } = result;
@@ -31,6 +31,6 @@ test("10 000 embeddings with adapter switches leak nothing and change nothing", 
     // Same inputs, same batches: the vectors must be bit-identical, not merely close.
     expect(result.probeMaxDiff).toBe(0);
   } finally {
-    model.dispose();
+    await model.close();
   }
 });

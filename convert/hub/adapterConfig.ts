@@ -3,6 +3,7 @@
 // Options we do not implement are refused by name, never ignored.
 import { ACTIVATIONS, AdapterSpec, BottleneckConfig, isActivation } from "../../src/model/config";
 import { Json } from "./hubFiles";
+import { Specter2Error } from "../../src/errors";
 
 export interface AdapterConfigFile {
   spec: AdapterSpec;
@@ -84,10 +85,10 @@ const LEGACY_ACTIVATION_RENAME: Record<string, string> = { gelu: "gelu_new", gel
 
 export function parseAdapterConfig(json: Json, file: string): AdapterConfigFile {
   const name = json.name;
-  if (typeof name !== "string" || name === "") throw new Error(`${file}: "name" (the adapter's name in its weights) is missing`);
+  if (typeof name !== "string" || name === "") throw new Specter2Error("BAD_CHECKPOINT", `${file}: "name" (the adapter's name in its weights) is missing`, { file, field: "name" });
   const hidden = json.hidden_size;
   if (!Number.isSafeInteger(hidden) || (hidden as number) <= 0) {
-    throw new Error(`${file}: "hidden_size" is ${JSON.stringify(hidden)}, expected a positive integer`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: "hidden_size" is ${JSON.stringify(hidden)}, expected a positive integer`, { file, field: "hidden_size" });
   }
   const raw = resolvePreset(json.config, file);
   const options: Json = { ...BN_DEFAULTS, ...raw };
@@ -107,44 +108,44 @@ function resolvePreset(config: unknown, file: string): Json {
   if (typeof config === "string") {
     const preset = PRESETS[config];
     if (preset) return preset;
-    if (OTHER_METHODS.includes(config)) throw new Error(`${file}: "config": "${config}" is not a bottleneck adapter; only bottleneck adapters are supported`);
-    throw new Error(`${file}: unknown adapter config preset "${config}" (known: ${Object.keys(PRESETS).join(", ")})`);
+    if (OTHER_METHODS.includes(config)) throw new Specter2Error("BAD_CHECKPOINT", `${file}: "config": "${config}" is not a bottleneck adapter; only bottleneck adapters are supported`, { file, field: "config" });
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: unknown adapter config preset "${config}" (known: ${Object.keys(PRESETS).join(", ")})`, { file, field: "config" });
   }
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
-    throw new Error(`${file}: "config" is ${JSON.stringify(config)}, expected an adapter configuration object or preset name`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: "config" is ${JSON.stringify(config)}, expected an adapter configuration object or preset name`, { file, field: "config" });
   }
   const architecture = (config as Json).architecture;
   if (architecture !== undefined && architecture !== null && architecture !== "bottleneck") {
-    throw new Error(`${file}: adapter architecture ${JSON.stringify(architecture)} is not supported, only "bottleneck"`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter architecture ${JSON.stringify(architecture)} is not supported, only "bottleneck"`, { file, field: "architecture" });
   }
   return config as Json;
 }
 
 function checkKeys(raw: Json, file: string): void {
   const missing = REQUIRED.filter((k) => raw[k] === undefined);
-  if (missing.length > 0) throw new Error(`${file}: the adapter config lacks required option(s) ${missing.join(", ")}`);
+  if (missing.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${file}: the adapter config lacks required option(s) ${missing.join(", ")}`, { file, field: missing[0] });
   const unknown = Object.keys(raw).filter((k) => !(k in BN_DEFAULTS) && !REQUIRED.includes(k) && !EXTRA_KEYS.includes(k));
-  if (unknown.length > 0) throw new Error(`${file}: unknown adapter option(s) ${unknown.join(", ")}: refusing to guess their effect`);
+  if (unknown.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${file}: unknown adapter option(s) ${unknown.join(", ")}: refusing to guess their effect`, { file, field: unknown[0] });
 }
 
 function bottleneckConfig(o: Json, file: string): BottleneckConfig {
   const bool = (key: string): boolean => {
-    if (typeof o[key] !== "boolean") throw new Error(`${file}: adapter option "${key}" is ${JSON.stringify(o[key])}, expected true or false`);
+    if (typeof o[key] !== "boolean") throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "${key}" is ${JSON.stringify(o[key])}, expected true or false`, { file, field: key });
     return o[key] as boolean;
   };
   const refuse = (key: string, what: string) => {
-    throw new Error(`${file}: adapter option ${key}=${JSON.stringify(o[key])} (${what}) is not supported`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option ${key}=${JSON.stringify(o[key])} (${what}) is not supported`, { file, field: key });
   };
   if (bool("use_gating")) refuse("use_gating", "gating");
   if (bool("phm_layer")) refuse("phm_layer", "PHM layers, Compacter");
   if (bool("is_parallel")) refuse("is_parallel", "parallel adapters");
   if (typeof o.scaling === "string") refuse("scaling", `${o.scaling} scaling`);
   if (typeof o.scaling !== "number" || !Number.isFinite(o.scaling)) {
-    throw new Error(`${file}: adapter option "scaling" is ${JSON.stringify(o.scaling)}, expected a number`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "scaling" is ${JSON.stringify(o.scaling)}, expected a number`, { file, field: "scaling" });
   }
   const residual = o.residual_before_ln;
   if (typeof residual !== "boolean" && residual !== "post_add") {
-    throw new Error(`${file}: adapter option "residual_before_ln" is ${JSON.stringify(residual)}, expected true, false or "post_add"`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "residual_before_ln" is ${JSON.stringify(residual)}, expected true, false or "post_add"`, { file, field: "residual_before_ln" });
   }
   return {
     mh_adapter: bool("mh_adapter"),
@@ -171,14 +172,14 @@ function reductionFactor(v: unknown, file: string): number | Record<string, numb
       return v as Record<string, number>;
     }
   }
-  throw new Error(`${file}: adapter option "reduction_factor" is ${JSON.stringify(v)}, expected a positive number or {"<layer>": n, "default": n}`);
+  throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "reduction_factor" is ${JSON.stringify(v)}, expected a positive number or {"<layer>": n, "default": n}`, { file, field: "reduction_factor" });
 }
 
 /** The library lower-cases the name before looking it up (Activation_Function_Class). */
 function activation(v: unknown, file: string): BottleneckConfig["non_linearity"] {
   const name = typeof v === "string" ? v.toLowerCase() : v;
   if (!isActivation(name)) {
-    throw new Error(`${file}: adapter non_linearity ${JSON.stringify(v)} is not supported (supported: ${ACTIVATIONS.join(", ")})`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter non_linearity ${JSON.stringify(v)} is not supported (supported: ${ACTIVATIONS.join(", ")})`, { file, field: "non_linearity" });
   }
   return name;
 }
@@ -186,7 +187,7 @@ function activation(v: unknown, file: string): BottleneckConfig["non_linearity"]
 function leaveOut(v: unknown, file: string): number[] {
   if (v === null) return [];
   if (!Array.isArray(v) || !v.every((i) => Number.isSafeInteger(i) && i >= 0)) {
-    throw new Error(`${file}: adapter option "leave_out" is ${JSON.stringify(v)}, expected a list of layer indices`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "leave_out" is ${JSON.stringify(v)}, expected a list of layer indices`, { file, field: "leave_out" });
   }
   return v as number[];
 }
@@ -196,6 +197,6 @@ function invertibleAdapter(options: Json, raw: Json, file: string): string | nul
   const legacy = raw.invertible_adapter as Json | null | undefined;
   const value = legacy ? legacy.block_type : options.inv_adapter;
   if (value === null || value === undefined) return null;
-  if (typeof value !== "string") throw new Error(`${file}: invertible adapter ${JSON.stringify(value)} is not a block type name`);
+  if (typeof value !== "string") throw new Specter2Error("BAD_CHECKPOINT", `${file}: invertible adapter ${JSON.stringify(value)} is not a block type name`, { file, field: "inv_adapter" });
   return value;
 }

@@ -5,6 +5,7 @@ import { RawTensor } from "../../src/weights/dtypes";
 import { AdapterModuleName, AdapterSiteName, adapterTensorName } from "../../src/weights/modelDir";
 import { AdapterConfigFile } from "./adapterConfig";
 import { listNames, sameShape } from "./tensorChecks";
+import { Specter2Error } from "../../src/errors";
 
 /** Where the adapters library keeps a bottleneck in BERT; the legacy infixes are renamed by its loader. */
 const SITES: Record<string, AdapterSiteName> = { "attention.output": "attention", output: "output" };
@@ -34,11 +35,11 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
     }
     const key = `${Number(m[1])}.${SITES[m[2]]}.${m[3]}.${m[4]}`;
     const clash = found.get(key);
-    if (clash) throw new Error(`${file}: "${clash.original}" and "${original}" are the same adapter tensor`);
+    if (clash) throw new Specter2Error("BAD_CHECKPOINT", `${file}: "${clash.original}" and "${original}" are the same adapter tensor`, { file, tensor: original, adapter: name });
     found.set(key, { original, tensor });
   }
   if (unexpected.length > 0) {
-    throw new Error(`${file}: tensors that are not part of bottleneck adapter "${name}": ${listNames(unexpected)}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensors that are not part of bottleneck adapter "${name}": ${listNames(unexpected)}`, { file, tensor: unexpected[0], adapter: name });
   }
 
   const out = new Map<string, RawTensor>();
@@ -51,9 +52,11 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
     if (!hit) return undefined;
     found.delete(key);
     if (!sameShape(hit.tensor.shape, shape)) {
-      throw new Error(
+      throw new Specter2Error(
+        "BAD_CHECKPOINT",
         `${file}: tensor "${hit.original}" has shape [${hit.tensor.shape.join(", ")}], expected [${shape.join(", ")}] ` +
           `for adapter "${name}" with hidden_size ${hidden} and reduction_factor ${JSON.stringify(config.reduction_factor)}`,
+        { file, tensor: hit.original, adapter: name },
       );
     }
     return hit.tensor;
@@ -85,7 +88,7 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
       const named = take(layer, site, "adapter_norm_before", param, [hidden]);
       const inSequential = take(layer, site, "adapter_down.0", param, [hidden]);
       if (named && inSequential && !sameBytes(named, inSequential)) {
-        throw new Error(`${file}: layer ${layer} ${site}: adapter_norm_before.${param} and adapter_down.0.${param} differ, but are one LayerNorm`);
+        throw new Specter2Error("BAD_CHECKPOINT", `${file}: layer ${layer} ${site}: adapter_norm_before.${param} and adapter_down.0.${param} differ, but are one LayerNorm`, { file, adapter: name });
       }
       const t = named ?? inSequential;
       if (t) out.set(adapterTensorName(layer, site, "adapter_norm_before", param), t);
@@ -93,10 +96,10 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
     }
   }
 
-  if (missing.length > 0) throw new Error(`${file}: adapter "${name}" is missing tensors: ${listNames(missing)}`);
+  if (missing.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter "${name}" is missing tensors: ${listNames(missing)}`, { file, tensor: missing[0], adapter: name });
   if (found.size > 0) {
     const extra = [...found.values()].map((f) => f.original);
-    throw new Error(`${file}: tensors that adapter "${name}"'s config does not use (leave_out, sites, layer norms, or layers beyond the model's ${numLayers}): ${listNames(extra)}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensors that adapter "${name}"'s config does not use (leave_out, sites, layer norms, or layers beyond the model's ${numLayers}): ${listNames(extra)}`, { file, tensor: extra[0], adapter: name });
   }
   return out;
 }
@@ -107,9 +110,9 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
  */
 export function checkInvertible(adapter: AdapterConfigFile, source: Map<string, RawTensor>, configFile: string, weightsFile: string): void {
   const weights = [...source.keys()].filter((k) => INVERTIBLE.test(k));
-  if (weights.length > 0) throw new Error(`${weightsFile}: invertible adapters are not supported (tensors ${listNames(weights)})`);
+  if (weights.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${weightsFile}: invertible adapters are not supported (tensors ${listNames(weights)})`, { file: weightsFile, tensor: weights[0] });
   if (adapter.invertibleAdapter !== null && !adapter.legacyTaskAdapter) {
-    throw new Error(`${configFile}: adapter option inv_adapter=${JSON.stringify(adapter.invertibleAdapter)} (invertible adapters) is not supported`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${configFile}: adapter option inv_adapter=${JSON.stringify(adapter.invertibleAdapter)} (invertible adapters) is not supported`, { file: configFile, field: "inv_adapter", adapter: adapter.spec.name });
   }
 }
 
@@ -117,7 +120,8 @@ function layerBottleneck(adapter: AdapterConfigFile, layer: number): number {
   try {
     return bottleneckSize(adapter.spec.config, adapter.spec.hidden_size, layer);
   } catch (e) {
-    throw new Error(`adapter "${adapter.spec.name}": ${(e as Error).message}`);
+    const field = e instanceof Specter2Error ? e.field : undefined;
+    throw new Specter2Error("BAD_CHECKPOINT", `adapter "${adapter.spec.name}": ${(e as Error).message}`, { adapter: adapter.spec.name, field }, { cause: e });
   }
 }
 

@@ -3,6 +3,7 @@
 import { BertConfig } from "../../src/model/config";
 import { RawTensor } from "../../src/weights/dtypes";
 import { listNames, sameShape } from "./tensorChecks";
+import { Specter2Error } from "../../src/errors";
 
 export interface BaseWeights {
   /** BertModel names without `bert.`, in module order. Linear weights stay [out, in] as in PyTorch. */
@@ -50,7 +51,7 @@ export function mapBaseWeights(source: Map<string, RawTensor>, config: BertConfi
   for (const [original, tensor] of source) {
     const name = modelName(original);
     const clash = byName.get(name);
-    if (clash) throw new Error(`${file}: "${clash.original}" and "${original}" are the same tensor "${name}"`);
+    if (clash) throw new Specter2Error("BAD_CHECKPOINT", `${file}: "${clash.original}" and "${original}" are the same tensor "${name}"`, { file, tensor: original });
     byName.set(name, { original, tensor });
   }
 
@@ -59,7 +60,7 @@ export function mapBaseWeights(source: Map<string, RawTensor>, config: BertConfi
   if (hasPooler) for (const n of POOLER) expected.set(n, n.endsWith("weight") ? [config.hidden_size, config.hidden_size] : [config.hidden_size]);
 
   const missing = [...expected.keys()].filter((n) => !byName.has(n));
-  if (missing.length > 0) throw new Error(`${file}: missing encoder tensors: ${listNames(missing)}`);
+  if (missing.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${file}: missing encoder tensors: ${listNames(missing)}`, { file, tensor: missing[0] });
 
   const ignored: string[] = [];
   const unexpected: string[] = [];
@@ -69,14 +70,14 @@ export function mapBaseWeights(source: Map<string, RawTensor>, config: BertConfi
     else unexpected.push(original);
   }
   if (unexpected.length > 0) {
-    throw new Error(`${file}: unexpected encoder tensors for a BertModel of this config.json: ${listNames(unexpected)}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: unexpected encoder tensors for a BertModel of this config.json: ${listNames(unexpected)}`, { file, tensor: unexpected[0] });
   }
 
   const tensors = new Map<string, RawTensor>();
   for (const [name, shape] of expected) {
     const { original, tensor } = byName.get(name)!;
     if (!sameShape(tensor.shape, shape)) {
-      throw new Error(`${file}: tensor "${original}" has shape [${tensor.shape.join(", ")}], config.json implies [${shape.join(", ")}]`);
+      throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensor "${original}" has shape [${tensor.shape.join(", ")}], config.json implies [${shape.join(", ")}]`, { file, tensor: original });
     }
     tensors.set(name, tensor);
   }

@@ -3,6 +3,7 @@
 import { Activation, BertConfig } from "../../src/model/config";
 import { Json } from "./hubFiles";
 import { nonNegativeInt, positiveInt, positiveNumber, string } from "./jsonFields";
+import { Specter2Error } from "../../src/errors";
 
 /** The activations of transformers' ACT2FN that our encoder implements. */
 const HIDDEN_ACTS: readonly Activation[] = ["gelu", "gelu_new", "relu", "swish", "silu", "tanh", "sigmoid"];
@@ -10,15 +11,15 @@ const HIDDEN_ACTS: readonly Activation[] = ["gelu", "gelu_new", "relu", "swish",
 export function parseBertConfig(json: Json, file: string): BertConfig {
   const modelType = json.model_type;
   if (modelType !== undefined && modelType !== "bert") {
-    throw new Error(`${file}: model_type ${JSON.stringify(modelType)} is not supported, only "bert"`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: model_type ${JSON.stringify(modelType)} is not supported, only "bert"`, { file, field: "model_type" });
   }
   const positionType = string(json, "position_embedding_type", file, "absolute");
   if (positionType !== "absolute") {
-    throw new Error(`${file}: position_embedding_type "${positionType}" is not supported, only "absolute"`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: position_embedding_type "${positionType}" is not supported, only "absolute"`, { file, field: "position_embedding_type" });
   }
   const hiddenAct = string(json, "hidden_act", file, "gelu");
   if (!(HIDDEN_ACTS as readonly string[]).includes(hiddenAct)) {
-    throw new Error(`${file}: hidden_act "${hiddenAct}" is not supported (supported: ${HIDDEN_ACTS.join(", ")})`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: hidden_act "${hiddenAct}" is not supported (supported: ${HIDDEN_ACTS.join(", ")})`, { file, field: "hidden_act" });
   }
   const config: BertConfig = {
     vocab_size: positiveInt(json, "vocab_size", file, 30522),
@@ -33,10 +34,10 @@ export function parseBertConfig(json: Json, file: string): BertConfig {
     pad_token_id: nonNegativeInt(json, "pad_token_id", file, 0),
   };
   if (config.hidden_size % config.num_attention_heads !== 0) {
-    throw new Error(`${file}: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`, { file, field: "hidden_size" });
   }
   if (config.pad_token_id >= config.vocab_size) {
-    throw new Error(`${file}: pad_token_id ${config.pad_token_id} is outside the vocabulary (vocab_size ${config.vocab_size})`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: pad_token_id ${config.pad_token_id} is outside the vocabulary (vocab_size ${config.vocab_size})`, { file, field: "pad_token_id" });
   }
   return config;
 }

@@ -6,12 +6,13 @@ import { RawTensor } from "../../src/weights/dtypes";
 import { readSafetensors } from "../../src/weights/safetensors";
 import { SourceFile } from "../../src/weights/modelDir";
 import { readTorchCheckpoint } from "../torch/checkpoint";
+import { Specter2Error } from "../../src/errors";
 
 export type Json = Record<string, unknown>;
 
 export function checkDirectory(dir: string, what: string): void {
-  if (!existsSync(dir)) throw new Error(`${what} directory ${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new Error(`${what} ${dir} is not a directory`);
+  if (!existsSync(dir)) throw new Specter2Error("MODEL_NOT_FOUND", `${what} directory ${dir} does not exist`, { file: dir });
+  if (!statSync(dir).isDirectory()) throw new Specter2Error("MODEL_NOT_FOUND", `${what} ${dir} is not a directory`, { file: dir });
 }
 
 /** A JSON object file; `required` false returns undefined when the file is absent. */
@@ -19,16 +20,16 @@ export function readJsonObject(path: string, required: true): Json;
 export function readJsonObject(path: string, required: false): Json | undefined;
 export function readJsonObject(path: string, required: boolean): Json | undefined {
   if (!existsSync(path)) {
-    if (required) throw new Error(`${path} is missing`);
+    if (required) throw new Specter2Error("MODEL_NOT_FOUND", `${path} is missing`, { file: path });
     return undefined;
   }
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${path} is not valid JSON: ${(e as Error).message}`, { file: path }, { cause: e });
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error(`${path} is not a JSON object`);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Specter2Error("BAD_CHECKPOINT", `${path} is not a JSON object`, { file: path });
   return value as Json;
 }
 
@@ -40,8 +41,8 @@ export function readWeights(dir: string, candidates: readonly string[]): { file:
   const file = candidates.find((name) => existsSync(join(dir, name)));
   if (file === undefined) {
     const sharded = candidates.map((c) => `${c}.index.json`).find((name) => existsSync(join(dir, name)));
-    if (sharded) throw new Error(`${join(dir, sharded)}: sharded checkpoints are not supported (BERT-base fits in one file)`);
-    throw new Error(`${dir} has no weights file (looked for ${candidates.join(", ")})`);
+    if (sharded) throw new Specter2Error("BAD_CHECKPOINT", `${join(dir, sharded)}: sharded checkpoints are not supported (BERT-base fits in one file)`, { file: join(dir, sharded) });
+    throw new Specter2Error("MODEL_NOT_FOUND", `${dir} has no weights file (looked for ${candidates.join(", ")})`, { file: dir });
   }
   const path = join(dir, file);
   const tensors = file.endsWith(".safetensors") ? readSafetensors(path).tensors : readTorchCheckpoint(path);

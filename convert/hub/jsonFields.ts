@@ -1,10 +1,11 @@
 // Typed reads of JSON config fields with a default when absent; a wrong type is an error naming file and key.
 import { Json } from "./hubFiles";
+import { Specter2Error } from "../../src/errors";
 
 function field<T>(obj: Json, key: string, file: string, fallback: T, ok: (v: unknown) => boolean, expected: string): T {
   const v = obj[key];
   if (v === undefined) return fallback;
-  if (!ok(v)) throw new Error(`${file}: "${key}" is ${JSON.stringify(v)}, expected ${expected}`);
+  if (!ok(v)) throw new Specter2Error("BAD_CHECKPOINT", `${file}: "${key}" is ${JSON.stringify(v)}, expected ${expected}`, { file, field: key });
   return v as T;
 }
 

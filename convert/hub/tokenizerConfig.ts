@@ -3,6 +3,7 @@
 import { TokenizerConfigFile } from "../../src/weights/modelDir";
 import { Json } from "./hubFiles";
 import { boolean } from "./jsonFields";
+import { Specter2Error } from "../../src/errors";
 
 /**
  * Every reference usage of SPECTER2 passes max_length=512 and the Hub file says ~1e30 ("no limit"),
@@ -35,11 +36,11 @@ export function normalizeTokenizerConfig(s: TokenizerSources): TokenizerConfigFi
   const json = s.tokenizerConfig ?? {};
   const file = s.tokenizerConfigFile;
   if (json.do_basic_tokenize === false) {
-    throw new Error(`${file}: do_basic_tokenize false is not supported (SPECTER2's BERT tokenizer splits words first)`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: do_basic_tokenize false is not supported (SPECTER2's BERT tokenizer splits words first)`, { file, field: "do_basic_tokenize" });
   }
   const stripAccents = json.strip_accents ?? null;
   if (stripAccents !== null && typeof stripAccents !== "boolean") {
-    throw new Error(`${file}: "strip_accents" is ${JSON.stringify(stripAccents)}, expected true, false or null`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: "strip_accents" is ${JSON.stringify(stripAccents)}, expected true, false or null`, { file, field: "strip_accents" });
   }
   const normalized: TokenizerConfigFile = {
     do_lower_case: boolean(json, "do_lower_case", file, true),
@@ -51,7 +52,7 @@ export function normalizeTokenizerConfig(s: TokenizerSources): TokenizerConfigFi
   for (const key of Object.keys(SPECIAL_TOKENS) as SpecialToken[]) {
     const fromMap = s.specialTokensMap && tokenContent(s.specialTokensMap[key], s.specialTokensMapFile, key);
     const token = fromMap ?? tokenContent(json[key], file, key) ?? SPECIAL_TOKENS[key];
-    if (!s.vocab.has(token)) throw new Error(`${s.vocabFile}: the ${key} ${JSON.stringify(token)} is not in the vocabulary`);
+    if (!s.vocab.has(token)) throw new Specter2Error("BAD_CHECKPOINT", `${s.vocabFile}: the ${key} ${JSON.stringify(token)} is not in the vocabulary`, { file: s.vocabFile, field: key });
     normalized[key] = token;
   }
   return normalized;
@@ -61,7 +62,7 @@ export function normalizeTokenizerConfig(s: TokenizerSources): TokenizerConfigFi
 function modelMaxLength(json: Json, file: string): number {
   const v = json.model_max_length;
   if (v === undefined || v === null) return MAX_MODEL_LENGTH;
-  if (typeof v !== "number" || !(v > 0)) throw new Error(`${file}: "model_max_length" is ${JSON.stringify(v)}, expected a positive number`);
+  if (typeof v !== "number" || !(v > 0)) throw new Specter2Error("BAD_CHECKPOINT", `${file}: "model_max_length" is ${JSON.stringify(v)}, expected a positive number`, { file, field: "model_max_length" });
   return Math.floor(v);
 }
 
@@ -70,7 +71,7 @@ function tokenContent(value: unknown, file: string, key: string): string | undef
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return value;
   if (typeof value === "object" && typeof (value as Json).content === "string") return (value as Json).content as string;
-  throw new Error(`${file}: "${key}" is ${JSON.stringify(value)}, expected a token string or {"content": ...}`);
+  throw new Specter2Error("BAD_CHECKPOINT", `${file}: "${key}" is ${JSON.stringify(value)}, expected a token string or {"content": ...}`, { file, field: key });
 }
 
 /**
@@ -80,6 +81,6 @@ function tokenContent(value: unknown, file: string, key: string): string | undef
 export function parseVocab(text: string, file: string): string[] {
   const tokens = text.split(/\r\n|\r|\n/);
   if (tokens[tokens.length - 1] === "") tokens.pop();
-  if (tokens.length === 0) throw new Error(`${file} is empty`);
+  if (tokens.length === 0) throw new Specter2Error("BAD_CHECKPOINT", `${file} is empty`, { file });
   return tokens;
 }

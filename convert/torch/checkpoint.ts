@@ -7,21 +7,29 @@ import { describe, PickleDict, PickleTuple, unpickle } from "./pickle";
 import { StorageRecord, TensorView, materialize } from "./tensorView";
 import { StorageType, torchGlobals } from "./torchGlobals";
 import { looksLikeZip, readZip } from "./zip";
+import { Specter2Error } from "../../src/errors";
 
 const PICKLE_PROTO = 0x80;
 
 /** Reads a torch.save'd state dict: name → tensor bytes (views into one buffer holding the file where contiguous). */
 export function readTorchCheckpoint(path: string): Map<string, RawTensor> {
-  return parseTorchCheckpoint(readFileSync(path), path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
+    throw new Specter2Error(code, (e as Error).message, { file: path }, { cause: e });
+  }
+  return parseTorchCheckpoint(bytes, path);
 }
 
 /** Same as readTorchCheckpoint, on the file's bytes; `file` names it in errors. */
 export function parseTorchCheckpoint(bytes: Uint8Array, file: string): Map<string, RawTensor> {
   if (!looksLikeZip(bytes)) {
     if (bytes[0] === PICKLE_PROTO) {
-      throw new Error(`${file}: legacy torch.save format (a bare pickle, written by torch < 1.6 or with _use_new_zipfile_serialization=False) is not supported; re-save it with torch>=1.6: torch.save(torch.load(path), path)`);
+      throw new Specter2Error("BAD_CHECKPOINT", `${file}: legacy torch.save format (a bare pickle, written by torch < 1.6 or with _use_new_zipfile_serialization=False) is not supported; re-save it with torch>=1.6: torch.save(torch.load(path), path)`, { file });
     }
-    throw new Error(`${file}: not a torch.save checkpoint (no zip archive signature)`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: not a torch.save checkpoint (no zip archive signature)`, { file });
   }
   return readStateDict(readZip(bytes, file), file);
 }
@@ -31,21 +39,25 @@ export function readStateDict(entries: ReadonlyMap<string, Uint8Array>, file: st
   const root = archiveRoot(entries, file);
   const byteorder = entries.get(`${root}/byteorder`);
   if (byteorder !== undefined && new TextDecoder().decode(byteorder) !== "little") {
-    throw new Error(`${file}: storages are stored big-endian (${root}/byteorder); only little-endian checkpoints are supported`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: storages are stored big-endian (${root}/byteorder); only little-endian checkpoints are supported`, { file });
   }
   const pickleName = `${root}/data.pkl`;
   const value = unpickle(entries.get(pickleName)!, `${file} (${pickleName})`, {
     globals: torchGlobals(),
     persistentLoad: storageLoader(entries, root),
+    file,
   });
-  if (!(value instanceof PickleDict)) throw new Error(`${file}: holds ${describe(value)}, not a state dict (a dict of tensors)`);
+  if (!(value instanceof PickleDict)) throw new Specter2Error("BAD_CHECKPOINT", `${file}: holds ${describe(value)}, not a state dict (a dict of tensors)`, { file });
   const tensors = new Map<string, RawTensor>();
   for (const [name, tensor] of value.items) {
-    if (typeof name !== "string") throw new Error(`${file}: state dict key ${describe(name)} is not a string`);
+    if (typeof name !== "string") throw new Specter2Error("BAD_CHECKPOINT", `${file}: state dict key ${describe(name)} is not a string`, { file });
     if (!(tensor instanceof TensorView)) {
-      throw new Error(`${file}: state dict entry ${name} is ${describe(tensor)}, not a tensor (only flat name → tensor dicts are supported)`);
+      throw new Specter2Error("BAD_CHECKPOINT", `${file}: state dict entry ${name} is ${describe(tensor)}, not a tensor (only flat name → tensor dicts are supported)`, {
+        file,
+        tensor: name,
+      });
     }
-    tensors.set(name, materialize(tensor, `${file}: tensor ${name}`));
+    tensors.set(name, materialize(tensor, `${file}: tensor ${name}`, { file, tensor: name }));
   }
   return tensors;
 }
@@ -54,7 +66,7 @@ export function readStateDict(entries: ReadonlyMap<string, Uint8Array>, file: st
 function archiveRoot(entries: ReadonlyMap<string, Uint8Array>, file: string): string {
   const roots = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name)).map((name) => name.split("/")[0]);
   if (roots.length !== 1) {
-    throw new Error(`${file}: expected one <root>/data.pkl in the archive, found ${roots.length === 0 ? "none" : roots.join(", ")}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: expected one <root>/data.pkl in the archive, found ${roots.length === 0 ? "none" : roots.join(", ")}`, { file });
   }
   return roots[0];
 }

@@ -1,6 +1,7 @@
 // A pickle reader that never runs anything: it builds plain values, and the only objects it can call are the ones
 // the caller puts in an explicit allowlist. GLOBAL / STACK_GLOBAL naming anything else fail at once.
 // Opcode semantics follow CPython's Lib/pickle.py (Unpickler) and Lib/pickletools.py (argument layouts).
+import { Specter2Error } from "../../src/errors";
 
 /** A Python tuple (lists are plain arrays). */
 export class PickleTuple {
@@ -24,11 +25,15 @@ export interface UnpickleOptions {
   globals: ReadonlyMap<string, unknown>;
   /** Resolves BINPERSID's persistent id; without it, persistent ids are refused. */
   persistentLoad?: (pid: unknown) => unknown;
+  /** The file the pickle comes from, for the errors' `file` field (default: the `source` label). */
+  file?: string;
 }
 
-export class PickleError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A pickle that cannot be read, or that names what is not allowed: code BAD_CHECKPOINT, with `file`. Any error
+ *  raised while an opcode runs (allowlisted callables and persistent loads included) arrives as one of these. */
+export class PickleError extends Specter2Error {
+  constructor(message: string, file?: string, options?: { cause?: unknown }) {
+    super("BAD_CHECKPOINT", message, { file }, options);
     this.name = "PickleError";
   }
 }
@@ -65,7 +70,7 @@ class Unpickler {
   run(): unknown {
     for (;;) {
       if (this.pos >= this.bytes.byteLength) {
-        throw new PickleError(`${this.source}: pickle ends at byte ${this.pos} without a STOP opcode: truncated?`);
+        throw new PickleError(`${this.source}: pickle ends at byte ${this.pos} without a STOP opcode: truncated?`, this.file);
       }
       this.opcodeStart = this.pos;
       const op = this.bytes[this.pos++];
@@ -78,7 +83,7 @@ class Unpickler {
         this.step(op);
       } catch (e) {
         if (e instanceof PickleError) throw e;
-        throw this.error((e as Error).message);
+        throw this.error((e as Error).message, e);
       }
     }
   }
@@ -312,8 +317,12 @@ class Unpickler {
     return Number.isSafeInteger(small) ? small : value;
   }
 
-  private error(message: string): PickleError {
-    return new PickleError(`${this.source}: pickle byte ${this.opcodeStart}: ${message}`);
+  private error(message: string, cause?: unknown): PickleError {
+    return new PickleError(`${this.source}: pickle byte ${this.opcodeStart}: ${message}`, this.file, cause === undefined ? undefined : { cause });
+  }
+
+  private get file(): string {
+    return this.options.file ?? this.source;
   }
 }
 

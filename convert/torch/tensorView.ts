@@ -2,6 +2,7 @@
 // it into contiguous row-major bytes checks the view against the storage; contiguous views stay zero-copy.
 import { DType, DTYPE_SIZES, numElements, RawTensor } from "../../src/weights/dtypes";
 import { describe, PickleTuple } from "./pickle";
+import { ErrorDetails, Specter2Error } from "../../src/errors";
 
 /** One storage record of the archive (`<root>/data/<key>`), typed by its persistent id. */
 export class StorageRecord {
@@ -22,9 +23,10 @@ export class TensorView {
 /** Larger than any tensor of a BERT checkpoint by far, and below what one Uint8Array may hold. */
 const MAX_TENSOR_BYTES = 2 ** 31 - 1;
 
-/** The tensor's contiguous little-endian bytes; errors name `what` (file and tensor). */
-export function materialize(view: TensorView, what: string): RawTensor {
-  const fail = (message: string): never => { throw new Error(`${what}: ${message}`); };
+/** The tensor's contiguous little-endian bytes; errors (BAD_CHECKPOINT) name `what` (file and tensor), and
+ *  carry `details` (e.g. `{ file, tensor }`). */
+export function materialize(view: TensorView, what: string, details: ErrorDetails = {}): RawTensor {
+  const fail = (message: string): never => { throw new Specter2Error("BAD_CHECKPOINT", `${what}: ${message}`, details); };
   const storage = view.storage instanceof StorageRecord ? view.storage : fail(`storage is ${describe(view.storage)}, not a storage record`);
   const elementSize = DTYPE_SIZES[storage.dtype];
   const numel = isCount(storage.numel) ? storage.numel : fail(`storage ${storage.entry} declares ${describe(storage.numel)} elements`);

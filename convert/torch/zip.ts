@@ -2,6 +2,7 @@
 // directory, zip64 records and extra fields included, handed out as views into the archive's bytes (no copies).
 // Layout: PKWARE APPNOTE.TXT §4.3 (local header, central directory, end of central directory, zip64 forms).
 import { crc32 } from "./crc32";
+import { Specter2Error } from "../../src/errors";
 
 const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;
@@ -18,9 +19,10 @@ const MAX_COMMENT = 0xffff;
 const FLAG_ENCRYPTED = 0x1;
 const METHOD_STORED = 0;
 
-export class ZipError extends Error {
+/** A zip container that cannot be read: code BAD_CHECKPOINT, with `file`. */
+export class ZipError extends Specter2Error {
   constructor(file: string, message: string) {
-    super(`${file}: ${message}`);
+    super("BAD_CHECKPOINT", `${file}: ${message}`, { file });
     this.name = "ZipError";
   }
 }

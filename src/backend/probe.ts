@@ -2,7 +2,7 @@
 // TensorFlow and registers kernels, too heavy (and too stateful) for `specter2 info`. Installed packages
 // are found with require.resolve; whether the first one then initialises is only known when a model loads,
 // in which case initBackend falls through to the next, as the probe's reason says.
-import { CANDIDATES, Candidate, missing } from "./select";
+import { CANDIDATES, Candidate, missing } from "./candidates";
 
 export interface BackendProbe {
   /** The first installed candidate, or null if none is. */

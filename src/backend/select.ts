@@ -1,51 +1,14 @@
 // Picking and initialising the tfjs backend. tfjs-node(-gpu) are optional peers: used when installed.
 import * as tf from "@tensorflow/tfjs-core";
-import { nativeAddonPath } from "./native/addon";
-
-export const BACKEND_CHOICES = ["auto", "native", "node-gpu", "node", "wasm", "cpu"] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-
-export interface BackendInfo {
-  /** The tfjs backend name now active ("tensorflow", "wasm", "cpu"). */
-  name: string;
-  choice: Exclude<BackendChoice, "auto">;
-  /** Why this one: what was tried before it and why it was passed over. */
-  reason: string;
-}
-
-export interface Candidate {
-  choice: Exclude<BackendChoice, "auto">;
-  /** The package whose loading registers the backend; require() throws when it is not installed. */
-  pkg: string;
-  tfName: string;
-  /** Registers the backend where loading `pkg` alone does not (the native addon is a bare .node file). */
-  register?: () => void;
-}
-
-/** In `auto`'s order of preference (also read by probe.ts, which tells without loading anything).
- *  node-gpu first: present only when installed on purpose, and a GPU outruns any CPU path. Then native:
- *  measured on a 2-core machine (benchmarks/RESULTS.md) at several times wasm's throughput, and its oneDNN
- *  matmul at 343 GFLOP/s against 213 for the Eigen kernels of TensorFlow, which tfjs-node wraps (a 2022
- *  TensorFlow 2.9, which could not be installed here to measure whole). Then node, wasm, cpu. */
-export const CANDIDATES: readonly Candidate[] = [
-  // Both tfjs-node packages register the backend as "tensorflow".
-  { choice: "node-gpu", pkg: "@tensorflow/tfjs-node-gpu", tfName: "tensorflow" },
-  // Its `pkg` is the built addon, which exists only where `npm install` found a compiler and oneDNN.
-  {
-    choice: "native",
-    pkg: nativeAddonPath(),
-    tfName: "native",
-    register: () => (require("./native") as typeof import("./native")).registerNativeBackend(),
-  },
-  { choice: "node", pkg: "@tensorflow/tfjs-node", tfName: "tensorflow" },
-  { choice: "wasm", pkg: "@tensorflow/tfjs-backend-wasm", tfName: "wasm" },
-  { choice: "cpu", pkg: "@tensorflow/tfjs-backend-cpu", tfName: "cpu" },
-];
+import { BACKEND_CHOICES, BackendChoice, BackendInfo, CANDIDATES, hint, missing } from "./candidates";
+import { Specter2Error } from "../errors";
 
 /** Activates the chosen backend; `auto` takes the first of node-gpu, native, node, wasm, cpu that initialises. */
 export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
   const candidates = choice === "auto" ? CANDIDATES : CANDIDATES.filter((c) => c.choice === choice);
-  if (candidates.length === 0) throw new Error(`unknown backend "${choice}" (choose one of ${BACKEND_CHOICES.join(", ")})`);
+  if (candidates.length === 0) {
+    throw new Specter2Error("BAD_INPUT", `unknown backend "${choice}" (choose one of ${BACKEND_CHOICES.join(", ")})`, { field: "backend" });
+  }
   // PROD skips tfjs' debug checks and its console advertisement for tfjs-node (we choose backends ourselves).
   tf.env().set("PROD", true);
   const passed: string[] = [];
@@ -59,25 +22,15 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
       return { name: tf.getBackend(), choice: c.choice, reason };
     } catch (e) {
       const why = isMissingModule(e) ? missing(c.choice) : (e as Error).message;
-      if (choice !== "auto") throw new Error(`backend "${choice}" is not available: ${why}${hint(c.choice)}`);
+      if (choice !== "auto") throw new Specter2Error("BACKEND_UNAVAILABLE", `backend "${choice}" is not available: ${why}${hint(c.choice)}`, {}, { cause: e });
       passed.push(`${c.choice} ${why}`);
     }
   }
-  throw new Error(`no tfjs backend initialised (${passed.join("; ")})`);
-}
-
-/** How an absent candidate is described: the native addon is built at install, the others installed. */
-export function missing(choice: Candidate["choice"]): string {
-  return choice === "native" ? "not built" : "not installed";
+  throw new Specter2Error("BACKEND_UNAVAILABLE", `no tfjs backend initialised (${passed.join("; ")})`);
 }
 
 function isMissingModule(e: unknown): boolean {
   return (e as NodeJS.ErrnoException)?.code === "MODULE_NOT_FOUND";
 }
 
-export function hint(choice: Candidate["choice"]): string {
-  if (choice === "native") return " (apt-get install -y build-essential libdnnl-dev, or brew install onednn; then npm rebuild specter2-tfjs)";
-  if (choice === "node") return " (npm install @tensorflow/tfjs-node)";
-  if (choice === "node-gpu") return " (npm install @tensorflow/tfjs-node-gpu; needs CUDA)";
-  return "";
-}
+export { BACKEND_CHOICES, CANDIDATES, hint, missing, type BackendChoice, type BackendInfo, type Candidate } from "./candidates";

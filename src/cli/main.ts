@@ -3,6 +3,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { COMMANDS } from "./commands";
+import { exitCodeOf, failureExitCode } from "./exitCodes";
 
 export async function main(argv: string[]): Promise<void> {
   let cli = yargs(argv)
@@ -16,13 +17,14 @@ export async function main(argv: string[]): Promise<void> {
     .version()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, error, y) => {
-      // One clear line on stderr and a non-zero exit; usage only for usage mistakes.
-      if (error) {
-        process.stderr.write(`specter2: ${error.message}\n`);
+      // One clear line on stderr and a non-zero exit (src/cli/exitCodes.ts: 2 for a usage mistake, else by the
+      // error's code); the usage text only for yargs' own usage mistakes (those come without an error).
+      if (error instanceof Error || message === null) {
+        process.stderr.write(`specter2: ${error instanceof Error ? error.message : String(error)}\n`);
       } else {
         process.stderr.write(`${y.help()}\n\nspecter2: ${message}\n`);
       }
-      process.exit(1);
+      process.exit(failureExitCode(message, error));
     });
   for (const command of COMMANDS) cli = cli.command(command);
   await cli.parseAsync();
@@ -31,6 +33,6 @@ export async function main(argv: string[]): Promise<void> {
 if (require.main === module) {
   main(hideBin(process.argv)).catch((e: Error) => {
     process.stderr.write(`specter2: ${e.message}\n`);
-    process.exit(1);
+    process.exit(exitCodeOf(e));
   });
 }

@@ -1,5 +1,7 @@
 // Options several commands share, defined once so their wording and checks agree.
-import { BACKEND_CHOICES, BackendChoice } from "../backend/select";
+import { BACKEND_CHOICES, BackendChoice } from "../backend/candidates";
+import { DEFAULT_BATCH_SIZE } from "../engine/defaults";
+import type { OnError } from "../pipeline/embedRecords";
 import { MODEL_DTYPES, ModelDType } from "../weights/modelDir";
 
 export const backendOption = {
@@ -37,3 +39,66 @@ export const dtypeOption = {
   default: "float32" as ModelDType,
   describe: "Element type of the stored weights (float16 halves the size; rounded to nearest even as torch's .half(), values beyond float16's range are an error)",
 } as const;
+
+export const workersOption = {
+  type: "number",
+  defaultDescription: "1 on native, node or node-gpu (they use every core), else one per core",
+  describe: "Worker threads computing batches, so the main thread never waits for a forward pass; 0: on the main thread",
+} as const;
+
+/** For yargs' .check(): --workers, when given, is a non-negative integer. */
+export function checkWorkers(args: { workers?: number }): true {
+  const n = args.workers;
+  if (n !== undefined && (!Number.isInteger(n) || n < 0)) throw new Error(`--workers must be a non-negative integer, got ${n}`);
+  return true;
+}
+
+/** What `specter2 embed` computes with, besides its input, output and shard: one schema, declared by embed and
+ *  by `slurm submit` (which passes every one of them on to each task), and recorded for the merge's rerun hint. */
+export const EMBED_TASK_OPTIONS = {
+  adapter: {
+    type: "string",
+    describe: "Adapter to use (e.g. proximity for papers, adhoc_query for queries); omit for the model's default adapter (`specter2 info` names it), 'none' for the bare base",
+  },
+  "batch-size": { type: "number", default: DEFAULT_BATCH_SIZE, describe: "Inputs per forward pass (sorted by length first)" },
+  "max-length": maxLengthOption,
+  backend: backendOption,
+  threads: threadsOption,
+  workers: workersOption,
+  verify: { type: "boolean", default: false, describe: "Check every model file against the sha256 in its manifest.json before loading" },
+  "on-error": {
+    choices: ["fail", "skip"] as const,
+    default: "fail" as OnError,
+    describe: "A malformed line stops the run (fail; what is done is kept for --resume) or is recorded in <output>.errors.jsonl (skip)",
+  },
+} as const;
+
+export type EmbedTaskArgs = {
+  adapter?: string;
+  "batch-size": number;
+  "max-length"?: number;
+  backend: BackendChoice;
+  threads?: number;
+  workers?: number;
+  verify: boolean;
+  "on-error": OnError;
+};
+
+/** For yargs' .check() of every command that declares EMBED_TASK_OPTIONS. */
+export function checkEmbedTaskOptions(a: EmbedTaskArgs): true {
+  if (!Number.isInteger(a["batch-size"]) || a["batch-size"] < 1) throw new Error(`--batch-size must be a positive integer, got ${a["batch-size"]}`);
+  checkMaxLength(a);
+  checkThreads(a);
+  return checkWorkers(a);
+}
+
+/** The parsed EMBED_TASK_OPTIONS as `specter2 embed` flags again, every one that has a value (less `omit`). */
+export function embedTaskFlags(a: EmbedTaskArgs, omit: readonly (keyof EmbedTaskArgs)[] = []): string[] {
+  const flags: string[] = [];
+  for (const key of Object.keys(EMBED_TASK_OPTIONS) as (keyof EmbedTaskArgs)[]) {
+    const value = a[key];
+    if (value === undefined || value === false || omit.includes(key)) continue;
+    flags.push(`--${key}`, ...(value === true ? [] : [String(value)]));
+  }
+  return flags;
+}

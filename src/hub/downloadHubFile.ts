@@ -8,10 +8,11 @@ import { IncomingMessage } from "node:http";
 import { dirname, join } from "node:path";
 import { CompleteRecord, readRecord, removeRecord, writeRecord } from "./downloadRecord";
 import { DownloadProgress } from "./downloadProgress";
-import { HubFileRef, hubStatusError } from "./hubErrors";
+import { HubError, HubFileRef, hubStatusError } from "./hubErrors";
 import { headerValue, hubFileMetadata, parseContentRange } from "./hubFileMetadata";
 import { getFollowingRedirects } from "./httpGet";
 import { resolveUrl } from "./hubUrls";
+import { Specter2Error } from "../errors";
 
 export interface HubConnection {
   /** e.g. https://huggingface.co, without a trailing slash. */
@@ -65,7 +66,11 @@ export async function downloadHubFile(
     partialPath: `${finalPath}${PARTIAL_SUFFIX}`,
     label: `${request.repo}/${request.file}`,
   };
-  mkdirSync(dirname(finalPath), { recursive: true });
+  try {
+    mkdirSync(dirname(finalPath), { recursive: true });
+  } catch (e) {
+    throw new Specter2Error("OUTPUT_ERROR", (e as Error).message, { file: dirname(finalPath) }, { cause: e });
+  }
   const record = readRecord(dir, request.file);
   if (record?.state === "complete" && record.url === t.url && (await matchesRecord(finalPath, record))) {
     return describe(t, "skipped", record.size, 0, 0, record.verified, record.commit);
@@ -82,7 +87,8 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   const hubOrigin = new URL(t.hub.endpoint).origin;
   const { hub, response, url } = await getFollowingRedirects(t.url, { hubOrigin, token: t.hub.token, rangeStart: from })
     .catch((e: Error) => {
-      throw new Error(`${t.label}: ${e.message}; run the command again to resume (finished files are kept)`);
+      const status = e instanceof HubError ? e.status : undefined;
+      throw new HubError(`${t.label}: ${e.message}; run the command again to resume (finished files are kept)`, { url: (e as HubError).url ?? t.url, status }, { cause: e });
     });
   const status = response.statusCode ?? 0;
   const meta = hubFileMetadata(hub);
@@ -123,7 +129,7 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   const sha256 = hash.digest("hex");
   if (meta.sha256 !== undefined && sha256 !== meta.sha256) {
     discardPartial(t);
-    throw new Error(`${t.label}: sha256 mismatch, the Hub says ${meta.sha256} but the downloaded bytes have ${sha256} (from ${url}); the corrupt download was deleted, run again to retry`);
+    throw new HubError(`${t.label}: sha256 mismatch, the Hub says ${meta.sha256} but the downloaded bytes have ${sha256} (from ${url}); the corrupt download was deleted, run again to retry`, { url, file: t.finalPath });
   }
   renameSync(t.partialPath, t.finalPath);
   const complete: CompleteRecord = {
@@ -142,7 +148,7 @@ function bodyExtent(
 ): { start: number; total: number | undefined } {
   if (response.statusCode === 206) {
     const range = parseContentRange(headerValue(response.headers, "content-range"), url);
-    if (range.start !== from) throw new Error(`${url} answered a request for bytes ${from}- with bytes ${range.start}-`);
+    if (range.start !== from) throw new HubError(`${url} answered a request for bytes ${from}- with bytes ${range.start}-`, { url, status: 206 });
     return { start: from, total: hubSize ?? range.total };
   }
   const length = headerValue(response.headers, "content-length");
@@ -153,7 +159,9 @@ function bodyExtent(
 async function writeBody(
   t: Transfer, response: IncomingMessage, url: string, start: number, total: number | undefined, hash: Hash,
 ): Promise<number> {
-  const out = await open(t.partialPath, start > 0 ? "a" : "w");
+  const out = await open(t.partialPath, start > 0 ? "a" : "w").catch((e: Error) => {
+    throw new Specter2Error("OUTPUT_ERROR", e.message, { file: t.partialPath }, { cause: e });
+  });
   const fileProgress = t.progress.file(t.label, start, total);
   let received = start;
   let tooLong = false;
@@ -180,17 +188,17 @@ async function writeBody(
     fileProgress.end();
     await out.close();
   }
-  if (writeError) throw new Error(`cannot write ${t.partialPath}: ${writeError.message}`);
+  if (writeError) throw new Specter2Error("OUTPUT_ERROR", `cannot write ${t.partialPath}: ${writeError.message}`, { file: t.partialPath }, { cause: writeError });
   if (tooLong) {
     discardPartial(t);
-    throw new Error(`${url} sent more than the ${total} bytes of ${t.label} the Hub announced; the download was deleted, run again to retry`);
+    throw new HubError(`${url} sent more than the ${total} bytes of ${t.label} the Hub announced; the download was deleted, run again to retry`, { url });
   }
   if (total !== undefined && received < total) throw interrupted(t, url, received, total, "the connection closed early");
   return received;
 }
 
-function interrupted(t: Transfer, url: string, received: number, total: number | undefined, why: string): Error {
-  return new Error(`download of ${t.label} from ${url} broke off after ${received} of ${total ?? "?"} bytes (${why}); run the command again to resume it`);
+function interrupted(t: Transfer, url: string, received: number, total: number | undefined, why: string): HubError {
+  return new HubError(`download of ${t.label} from ${url} broke off after ${received} of ${total ?? "?"} bytes (${why}); run the command again to resume it`, { url });
 }
 
 function discardPartial(t: Transfer): void {

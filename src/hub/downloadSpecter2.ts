@@ -6,6 +6,7 @@ import { DownloadProgress } from "./downloadProgress";
 import { describeFile } from "./downloadReport";
 import { repoFolderName } from "./hubUrls";
 import { adapterFiles, adapterRepo, BASE_REPO, baseFiles } from "./specter2Repos";
+import { Specter2Error } from "../errors";
 
 export const HUB_DIR = "hub";
 
@@ -33,7 +34,7 @@ export async function downloadSpecter2(options: DownloadSpecter2Options): Promis
   const names = new Set<string>();
   for (const name of options.adapters) {
     adapterRepo(name); // unknown names fail before anything is fetched
-    if (names.has(name)) throw new Error(`adapter "${name}" is given twice`);
+    if (names.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is given twice`, { adapter: name });
     names.add(name);
   }
   const progress = options.progress ?? new DownloadProgress();

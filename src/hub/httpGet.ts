@@ -2,6 +2,7 @@
 // and size before redirecting to the CDN) is seen, and the token goes to the Hub's origin only.
 import http, { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import https from "node:https";
+import { HubError } from "./hubErrors";
 
 export const MAX_REDIRECTS = 10;
 /** A connection silent this long (no headers, no body bytes) is given up; a rerun resumes. */
@@ -46,8 +47,8 @@ export async function getFollowingRedirects(url: string, options: GetOptions): P
     if (!REDIRECT_STATUSES.has(status)) return { hub, response, url: current };
     response.resume(); // a redirect's body is not wanted; reading it frees the connection
     const location = response.headers.location;
-    if (!location) throw new Error(`${current} answered ${status} (a redirect) without a Location header`);
-    if (redirects === MAX_REDIRECTS) throw new Error(`${url}: more than ${MAX_REDIRECTS} redirects (last to ${location})`);
+    if (!location) throw new HubError(`${current} answered ${status} (a redirect) without a Location header`, { url: current, status });
+    if (redirects === MAX_REDIRECTS) throw new HubError(`${url}: more than ${MAX_REDIRECTS} redirects (last to ${location})`, { url, status });
     current = new URL(location, current).href; // a relative Location is relative to the URL that sent it
   }
 }
@@ -67,13 +68,13 @@ function requestHeaders(url: string, options: GetOptions): http.OutgoingHttpHead
 
 function get(url: string, headers: http.OutgoingHttpHeaders): Promise<IncomingMessage> {
   const protocol = new URL(url).protocol;
-  if (protocol !== "http:" && protocol !== "https:") return Promise.reject(new Error(`${url}: not an http(s) URL`));
+  if (protocol !== "http:" && protocol !== "https:") return Promise.reject(new HubError(`${url}: not an http(s) URL`, { url }));
   const client = protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
     const request = client.get(url, { headers }, resolve);
     request.setTimeout(IDLE_TIMEOUT_MS, () => {
       request.destroy(new Error(`no data from ${url} for ${IDLE_TIMEOUT_MS / 1000} s`));
     });
-    request.on("error", (e) => reject(new Error(`${url}: ${e.message}`)));
+    request.on("error", (e) => reject(new HubError(`${url}: ${e.message}`, { url }, { cause: e })));
   });
 }

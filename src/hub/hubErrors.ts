@@ -1,5 +1,18 @@
 // Clear messages for the Hub's HTTP errors: what was asked for, and what the user can do about it.
 import { IncomingHttpHeaders } from "node:http";
+import { ErrorDetails, Specter2Error } from "../errors";
+
+/** A Hub request that failed: code HUB_ERROR, with the `url` (and the HTTP `status` when the Hub answered one). */
+export class HubError extends Specter2Error {
+  readonly status?: number;
+
+  constructor(message: string, details: ErrorDetails & { status?: number } = {}, options?: { cause?: unknown }) {
+    const { status, ...rest } = details;
+    super("HUB_ERROR", message, rest, options);
+    this.name = "HubError";
+    if (status !== undefined) this.status = status;
+  }
+}
 
 export interface HubFileRef {
   repo: string;
@@ -9,7 +22,7 @@ export interface HubFileRef {
 
 export function hubStatusError(
   status: number, headers: IncomingHttpHeaders, url: string, ref: HubFileRef, tokenSent: boolean,
-): Error {
+): HubError {
   const { repo, revision, file } = ref;
   // The Hub names the missing thing in X-Error-Code and explains in X-Error-Message.
   const code = headers["x-error-code"];
@@ -18,13 +31,13 @@ export function hubStatusError(
     const token = tokenSent
       ? "HF_TOKEN is set but was refused: check that it is valid and has access to the repo"
       : "if the repo is private or gated, set HF_TOKEN to an access token that can read it";
-    return new Error(`${url}: HTTP ${status}, not authorized to read ${repo}; ${token}${detail}`);
+    return new HubError(`${url}: HTTP ${status}, not authorized to read ${repo}; ${token}${detail}`, { url, status });
   }
   if (status === 404) {
     const what = code === "RepoNotFound" ? `repo ${repo} does not exist`
       : code === "RevisionNotFound" ? `repo ${repo} has no revision ${revision}`
       : `repo ${repo} has no file ${file} at revision ${revision}`;
-    return new Error(`${url}: HTTP 404, ${what}${detail}`);
+    return new HubError(`${url}: HTTP 404, ${what}${detail}`, { url, status });
   }
-  return new Error(`${url}: HTTP ${status} while downloading ${file} of ${repo}${detail}; run again later: finished files are kept and partial ones resume`);
+  return new HubError(`${url}: HTTP ${status} while downloading ${file} of ${repo}${detail}; run again later: finished files are kept and partial ones resume`, { url, status });
 }

@@ -2,6 +2,7 @@
 // is an LFS file, its size, and the commit the revision points at.
 import { IncomingHttpHeaders } from "node:http";
 import { HubResponse } from "./httpGet";
+import { HubError } from "./hubErrors";
 
 export interface HubFileMetadata {
   /** Identifies this version of the file: the LFS sha256 or the git blob sha1, unquoted. */
@@ -32,7 +33,7 @@ export function hubFileMetadata(hub: HubResponse): HubFileMetadata {
 /** `bytes START-END/TOTAL` of a 206 answer. */
 export function parseContentRange(value: string | undefined, url: string): { start: number; total: number | undefined } {
   const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(value ?? "");
-  if (!match) throw new Error(`${url} answered 206 with an unreadable Content-Range ${JSON.stringify(value)}`);
+  if (!match) throw new HubError(`${url} answered 206 with an unreadable Content-Range ${JSON.stringify(value)}`, { url, status: 206 });
   return { start: Number(match[1]), total: match[2] === "*" ? undefined : Number(match[2]) };
 }
 
@@ -47,6 +48,6 @@ function unquote(value: string | undefined): string | undefined {
 }
 
 function parseSize(value: string, url: string): number {
-  if (!/^\d+$/.test(value)) throw new Error(`${url} gave an unreadable file size ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value)) throw new HubError(`${url} gave an unreadable file size ${JSON.stringify(value)}`, { url });
   return Number(value);
 }

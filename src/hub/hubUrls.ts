@@ -1,4 +1,5 @@
 // Where a Hub file lives: the endpoint, the `resolve` URL of a file at a revision, and its local folder name.
+import { HubError } from "./hubErrors";
 
 export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
 
@@ -9,9 +10,9 @@ export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   try {
     url = new URL(endpoint);
   } catch {
-    throw new Error(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL`);
+    throw new HubError(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL`, { field: "HF_ENDPOINT" });
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`HF_ENDPOINT ${endpoint} is not an http(s) URL`);
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new HubError(`HF_ENDPOINT ${endpoint} is not an http(s) URL`, { url: endpoint, field: "HF_ENDPOINT" });
   return endpoint.replace(/\/+$/, "");
 }
 

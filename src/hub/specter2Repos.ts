@@ -1,5 +1,6 @@
 // The Hub repos that make up SPECTER2 and the files we need from each (DESIGN.md §2).
 import { HubFileRequest } from "./downloadHubFile";
+import { Specter2Error } from "../errors";
 
 export const BASE_REPO = "allenai/specter2_base";
 
@@ -32,7 +33,9 @@ export function baseFiles(revision: string): HubFileRequest[] {
 
 export function adapterRepo(name: string): string {
   // hasOwn: "constructor" and friends are not adapters.
-  if (!Object.hasOwn(ADAPTER_REPOS, name)) throw new Error(`unknown adapter "${name}": SPECTER2's adapters are ${ADAPTER_NAMES.join(", ")}`);
+  if (!Object.hasOwn(ADAPTER_REPOS, name)) {
+    throw new Specter2Error("UNKNOWN_ADAPTER", `unknown adapter "${name}": SPECTER2's adapters are ${ADAPTER_NAMES.join(", ")}`, { adapter: name });
+  }
   return ADAPTER_REPOS[name];
 }
 

@@ -2,9 +2,16 @@
 // write a sibling temporary file, flush it to disk, then rename over the target.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { Specter2Error } from "../errors";
 
 export function temporarySibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
+}
+
+/** A file-system failure while writing `path`, as an OUTPUT_ERROR with the same message (the original is its cause). */
+function outputError(e: unknown, path: string): unknown {
+  if (e instanceof Specter2Error || !(e instanceof Error)) return e;
+  return new Specter2Error("OUTPUT_ERROR", e.message, { file: path }, { cause: e });
 }
 
 /** A file written piece by piece (for outputs too large to hold in memory) that appears under its
@@ -16,7 +23,11 @@ export class AtomicFileWriter {
 
   constructor(readonly path: string) {
     this.tmp = temporarySibling(path);
-    this.fd = openSync(this.tmp, "w");
+    try {
+      this.fd = openSync(this.tmp, "w");
+    } catch (e) {
+      throw outputError(e, path);
+    }
   }
 
   write(data: Uint8Array | string): void {
@@ -26,7 +37,7 @@ export class AtomicFileWriter {
       while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done);
     } catch (e) {
       this.abort();
-      throw e;
+      throw outputError(e, this.path);
     }
   }
 
@@ -38,7 +49,7 @@ export class AtomicFileWriter {
       renameSync(this.tmp, this.path);
     } catch (e) {
       this.abort();
-      throw e;
+      throw outputError(e, this.path);
     }
   }
 

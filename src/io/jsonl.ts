@@ -5,6 +5,7 @@ import { constants, createReadStream, type ReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { once } from "node:events";
 import { ByteRange, splitLines } from "./lines";
+import { Specter2Error } from "../errors";
 
 export const STDIN_SOURCE = "<stdin>";
 const JSON_WHITESPACE_ONLY = /^[ \t\r]*$/;
@@ -12,9 +13,10 @@ const JSON_WHITESPACE_ONLY = /^[ \t\r]*$/;
 /** A parsed line, or the reason it does not parse; lineNumber counts from 1. */
 export type JsonlEntry = { lineNumber: number; value: unknown } | { lineNumber: number; error: JsonlError };
 
-export class JsonlError extends Error {
+/** A line that is not JSON: code BAD_INPUT, with `file` (the source) and `line`. */
+export class JsonlError extends Specter2Error {
   constructor(readonly source: string, readonly lineNumber: number, readonly detail: string) {
-    super(`${source}:${lineNumber}: ${detail}`);
+    super("BAD_INPUT", `${source}:${lineNumber}: ${detail}`, { file: source, line: lineNumber });
     this.name = "JsonlError";
   }
 }
@@ -28,7 +30,7 @@ export interface JsonlReadOptions {
 /** Every non-blank line, parsed or with its parse error; for callers that skip bad lines. */
 export async function* readJsonlEntries(input: string | NodeJS.ReadableStream, source = sourceName(input), options: JsonlReadOptions = {}): AsyncGenerator<JsonlEntry> {
   const { range } = options;
-  if (range && typeof input !== "string") throw new Error(`${source}: a byte range can only be read from a file`);
+  if (range && typeof input !== "string") throw new Specter2Error("BAD_INPUT", `${source}: a byte range can only be read from a file`, { file: source });
   const file = typeof input === "string" ? await openFile(input, range) : null;
   const chunks = typeof input === "string" ? file ?? [] : input;
   // A byte-order mark can only open the file, not a range that starts further on.
@@ -78,6 +80,6 @@ async function openFile(path: string, range?: ByteRange): Promise<ReadStream | n
     await once(stream, "open");
     return stream;
   } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
+    throw new Specter2Error("BAD_INPUT", `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, { file: path }, { cause: e });
   }
 }

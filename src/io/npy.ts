@@ -1,5 +1,6 @@
 // NumPy .npy (format version 1.0) for float32 matrices: magic, version, header length, a Python
 // dict literal padded with spaces to a fixed size, then the rows little-endian.
+import { ErrorCode, Specter2Error } from "../errors";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 /** A fixed header size (a multiple of 64, as numpy aligns it) leaves room for any shape, so the
@@ -21,12 +22,13 @@ export function npyHeader(rows: number, cols: number): Uint8Array {
   return out;
 }
 
-/** Reads back what npyHeader wrote (and any float32 C-order 2-D .npy), for resume and tests. */
-export function parseNpyHeader(bytes: Uint8Array, file: string): { rows: number; cols: number; dataOffset: number } {
-  if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new Error(`${file}: not a .npy file`);
+/** Reads back what npyHeader wrote (and any float32 C-order 2-D .npy), for resume and tests. A file that
+ *  is not one is a Specter2Error of `code` (BAD_INPUT for an input, OUTPUT_ERROR for our own output). */
+export function parseNpyHeader(bytes: Uint8Array, file: string, code: ErrorCode = "BAD_INPUT"): { rows: number; cols: number; dataOffset: number } {
+  if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new Specter2Error(code, `${file}: not a .npy file`, { file });
   const length = new DataView(bytes.buffer, bytes.byteOffset).getUint16(8, true);
   const text = Buffer.from(bytes.subarray(10, 10 + length)).toString("latin1");
   const m = /'descr': '<f4', 'fortran_order': False, 'shape': \((\d+), (\d+)\)/.exec(text);
-  if (bytes[6] !== 1 || !m) throw new Error(`${file}: not a float32 C-order 2-D .npy (header ${JSON.stringify(text.trim())})`);
+  if (bytes[6] !== 1 || !m) throw new Specter2Error(code, `${file}: not a float32 C-order 2-D .npy (header ${JSON.stringify(text.trim())})`, { file });
   return { rows: Number(m[1]), cols: Number(m[2]), dataOffset: 10 + length };
 }

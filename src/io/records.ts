@@ -2,6 +2,7 @@
 // card does (title + [SEP] + abstract), or a query {"text"}; the id is paper_id, id, corpus_id
 // or else the line number.
 import { formatPaper } from "../tokenizer/formatPaper";
+import { Specter2Error } from "../errors";
 
 export type RecordKind = "paper" | "query";
 
@@ -17,9 +18,10 @@ export interface RecordLocation {
   lineNumber: number;
 }
 
-export class RecordError extends Error {
-  constructor(readonly location: RecordLocation, detail: string) {
-    super(`${location.source}:${location.lineNumber}: ${detail}`);
+/** A JSON value that is not an input record: code BAD_INPUT, with `file`, `line` and the `field` at fault. */
+export class RecordError extends Specter2Error {
+  constructor(readonly location: RecordLocation, detail: string, field?: string) {
+    super("BAD_INPUT", `${location.source}:${location.lineNumber}: ${detail}`, { file: location.source, line: location.lineNumber, field });
     this.name = "RecordError";
   }
 }
@@ -39,17 +41,17 @@ export function toInputRecord(value: unknown, location: RecordLocation, sep = "[
   }
   if (isPaper) {
     const { title, abstract } = record;
-    if (typeof title !== "string") throw new RecordError(location, `"title" must be a string, got ${describe(title)}`);
+    if (typeof title !== "string") throw new RecordError(location, `"title" must be a string, got ${describe(title)}`, "title");
     // As in the Python usage, `d.get("abstract") or ""`: missing and null abstracts are empty.
     if (abstract !== undefined && abstract !== null && typeof abstract !== "string") {
-      throw new RecordError(location, `"abstract" must be a string or null, got ${describe(abstract)}`);
+      throw new RecordError(location, `"abstract" must be a string or null, got ${describe(abstract)}`, "abstract");
     }
     return { id, text: formatPaper(title, abstract, sep), kind: "paper" };
   }
   if (!("text" in record)) {
     throw new RecordError(location, `needs "text" (a query) or "title" and "abstract" (a paper); keys: ${Object.keys(record).join(", ") || "none"}`);
   }
-  if (typeof record.text !== "string") throw new RecordError(location, `"text" must be a string, got ${describe(record.text)}`);
+  if (typeof record.text !== "string") throw new RecordError(location, `"text" must be a string, got ${describe(record.text)}`, "text");
   return { id, text: record.text, kind: "query" };
 }
 
@@ -59,7 +61,7 @@ function recordId(record: Record<string, unknown>, location: RecordLocation): st
   if (key === undefined) return location.lineNumber;
   const id = record[key];
   if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) return id;
-  throw new RecordError(location, `"${key}" must be a string or a number, got ${describe(id)}`);
+  throw new RecordError(location, `"${key}" must be a string or a number, got ${describe(id)}`, key);
 }
 
 function idKey(record: Record<string, unknown>): (typeof ID_KEYS)[number] | undefined {

@@ -5,6 +5,7 @@ import { activation } from "./activations";
 import { ADAPTER_LAYER_NORM_EPS, AdapterSpec, BertConfig, bottleneckSize } from "./config";
 import { LayerNorm, Linear } from "./layers";
 import { WeightSource } from "./weightSource";
+import { Specter2Error } from "../errors";
 
 /** Where in a BERT layer an adapter sits: after self-attention (`mh_adapter`) or after the feed-forward. */
 export type AdapterSite = "attention" | "output";
@@ -72,11 +73,19 @@ export class Adapter {
   /** `w` holds our converted names: `layer.{i}.{attention|output}.adapter_down.weight`, … */
   static load(w: WeightSource, spec: AdapterSpec, config: BertConfig): Adapter {
     if (spec.hidden_size !== config.hidden_size) {
-      throw new Error(`${w.origin}: adapter "${spec.name}" is for hidden size ${spec.hidden_size}, the model has ${config.hidden_size}`);
+      throw new Specter2Error("BAD_CHECKPOINT", `${w.origin}: adapter "${spec.name}" is for hidden size ${spec.hidden_size}, the model has ${config.hidden_size}`, {
+        file: w.origin,
+        adapter: spec.name,
+        field: "hidden_size",
+      });
     }
     if (spec.config.residual_before_ln === "post_add" && !spec.config.original_ln_before) {
       // The adapters library has no residual in this case (it fails with an unbound variable).
-      throw new Error(`${w.origin}: adapter "${spec.name}": residual_before_ln "post_add" requires original_ln_before`);
+      throw new Specter2Error("BAD_CHECKPOINT", `${w.origin}: adapter "${spec.name}": residual_before_ln "post_add" requires original_ln_before`, {
+        file: w.origin,
+        adapter: spec.name,
+        field: "residual_before_ln",
+      });
     }
     const sites = new Map<string, Bottleneck>();
     for (let layer = 0; layer < config.num_hidden_layers; layer++) {
@@ -85,7 +94,9 @@ export class Adapter {
       if (spec.config.output_adapter) sites.set(key(layer, "output"), Bottleneck.load(w.child(`layer.${layer}.output`), spec, layer));
     }
     const extra = w.untaken();
-    if (extra.length > 0) throw new Error(`${w.origin}: unexpected adapter tensors: ${extra.join(", ")}`);
+    if (extra.length > 0) {
+      throw new Specter2Error("BAD_CHECKPOINT", `${w.origin}: unexpected adapter tensors: ${extra.join(", ")}`, { file: w.origin, tensor: extra[0], adapter: spec.name });
+    }
     return new Adapter(spec, sites);
   }
 

@@ -1,13 +1,14 @@
 // Many adapters next to one base. Switching only changes which Adapter object a forward pass is
 // handed: no base tensor is touched, copied or created.
 import { Adapter } from "./adapter";
+import { Specter2Error } from "../errors";
 
 export class AdapterSet {
   private readonly adapters = new Map<string, Adapter>();
   private activeName: string | null = null;
 
   add(name: string, adapter: Adapter): void {
-    if (this.adapters.has(name)) throw new Error(`adapter "${name}" is already loaded; unload it first`);
+    if (this.adapters.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is already loaded; unload it first`, { adapter: name });
     this.adapters.set(name, adapter);
   }
 
@@ -50,7 +51,7 @@ export class AdapterSet {
   }
 }
 
-/** The error for an adapter name not among those loaded, naming them. */
-export function unknownAdapter(name: string, loaded: readonly string[]): Error {
-  return new Error(`unknown adapter "${name}" (loaded: ${loaded.join(", ") || "none"})`);
+/** The error (UNKNOWN_ADAPTER, with `adapter`) for an adapter name not among those loaded, naming them. */
+export function unknownAdapter(name: string, loaded: readonly string[]): Specter2Error {
+  return new Specter2Error("UNKNOWN_ADAPTER", `unknown adapter "${name}" (loaded: ${loaded.join(", ") || "none"})`, { adapter: name });
 }

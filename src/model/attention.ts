@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { BertConfig } from "./config";
 import { Linear } from "./layers";
 import { WeightSource } from "./weightSource";
+import { Specter2Error } from "../errors";
 
 /** How attention's two products are issued: one BatchMatMul each (fast where the backend has a real
  *  batched kernel: tfjs-node, native) or 2-D products per row and head (fast on wasm and cpu). */
@@ -23,7 +24,9 @@ export class BertSelfAttention {
 
   static load(w: WeightSource, c: BertConfig): BertSelfAttention {
     const h = c.hidden_size;
-    if (h % c.num_attention_heads !== 0) throw new Error(`hidden_size ${h} is not a multiple of num_attention_heads ${c.num_attention_heads}`);
+    if (h % c.num_attention_heads !== 0) {
+      throw new Specter2Error("BAD_CHECKPOINT", `hidden_size ${h} is not a multiple of num_attention_heads ${c.num_attention_heads}`, { field: "hidden_size" });
+    }
     return new BertSelfAttention(Linear.load(w.child("query"), h, h), Linear.load(w.child("key"), h, h), Linear.load(w.child("value"), h, h), c);
   }
 

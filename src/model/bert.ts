@@ -7,6 +7,7 @@ import { BertEmbeddings } from "./embeddings";
 import { BertLayer } from "./layer";
 import { Linear } from "./layers";
 import { WeightSource } from "./weightSource";
+import { Specter2Error } from "../errors";
 
 export type Pooling = "cls" | "mean" | "pooler";
 
@@ -38,7 +39,7 @@ export class BertModel {
     const layers = Array.from({ length: c.num_hidden_layers }, (_, i) => BertLayer.load(w.child(`encoder.layer.${i}`), c, i));
     const pooler = w.has("pooler.dense.weight") ? Linear.load(w.child("pooler.dense"), c.hidden_size, c.hidden_size) : null;
     const extra = w.untaken();
-    if (extra.length > 0) throw new Error(`${w.origin}: unexpected tensors: ${extra.join(", ")}`);
+    if (extra.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${w.origin}: unexpected tensors: ${extra.join(", ")}`, { file: w.origin, tensor: extra[0] });
     return new BertModel(c, embeddings, layers, pooler);
   }
 
@@ -50,7 +51,7 @@ export class BertModel {
   forward(ids: tf.Tensor2D, mask: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
     const [batch, seq] = ids.shape;
     if (seq > this.config.max_position_embeddings) {
-      throw new Error(`sequence length ${seq} exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
+      throw new Specter2Error("BAD_INPUT", `sequence length ${seq} exceeds max_position_embeddings ${this.config.max_position_embeddings}`, { field: "maxLength" });
     }
     const hidden = this.config.hidden_size;
     const shape = options.attentionShape ?? preferredAttentionShape(tf.getBackend());
@@ -82,7 +83,7 @@ export class BertModel {
     const cls = tf.reshape(tf.slice(last, [0, 0, 0], [batch, 1, hidden]), [batch, hidden]) as tf.Tensor2D;
     if (pooling === "cls") return cls;
     if (pooling === "pooler") {
-      if (!this.pooler) throw new Error("pooling \"pooler\" needs pooler.dense weights, which this model does not have");
+      if (!this.pooler) throw new Specter2Error("BAD_INPUT", "pooling \"pooler\" needs pooler.dense weights, which this model does not have", { field: "pooling" });
       return tf.tanh(this.pooler.forward(cls));
     }
     const m = tf.expandDims(tf.cast(mask, "float32"), 2); // [batch, seq, 1]

@@ -1,5 +1,6 @@
 // Normalized configurations, as our model directory stores them (config.json, adapters/<name>.json).
 // Key names follow Hugging Face / AdapterHub so the files read like the upstream ones.
+import { Specter2Error } from "../errors";
 
 export const ACTIVATIONS = ["relu", "gelu", "gelu_new", "swish", "silu", "tanh", "sigmoid", "leakyrelu"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -56,6 +57,6 @@ export function bottleneckSize(config: BottleneckConfig, hidden: number, layer: 
   let factor: number | undefined;
   if (typeof rf === "number") factor = rf;
   else factor = rf[String(layer)] ?? rf["default"];
-  if (factor === undefined) throw new Error(`reduction_factor has no entry for layer ${layer} and no "default"`);
+  if (factor === undefined) throw new Specter2Error("BAD_CHECKPOINT", `reduction_factor has no entry for layer ${layer} and no "default"`, { field: "reduction_factor" });
   return Math.floor(hidden / factor);
 }

@@ -1,6 +1,7 @@
 // Strict weight lookup, in the spirit of nanoGPT's from_pretrained: every tensor the model takes is
 // checked against the shape it expects, and tensors nobody took are reported, never silently kept.
 import * as tf from "@tensorflow/tfjs-core";
+import { Specter2Error } from "../errors";
 
 export class WeightSource {
   /** `origin` names where the tensors came from (a file), for error messages. */
@@ -23,9 +24,14 @@ export class WeightSource {
   take(name: string, shape: readonly number[]): tf.Tensor {
     const full = this.full(name);
     const t = this.tensors.get(full);
-    if (t === undefined) throw new Error(`${this.origin}: missing tensor "${full}" (expected shape [${shape.join(", ")}])`);
+    if (t === undefined) {
+      throw new Specter2Error("BAD_CHECKPOINT", `${this.origin}: missing tensor "${full}" (expected shape [${shape.join(", ")}])`, { file: this.origin, tensor: full });
+    }
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`${this.origin}: tensor "${full}" has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
+      throw new Specter2Error("BAD_CHECKPOINT", `${this.origin}: tensor "${full}" has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`, {
+        file: this.origin,
+        tensor: full,
+      });
     }
     this.taken.add(full);
     return t;

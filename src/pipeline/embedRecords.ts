@@ -1,6 +1,7 @@
 // The main job: a stream of input records → embeddings in input order, written to a resumable sink.
 // Records are taken a window at a time; inside a window Specter2.embed sorts by token length, so
 // padding stays small while memory stays bounded by the window, whatever the input's size.
+import { Specter2Error } from "../errors";
 import type { Specter2 } from "../specter2";
 import { EmbeddingSink, RecordId } from "./sink";
 
@@ -33,7 +34,13 @@ export interface EmbedRunSummary {
   resumed: number;
 }
 
-export class InputError extends Error {}
+/** A line that cannot be embedded, with --on-error fail: what came before it is written. */
+export class InputError extends Specter2Error {
+  constructor(message: string, line: number) {
+    super("BAD_INPUT", message, { line });
+    this.name = "InputError";
+  }
+}
 
 export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncIterable<InputItem>, sink: EmbeddingSink, options: EmbedRunOptions): Promise<EmbedRunSummary> {
   const summary: EmbedRunSummary = { embedded: 0, skipped: 0, resumed: sink.rowsWritten };
@@ -54,7 +61,7 @@ export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncI
     if ("error" in item) {
       if (options.onError === "fail") {
         if (window.length > 0) await flush(); // keep everything before the bad line
-        throw new InputError(item.error);
+        throw new InputError(item.error, item.fileLine);
       }
       options.onSkip?.(item.fileLine, item.error);
       summary.skipped++;

@@ -7,6 +7,14 @@ import { JsonlError, readJsonlEntries, STDIN_SOURCE } from "../io/jsonl";
 import { ByteRange, LinesBefore } from "../io/lines";
 import { hasOwnId, InputRecord, toInputRecord } from "../io/records";
 import type { InputItem } from "./embedRecords";
+import { Specter2Error } from "../errors";
+
+/** A line that cannot be embedded; `cause` is the same problem as a BAD_INPUT Specter2Error naming the file and line. */
+export type BadInputItem = Extract<InputItem, { error: string }> & { cause: Specter2Error };
+
+function badItem(lineNumber: number, fileLine: number, cause: Specter2Error): BadInputItem {
+  return { lineNumber, fileLine, error: cause.message, cause };
+}
 
 /** `input`: a file, or "-" for stdin; `range`: a shard's bytes of the file. */
 export async function* inputItems(input: string, sep: string, range?: ByteRange, linesBefore = new LinesBefore(input, range?.start ?? 0)): AsyncGenerator<InputItem> {
@@ -17,7 +25,7 @@ export async function* inputItems(input: string, sep: string, range?: ByteRange,
     const { lineNumber } = entry;
     if ("error" in entry) {
       const line = await fileLine(lineNumber);
-      yield { lineNumber, fileLine: line, error: new JsonlError(source, line, entry.error.detail).message };
+      yield badItem(lineNumber, line, new JsonlError(source, line, entry.error.detail));
       continue;
     }
     let record: InputRecord | null = null;
@@ -33,7 +41,7 @@ export async function* inputItems(input: string, sep: string, range?: ByteRange,
       try {
         record = toInputRecord(entry.value, { source, lineNumber: line }, sep);
       } catch (e) {
-        yield { lineNumber, fileLine: line, error: (e as Error).message };
+        yield e instanceof Specter2Error ? badItem(lineNumber, line, e) : { lineNumber, fileLine: line, error: (e as Error).message };
         continue;
       }
     }

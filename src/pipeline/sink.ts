@@ -5,6 +5,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { writeFileAtomic } from "../io/atomicFile";
 import { npyHeader } from "../io/npy";
+import { Specter2Error } from "../errors";
 
 export type OutputFormat = "jsonl" | "npy";
 export type RecordId = string | number;
@@ -37,10 +38,17 @@ class AppendFile {
   private readonly fd: number;
 
   constructor(readonly path: string, keepBytes: number | null) {
-    this.fd = openSync(path, keepBytes === null ? "w" : "r+");
+    try {
+      this.fd = openSync(path, keepBytes === null ? "w" : "r+");
+    } catch (e) {
+      throw new Specter2Error("OUTPUT_ERROR", (e as Error).message, { file: path }, { cause: e });
+    }
     if (keepBytes !== null) {
       const size = fstatSync(this.fd).size;
-      if (size < keepBytes) throw new Error(`${path}: ${size} bytes, but the progress record says ${keepBytes} were written: cannot resume; delete it and start again`);
+      if (size < keepBytes) {
+        closeSync(this.fd);
+        throw new Specter2Error("OUTPUT_ERROR", `${path}: ${size} bytes, but the progress record says ${keepBytes} were written: cannot resume; delete it and start again`, { file: path });
+      }
       ftruncateSync(this.fd, keepBytes);
     }
   }
@@ -82,7 +90,7 @@ export class EmbeddingSink {
     const partial = `${output}.partial`;
     const saved = resume && existsSync(progressPath) ? readProgress(progressPath, format, source) : null;
     if (!resume && existsSync(partial)) {
-      throw new Error(`${partial} is left from an interrupted run: pass --resume to continue it, or delete it to start again`);
+      throw new Specter2Error("OUTPUT_ERROR", `${partial} is left from an interrupted run: pass --resume to continue it, or delete it to start again`, { file: partial });
     }
     this.progress = saved ?? { format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0, dim: null, source };
     this.data = new AppendFile(partial, saved ? saved.dataBytes : null);
@@ -122,7 +130,9 @@ export class EmbeddingSink {
       const dim = (this.progress.dim ??= rows[0].embedding.length);
       const block = new Float32Array(rows.length * dim);
       rows.forEach((r, i) => {
-        if (r.embedding.length !== dim) throw new Error(`embedding of ${r.id} has ${r.embedding.length} values, the file holds rows of ${dim}`);
+        if (r.embedding.length !== dim) {
+          throw new Specter2Error("OUTPUT_ERROR", `embedding of ${r.id} has ${r.embedding.length} values, the file holds rows of ${dim}`, { file: this.data.path });
+        }
         block.set(r.embedding, i * dim);
       });
       this.data.append(new Uint8Array(block.buffer));
@@ -165,9 +175,20 @@ function readProgress(path: string, format: OutputFormat, source: string | undef
   try {
     p = JSON.parse(readFileSync(path, "utf8")) as Progress;
   } catch (e) {
-    throw new Error(`${path}: unreadable progress record (${(e as Error).message}); delete the .partial and .progress.json files to start again`);
+    throw new Specter2Error(
+      "OUTPUT_ERROR",
+      `${path}: unreadable progress record (${(e as Error).message}); delete the .partial and .progress.json files to start again`,
+      { file: path },
+      { cause: e },
+    );
   }
-  if (p.format !== format) throw new Error(`${path}: the interrupted run wrote ${p.format}, this one asks for ${format}`);
-  if (p.source !== source) throw new Error(`${path}: the interrupted run read ${p.source ?? "another input"}, this one reads ${source ?? "another input"}; delete its .partial and .progress.json files to start again`);
+  if (p.format !== format) throw new Specter2Error("OUTPUT_ERROR", `${path}: the interrupted run wrote ${p.format}, this one asks for ${format}`, { file: path, field: "format" });
+  if (p.source !== source) {
+    throw new Specter2Error(
+      "OUTPUT_ERROR",
+      `${path}: the interrupted run read ${p.source ?? "another input"}, this one reads ${source ?? "another input"}; delete its .partial and .progress.json files to start again`,
+      { file: path, field: "source" },
+    );
+  }
   return p;
 }

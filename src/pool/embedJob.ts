@@ -1,4 +1,4 @@
-// The messages between Specter2Pool and its workers.
+// The messages between the pool runner and its workers.
 import type { BackendChoice, BackendInfo } from "../backend/select";
 import type { Pooling } from "../model/bert";
 
@@ -7,14 +7,14 @@ export interface WorkerConfig {
   dir: string;
   backend: BackendChoice;
   adapters: string[] | "all";
-  /** The native backend's thread count in this worker (undefined: all cores). */
+  /** The native backend's thread count in this worker (undefined: oneDNN's default). */
   threads?: number;
 }
 
-/** One padded forward pass: token ids of one length-sorted batch. `adapter` undefined: the model's default. */
+/** One padded forward pass: token ids of one batch the engine formed; `adapter` null: the bare base. */
 export interface EmbedJob {
   ids: number[][];
-  adapter: string | null | undefined;
+  adapter: string | null;
   pooling: Pooling;
 }
 

@@ -1,8 +1,8 @@
 // A pool worker: loads its own backend and copy of the model, then embeds one batch per message.
 import { parentPort, workerData } from "node:worker_threads";
-import { Specter2 } from "../specter2";
+import { LocalModel } from "../engine/localModel";
 import { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
-import { PoolJob, WorkerMessage } from "./workerPool";
+import { PoolJob, serializeError, WorkerMessage } from "./workerPool";
 
 const port = parentPort;
 if (!port) throw new Error("src/pool/worker runs only as a worker thread");
@@ -13,24 +13,23 @@ function post(m: WorkerMessage<EmbedResult, WorkerReady>): void {
   else port!.postMessage(m);
 }
 
-async function embed(model: Specter2, job: EmbedJob): Promise<EmbedResult> {
-  const adapter = model.adapters.get(job.adapter === undefined ? model.adapters.active : job.adapter);
-  const vectors = await model.embedIds(job.ids, adapter, job.pooling);
+async function embed(model: LocalModel, job: EmbedJob): Promise<EmbedResult> {
+  const vectors = await model.embedIds(job.ids, job.adapter, job.pooling);
   const hidden = model.model.config.hidden_size;
   const flat = new Float32Array(vectors.length * hidden);
   vectors.forEach((v, r) => flat.set(v, r * hidden));
   return flat;
 }
 
-Specter2.load(config.dir, { backend: config.backend, adapters: config.adapters, threads: config.threads }).then(
+LocalModel.load(config.dir, { backend: config.backend, adapters: config.adapters, threads: config.threads }).then(
   (model) => {
     port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
       embed(model, job).then(
         (result) => post({ type: "result", id, result }),
-        (e: Error) => post({ type: "jobError", id, error: e.message }),
+        (e: unknown) => post({ type: "jobError", id, error: serializeError(e) }),
       );
     });
     post({ type: "ready", info: { backend: model.backend, adapters: model.adapters.names() } });
   },
-  (e: Error) => post({ type: "loadError", error: e.message }),
+  (e: unknown) => post({ type: "loadError", error: serializeError(e) }),
 );

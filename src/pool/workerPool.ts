@@ -2,13 +2,31 @@
 // job is replaced and the job retried (up to `maxRetries` times); a worker that cannot start breaks the pool,
 // since its replacement would fail the same way.
 import { Worker } from "node:worker_threads";
+import { ErrorCode, ErrorDetails, Specter2Error } from "../errors";
+
+/** An error as it crosses the thread boundary: a Specter2Error keeps its code and details. */
+export interface SerializedError {
+  message: string;
+  code?: ErrorCode;
+  details?: ErrorDetails;
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof Specter2Error) return { message: e.message, code: e.code, details: e.details() };
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+/** The worker's error on this side, its message prefixed with what failed (`context`); code WORKER_FAILED if it had none. */
+function deserializeError(e: SerializedError, context = ""): Specter2Error {
+  return new Specter2Error(e.code ?? "WORKER_FAILED", `${context}${e.message}`, e.details);
+}
 
 /** What a worker script posts back: "ready" once after loading (with what it loaded, `I`), then one reply per job. */
 export type WorkerMessage<R, I = undefined> =
   | { type: "ready"; info: I }
-  | { type: "loadError"; error: string }
+  | { type: "loadError"; error: SerializedError }
   | { type: "result"; id: number; result: R }
-  | { type: "jobError"; id: number; error: string };
+  | { type: "jobError"; id: number; error: SerializedError };
 
 export interface PoolJob<J> {
   id: number;
@@ -95,13 +113,13 @@ export class WorkerPool<J, R, I = undefined> {
       if (this.startedCount === 0) this.info = m.info;
       if (++this.startedCount === this.size) this.markStarted(null);
     } else if (m.type === "loadError") {
-      this.breakPool(new Error(`a pool worker could not load the model: ${m.error}`));
+      this.breakPool(deserializeError(m.error, "a pool worker could not load the model: "));
     } else {
       const job = slot.current;
       if (!job || job.id !== m.id) return;
       slot.current = null;
       if (m.type === "result") job.resolve(m.result);
-      else job.reject(new Error(m.error));
+      else job.reject(deserializeError(m.error));
     }
     this.dispatch();
   }
@@ -109,12 +127,12 @@ export class WorkerPool<J, R, I = undefined> {
   private onExit(slot: Slot<J, R>, code: number): void {
     if (!this.slots.delete(slot) || this.broken) return;
     if (this.closing) {
-      slot.current?.reject(new Error(`a pool worker exited with code ${code} while the pool was closing`));
+      slot.current?.reject(new Specter2Error("WORKER_FAILED", `a pool worker exited with code ${code} while the pool was closing`));
       this.checkIdle();
       return;
     }
     if (!slot.ready) {
-      this.breakPool(new Error(`a pool worker exited with code ${code} while loading`));
+      this.breakPool(new Specter2Error("WORKER_FAILED", `a pool worker exited with code ${code} while loading`));
       return;
     }
     const job = slot.current;
@@ -123,7 +141,7 @@ export class WorkerPool<J, R, I = undefined> {
         job.attempts++;
         this.queue.unshift(job);
       } else {
-        job.reject(new Error(`a pool worker exited with code ${code} on this batch ${job.attempts + 1} times`));
+        job.reject(new Specter2Error("WORKER_FAILED", `a pool worker exited with code ${code} on this batch ${job.attempts + 1} times`));
       }
     }
     this.addWorker();

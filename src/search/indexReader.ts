@@ -6,12 +6,28 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { readJsonl } from "../io/jsonl";
 import { parseNpyHeader } from "../io/npy";
 import { idsPathFor, RecordId } from "../pipeline/sink";
+import { Specter2Error } from "../errors";
 
 export interface IndexRow {
   id: RecordId;
   /** May be a view into a buffer reused for later rows: copy it to keep it. */
   embedding: Float32Array;
   title?: string;
+}
+
+/** Where in the index a row comes from: its file and (JSONL, ids files) line. */
+interface At {
+  file: string;
+  line?: number;
+}
+
+function whereOf(at: At): string {
+  return at.line === undefined ? at.file : `${at.file}:${at.line}`;
+}
+
+/** An index that cannot be read as one: BAD_INPUT, naming the file (and line). */
+function indexError(message: string, at: At, cause?: unknown): Specter2Error {
+  return new Specter2Error("BAD_INPUT", message, { file: at.file, line: at.line }, cause === undefined ? undefined : { cause });
 }
 
 /** `.npy` by extension (as `specter2 embed` chooses), JSONL otherwise. */
@@ -21,31 +37,33 @@ export function readIndex(path: string, dim: number): AsyncGenerator<IndexRow> {
 
 async function* readJsonlIndex(path: string, dim: number): AsyncGenerator<IndexRow> {
   for await (const { lineNumber, value } of readJsonl(path)) {
-    const where = `${path}:${lineNumber}`;
+    const at: At = { file: path, line: lineNumber };
+    const where = whereOf(at);
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new Error(`${where}: expected {"paper_id": …, "embedding": [...]} as written by specter2 embed`);
+      throw indexError(`${where}: expected {"paper_id": …, "embedding": [...]} as written by specter2 embed`, at);
     }
     const { paper_id: id, embedding, title } = value as Record<string, unknown>;
-    checkId(id, where);
-    if (title !== undefined && title !== null && typeof title !== "string") throw new Error(`${where}: "title" must be a string`);
-    yield { id, embedding: toVector(embedding, dim, where), ...(typeof title === "string" ? { title } : {}) };
+    checkId(id, at);
+    if (title !== undefined && title !== null && typeof title !== "string") throw indexError(`${where}: "title" must be a string`, at);
+    yield { id, embedding: toVector(embedding, dim, at), ...(typeof title === "string" ? { title } : {}) };
   }
 }
 
-function checkId(id: unknown, where: string): asserts id is RecordId {
+function checkId(id: unknown, at: At): asserts id is RecordId {
   if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) return;
-  throw new Error(`${where}: "paper_id" must be a string or a number, got ${id === undefined ? "nothing" : JSON.stringify(id)}`);
+  throw indexError(`${whereOf(at)}: "paper_id" must be a string or a number, got ${id === undefined ? "nothing" : JSON.stringify(id)}`, at);
 }
 
-function toVector(embedding: unknown, dim: number, where: string): Float32Array {
-  if (!Array.isArray(embedding)) throw new Error(`${where}: "embedding" must be an array of numbers`);
+function toVector(embedding: unknown, dim: number, at: At): Float32Array {
+  const where = whereOf(at);
+  if (!Array.isArray(embedding)) throw indexError(`${where}: "embedding" must be an array of numbers`, at);
   if (embedding.length !== dim) {
-    throw new Error(`${where}: embedding has ${embedding.length} values, the model's hidden size is ${dim} (was the index made with another model?)`);
+    throw indexError(`${where}: embedding has ${embedding.length} values, the model's hidden size is ${dim} (was the index made with another model?)`, at);
   }
   const out = new Float32Array(dim);
   for (let i = 0; i < dim; i++) {
     const x: unknown = embedding[i];
-    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${where}: embedding[${i}] is ${JSON.stringify(x)}, not a finite number`);
+    if (typeof x !== "number" || !Number.isFinite(x)) throw indexError(`${where}: embedding[${i}] is ${JSON.stringify(x)}, not a finite number`, at);
     out[i] = x;
   }
   return out;
@@ -60,16 +78,20 @@ async function* readNpyIndex(path: string, dim: number): AsyncGenerator<IndexRow
   try {
     fd = openSync(path, "r");
   } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
+    throw indexError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, { file: path }, e);
   }
   const ids = readJsonl(idsPath)[Symbol.asyncIterator]();
   try {
     const { rows, cols, dataOffset } = readNpyShape(fd, path);
-    if (cols !== dim) throw new Error(`${path}: rows of ${cols} values (shape (${rows}, ${cols})), the model's hidden size is ${dim} (was the index made with another model?)`);
+    if (cols !== dim) {
+      throw indexError(`${path}: rows of ${cols} values (shape (${rows}, ${cols})), the model's hidden size is ${dim} (was the index made with another model?)`, { file: path });
+    }
     const expectedBytes = dataOffset + rows * cols * 4;
     const actualBytes = fstatSync(fd).size;
     if (actualBytes !== expectedBytes) {
-      throw new Error(`${path}: ${actualBytes} bytes, but shape (${rows}, ${cols}) needs ${expectedBytes}: truncated or not finished (an interrupted embed leaves .partial files)`);
+      throw indexError(`${path}: ${actualBytes} bytes, but shape (${rows}, ${cols}) needs ${expectedBytes}: truncated or not finished (an interrupted embed leaves .partial files)`, {
+        file: path,
+      });
     }
     const blockRows = Math.max(1, Math.floor(BLOCK_BYTES / (cols * 4)));
     for (let start = 0; start < rows; start += blockRows) {
@@ -79,13 +101,15 @@ async function* readNpyIndex(path: string, dim: number): AsyncGenerator<IndexRow
       readSync(fd, new Uint8Array(block.buffer), 0, block.byteLength, dataOffset + start * cols * 4);
       for (let r = 0; r < n; r++) {
         const next = await ids.next();
-        if (next.done) throw new Error(`${idsPath}: has ${start + r} ids, but ${path} has ${rows} rows`);
-        checkId(next.value.value, `${idsPath}:${next.value.lineNumber}`);
+        if (next.done) throw indexError(`${idsPath}: has ${start + r} ids, but ${path} has ${rows} rows`, { file: idsPath });
+        checkId(next.value.value, { file: idsPath, line: next.value.lineNumber });
         yield { id: next.value.value, embedding: block.subarray(r * cols, (r + 1) * cols) };
       }
     }
     const extra = await ids.next();
-    if (!extra.done) throw new Error(`${idsPath}:${extra.value.lineNumber}: more ids than the ${rows} rows of ${path}`);
+    if (!extra.done) {
+      throw indexError(`${idsPath}:${extra.value.lineNumber}: more ids than the ${rows} rows of ${path}`, { file: idsPath, line: extra.value.lineNumber });
+    }
   } finally {
     closeSync(fd);
     await ids.return?.(undefined);

@@ -3,6 +3,7 @@
 // (sklearn euclidean_distances, smaller is closer); so `l2` is the default. `dot` and `cosine` are offered
 // for indexes built for other tools. Sums are taken in float64 so that ties and ~0 distances are exact
 // to float32 input precision.
+import { Specter2Error } from "../errors";
 
 export const SCORE_NAMES = ["l2", "dot", "cosine"] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
@@ -37,7 +38,7 @@ export function makeScorer(name: ScoreName, query: Float32Array): Scorer {
       } };
     }
     default:
-      throw new Error(`unknown score "${name as string}" (choose one of ${SCORE_NAMES.join(", ")})`);
+      throw new Specter2Error("BAD_INPUT", `unknown score "${name as string}" (choose one of ${SCORE_NAMES.join(", ")})`, { field: "score" });
   }
 }
 

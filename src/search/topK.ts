@@ -1,12 +1,13 @@
 // The k best items of a stream, in O(k) memory: a binary heap whose root is the worst item kept, so
 // each new item is compared with the root and, when better, replaces it (O(log k)).
+import { Specter2Error } from "../errors";
 
 export class TopK<T> {
   private readonly heap: T[] = [];
 
   /** `better(a, b)`: a ranks before b. It must be a strict total order for the result to be deterministic. */
   constructor(readonly k: number, private readonly better: (a: T, b: T) => boolean) {
-    if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 1) throw new Specter2Error("BAD_INPUT", `k must be a positive integer, got ${k}`, { field: "k" });
   }
 
   get size(): number {

@@ -1,6 +1,6 @@
 // One embedding request, whichever API it came through: limits, adapter, deadline, then the queue.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EmbedInput } from "../specter2";
+import type { EmbedInput } from "../engine/inputs";
 import type { ServeContext } from "./context";
 import { adapterLabel, EmbedResult } from "./embedder";
 import { ApiError } from "./errors";
@@ -10,7 +10,8 @@ export async function embedRequest(
   request: FastifyRequest,
   reply: FastifyReply,
   inputs: readonly EmbedInput[],
-  adapterName: string,
+  /** As the client named it; undefined: the model's default adapter. */
+  adapterName: string | undefined,
   truncate: boolean,
 ): Promise<EmbedResult> {
   const limit = ctx.options.maxClientBatchSize;

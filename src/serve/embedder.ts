@@ -1,9 +1,10 @@
 // Between requests and the batching queue: adapter names as clients spell them, tokenization on arrival
-// (so a too-long input is refused before it waits), and the served model's forward pass for each batch.
-import type { EmbedInput } from "../specter2";
+// (so a too-long input is refused before it waits), and the engine's forward pass for each batch.
+import type { EmbedInput } from "../engine/inputs";
+import { isSpecter2Error } from "../errors";
+import type { Specter2 } from "../specter2";
 import { ApiError } from "./errors";
 import { BatchQueue, QueueObserver } from "./queue";
-import type { ServedModel } from "./servedModel";
 
 /** The `model` / `adapter` name that means no adapter: the bare SPECTER2 base. */
 export const BASE_MODEL = "base";
@@ -29,7 +30,7 @@ export class Embedder {
   readonly queue: BatchQueue;
 
   constructor(
-    readonly model: ServedModel,
+    readonly model: Specter2,
     readonly limits: EmbedderLimits,
     observer?: QueueObserver,
   ) {
@@ -37,20 +38,23 @@ export class Embedder {
       throw new Error(`the batch token budget (${limits.maxBatchTokens}) must hold one input of the maximum length (${limits.maxLength})`);
     }
     // Each worker computes one batch at a time; on the main thread, one batch at a time in all.
-    const parallel = Math.max(1, model.description.workers);
-    this.queue = new BatchQueue((rows, adapter) => model.embedBatch(rows, adapter), limits.maxBatchTokens, observer, parallel);
+    this.queue = new BatchQueue((rows, adapter) => model.embedBatch(rows, adapter), limits.maxBatchTokens, observer, model.parallel);
   }
 
   /** Every name a request may give: `base` and the loaded adapters. */
   names(): string[] {
-    return [BASE_MODEL, ...this.model.description.adapters];
+    return [BASE_MODEL, ...this.model.adapterNames];
   }
 
-  /** A client's adapter name → the library's (null: the base); 404 naming the choices when unknown. */
-  resolve(name: string): string | null {
-    if (this.model.description.adapters.includes(name)) return name;
-    if (name === BASE_MODEL) return null;
-    throw new ApiError(404, `unknown model/adapter "${name}"; this server has: ${this.names().join(", ")}`, "model_not_found");
+  /** A client's adapter name → the engine's (null: the base; undefined: the model's default adapter, as in the
+   *  library and the CLI); 404 naming the choices when unknown. */
+  resolve(name: string | undefined): string | null {
+    try {
+      return this.model.resolveAdapter(name);
+    } catch (e) {
+      if (!isSpecter2Error(e, "UNKNOWN_ADAPTER")) throw e;
+      throw new ApiError(404, `unknown model/adapter "${name}"; this server has: ${this.names().join(", ")}`, "model_not_found");
+    }
   }
 
   async embed(inputs: readonly EmbedInput[], adapter: string | null, options: { truncate: boolean; signal?: AbortSignal }): Promise<EmbedResult> {
@@ -61,7 +65,7 @@ export class Embedder {
 
   private encode(input: EmbedInput, index: number, truncate: boolean): number[] {
     const { maxLength } = this.limits;
-    const text = this.model.textOf(input);
+    const text = this.model.textOf(input, index);
     if (truncate) return this.model.tokenizer.encode(text, { maxLength }).ids;
     // One token more than allowed tells "too long" without tokenizing the whole text.
     const ids = this.model.tokenizer.encode(text, { maxLength: maxLength + 1 }).ids;

@@ -5,7 +5,8 @@ const text = { type: "string", minLength: 1 } as const;
 const texts = { anyOf: [text, { type: "array", minItems: 1, items: text }] } as const;
 
 export interface OpenAiEmbeddingsBody {
-  model: string;
+  /** An adapter, or "base"; omitted (an extension of OpenAI's API): the model's default adapter, as /embed and the CLI. */
+  model?: string;
   input: string | string[];
   encoding_format: "float" | "base64";
   user?: string;
@@ -13,7 +14,7 @@ export interface OpenAiEmbeddingsBody {
 
 export const openAiEmbeddingsSchema = {
   type: "object",
-  required: ["model", "input"],
+  required: ["input"],
   additionalProperties: false,
   properties: {
     model: text,

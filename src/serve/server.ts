@@ -3,11 +3,11 @@
 // warm-up and a draining close.
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from "fastify";
+import type { Specter2 } from "../specter2";
 import type { ServeContext, ServeOptions } from "./context";
 import { Embedder } from "./embedder";
 import { ApiError, errorBody } from "./errors";
 import { ServeMetrics } from "./metrics";
-import type { ServedModel } from "./servedModel";
 import { openAiRoutes } from "./routes/openai";
 import { opsRoutes } from "./routes/ops";
 import { teiRoutes } from "./routes/tei";
@@ -20,7 +20,7 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export function createService(model: ServedModel, options: ServeOptions): Service {
+export function createService(model: Specter2, options: ServeOptions): Service {
   const metrics = new ServeMetrics();
   const embedder = new Embedder(model, { maxLength: options.maxLength, maxBatchTokens: options.maxBatchTokens }, metrics);
   const state = { ready: false, closing: false };

@@ -4,6 +4,7 @@
 // the command that redoes the part.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { Specter2Error } from "../errors";
 import { NPY_HEADER_BYTES, parseNpyHeader } from "../io/npy";
 import type { OutputFormat } from "../pipeline/sink";
 import { shellQuote } from "../shellQuote";
@@ -18,9 +19,9 @@ export interface PartProblem {
   stale: boolean;
 }
 
-export class MergeError extends Error {
+export class MergeError extends Specter2Error {
   constructor(message: string, readonly problems: PartProblem[] = []) {
-    super(message);
+    super("OUTPUT_ERROR", message);
     this.name = "MergeError";
   }
 }
@@ -213,9 +214,7 @@ function describeProblems(output: string, format: OutputFormat, count: number, p
 function rerunCommand(output: string, format: OutputFormat, shard: { index: number; count: number }, s: EmbedSettings | undefined): string {
   const args = ["specter2", "embed"];
   if (s) {
-    args.push("--model", s.model, "--input", s.input, "--adapter", s.adapter ?? "none", "--batch-size", String(s.batchSize));
-    if (s.maxLength !== null) args.push("--max-length", String(s.maxLength));
-    args.push("--backend", s.backend, "--on-error", s.onError);
+    args.push("--model", s.model, "--input", s.input, "--adapter", s.adapter ?? "none", ...s.options);
   } else {
     args.push("--model", "MODEL", "--input", "INPUT");
   }

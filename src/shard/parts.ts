@@ -39,9 +39,8 @@ export interface EmbedSettings {
   adapter: string | null;
   /** null: the model's default. */
   maxLength: number | null;
-  batchSize: number;
-  backend: string;
-  onError: string;
+  /** The other `specter2 embed` flags the shard ran with (src/cli/options.ts's EMBED_TASK_OPTIONS), for a rerun. */
+  options: string[];
 }
 
 export interface DoneRecord {
@@ -115,7 +114,8 @@ export function readDoneRecord(path: string): DoneRecord {
     int(r.rows) && int(r.skipped) && (r.format === "jsonl" || r.format === "npy") && intOrNull(r.dim) &&
     typeof r.bytes === "object" && r.bytes !== null && int(r.bytes.data) && intOrNull(r.bytes.ids) &&
     typeof r.sha256 === "object" && r.sha256 !== null && hex(r.sha256.data) && (r.sha256.ids === null || hex(r.sha256.ids)) &&
-    typeof r.embed === "object" && r.embed !== null && typeof r.embed.model === "string" && typeof r.embed.input === "string";
+    typeof r.embed === "object" && r.embed !== null && typeof r.embed.model === "string" && typeof r.embed.input === "string" &&
+    Array.isArray(r.embed.options) && r.embed.options.every((o) => typeof o === "string");
   if (!ok) throw new Error(`${path}: not a done-record of this version (fields missing or of the wrong type)`);
   return r;
 }

@@ -6,6 +6,7 @@ import { preTokenize } from "./preTokenizer";
 import { splitOnSpecialTokens } from "./specialTokens";
 import { parseVocab, vocabIndex } from "./vocab";
 import { WordPiece } from "./wordPiece";
+import { Specter2Error } from "../errors";
 
 /** The maximum length every SPECTER2 usage passes (the Hub's model_max_length of ~1e30 means none). */
 export const DEFAULT_MAX_LENGTH = 512;
@@ -71,9 +72,11 @@ export class BertTokenizer {
   ) {
     const index = vocabIndex(tokens);
     const idOf = (token: string): number => {
-      if (token === "") throw new Error(`${source}: a special token is the empty string`);
+      if (token === "") throw new Specter2Error("BAD_CHECKPOINT", `${source}: a special token is the empty string`, { file: source });
       const id = index.get(token);
-      if (id === undefined) throw new Error(`${source}: special token ${JSON.stringify(token)} is not in the vocabulary`);
+      if (id === undefined) {
+        throw new Specter2Error("BAD_CHECKPOINT", `${source}: special token ${JSON.stringify(token)} is not in the vocabulary`, { file: source });
+      }
       return id;
     };
     const st = options.specialTokens;
@@ -121,7 +124,7 @@ export class BertTokenizer {
 
   private encodeIds(text: string, maxLength: number): number[] {
     if (!Number.isInteger(maxLength) || maxLength < 2) {
-      throw new RangeError(`maxLength must be an integer of at least 2 (room for [CLS] and [SEP]), got ${maxLength}`);
+      throw new Specter2Error("BAD_INPUT", `maxLength must be an integer of at least 2 (room for [CLS] and [SEP]), got ${maxLength}`, { field: "maxLength" });
     }
     const room = maxLength - 2;
     const ids = [this.specialIds.cls];

@@ -1,9 +1,9 @@
-// The tokenizer's API. Everything but loadTokenizer (Node's fs) also runs in a browser:
-// browser code imports ./bertTokenizer, ./formatPaper and ./tokenizerConfig directly.
+// The tokenizer's API, the package's `specter2-tfjs/tokenizer` entry: platform-neutral (no `node:`
+// imports), so it also runs in a browser. loadTokenizer (which reads a model directory with Node's fs)
+// lives in ./load and is exported by the Node entry (src/index.ts).
 export {
   BertTokenizer, DEFAULT_MAX_LENGTH, UNCASED_BERT,
   type BatchEncoding, type BertTokenizerOptions, type EncodeOptions, type Encoding, type SpecialIds, type SpecialTokens,
 } from "./bertTokenizer";
 export { formatPaper } from "./formatPaper";
-export { loadTokenizer } from "./load";
 export { parseTokenizerConfig } from "./tokenizerConfig";

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BertTokenizer, UNCASED_BERT, type BertTokenizerOptions } from "./bertTokenizer";
 import { parseTokenizerConfig } from "./tokenizerConfig";
+import { Specter2Error } from "../errors";
 
 /** Without tokenizer_config.json the options are BertTokenizer's defaults (uncased), as in transformers. */
 export function loadTokenizer(dir: string): BertTokenizer {
@@ -12,7 +13,8 @@ export function loadTokenizer(dir: string): BertTokenizer {
   try {
     vocabText = readFileSync(vocabPath, "utf8");
   } catch (e) {
-    throw new Error(`${vocabPath}: cannot read the tokenizer vocabulary (${(e as NodeJS.ErrnoException).code ?? e})`);
+    const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
+    throw new Specter2Error(code, `${vocabPath}: cannot read the tokenizer vocabulary (${(e as NodeJS.ErrnoException).code ?? e})`, { file: vocabPath }, { cause: e });
   }
   return BertTokenizer.fromVocab(vocabText, readOptions(join(dir, "tokenizer_config.json")), vocabPath);
 }
@@ -23,13 +25,13 @@ function readOptions(configPath: string): BertTokenizerOptions {
     text = readFileSync(configPath, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return UNCASED_BERT;
-    throw e;
+    throw new Specter2Error("BAD_CHECKPOINT", (e as Error).message, { file: configPath }, { cause: e });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${configPath}: malformed JSON: ${(e as Error).message}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${configPath}: malformed JSON: ${(e as Error).message}`, { file: configPath }, { cause: e });
   }
   return parseTokenizerConfig(json, configPath);
 }

@@ -1,10 +1,11 @@
 // vocab.txt: one token per line, the line index is the id.
+import { Specter2Error } from "../errors";
 
 /** The tokens by id. Lines end in \n or \r\n; a final newline adds no entry. */
 export function parseVocab(text: string, source: string): string[] {
   const tokens = text.split(/\r?\n/);
   if (tokens[tokens.length - 1] === "") tokens.pop();
-  if (tokens.length === 0) throw new Error(`${source}: empty vocabulary`);
+  if (tokens.length === 0) throw new Specter2Error("BAD_CHECKPOINT", `${source}: empty vocabulary`, { file: source });
   return tokens;
 }
 

@@ -1,6 +1,7 @@
 // Conversions between the float formats checkpoints use. F16 and BF16 widen to F32 exactly;
 // F32 → F16 rounds to nearest, ties to even, as torch's .half() does.
 import { RawTensor } from "./dtypes";
+import { ErrorDetails, Specter2Error } from "../errors";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -58,7 +59,7 @@ export function alignedBytes(data: Uint8Array): ArrayBuffer {
 }
 
 /** The tensor's values as float32 (F32, F16, BF16, F64 sources). */
-export function toFloat32(t: RawTensor, name: string): Float32Array {
+export function toFloat32(t: RawTensor, name: string, details?: ErrorDetails): Float32Array {
   switch (t.dtype) {
     case "F32":
       return new Float32Array(alignedBytes(t.data));
@@ -79,7 +80,7 @@ export function toFloat32(t: RawTensor, name: string): Float32Array {
     case "F64":
       return Float32Array.from(new Float64Array(alignedBytes(t.data)));
     default:
-      throw new Error(`tensor "${name}": dtype ${t.dtype} is not a float type`);
+      throw new Specter2Error("BAD_CHECKPOINT", `tensor "${name}": dtype ${t.dtype} is not a float type`, details ?? { tensor: name });
   }
 }
 

@@ -7,6 +7,7 @@ import {
 } from "./modelDir";
 import { loadFloatTensors } from "./tensors";
 import { checkFiniteTensors, verifyManifestFiles } from "./verify";
+import { Specter2Error } from "../errors";
 
 export interface ModelDirectory {
   dir: string;
@@ -15,11 +16,11 @@ export interface ModelDirectory {
 }
 
 function readJson(path: string): unknown {
-  if (!existsSync(path)) throw new Error(`${path}: missing`);
+  if (!existsSync(path)) throw new Specter2Error("MODEL_NOT_FOUND", `${path}: missing`, { file: path });
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`${path}: not valid JSON: ${(e as Error).message}`);
+    throw new Specter2Error("BAD_CHECKPOINT", `${path}: not valid JSON: ${(e as Error).message}`, { file: path }, { cause: e });
   }
 }
 
@@ -29,14 +30,22 @@ export interface OpenOptions {
 }
 
 export function openModelDirectory(dir: string, options: OpenOptions = {}): ModelDirectory {
-  if (!existsSync(dir)) throw new Error(`${dir}: no such model directory (make one with \`specter2 convert\`)`);
+  if (!existsSync(dir)) throw new Specter2Error("MODEL_NOT_FOUND", `${dir}: no such model directory (make one with \`specter2 convert\`)`, { file: dir });
   const manifestPath = modelPath(dir, MANIFEST_FILE);
   const manifest = readJson(manifestPath) as Manifest;
   if (manifest?.format !== MODEL_FORMAT) {
-    throw new Error(`${manifestPath}: not a specter2-tfjs model manifest (format ${JSON.stringify(manifest?.format)}); convert Hub files with \`specter2 convert\``);
+    throw new Specter2Error(
+      "BAD_CHECKPOINT",
+      `${manifestPath}: not a specter2-tfjs model manifest (format ${JSON.stringify(manifest?.format)}); convert Hub files with \`specter2 convert\``,
+      { file: manifestPath, field: "format" },
+    );
   }
   if (manifest.formatVersion !== MODEL_FORMAT_VERSION) {
-    throw new Error(`${manifestPath}: model format version ${manifest.formatVersion}, this version of specter2-tfjs reads ${MODEL_FORMAT_VERSION}; re-run \`specter2 convert\``);
+    throw new Specter2Error(
+      "BAD_CHECKPOINT",
+      `${manifestPath}: model format version ${manifest.formatVersion}, this version of specter2-tfjs reads ${MODEL_FORMAT_VERSION}; re-run \`specter2 convert\``,
+      { file: manifestPath, field: "formatVersion" },
+    );
   }
   if (options.verify) verifyManifestFiles(dir, manifest);
   return { dir, manifest, config: readJson(modelPath(dir, CONFIG_FILE)) as BertConfig };
@@ -61,7 +70,10 @@ export function loadBaseTensors(m: ModelDirectory): { tensors: Map<string, tf.Te
 
 export function loadAdapterFiles(m: ModelDirectory, name: string): { spec: AdapterSpec; tensors: Map<string, tf.Tensor>; origin: string } {
   if (!m.manifest.adapters[name]) {
-    throw new Error(`${m.dir}: no adapter "${name}" (it has: ${Object.keys(m.manifest.adapters).join(", ") || "none"})`);
+    throw new Specter2Error("UNKNOWN_ADAPTER", `${m.dir}: no adapter "${name}" (it has: ${Object.keys(m.manifest.adapters).join(", ") || "none"})`, {
+      file: m.dir,
+      adapter: name,
+    });
   }
   const spec = readJson(modelPath(m.dir, adapterConfigFile(name))) as AdapterSpec;
   const origin = modelPath(m.dir, adapterWeightsFile(name));

@@ -1,6 +1,7 @@
 // Our model directory: the layout `specter2 convert` writes and the loader reads (weights/README.md).
 // File names, the format version and the manifest's shape live here and nowhere else.
 import { join } from "node:path";
+import { Specter2Error } from "../errors";
 
 export const MODEL_FORMAT = "specter2-tfjs-model";
 /** Bump when the layout or a file's meaning changes; loaders refuse versions they do not know. */
@@ -18,8 +19,10 @@ const ADAPTER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
 
 export function checkAdapterName(name: string): void {
   if (!ADAPTER_NAME.test(name)) {
-    throw new Error(
+    throw new Specter2Error(
+      "BAD_INPUT",
       `adapter name ${JSON.stringify(name)} is not a safe file name: use 1-100 of A-Z a-z 0-9 _ . - (not starting with . or -)`,
+      { adapter: name },
     );
   }
 }
@@ -85,6 +88,9 @@ export interface Manifest {
     ignored: string[];
   };
   adapters: Record<string, ManifestAdapter>;
+  /** The adapter a call that names none uses (null: the bare base); absent in older directories, where it is the
+   *  first adapter (src/engine/defaults.ts). `download` records proximity, `convert` its first --adapter. */
+  default_adapter?: string | null;
   /** "specter2-tfjs <version>" */
   converter: string;
   /** ISO 8601 */

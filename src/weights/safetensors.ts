@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { DTYPE_SIZES, isDType, numElements, RawTensor } from "./dtypes";
 import { writeFileAtomic } from "../io/atomicFile";
+import { Specter2Error } from "../errors";
 
 /** Headers of real models are a few hundred kB; anything far beyond is a corrupt or hostile file. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -13,16 +14,23 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-export class SafetensorsError extends Error {
-  constructor(file: string, message: string) {
-    super(`${file}: ${message}`);
+/** A safetensors file that cannot be read as one: code BAD_CHECKPOINT, with `file` (and `tensor` where one is at fault). */
+export class SafetensorsError extends Specter2Error {
+  constructor(file: string, message: string, tensor?: string) {
+    super("BAD_CHECKPOINT", `${file}: ${message}`, { file, tensor });
     this.name = "SafetensorsError";
   }
 }
 
 /** Reads and validates a safetensors file; tensor data are views into one buffer. */
 export function readSafetensors(path: string): SafetensorsFile {
-  const fd = openSync(path, "r");
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
+    throw new Specter2Error(code, (e as Error).message, { file: path }, { cause: e });
+  }
   try {
     const size = fstatSync(fd).size;
     if (size < 8) throw new SafetensorsError(path, `file is ${size} bytes, shorter than the 8-byte header length`);
@@ -79,7 +87,7 @@ export function parseSafetensors(bytes: Uint8Array, file: string, knownHeaderLen
     }
     const info = checkTensorInfo(file, name, value);
     if (info.end > dataLength) {
-      throw new SafetensorsError(file, `tensor "${name}": data_offsets [${info.begin}, ${info.end}] run past the data section (${dataLength} bytes)`);
+      throw new SafetensorsError(file, `tensor "${name}": data_offsets [${info.begin}, ${info.end}] run past the data section (${dataLength} bytes)`, name);
     }
     entries.push({ name, ...info });
   }
@@ -88,7 +96,7 @@ export function parseSafetensors(bytes: Uint8Array, file: string, knownHeaderLen
     const prev = entries[i - 1];
     const cur = entries[i];
     if (cur.begin < prev.end) {
-      throw new SafetensorsError(file, `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`);
+      throw new SafetensorsError(file, `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`, cur.name);
     }
   }
   const tensors = new Map<string, RawTensor>();
@@ -110,21 +118,21 @@ function checkMetadata(file: string, value: unknown): Record<string, string> {
 
 function checkTensorInfo(file: string, name: string, value: unknown): { begin: number; end: number; tensor: Omit<RawTensor, "data"> } {
   const where = `tensor "${name}"`;
-  if (value === null || typeof value !== "object") throw new SafetensorsError(file, `${where}: entry is not an object`);
+  if (value === null || typeof value !== "object") throw new SafetensorsError(file, `${where}: entry is not an object`, name);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
   if (typeof dtype !== "string" || !isDType(dtype)) {
-    throw new SafetensorsError(file, `${where}: unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(DTYPE_SIZES).join(", ")})`);
+    throw new SafetensorsError(file, `${where}: unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(DTYPE_SIZES).join(", ")})`, name);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new SafetensorsError(file, `${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    throw new SafetensorsError(file, `${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`, name);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-    throw new SafetensorsError(file, `${where}: data_offsets ${JSON.stringify(offsets)} are not [begin, end] with 0 <= begin <= end`);
+    throw new SafetensorsError(file, `${where}: data_offsets ${JSON.stringify(offsets)} are not [begin, end] with 0 <= begin <= end`, name);
   }
   const expected = numElements(shape) * DTYPE_SIZES[dtype];
   const [begin, end] = offsets as [number, number];
   if (end - begin !== expected) {
-    throw new SafetensorsError(file, `${where}: ${end - begin} bytes for shape [${shape.join(", ")}] of ${dtype}, expected ${expected}`);
+    throw new SafetensorsError(file, `${where}: ${end - begin} bytes for shape [${shape.join(", ")}] of ${dtype}, expected ${expected}`, name);
   }
   return { begin, end, tensor: { dtype, shape: shape as number[] } };
 }

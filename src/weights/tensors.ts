@@ -8,7 +8,7 @@ export function loadFloatTensors(path: string): Map<string, tf.Tensor> {
   const { tensors } = readSafetensors(path);
   const out = new Map<string, tf.Tensor>();
   try {
-    for (const [name, raw] of tensors) out.set(name, tf.tensor(toFloat32(raw, `${path}: ${name}`), raw.shape, "float32"));
+    for (const [name, raw] of tensors) out.set(name, tf.tensor(toFloat32(raw, `${path}: ${name}`, { file: path, tensor: name }), raw.shape, "float32"));
   } catch (e) {
     for (const t of out.values()) t.dispose();
     throw e;

@@ -54,4 +54,5 @@ export async function referenceIds(tokenizer: Tokenizer, text: string): Promise<
   return (await tokenizer.encode(text)).getIds();
 }
 
-export const SCIVOCAB = `${__dirname}/../../../shared/data/scivocab_uncased/vocab.txt`;
+/** SciBERT's scivocab (uncased), the vocabulary of SPECTER2: a copy in the repository (test/fixtures/vocab). */
+export const SCIVOCAB = `${__dirname}/../fixtures/vocab/scivocab_uncased/vocab.txt`;

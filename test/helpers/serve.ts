@@ -1,6 +1,6 @@
 // A real server on 127.0.0.1 (ephemeral port) around a loaded model, and small JSON request helpers.
 import type { ServeOptions } from "../../src/serve/context";
-import type { ServedModel } from "../../src/serve/servedModel";
+import type { Specter2 } from "../../src/specter2";
 import { createService, Service } from "../../src/serve/server";
 
 export const TEST_OPTIONS: ServeOptions = {
@@ -18,7 +18,7 @@ export interface Running {
   url: string;
 }
 
-export async function startService(model: ServedModel, overrides: Partial<ServeOptions> = {}): Promise<Running> {
+export async function startService(model: Specter2, overrides: Partial<ServeOptions> = {}): Promise<Running> {
   const service = createService(model, { ...TEST_OPTIONS, ...overrides });
   const url = await service.app.listen({ host: "127.0.0.1", port: 0 });
   await service.warmUp();

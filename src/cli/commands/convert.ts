@@ -1,12 +1,13 @@
 // `specter2 convert`: thin wrapper over convertModel (convert/convert.ts).
 import type { CommandModule } from "yargs";
 import { dtypeOption } from "../options";
-import { AdapterSource, convertModel } from "../../../convert/convert";
-import { Manifest, ModelDType } from "../../weights/modelDir";
+import type { AdapterSource } from "../../../convert/convert";
+import type { Manifest, ModelDType } from "../../weights/modelDir";
 
 interface ConvertArgs {
   base: string;
   adapter: string[];
+  "default-adapter"?: string;
   out: string;
   dtype: ModelDType;
 }
@@ -41,13 +42,16 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
         demandOption: true,
         describe: "Model directory to write; an existing model directory there is replaced only once the new one is complete",
       })
+      .option("default-adapter", { type: "string", describe: "The adapter embed, the library and serve use when a call names none (recorded in manifest.json); default: the first --adapter" })
       .option("dtype", dtypeOption),
   handler: async (argv) => {
+    const { convertModel } = await import("../../../convert/convert");
     const manifest = await convertModel({
       base: argv.base,
       adapters: argv.adapter.map(parseAdapterArgument),
       out: argv.out,
       dtype: argv.dtype,
+      defaultAdapter: argv["default-adapter"],
     });
     process.stdout.write(summary(argv.out, manifest));
   },
@@ -59,6 +63,7 @@ function summary(out: string, m: Manifest): string {
     `wrote ${out} (${m.dtype})`,
     `  base: ${m.base.source}`,
     ...adapters.map((name) => `  adapter ${name}: ${m.adapters[name].source}`),
+    `  default adapter: ${m.default_adapter ?? "none (the bare base)"}`,
   ];
   if (m.base.ignored.length > 0) lines.push(`  ignored base tensors (not part of the encoder): ${m.base.ignored.join(", ")}`);
   for (const name of adapters) {

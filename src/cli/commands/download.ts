@@ -2,10 +2,7 @@
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
 import { dtypeOption } from "../options";
-import { convertModel } from "../../../convert/convert";
-import { downloadSummary } from "../../hub/downloadReport";
-import { downloadSpecter2, HUB_DIR } from "../../hub/downloadSpecter2";
-import { hubEndpoint, hubToken } from "../../hub/hubUrls";
+import { HUB_DIR } from "../../hub/downloadSpecter2";
 import { ADAPTER_NAMES } from "../../hub/specter2Repos";
 import type { ModelDType } from "../../weights/modelDir";
 
@@ -45,6 +42,9 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
       })
       .option("dtype", dtypeOption),
   handler: async (argv) => {
+    const [{ convertModel }, { downloadSummary }, { downloadSpecter2 }, { hubEndpoint, hubToken }] = await Promise.all([
+      import("../../../convert/convert"), import("../../hub/downloadReport"), import("../../hub/downloadSpecter2"), import("../../hub/hubUrls"),
+    ]);
     const downloaded = await downloadSpecter2({
       out: argv.out,
       revision: argv.revision,
@@ -58,11 +58,14 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
       adapters: downloaded.adapters.map(({ name, dir }) => ({ name, dir })),
       out: model,
       dtype: argv.dtype,
+      // SPECTER2's model card embeds papers with proximity; without it, the first adapter fetched.
+      defaultAdapter: downloaded.adapters.some((a) => a.name === "proximity") ? "proximity" : undefined,
     });
     const adapters = Object.keys(manifest.adapters);
     process.stdout.write(
       `converted model (${manifest.dtype}, adapters: ${adapters.length > 0 ? adapters.join(", ") : "none"}): ${model}\n` +
-      `embed with: specter2 embed --model ${model}${adapters.length > 0 ? ` --adapter ${adapters[0]}` : ""} --input papers.jsonl --output embeddings.jsonl\n`,
+      `default adapter: ${manifest.default_adapter ?? "none (the bare base)"}\n` +
+      `embed with: specter2 embed --model ${model} --input papers.jsonl --output embeddings.jsonl\n`,
     );
   },
 };

@@ -1,56 +1,9 @@
-// `specter2 info`: what a model directory holds, from its manifest and configs alone: no weights are
-// loaded and no backend is initialised, so it is instant even for the full-size model.
-import { readFileSync } from "node:fs";
+// `specter2 info`: what a model directory holds (src/modelInfo.ts, imported when the command runs).
 import type { CommandModule } from "yargs";
-import { nativeAddonPath, nativeInfo } from "../../backend/native/addon";
-import { BackendProbe, probeAutoBackend } from "../../backend/probe";
-import { hint } from "../../backend/select";
-import { AdapterSpec, bottleneckSize } from "../../model/config";
-import { openModelDirectory } from "../../weights/loadModelDir";
-import { modelPath } from "../../weights/modelDir";
 
 interface InfoArgs {
   model: string;
   json: boolean;
-}
-
-export interface AdapterInfo {
-  name: string;
-  /** The adapter's own name in its checkpoint, e.g. "[PRX]". */
-  checkpointName: string;
-  source: string;
-  sites: ("attention" | "output")[];
-  /** Bottleneck width per layer; null where the layer is in leave_out. */
-  bottleneck: (number | null)[];
-  config: AdapterSpec["config"];
-  skipped: string[];
-}
-
-export interface ModelInfo {
-  dir: string;
-  format: string;
-  formatVersion: number;
-  dtype: string;
-  converter: string;
-  created: string;
-  architecture: {
-    layers: number;
-    hidden: number;
-    heads: number;
-    headSize: number;
-    intermediate: number;
-    vocab: number;
-    activation: string;
-    maxPositions: number;
-    typeVocab: number;
-    layerNormEps: number;
-  };
-  base: { source: string; ignored: string[] };
-  files: { path: string; bytes: number; sha256: string }[];
-  adapters: AdapterInfo[];
-  backend: BackendProbe;
-  /** The native backend here: its oneDNN and default thread count, or why it is unavailable. */
-  native: { onednn: string; threads: number } | { unavailable: string };
 }
 
 export const infoCommand: CommandModule<object, InfoArgs> = {
@@ -60,142 +13,10 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
     y
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
       .option("json", { type: "boolean", default: false, describe: "Machine-readable output" }),
-  handler: (args) => {
+  handler: async (args) => {
+    const { describeModel, formatInfo } = await import("../../modelInfo");
     const info = describeModel(args.model);
     process.stdout.write(args.json ? `${JSON.stringify(info, null, 2)}\n` : formatInfo(info));
   },
 };
 
-export function describeModel(dir: string): ModelInfo {
-  const { manifest, config } = openModelDirectory(dir);
-  const adapters = Object.entries(manifest.adapters).map(([name, entry]): AdapterInfo => {
-    const spec = readAdapterSpec(modelPath(dir, entry.config));
-    const c = spec.config;
-    return {
-      name,
-      checkpointName: spec.name,
-      source: entry.source,
-      sites: [...(c.mh_adapter ? ["attention" as const] : []), ...(c.output_adapter ? ["output" as const] : [])],
-      bottleneck: Array.from({ length: config.num_hidden_layers }, (_, layer) => (c.leave_out.includes(layer) ? null : bottleneckSize(c, spec.hidden_size, layer))),
-      config: c,
-      skipped: entry.skipped,
-    };
-  });
-  return {
-    dir,
-    format: manifest.format,
-    formatVersion: manifest.formatVersion,
-    dtype: manifest.dtype,
-    converter: manifest.converter,
-    created: manifest.created,
-    architecture: {
-      layers: config.num_hidden_layers,
-      hidden: config.hidden_size,
-      heads: config.num_attention_heads,
-      headSize: config.hidden_size / config.num_attention_heads,
-      intermediate: config.intermediate_size,
-      vocab: config.vocab_size,
-      activation: config.hidden_act,
-      maxPositions: config.max_position_embeddings,
-      typeVocab: config.type_vocab_size,
-      layerNormEps: config.layer_norm_eps,
-    },
-    base: { source: manifest.base.source, ignored: manifest.base.ignored },
-    files: Object.entries(manifest.files).map(([path, f]) => ({ path, bytes: f.bytes, sha256: f.sha256 })),
-    adapters,
-    backend: probeAutoBackend(),
-    native: describeNative(),
-  };
-}
-
-function readAdapterSpec(path: string): AdapterSpec {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as AdapterSpec;
-  } catch (e) {
-    throw new Error(`${path}: cannot read the adapter configuration (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
-const SITE_TEXT = { attention: "attention (after self-attention)", output: "output (after the feed-forward)" };
-
-export function formatInfo(info: ModelInfo): string {
-  const a = info.architecture;
-  const out = [
-    `model ${info.dir}`,
-    `  format ${info.format} v${info.formatVersion}, ${info.dtype} weights; converted by ${info.converter} on ${info.created}`,
-    `  base converted from ${info.base.source}`,
-    ...(info.base.ignored.length > 0 ? [`  ignored base tensors: ${info.base.ignored.join(", ")}`] : []),
-    "",
-    "architecture (BERT encoder)",
-    `  layers ${a.layers}, hidden ${a.hidden}, heads ${a.heads} × ${a.headSize}, intermediate ${a.intermediate}, activation ${a.activation}`,
-    `  vocabulary ${a.vocab}, max positions ${a.maxPositions}, token types ${a.typeVocab}, layer_norm_eps ${a.layerNormEps}`,
-    "",
-    "files",
-    ...formatFiles(info.files),
-    "",
-    `adapters (${info.adapters.length})`,
-    ...info.adapters.flatMap((ad) => formatAdapter(ad, a.hidden)),
-    "",
-    "backend (--backend auto)",
-    `  would pick ${info.backend.choice ?? "none"}: ${info.backend.reason}`,
-    "unavailable" in info.native
-      ? `  native: unavailable (${info.native.unavailable})`
-      : `  native: oneDNN ${info.native.onednn}, ${info.native.threads} threads (set with --threads)`,
-  ];
-  return out.join("\n") + "\n";
-}
-
-function formatFiles(files: ModelInfo["files"]): string[] {
-  const width = Math.max(...files.map((f) => f.path.length));
-  const total = files.reduce((s, f) => s + f.bytes, 0);
-  return [...files.map((f) => `  ${f.path.padEnd(width)}  ${formatBytes(f.bytes).padStart(10)}  sha256 ${f.sha256}`), `  ${"total".padEnd(width)}  ${formatBytes(total).padStart(10)}`];
-}
-
-function formatAdapter(ad: AdapterInfo, hidden: number): string[] {
-  const c = ad.config;
-  const factor = typeof c.reduction_factor === "number" ? `reduction_factor ${c.reduction_factor}` : `reduction_factor ${JSON.stringify(c.reduction_factor)}`;
-  return [
-    `  ${ad.name} (${ad.checkpointName}) from ${ad.source}`,
-    `    sites: ${ad.sites.map((s) => SITE_TEXT[s]).join(", ") || "none"}`,
-    `    bottleneck size: ${formatBottleneck(ad.bottleneck)} (hidden ${hidden} / ${factor}), non_linearity ${c.non_linearity}`,
-    `    leave_out: ${c.leave_out.length > 0 ? c.leave_out.join(", ") : "none"}`,
-    `    ${Object.entries(c).filter(([k]) => !SHOWN_ABOVE.has(k)).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(", ")}`,
-    ...(ad.skipped.length > 0 ? [`    skipped (prediction heads): ${ad.skipped.join(", ")}`] : []),
-  ];
-}
-
-const SHOWN_ABOVE = new Set(["mh_adapter", "output_adapter", "reduction_factor", "non_linearity", "leave_out"]);
-
-/** "48 in every layer", or per layer runs: "layer 0: 8; layers 2-3: 4; layer 1: none". */
-function formatBottleneck(sizes: (number | null)[]): string {
-  const runs: { from: number; to: number; size: number | null }[] = [];
-  sizes.forEach((size, layer) => {
-    const last = runs[runs.length - 1];
-    if (last && last.size === size) last.to = layer;
-    else runs.push({ from: layer, to: layer, size });
-  });
-  if (runs.length === 1 && runs[0].size !== null) return `${runs[0].size} in every layer`;
-  return runs.map((r) => `${r.from === r.to ? `layer ${r.from}` : `layers ${r.from}-${r.to}`}: ${r.size ?? "none"}`).join("; ");
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** Loads only the addon (a shared library; no backend is registered). */
-function describeNative(): ModelInfo["native"] {
-  try {
-    return nativeInfo();
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" ? `not built: ${nativeAddonPath()} is missing` : (e as Error).message;
-    return { unavailable: `${why}${hint("native")}` };
-  }
-}

@@ -1,7 +1,6 @@
 // `specter2 merge`: the parts of a sharded `specter2 embed --shard` run → one output, in input order.
 import type { CommandModule } from "yargs";
 import type { OutputFormat } from "../../pipeline/sink";
-import { mergeParts } from "../../shard/merge";
 
 interface MergeArgs {
   output: string;
@@ -18,6 +17,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
   handler: async (args) => {
     const format: OutputFormat = args.format ?? (args.output.endsWith(".npy") ? "npy" : "jsonl");
     const started = Date.now();
+    const { mergeParts } = await import("../../shard/merge");
     const merged = await mergeParts(args.output, format);
     for (const { record, firstLine, lastLine } of merged.parts) {
       const lines = record.lines.count === 0 ? "no lines" : `lines ${firstLine}–${lastLine}`;

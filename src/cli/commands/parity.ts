@@ -1,9 +1,8 @@
 // `specter2 parity`: compare a converted model with a PyTorch reference file, layer by layer.
 import type { CommandModule } from "yargs";
 import { backendOption, checkThreads, threadsOption } from "../options";
-import type { BackendChoice } from "../../backend/select";
-import { compareWithReference, DEFAULT_TOLERANCE, formatParityTable } from "../../parity";
-import { Specter2 } from "../../specter2";
+import type { BackendChoice } from "../../backend/candidates";
+import { DEFAULT_TOLERANCE } from "../../engine/defaults";
 
 interface ParityArgs {
   model: string;
@@ -27,7 +26,9 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
       .option("max-abs", { type: "number", default: DEFAULT_TOLERANCE.maxAbs, describe: "Largest absolute difference allowed at any valid position of any layer" })
       .option("min-cosine", { type: "number", default: DEFAULT_TOLERANCE.minCosine, describe: "Lowest cosine similarity allowed between our and the reference's embeddings" }),
   handler: async (args) => {
-    const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads });
+    const [{ Specter2 }, { compareWithReference, formatParityTable }] = await Promise.all([import("../../specter2"), import("../../parity")]);
+    // Every layer's output is compared, which only a model on this thread has.
+    const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads, workers: 0 });
     try {
       const diffs = await compareWithReference(model, args.fixture, { maxAbs: args["max-abs"], minCosine: args["min-cosine"] });
       if (diffs.length === 0) throw new Error(`${args.fixture}: none of its runs matches the base or an adapter of ${args.model}`);
@@ -40,7 +41,7 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
         process.stdout.write(`OK: ${diffs.length} comparisons within max |Δ| ${args["max-abs"]} and cosine ≥ ${args["min-cosine"]}\n`);
       }
     } finally {
-      model.dispose();
+      await model.close();
     }
   },
 };

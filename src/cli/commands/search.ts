@@ -2,13 +2,9 @@
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
 import { backendOption, checkMaxLength, checkThreads, maxLengthOption, threadsOption } from "../options";
-import type { BackendChoice } from "../../backend/select";
-import { readIndex } from "../../search/indexReader";
+import type { BackendChoice } from "../../backend/candidates";
 import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES, ScoreName } from "../../search/score";
-import { Hit, searchIndex } from "../../search/search";
-import { titlesFor } from "../../search/titles";
-import { Specter2 } from "../../specter2";
-import { openModelDirectory } from "../../weights/loadModelDir";
+import type { Hit } from "../../search/search";
 
 interface SearchArgs {
   model: string;
@@ -54,15 +50,23 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
       }),
   handler: async (args) => {
     const started = Date.now();
-    checkAdapters(args.model, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });
-    // Only the two adapters this search names are loaded; the index one just proves the model matches.
-    const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads, adapters: [...new Set([args["query-adapter"], args["index-adapter"]])] });
+    const [{ Specter2 }, { readIndex }, { searchIndex }, { openModelDirectory }] = await Promise.all([
+      import("../../specter2"), import("../../search/indexReader"), import("../../search/search"), import("../../weights/loadModelDir"),
+    ]);
+    const available = Object.keys(openModelDirectory(args.model).manifest.adapters);
+    checkAdapters(args.model, available, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });
+    // Only the two adapters this search names are loaded; the index one just proves the model matches. One query
+    // is one forward pass: on this thread, without starting a worker for it.
+    const model = await Specter2.load(args.model, {
+      backend: args.backend, threads: args.threads, workers: 0, adapters: [...new Set([args["query-adapter"], args["index-adapter"]])],
+      onWarning: (m) => process.stderr.write(`specter2: warning: ${m}\n`),
+    });
     let result;
     try {
       const [query] = await model.embed([args.query], { adapter: args["query-adapter"], maxLength: args["max-length"] });
-      result = await searchIndex(readIndex(args.index, model.model.config.hidden_size), makeScorer(args.score, query), args.k);
+      result = await searchIndex(readIndex(args.index, model.hiddenSize), makeScorer(args.score, query), args.k);
     } finally {
-      model.dispose();
+      await model.close();
     }
     const hits = args.papers ? await withTitles(result.hits, args.papers) : result.hits;
     process.stdout.write(args.json ? hits.map((h) => `${JSON.stringify(jsonHit(h))}\n`).join("") : formatTable(hits));
@@ -74,8 +78,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
 };
 
 /** Fails before any weights load if the model lacks an adapter the search needs. */
-function checkAdapters(dir: string, adapters: Record<string, string>): void {
-  const available = Object.keys(openModelDirectory(dir).manifest.adapters);
+function checkAdapters(dir: string, available: readonly string[], adapters: Record<string, string>): void {
   for (const [option, name] of Object.entries(adapters)) {
     if (!available.includes(name)) {
       throw new Error(`${option} ${name}: the model in ${dir} has no such adapter (it has: ${available.join(", ") || "none"}); convert it with --adapter ${name}=DIR`);
@@ -84,6 +87,7 @@ function checkAdapters(dir: string, adapters: Record<string, string>): void {
 }
 
 async function withTitles(hits: Hit[], papers: string): Promise<Hit[]> {
+  const { titlesFor } = await import("../../search/titles");
   const titles = await titlesFor(papers, hits.map((h) => h.id));
   return hits.map((h) => {
     const title = titles.get(JSON.stringify(h.id)) ?? h.title;

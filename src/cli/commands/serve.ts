@@ -1,11 +1,8 @@
 // `specter2 serve`: the model in worker threads (or on the main thread), every adapter chosen per request, over
 // HTTP until SIGTERM/SIGINT.
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, checkThreads, maxLengthOption, threadsOption } from "../options";
-import type { BackendChoice } from "../../backend/select";
-import { loadServedModel } from "../../serve/loadServedModel";
-import { createService } from "../../serve/server";
-import { DEFAULT_MAX_LENGTH } from "../../tokenizer";
+import { backendOption, checkMaxLength, checkThreads, checkWorkers, maxLengthOption, threadsOption, workersOption } from "../options";
+import type { BackendChoice } from "../../backend/candidates";
 
 interface ServeArgs {
   model: string;
@@ -35,11 +32,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("host", { type: "string", default: "127.0.0.1", describe: "Address to listen on (0.0.0.0 for every interface)" })
       .option("port", { type: "number", default: 8080, describe: "Port to listen on (0: any free port)" })
       .option("backend", backendOption)
-      .option("workers", {
-        type: "number",
-        defaultDescription: "1 on native, node or node-gpu (they use every core), else one per core",
-        describe: "Worker threads computing batches, so the event loop (/health, /metrics) never waits for a forward pass; 0: on the main thread",
-      })
+      .option("workers", { ...workersOption, describe: "Worker threads computing batches, so the event loop (/health, /metrics) never waits for a forward pass; 0: on the main thread" })
       .option("threads", threadsOption)
       .option("max-length", maxLengthOption)
       .option("max-batch-tokens", { type: "number", default: 4096, describe: "Padded tokens (inputs × longest input) per forward pass; requests are batched together under it" })
@@ -54,18 +47,22 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
           const n = a[name];
           if (!Number.isInteger(n) || n < (name === "port" ? 0 : 1)) throw new Error(`--${name} must be a ${name === "port" ? "non-negative" : "positive"} integer, got ${n}`);
         }
-        if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 0)) throw new Error(`--workers must be a non-negative integer, got ${a.workers}`);
+        checkWorkers(a);
         checkMaxLength(a);
         return checkThreads(a);
       }),
   handler: async (args) => {
     const apiKey = args["api-key"] ?? process.env.SPECTER2_API_KEY;
     if (apiKey === "") throw new Error("the API key is empty; unset SPECTER2_API_KEY or give a key");
-    const model = await loadServedModel(args.model, { backend: args.backend, workers: args.workers, threads: args.threads });
-    const { maxPositions } = model.description;
-    const maxLength = args["max-length"] ?? Math.min(DEFAULT_MAX_LENGTH, maxPositions);
+    const [{ Specter2 }, { createService }, { resolveMaxLength }] = await Promise.all([import("../../specter2"), import("../../serve/server"), import("../../engine/defaults")]);
+    const model = await Specter2.load(args.model, {
+      backend: args.backend,
+      workers: args.workers,
+      threads: args.threads,
+      onWarning: (m) => process.stderr.write(`specter2: warning: ${m}\n`),
+    });
     try {
-      if (maxLength > maxPositions) throw new Error(`--max-length ${maxLength} exceeds the model's ${maxPositions} positions`);
+      const maxLength = resolveMaxLength(args["max-length"], model.maxPositions);
       const service = createService(model, {
         maxLength,
         maxBatchTokens: args["max-batch-tokens"],
@@ -79,8 +76,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const log = service.app.log;
       await service.app.listen({ host: args.host, port: args.port });
       await service.warmUp();
-      const { adapters, backend, workers } = model.description;
-      log.info({ adapters, backend: backend.name, workers }, "ready");
+      log.info({ adapters: model.adapterNames, default_adapter: model.defaultAdapter, backend: model.backend.name, workers: model.workers }, "ready");
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
       });

@@ -2,16 +2,12 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, maxLengthOption } from "../options";
-import type { BackendChoice } from "../../backend/select";
-import type { OnError } from "../../pipeline/embedRecords";
+import { checkEmbedTaskOptions, EMBED_TASK_OPTIONS, EmbedTaskArgs, embedTaskFlags } from "../options";
 import type { OutputFormat } from "../../pipeline/sink";
-import { parseOnly, scriptDir, SlurmJob, submit } from "../../slurm/submit";
-import { DEFAULT_BATCH_SIZE } from "../../specter2";
+import type { SlurmJob } from "../../slurm/submit";
 
-interface SubmitArgs {
+interface SubmitArgs extends EmbedTaskArgs {
   model: string;
-  adapter?: string;
   input: string;
   output: string;
   format?: OutputFormat;
@@ -21,11 +17,6 @@ interface SubmitArgs {
   time?: string;
   "cpus-per-task": number;
   "sbatch-option": string[];
-  "batch-size": number;
-  "max-length"?: number;
-  backend: BackendChoice;
-  "on-error": OnError;
-  verify: boolean;
 }
 
 const submitCommand: CommandModule<object, SubmitArgs> = {
@@ -42,21 +33,16 @@ const submitCommand: CommandModule<object, SubmitArgs> = {
       .option("cpus-per-task", { type: "number", default: 1, describe: "sbatch --cpus-per-task (the wasm backend uses one core per process)" })
       .option("sbatch-option", { type: "string", array: true, default: [] as string[], describe: "Another #SBATCH option for both jobs, e.g. --sbatch-option=--account=abc (repeatable)" })
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory, as for embed" })
-      .option("adapter", { type: "string", describe: "As for embed" })
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "As for embed" })
-      .option("batch-size", { type: "number", default: DEFAULT_BATCH_SIZE, describe: "As for embed" })
-      .option("max-length", maxLengthOption)
-      .option("backend", backendOption)
-      .option("on-error", { choices: ["fail", "skip"] as const, default: "fail" as OnError, describe: "As for embed" })
-      .option("verify", { type: "boolean", default: false, describe: "As for embed" })
+      // Every embed option, passed on to each task as given.
+      .options(EMBED_TASK_OPTIONS)
       .check((a) => {
         if (!Number.isInteger(a.shards) || a.shards < 1) throw new Error(`--shards must be a positive integer, got ${a.shards}`);
         if (!Number.isInteger(a["cpus-per-task"]) || a["cpus-per-task"] < 1) throw new Error(`--cpus-per-task must be a positive integer, got ${a["cpus-per-task"]}`);
-        if (!Number.isInteger(a["batch-size"]) || a["batch-size"] < 1) throw new Error(`--batch-size must be a positive integer, got ${a["batch-size"]}`);
-        checkMaxLength(a);
-        return true;
+        return checkEmbedTaskOptions(a);
       }),
-  handler: (args) => {
+  handler: async (args) => {
+    const { parseOnly, scriptDir, submit } = await import("../../slurm/submit");
     const input = resolve(args.input);
     if (!existsSync(input) || !statSync(input).isFile()) throw new Error(`${input}: not a file (the input must be a file every node can read)`);
     const model = resolve(args.model);
@@ -64,10 +50,7 @@ const submitCommand: CommandModule<object, SubmitArgs> = {
     const cli = join(__dirname, "..", "main.js");
     if (!existsSync(cli)) throw new Error(`${cli}: not found; run the built CLI (npm run build)`);
     const output = resolve(args.output);
-    const embedOptions = ["--model", model, "--batch-size", String(args["batch-size"]), "--backend", args.backend, "--on-error", args["on-error"]];
-    if (args.adapter !== undefined) embedOptions.push("--adapter", args.adapter);
-    if (args["max-length"] !== undefined) embedOptions.push("--max-length", String(args["max-length"]));
-    if (args.verify) embedOptions.push("--verify");
+    const embedOptions = ["--model", model, ...embedTaskFlags(args)];
     const job: SlurmJob = {
       input,
       output,

@@ -1,6 +1,7 @@
 // OpenAI-compatible embeddings: POST /v1/embeddings, GET /v1/models[/:id]. `model` names an adapter.
 import type { FastifyInstance } from "fastify";
 import type { ServeContext } from "../context";
+import { BASE_MODEL } from "../embedder";
 import { embedRequest } from "../embedRequest";
 import { OpenAiEmbeddingsBody, openAiEmbeddingsSchema } from "../schemas";
 
@@ -18,7 +19,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: ServeContext): void {
     return {
       object: "list",
       data: vectors.map((v, index) => ({ object: "embedding", index, embedding: body.encoding_format === "base64" ? toBase64(v) : Array.from(v) })),
-      model: body.model,
+      model: body.model ?? ctx.embedder.model.defaultAdapter ?? BASE_MODEL,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };
   });

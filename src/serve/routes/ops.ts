@@ -1,6 +1,6 @@
 // For operators: readiness, what is served and with which limits, Prometheus metrics.
 import type { FastifyInstance } from "fastify";
-import { converterName } from "../../../convert/converterVersion";
+import { VERSION } from "../../version";
 import type { ServeContext } from "../context";
 import { BASE_MODEL } from "../embedder";
 
@@ -12,16 +12,17 @@ export function opsRoutes(app: FastifyInstance, ctx: ServeContext): void {
   });
 
   app.get("/info", async () => {
-    const d = ctx.embedder.model.description;
+    const m = ctx.embedder.model;
     const o = ctx.options;
     return {
-      model: d.dir,
-      base: d.base,
-      adapters: d.adapters,
+      model: m.dir,
+      base: m.manifest.base.source,
+      adapters: m.adapterNames,
+      default_adapter: m.defaultAdapter ?? BASE_MODEL,
       base_model_name: BASE_MODEL,
-      hidden_size: d.hiddenSize,
-      backend: d.backend,
-      workers: d.workers,
+      hidden_size: m.hiddenSize,
+      backend: m.backend,
+      workers: m.workers,
       limits: {
         max_length: o.maxLength,
         max_batch_tokens: o.maxBatchTokens,
@@ -31,7 +32,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ServeContext): void {
         request_timeout_s: o.requestTimeoutMs / 1000,
       },
       auth: o.apiKey !== undefined,
-      version: converterName(),
+      version: `specter2-tfjs ${VERSION}`,
     };
   });
 

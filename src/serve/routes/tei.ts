@@ -1,24 +1,20 @@
 // POST /embed in the style of text-embeddings-inference, plus an `adapter` field and a paper form
 // ({papers: [{title, abstract}]}) embedded as SPECTER2's `title [SEP] abstract`.
 import type { FastifyInstance } from "fastify";
-import type { EmbedInput } from "../../specter2";
+import type { EmbedInput } from "../../engine/inputs";
 import type { ServeContext } from "../context";
-import { BASE_MODEL } from "../embedder";
 import { embedRequest } from "../embedRequest";
 import { ApiError } from "../errors";
 import { TeiEmbedBody, teiEmbedSchema } from "../schemas";
 
 export function teiRoutes(app: FastifyInstance, ctx: ServeContext): void {
-  // Like `specter2 embed`: the model's first adapter (proximity in SPECTER2's order), else the base.
-  const defaultAdapter = ctx.embedder.model.description.adapters[0] ?? BASE_MODEL;
-
   app.post<{ Body: TeiEmbedBody }>("/embed", { schema: { body: teiEmbedSchema }, onRequest: ctx.admit }, async (request, reply) => {
     const body = request.body;
     if ((body.inputs === undefined) === (body.papers === undefined)) {
       throw new ApiError(400, "give either `inputs` (texts) or `papers` ([{title, abstract}]), not both or neither", "invalid_request");
     }
     const inputs: EmbedInput[] = body.papers ?? (typeof body.inputs === "string" ? [body.inputs] : body.inputs!);
-    const { vectors } = await embedRequest(ctx, request, reply, inputs, body.adapter ?? defaultAdapter, body.truncate);
+    const { vectors } = await embedRequest(ctx, request, reply, inputs, body.adapter, body.truncate);
     return vectors.map((v) => (body.normalize ? normalized(v) : Array.from(v)));
   });
 }

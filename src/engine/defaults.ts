@@ -1,0 +1,69 @@
+// Every default of the engine, in one module: the library, the CLI, serve, search and parity all read them here,
+// so that the same call gets the same backend, workers, threads, adapter and lengths wherever it is made.
+import { availableParallelism } from "node:os";
+import { BackendProbe, probeAutoBackend } from "../backend/probe";
+import type { BackendChoice } from "../backend/candidates";
+import { Specter2Error } from "../errors";
+import { DEFAULT_MAX_LENGTH } from "../tokenizer";
+
+export const DEFAULT_BACKEND: BackendChoice = "auto";
+
+/** Inputs per forward pass, sorted by length first so padding stays small. */
+export const DEFAULT_BATCH_SIZE = 8;
+
+/** The names that mean the bare base model, no adapter: `--adapter none` on the CLI, `"base"` in the server APIs. */
+export const BASE_NAMES: readonly string[] = ["base", "none"];
+
+/** Backends whose kernels use every core themselves: a second worker would only contend for them
+ *  (and, on node-gpu, hold a second copy on the GPU). wasm and cpu kernels run on one thread each. */
+const MULTITHREADED: readonly BackendChoice[] = ["native", "node", "node-gpu"];
+
+/** The cores this process may use: a Slurm task's CPUs (SLURM_CPUS_PER_TASK, where its cores are not pinned),
+ *  else the affinity mask's. */
+export function usableCores(env: NodeJS.ProcessEnv = process.env): number {
+  const slurmCpus = Number(env.SLURM_CPUS_PER_TASK);
+  return Number.isInteger(slurmCpus) && slurmCpus > 0 ? Math.min(slurmCpus, availableParallelism()) : availableParallelism();
+}
+
+/** One worker for a backend that uses every core itself, else one per usable core. `auto` is resolved as
+ *  probeAutoBackend tells, before any worker loads a backend. */
+export function defaultWorkers(backend: BackendChoice, probe: () => BackendProbe = probeAutoBackend, env: NodeJS.ProcessEnv = process.env): number {
+  const choice = backend === "auto" ? probe().choice : backend;
+  if (choice !== null && MULTITHREADED.includes(choice)) return 1;
+  return usableCores(env);
+}
+
+/** The native backend's threads per worker: undefined (oneDNN's own default: OMP_NUM_THREADS, else every core)
+ *  for one worker or in-process, else the usable cores split between the workers, so workers × threads ≤ cores. */
+export function defaultThreads(workers: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  return workers <= 1 ? undefined : Math.max(1, Math.floor(usableCores(env) / workers));
+}
+
+/** Tokens per input, [CLS] and [SEP] included: 512 as every SPECTER2 reference usage passes (the tokenizer's
+ *  file says ~1e30), or the model's position limit if lower; a longer request is refused. */
+export function resolveMaxLength(requested: number | undefined, positions: number): number {
+  if (requested === undefined) return Math.min(DEFAULT_MAX_LENGTH, positions);
+  if (!Number.isInteger(requested) || requested < 2) {
+    throw new Specter2Error("BAD_INPUT", `maxLength must be an integer of at least 2 (room for [CLS] and [SEP]), got ${requested}`, { field: "maxLength" });
+  }
+  if (requested > positions) {
+    throw new Specter2Error("BAD_INPUT", `maxLength ${requested} exceeds the model's ${positions} positions (max_position_embeddings)`, { field: "maxLength" });
+  }
+  return requested;
+}
+
+/** The adapter used when a call names none: the model directory's `default_adapter` (download records
+ *  proximity, convert its first --adapter) if it is loaded, else the first loaded adapter in the directory's
+ *  order, else the bare base (null). */
+export function defaultAdapterOf(recorded: string | null | undefined, loaded: readonly string[]): string | null {
+  if (recorded === null) return null;
+  if (recorded !== undefined && loaded.includes(recorded)) return recorded;
+  return loaded[0] ?? null;
+}
+
+/**
+ * Float32 forward passes in a different order of operations agree to a few ulps per op; over 12
+ * layers of unit-scale LayerNorm outputs that accumulates to ~1e-5, so 1e-4 absolute (DESIGN.md §4)
+ * leaves a 10× margin while any changed equation moves values by 1e-2 or more.
+ */
+export const DEFAULT_TOLERANCE = { maxAbs: 1e-4, minCosine: 0.99999 };

@@ -1,0 +1,38 @@
+// The engine's front half, the same whichever thread computes: what text an input is, and its token ids.
+import { Specter2Error } from "../errors";
+import { BertTokenizer, formatPaper } from "../tokenizer";
+
+export interface Paper {
+  title?: string | null;
+  abstract?: string | null;
+}
+
+/** A raw text (a query) or a paper, embedded as `title [SEP] abstract`. */
+export type EmbedInput = string | Paper;
+
+/** A paper as the model card builds it: `title + [SEP] + (abstract ?? "")`; a string as it is. Anything else
+ *  is refused naming its position, before any work is done. */
+export function textOf(input: EmbedInput, sep: string, index: number): string {
+  if (typeof input === "string") return input;
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new Specter2Error("BAD_INPUT", `input ${index}: expected a string or a paper {title, abstract}, got ${describe(input)}`, { input: index });
+  }
+  for (const field of ["title", "abstract"] as const) {
+    const value = input[field];
+    if (value !== undefined && value !== null && typeof value !== "string") {
+      throw new Specter2Error("BAD_INPUT", `input ${index}: ${field} must be a string, got ${describe(value)}`, { input: index, field });
+    }
+  }
+  return formatPaper(input.title ?? "", input.abstract, sep);
+}
+
+/** Token ids of each input, `[CLS] … [SEP]`, truncated to maxLength. */
+export function encodeInputs(tokenizer: BertTokenizer, inputs: readonly EmbedInput[], maxLength: number): number[][] {
+  if (!Array.isArray(inputs)) throw new Specter2Error("BAD_INPUT", `inputs must be an array of strings or papers, got ${describe(inputs)}`);
+  const texts = inputs.map((input, i) => textOf(input, tokenizer.sepToken, i));
+  return texts.map((text) => tokenizer.encode(text, { maxLength }).ids);
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}

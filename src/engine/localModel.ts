@@ -1,0 +1,89 @@
+// The model on this thread: one base and its adapters in tfjs tensors, and the forward pass of one padded
+// batch of token ids. The engine (src/specter2.ts) runs it in-process or in each worker thread.
+import * as tf from "@tensorflow/tfjs-core";
+import { BackendChoice, BackendInfo, initBackend } from "../backend/select";
+import { Adapter } from "../model/adapter";
+import { AdapterSet } from "../model/adapterSet";
+import { BertModel, Pooling } from "../model/bert";
+import { WeightSource } from "../model/weightSource";
+import { BertTokenizer } from "../tokenizer";
+import { loadTokenizer } from "../tokenizer/load";
+import { loadAdapterFiles, loadBaseTensors, ModelDirectory, openModelDirectory } from "../weights/loadModelDir";
+
+export interface LocalLoadOptions {
+  backend: BackendChoice;
+  /** Adapters to load next to the base: names from the model directory, or "all". */
+  adapters: string[] | "all";
+  /** Check every file against the manifest's sha256 before loading. */
+  verify?: boolean;
+  /** Threads for the native backend's kernels (undefined: oneDNN's default); other backends ignore it. */
+  threads?: number;
+}
+
+export class LocalModel {
+  readonly adapters = new AdapterSet();
+
+  private constructor(
+    readonly model: BertModel,
+    readonly tokenizer: BertTokenizer,
+    readonly directory: ModelDirectory,
+    readonly backend: BackendInfo,
+  ) {}
+
+  static async load(dir: string, options: LocalLoadOptions): Promise<LocalModel> {
+    const backend = await initBackend(options.backend);
+    if (options.threads !== undefined && backend.choice === "native") {
+      (require("../backend/native") as typeof import("../backend/native")).setNativeThreads(options.threads);
+    }
+    const directory = openModelDirectory(dir, { verify: options.verify });
+    const tokenizer = loadTokenizer(dir);
+    const base = loadBaseTensors(directory);
+    let model: BertModel;
+    try {
+      model = BertModel.load(new WeightSource(base.tensors, base.origin), directory.config);
+    } catch (e) {
+      for (const t of base.tensors.values()) if (!t.isDisposed) t.dispose();
+      throw e;
+    }
+    const m = new LocalModel(model, tokenizer, directory, backend);
+    const names = options.adapters === "all" ? Object.keys(directory.manifest.adapters) : options.adapters;
+    try {
+      for (const name of names) m.loadAdapter(name);
+    } catch (e) {
+      m.dispose();
+      throw e;
+    }
+    return m;
+  }
+
+  /** Loads one more adapter of the model directory next to the base. */
+  loadAdapter(name: string): void {
+    const files = loadAdapterFiles(this.directory, name);
+    try {
+      this.adapters.add(name, Adapter.load(new WeightSource(files.tensors, files.origin), files.spec, this.model.config));
+    } catch (e) {
+      for (const t of files.tensors.values()) if (!t.isDisposed) t.dispose();
+      throw e;
+    }
+  }
+
+  /** Token ids (each `[CLS] … [SEP]`) → vectors, one batch padded to its longest row; `adapter` null: the base. */
+  async embedIds(ids: readonly number[][], adapter: string | null, pooling: Pooling = "cls"): Promise<Float32Array[]> {
+    if (ids.length === 0) return [];
+    const chosen = this.adapters.get(adapter);
+    const batch = this.tokenizer.pad(ids);
+    const pooled = tf.tidy(() => {
+      const shape: [number, number] = [batch.batchSize, batch.seqLength];
+      return this.model.forward(tf.tensor2d(batch.ids, shape, "int32"), tf.tensor2d(batch.attentionMask, shape, "int32"), { adapter: chosen, pooling }).pooled;
+    });
+    const flat = (await pooled.data()) as Float32Array;
+    pooled.dispose();
+    const hidden = this.model.config.hidden_size;
+    return ids.map((_, r) => flat.slice(r * hidden, (r + 1) * hidden));
+  }
+
+  dispose(): void {
+    this.adapters.dispose();
+    this.model.dispose();
+  }
+}

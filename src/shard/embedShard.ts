@@ -1,0 +1,61 @@
+// One shard of `specter2 embed --shard`: its byte range of the input → its part, then the done-record that
+// `specter2 merge` checks; nothing if the part is already done.
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { embedTaskFlags } from "../cli/options";
+import { countLinesIn, LinesBefore } from "../io/lines";
+import { embedFile, EmbedFileArgs, Log } from "../pipeline/embedFile";
+import type { OutputFormat } from "../pipeline/sink";
+import { digestFile, DoneRecord, finishedPart, partPaths, partsDir, writeDoneRecord } from "./parts";
+import { shardRange } from "./ranges";
+import { parseShardSpec, shardName } from "./spec";
+
+export interface ShardArgs extends EmbedFileArgs {
+  output: string;
+  shard: string;
+  "shard-count"?: number;
+}
+
+export async function embedShard(args: ShardArgs, format: OutputFormat, log: Log): Promise<void> {
+  const shard = parseShardSpec(args.shard, process.env, args["shard-count"]);
+  const label = `shard ${shardName(shard)}: `;
+  const range = await shardRange(args.input, shard.index, shard.count);
+  const paths = partPaths(args.output, format, shard);
+  const done = finishedPart(paths, { inputSize: range.size, range, format });
+  if (done) {
+    log(`${label}already done (${done.rows} embeddings, ${done.skipped} skipped, bytes ${range.start}–${range.end} of ${args.input}) → ${paths.data}; nothing to do`);
+    return;
+  }
+  mkdirSync(partsDir(args.output), { recursive: true });
+  const linesBefore = new LinesBefore(args.input, range.start);
+  const counting = countLinesIn(args.input, range);
+  const result = await embedFile(args, { output: paths.data, format, label, range, linesBefore, total: counting.then((c) => c.nonBlank) }, log);
+  const counts = await counting;
+  const [data, ids] = await Promise.all([digestFile(paths.data), paths.ids === null ? null : digestFile(paths.ids)]);
+  const first = linesBefore.known === null || counts.lines === 0 ? null : linesBefore.known + 1;
+  const record: DoneRecord = {
+    version: 1,
+    shard,
+    inputSize: range.size,
+    range: { start: range.start, end: range.end },
+    lines: { count: counts.lines, nonBlank: counts.nonBlank, first, last: first === null ? null : first + counts.lines - 1 },
+    rows: result.rows,
+    // Every non-blank line of the range is either a row or a skipped line, whichever run handled it.
+    skipped: counts.nonBlank - result.rows,
+    format,
+    dim: result.dim,
+    bytes: { data: data.bytes, ids: ids?.bytes ?? null },
+    sha256: { data: data.sha256, ids: ids?.sha256 ?? null },
+    embed: {
+      model: resolve(args.model),
+      input: resolve(args.input),
+      adapter: result.adapter,
+      maxLength: args["max-length"] ?? null,
+      // The adapter is recorded as resolved above; the rest as given, so that a rerun computes the same.
+      options: embedTaskFlags(args, ["adapter"]),
+    },
+    finishedAt: new Date().toISOString(),
+  };
+  writeDoneRecord(paths.done, record);
+  log(`${label}done: ${record.lines.count} lines (bytes ${range.start}–${range.end}), ${record.rows} embeddings, ${record.skipped} skipped → ${paths.done}`);
+}
