@@ -39,17 +39,38 @@ export default defineConfig(
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true },
       ],
-      // require() is deliberate where a module is optional or found at run time: the optional backend
-      // packages and the native addon (src/backend/select.ts, src/backend/native/addon.ts), the package's
-      // own package.json (src/version.ts), onnxruntime-node in the benchmarks, and a lazily loaded
-      // native backend, whose import would load the addon for everyone. Literal paths are allowed here;
-      // computed ones (require(c.pkg), require(nativeAddonPath()), …) only in the files below.
+      // require() is deliberate where a module is optional or found at run time: the native backend,
+      // loaded only when chosen (an import would load the addon for everyone: src/backend/candidates.ts,
+      // src/engine/localModel.ts), a package.json read for its version; those literal paths are allowed
+      // here. Computed ones (an optional tfjs backend package, the addon's path, the package root's
+      // package.json, onnxruntime-node in the benchmarks) only in the four files listed further down.
       "@typescript-eslint/no-require-imports": ["error", { allow: ["^(\\.\\./backend|\\.)/native$", "/package\\.json$"] }],
-      // Type-only imports say so, and stay out of the emitted JavaScript.
-      "@typescript-eslint/consistent-type-imports": ["error", { prefer: "type-imports", fixStyle: "inline-type-imports" }],
+      // Type-only imports say so (as `import type { … }`, the style most of the code already uses).
+      "@typescript-eslint/consistent-type-imports": ["error", { prefer: "type-imports", fixStyle: "separate-type-imports" }],
+      // An async function without await is how this code keeps a promise API (convertModel, a runner's
+      // close) and how fastify takes hooks and handlers without a `done` callback.
+      "@typescript-eslint/require-await": "off",
       "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: true }],
       eqeqeq: ["error", "always"],
       "no-constant-condition": ["error", { checkLoops: "allExceptWhileTrue" }],
+    },
+  },
+
+  {
+    // fastify takes async hooks (onRequestHookHandler's type lists only the callback form's void return).
+    files: ["src/serve/**/*.ts"],
+    rules: { "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { returns: false } }] },
+  },
+
+  {
+    // Tests read JSON (CLI output, HTTP bodies, files) as `any` and assert on it: the assertion is the check.
+    files: ["test/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
     },
   },
 

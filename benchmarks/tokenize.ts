@@ -8,7 +8,7 @@ import { BertTokenizer, formatPaper } from "../src/tokenizer";
 import { bertTokenizerJson } from "../test/helpers/hfTokenizer";
 import { seededRandom } from "../convert/seededRandom";
 
-const VOCAB = resolve(process.argv[2] ?? "../shared/data/scivocab_uncased/vocab.txt");
+const VOCAB = resolve(process.argv[2] ?? "test/fixtures/vocab/scivocab_uncased/vocab.txt");
 const PAPERS = 2000;
 const ROUNDS = 5;
 /** onnxruntime-node's full SPECTER2 throughput on this machine (DESIGN.md §5): the fastest embedding we know. */

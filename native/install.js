@@ -16,10 +16,10 @@ function report(line) {
   if (process.stdout.isTTY || process.env.npm_config_foreground_scripts === "true" || !process.env.npm_lifecycle_event) return;
   try {
     const tty = openSync("/dev/tty", "w");
-    writeSync(tty, `${line}\n`);
+    writeSync(tty, `\r\x1b[2K${line}\n`); // from the line's start, over npm's progress spinner
     closeSync(tty);
   } catch {
-    // no terminal (CI, Windows): the line is in npm's log and `specter2 info` says the same
+    // no terminal (CI, Windows): npm install --foreground-scripts shows the line; `specter2 info` says whether native is built
   }
 }
 

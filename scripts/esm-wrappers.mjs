@@ -25,7 +25,7 @@ for (const [subpath, { import: esmPath, require: cjsPath }] of entries) {
   try {
     exported = require(cjsFile);
   } catch (e) {
-    throw new Error(`esm-wrappers: ${subpath}: cannot load its CommonJS build ${cjsPath} (run tsc first): ${e.message}`);
+    throw new Error(`esm-wrappers: ${subpath}: cannot load its CommonJS build ${cjsPath} (run tsc first): ${e.message}`, { cause: e });
   }
   const names = Object.keys(exported).filter((n) => n !== "default" && n !== "__esModule").sort();
   const odd = names.filter((n) => !IDENTIFIER.test(n));

@@ -12,7 +12,7 @@ import { ForwardRunner, InProcessRunner } from "./engine/runner";
 import { noNativeWarning } from "./engine/warnings";
 import { Specter2Error } from "./errors";
 import { lengthSortedBatches } from "./lengthBatches";
-import type { Pooling } from "./model/bert";
+import type { Pooling } from "./model/config";
 import type { BertConfig } from "./model/config";
 import { unknownAdapter } from "./model/adapterSet";
 import { PoolRunner } from "./pool/poolRunner";

@@ -143,7 +143,7 @@ describe("adapters", () => {
 
   test("asking an AdapterSet for an adapter it does not hold throws it", async () => {
     const set = new AdapterSet();
-    const e = await specter2Error("UNKNOWN_ADAPTER", () => set.use("proximity"));
+    const e = await specter2Error("UNKNOWN_ADAPTER", () => set.get("proximity"));
     expect(e.adapter).toBe("proximity");
     expect(e.message).toBe('unknown adapter "proximity" (loaded: none)');
   });

@@ -1,6 +1,7 @@
 // PyTorch parity through the whole path: Hub-format files → convert → load → (tokenize →) embed, on
-// the wasm and cpu backends, compared layer by layer with reference outputs that plain PyTorch wrote
-// (convert/reference/make_model_fixtures.py, following DESIGN.md §3 and upstream code).
+// every backend built here (native, wasm, cpu; CASES says which case runs where), compared layer by
+// layer with reference outputs that plain PyTorch wrote (convert/reference/make_model_fixtures.py,
+// following DESIGN.md §3 and upstream code).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareWithReference, DEFAULT_TOLERANCE, formatParityTable, readReference } from "../src/parity";
@@ -13,27 +14,28 @@ type Backend = ReturnType<typeof parityBackends>[number];
 type Case = "specter2_layout" | "houlsby" | "stress" | "full_width";
 
 /**
- * Which case runs on which backend. Each case is converted and compared whole (every run, every layer),
- * on every backend it is listed for; together the lists keep every backend checked against PyTorch,
- * every fixture (adapter layout, checkpoint format, equation variant) checked on the fast backends, and
- * every kernel each backend uses checked at both the small and the real width.
+ * Which case runs on which backend. A case is converted once and compared whole (every run of its
+ * reference, every layer) on each backend it is listed for. Together the lists keep every backend
+ * checked against PyTorch, every fixture (checkpoint format, adapter layout, equation variant) checked
+ * on the fast backends, and every backend checked at the small and at the real width.
  *
- * - houlsby, stress: every backend. Small (≤ 100 positions, width 32) and together they hold every
- *   adapter equation variant (double_seq_bn/swish, both sites, leave_out, ln_before/ln_after, post_add,
- *   adapter_residual_before_ln, scaling, gelu_new, the legacy config), so a changed equation fails on
- *   every backend. Their shapes already cross tfjs-cpu's 48-wide BatchMatMul blocks in all three dims.
- * - full_width: every backend. The only case at BERT-base width (768, 12 heads of 64, 3072): products
- *   summed over 768 and 3072 terms, where a backend's order of summation moves the result most, and the
- *   SPECTER2 adapter's config (the same as specter2_layout's) at its real size (768 → 48 → 768).
- *   ~20 s on cpu, and the cheapest proof that cpu stays within the tolerance at the real width.
- * - specter2_layout: native and wasm, not cpu. What it adds to the others is backend-independent:
- *   the real scivocab and Hugging Face's ids, a plain-dict pytorch_model.bin with position_ids,
- *   adapter-transformers 3.x adapters (the converter's work, the same tensors on every backend), and
- *   12 papers padded to 512 positions. On cpu that padding costs 140–250 s (12 × 4 × 512² attention
- *   scores per layer and run, in plain JS) and proves nothing new: tfjs-cpu's Gather, Softmax and
- *   BatchMatMul do not branch on size, their block boundaries are crossed by the cases above, masked
- *   keys are in houlsby/stress too (a row of 2 tokens in 16), and full_width runs the same adapter on
- *   cpu. The full path from text below checks it on wasm once more through tokenize → embed.
+ * - houlsby, stress: every backend. Small (≤ 96 positions, width 32), and between them and full_width
+ *   every adapter variant of the fixtures (houlsby's two sites and swish; stress's leave_out, adapter
+ *   LayerNorms, post_add, scaling, gelu_new and the legacy config; the SPECTER2 seq_bn), so a changed
+ *   equation fails on every backend. Masked keys are in both (rows of 3 of 24 and 2 of 16 tokens), and
+ *   houlsby's products already cross tfjs-cpu's 48-wide BatchMatMul blocks in every dimension.
+ * - full_width: every backend. The only case at BERT-base width (768, 12 heads of 64, 3072): sums over
+ *   768 and 3072 terms, where a backend's order of summation moves results most, and the SPECTER2
+ *   adapter (the same config as specter2_layout's) at its real size, 768 → 48 → 768. ~20 s on cpu: the
+ *   cheapest proof that cpu stays within the tolerance at the real width.
+ * - specter2_layout: native and wasm, not cpu. What it adds to the others does not depend on the
+ *   backend: the real scivocab and Hugging Face's ids, a plain-dict pytorch_model.bin with position_ids,
+ *   adapter-transformers 3.x adapters (the converter's work: the same tensors reach every backend), and
+ *   positions up to 511. On cpu its 12 papers padded to 512 positions (12 × 4 × 512² attention scores
+ *   per layer and run, in plain JS) took 140–250 s and proved nothing new: tfjs-cpu's Gather, Softmax
+ *   and BatchMatMul do not branch on size, and the cases above cover its kernels and its adapter.
+ *   Measured with it off cpu: the two breakages below (tanh GELU, the adapter's second LayerNorm
+ *   dropped) still fail all three cpu cases. The full path from text below runs it once more on wasm.
  */
 const CASES: Record<Backend, Case[]> = {
   native: ["specter2_layout", "houlsby", "stress", "full_width"],

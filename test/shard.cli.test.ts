@@ -271,7 +271,7 @@ describe("specter2 slurm submit (fake sbatch)", () => {
   it("writes both scripts, submits the array then the merge after it, and the scripts run as Slurm would run them", () => {
     const input = corpus("slurm-fake.jsonl", 50, { noId: (i) => i % 10 === 0 });
     const out = join(dir, "slurm-fake.npy");
-    const args = ["slurm", "submit", "--input", input, "--output", out, "--shards", "3", "--partition", "debug", "--time", "00:10:00", "--cpus-per-task", "2", "--sbatch-option=--mem=1G", "--model", MODEL, "--adapter", "proximity", "--batch-size", "4", "--backend", "wasm"];
+    const args = ["slurm", "submit", "--input", input, "--output", out, "--shards", "3", "--partition", "debug", "--time", "00:10:00", "--cpus-per-task", "2", "--sbatch-option=--mem=1G", "--model", MODEL, "--adapter", "proximity", "--batch-size", "4", "--backend", "wasm", "--threads", "1", "--workers", "1"];
     const r = ok(args, env);
     expect(r.stdout).toMatch(/^submitted embed array job 41 \(tasks 0-2 of 0-2\) and merge job 42 \(starts when every task succeeded\)/);
     expect(r.stdout).toContain("squeue -j 41,42");
@@ -282,7 +282,8 @@ describe("specter2 slurm submit (fake sbatch)", () => {
     ]);
     const embed = readFileSync(join(scripts, "embed.sbatch"), "utf8");
     for (const line of ["#SBATCH --array=0-2", `#SBATCH --output=${scripts}/embed-%A_%a.log`, "#SBATCH --cpus-per-task=2", "#SBATCH --partition=debug", "#SBATCH --time=00:10:00", "#SBATCH --mem=1G"]) expect(embed).toContain(`${line}\n`);
-    expect(embed).toContain(`exec ${process.execPath} ${BIN} embed --shard slurm --shard-count 3 --resume --input ${input} --output ${out} --format npy --model ${MODEL} --batch-size 4 --backend wasm --on-error fail --adapter proximity\n`);
+    // Every embed option reaches the tasks (EMBED_TASK_OPTIONS, in its order), --threads and --workers included.
+    expect(embed).toContain(`exec ${process.execPath} ${BIN} embed --shard slurm --shard-count 3 --resume --input ${input} --output ${out} --format npy --model ${MODEL} --adapter proximity --batch-size 4 --backend wasm --threads 1 --workers 1 --on-error fail\n`);
     const merge = readFileSync(join(scripts, "merge.sbatch"), "utf8");
     expect(merge).toContain(`exec ${process.execPath} ${BIN} merge --output ${out} --format npy\n`);
 

@@ -52,14 +52,11 @@ def base_state_dict(model):
 
 def write_base(directory, config_json, vocab, weights, weights_format):
     """weights: name -> tensor, already prefixed/cast as the case wants; weights_format "bin" or "safetensors".
-    vocab: the tokens, or the repository-relative path of a shared vocabulary that must not be copied into the
-    repository: then VOCAB_FROM_SHARED holds that path and the tests put it in place as vocab.txt."""
+    vocab: the tokens, or the repository-relative path of the committed scivocab (test/fixtures/vocab), which is
+    not copied again: the tests put it in place as vocab.txt."""
     os.makedirs(directory, exist_ok=True)
     write_json(os.path.join(directory, "config.json"), config_json)
-    if isinstance(vocab, str):
-        with open(os.path.join(directory, "VOCAB_FROM_SHARED"), "w", encoding="utf-8") as f:
-            f.write(vocab + "\n")
-    else:
+    if not isinstance(vocab, str):
         with open(os.path.join(directory, "vocab.txt"), "w", encoding="utf-8") as f:
             f.write("".join(token + "\n" for token in vocab))
     write_json(os.path.join(directory, "tokenizer_config.json"), {

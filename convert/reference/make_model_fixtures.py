@@ -24,7 +24,7 @@ from safetensors_io import read_safetensors, write_safetensors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "test", "fixtures", "models")
-SCIVOCAB = os.path.join(os.path.dirname(ROOT), "shared", "data", "scivocab_uncased", "vocab.txt")
+SCIVOCAB = os.path.join(ROOT, "test", "fixtures", "vocab", "scivocab_uncased", "vocab.txt")
 FORMAT_VERSION = 1
 
 # adapters' SeqBnConfig ("pfeiffer") and DoubleSeqBnConfig ("houlsby"), every option that matters spelled out.
@@ -77,8 +77,8 @@ CASES = {
         "note": "SPECTER2's layout at small width: scivocab ids from Hugging Face's tokenizer (max_length 512; "
                 "row 1 has no abstract, row 2 is truncated to 512), two seq_bn adapters as adapter-transformers 3.x "
                 "saves them, base as a plain-dict pytorch_model.bin with the embeddings.position_ids buffer. "
-                "hub/base/VOCAB_FROM_SHARED names the scivocab (relative to the repository root), which is not "
-                "copied into the repository: put it in place as hub/base/vocab.txt before converting.",
+                "hub/base has no vocab.txt of its own: put the committed scivocab (test/fixtures/vocab/scivocab_uncased/vocab.txt) "
+                "in place as hub/base/vocab.txt before converting.",
     },
     "houlsby": {
         "seed": 2, "vocab": 300, "ids": {"rows": 4, "lengths": [24, 17, 9, 3]},

@@ -1,7 +1,7 @@
 // Where the engine's forward passes run: on the calling thread (InProcessRunner) or on worker threads
 // (src/pool/poolRunner.ts). Both take batches the engine has already formed and tokenized.
 import type { BackendChoice, BackendInfo } from "../backend/select";
-import type { Pooling } from "../model/bert";
+import type { Pooling } from "../model/config";
 import type { LocalModel } from "./localModel";
 
 export interface RunnerOptions {

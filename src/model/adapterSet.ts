@@ -5,7 +5,6 @@ import { Specter2Error } from "../errors";
 
 export class AdapterSet {
   private readonly adapters = new Map<string, Adapter>();
-  private activeName: string | null = null;
 
   add(name: string, adapter: Adapter): void {
     if (this.adapters.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is already loaded; unload it first`, { adapter: name });
@@ -28,26 +27,14 @@ export class AdapterSet {
     return a;
   }
 
-  /** Sets the default adapter for calls that do not name one; null means the base model. */
-  use(name: string | null): void {
-    this.get(name);
-    this.activeName = name;
-  }
-
-  get active(): string | null {
-    return this.activeName;
-  }
-
   unload(name: string): void {
     this.get(name)?.dispose();
     this.adapters.delete(name);
-    if (this.activeName === name) this.activeName = null;
   }
 
   dispose(): void {
     for (const a of this.adapters.values()) a.dispose();
     this.adapters.clear();
-    this.activeName = null;
   }
 }
 

@@ -8,8 +8,8 @@ import { BertLayer } from "./layer";
 import { Linear } from "./layers";
 import { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
+import type { Pooling } from "./config";
 
-export type Pooling = "cls" | "mean" | "pooler";
 
 export interface ForwardOptions {
   adapter?: Adapter | null;

@@ -9,6 +9,9 @@ export function isActivation(s: unknown): s is Activation {
   return typeof s === "string" && (ACTIVATIONS as readonly string[]).includes(s);
 }
 
+/** What becomes the embedding: the last layer's CLS row (SPECTER2's), the mean over the tokens, or BERT's pooler. */
+export type Pooling = "cls" | "mean" | "pooler";
+
 /** The BertModel hyper-parameters the encoder needs (a subset of Hugging Face's config.json). */
 export interface BertConfig {
   vocab_size: number;

@@ -47,7 +47,7 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
     threads: args.threads,
     workers: args.workers,
     verify: args.verify,
-    onWarning: (m) => log(`warning: ${m}`),
+    onWarning: (m) => log(`specter2: warning: ${m}`),
   });
   try {
     const adapter = model.resolveAdapter(args.adapter);

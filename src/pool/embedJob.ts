@@ -1,6 +1,6 @@
 // The messages between the pool runner and its workers.
 import type { BackendChoice, BackendInfo } from "../backend/select";
-import type { Pooling } from "../model/bert";
+import type { Pooling } from "../model/config";
 
 /** workerData of every pool worker. */
 export interface WorkerConfig {

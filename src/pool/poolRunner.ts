@@ -2,7 +2,7 @@
 // padded batch at a time. tfjs kernels are synchronous, so this keeps the calling thread free, and it is how
 // tfjs-backend-wasm (one thread in Node) uses every core (benchmarks/RESULTS.md). The engine (src/specter2.ts)
 // forms the batches; a worker that dies is replaced and its batch retried.
-import type { Pooling } from "../model/bert";
+import type { Pooling } from "../model/config";
 import type { ForwardRunner, RunnerOptions } from "../engine/runner";
 import { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import { siblingScript, spawnWorker } from "./spawnWorker";

@@ -1,6 +1,6 @@
 // The PyTorch-made model fixtures (test/fixtures/models/<case>, convert/reference/make_model_fixtures.py),
-// converted for a test. The SPECTER2-layout case uses the real SciBERT vocabulary, which is never
-// committed: its hub/base holds VOCAB_FROM_SHARED instead, and the vocabulary is copied in here.
+// converted for a test. The SPECTER2-layout case uses the real SciBERT vocabulary, committed once as
+// test/fixtures/vocab/scivocab_uncased/vocab.txt (not again in its hub/base), and copied in here.
 import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
