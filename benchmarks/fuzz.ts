@@ -1,6 +1,6 @@
 // The long fuzz run: every target of test/helpers/fuzzTargets.ts for a time budget each, with a fresh seed.
 // Prints cases tried, results vs refusals, time and peak RSS per target; a failure prints the seed and the
-// fast-check path that reproduce it (FUZZ_SEED=<seed> npx jest test/fuzz.test.ts reruns the suite with it).
+// fast-check path that reproduce it (FUZZ_SEED=<seed> npx jest test/fuzz/parsers.test.ts reruns the suite with it).
 //   npx ts-node --transpile-only benchmarks/fuzz.ts [--seconds-per-target 30] [--seed N]
 import fc from "fast-check";
 import { outcomeObservers } from "../test/helpers/fuzz";

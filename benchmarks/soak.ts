@@ -1,6 +1,6 @@
 // Soak: tens of thousands of embeddings through one loaded model, switching adapters every few batches, sampling
 // tf.memory() and the process's RSS as it goes; the probe papers' vectors at the end must equal those at the start.
-// test/soak.test.ts runs a short one on the demo model; the long run:
+// test/engine/soak.test.ts runs a short one on the demo model; the long run:
 //   npx ts-node --transpile-only benchmarks/soak.ts [--model DIR] [--embeddings N] [--backend wasm] [--max-length L]
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

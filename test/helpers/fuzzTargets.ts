@@ -1,4 +1,4 @@
-// The fuzz targets, one property per parser. test/fuzz.test.ts runs each with a small budget and a fixed seed;
+// The fuzz targets, one property per parser. test/fuzz/parsers.test.ts runs each with a small budget and a fixed seed;
 // benchmarks/fuzz.ts runs the same properties for minutes with a fresh seed.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,0 +1,61 @@
+// The native backend's output pool (pure JavaScript, so it runs where the addon is not built too).
+import { OutputPool, sizeClass } from "../../src/backend/native/outputPool";
+
+describe("sizeClass", () => {
+  it("holds the length, with at most 1/8 unused above 16 values, for every length up to 2^20 and some beyond", () => {
+    const lengths = [...Array.from({ length: 1 << 20 }, (_, i) => i + 1), 2048 * 768, 8 * 12 * 512 * 512, 2 ** 31 - 1];
+    for (const n of lengths) {
+      const c = sizeClass(n);
+      if (!(c >= n && (n <= 16 ? c === 16 : c <= n * 1.125))) throw new Error(`sizeClass(${n}) = ${c}`);
+    }
+  });
+
+  it("maps nearby lengths to one class, so batches of other sequence lengths share buffers", () => {
+    // 8 × 250 and 8 × 256 tokens of hidden 768.
+    expect(sizeClass(8 * 250 * 768)).toBe(sizeClass(8 * 256 * 768));
+  });
+});
+
+describe("OutputPool", () => {
+  it("gives back a returned buffer for a length of its class, and a fresh one otherwise", () => {
+    const pool = new OutputPool();
+    const a = pool.take(1000);
+    expect(a.length).toBe(1000);
+    pool.give(a.buffer as ArrayBuffer);
+    expect(pool.bytes).toBe(a.buffer.byteLength);
+    const b = pool.take(990); // same class as 1000
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.length).toBe(990);
+    expect(pool.bytes).toBe(0);
+    expect(pool.take(1000).buffer).not.toBe(a.buffer); // taken: a new one
+  });
+
+  it("keeps no more than its byte bound, dropping the least recently used classes first", () => {
+    const pool = new OutputPool(4096);
+    const [a, b] = [pool.take(512), pool.take(512)].map((x) => x.buffer as ArrayBuffer); // 2048 bytes each
+    const big = pool.take(1000).buffer as ArrayBuffer; // 4096 bytes
+    pool.give(a);
+    pool.give(b);
+    expect(pool.bytes).toBe(4096);
+    // The newest buffer is kept; the older class makes room.
+    pool.give(big);
+    expect(pool.bytes).toBe(4096);
+    expect(pool.take(1000).buffer).toBe(big);
+    expect(pool.take(512).buffer).not.toBe(a);
+    // A buffer larger than the bound is not kept at all.
+    const huge = new OutputPool(1024);
+    huge.give(new ArrayBuffer(2048));
+    expect(huge.bytes).toBe(0);
+  });
+
+  it("after a run of one shape then another, keeps the second's buffers", () => {
+    const pool = new OutputPool(3 * 8192);
+    const first = [pool.take(2000), pool.take(2000), pool.take(2000)].map((x) => x.buffer as ArrayBuffer); // 8192 bytes each
+    first.forEach((x) => pool.give(x));
+    // 1700 values are in the 1792-value class, 2000 in the 2048 one.
+    const second = [pool.take(1700), pool.take(1700), pool.take(1700), pool.take(1700)].map((x) => x.buffer as ArrayBuffer);
+    expect(second.some((x) => first.includes(x))).toBe(false); // another class: fresh buffers
+    second.forEach((x) => pool.give(x));
+    expect([pool.take(1700).buffer, pool.take(1700).buffer].every((x) => second.includes(x as ArrayBuffer))).toBe(true);
+  });
+});

@@ -1,0 +1,104 @@
+// The batching policy and queue alone, with a fake forward pass that records every batch it is given.
+import { planBatch } from "../../src/serve/batchPlan";
+import { BatchQueue } from "../../src/serve/queue";
+
+/** A fake model: the "vector" of a row is [adapter code, first id, length], so routing is checkable. */
+function recordingRun(batches: { adapter: string | null; rows: number[][] }[]) {
+  return async (rows: number[][], adapter: string | null) => {
+    batches.push({ adapter, rows });
+    return rows.map((r) => Float32Array.from([adapter === null ? -1 : adapter.length, r[0], r.length]));
+  };
+}
+
+const row = (id: number, length: number) => Array.from({ length }, (_, i) => (i === 0 ? id : 0));
+
+describe("planBatch", () => {
+  it("keeps rows × longest within the budget, always takes the oldest row, and sorts by length", () => {
+    const lengths = [50, 10, 12, 48, 200, 49, 11, 51];
+    const picked = planBatch(lengths, 200);
+    expect(picked).toContain(0);
+    expect(picked.length * Math.max(...picked.map((i) => lengths[i]))).toBeLessThanOrEqual(200);
+    // The oldest (50 tokens) batches with its neighbours in length, not with the 10-token rows.
+    expect(picked).toEqual([5, 0, 7]);
+    expect(picked.map((i) => lengths[i])).toEqual([49, 50, 51]);
+  });
+
+  it("fills the budget with short rows when the oldest is short, and takes a row alone when it fills it", () => {
+    expect(planBatch([4, 4, 4, 4, 4], 12)).toEqual([0, 1, 2]);
+    expect(planBatch([300, 1, 1], 300)).toEqual([0]);
+    expect(planBatch([], 100)).toEqual([]);
+  });
+});
+
+describe("BatchQueue", () => {
+  it("groups concurrent requests by adapter into shared batches and routes every vector to its request and position", async () => {
+    const batches: { adapter: string | null; rows: number[][] }[] = [];
+    const queue = new BatchQueue(recordingRun(batches), 1000);
+    const a = queue.submit("proximity", [row(1, 5), row(2, 3)]);
+    const b = queue.submit(null, [row(3, 4)]);
+    const c = queue.submit("proximity", [row(4, 7)]);
+    const [va, vb, vc] = await Promise.all([a, b, c]);
+    expect(va.map((v) => Array.from(v))).toEqual([[9, 1, 5], [9, 2, 3]]);
+    expect(vb.map((v) => Array.from(v))).toEqual([[-1, 3, 4]]);
+    expect(vc.map((v) => Array.from(v))).toEqual([[9, 4, 7]]);
+    // Both proximity requests went into one batch (sorted by length), the base rows into another.
+    expect(batches.map((x) => [x.adapter, x.rows.map((r) => r[0])])).toEqual([["proximity", [2, 1, 4]], [null, [3]]]);
+    expect(queue.pendingRows).toBe(0);
+  });
+
+  it("splits a request over several batches under the token budget", async () => {
+    const batches: { adapter: string | null; rows: number[][] }[] = [];
+    const queue = new BatchQueue(recordingRun(batches), 10);
+    const vectors = await queue.submit("x", [row(1, 4), row(2, 4), row(3, 4), row(4, 4), row(5, 4)]);
+    expect(vectors.map((v) => v[1])).toEqual([1, 2, 3, 4, 5]);
+    expect(batches.map((b) => b.rows.length)).toEqual([2, 2, 1]);
+    for (const b of batches) expect(b.rows.length * Math.max(...b.rows.map((r) => r.length))).toBeLessThanOrEqual(10);
+  });
+
+  it("drops an aborted request's waiting rows, and rejects every request of a failed batch", async () => {
+    const batches: { adapter: string | null; rows: number[][] }[] = [];
+    const queue = new BatchQueue(recordingRun(batches), 4);
+    const abort = new AbortController();
+    const first = queue.submit("x", [row(1, 4)]);
+    const aborted = queue.submit("x", [row(2, 4), row(3, 4)], abort.signal);
+    abort.abort(new Error("gone"));
+    await expect(aborted).rejects.toThrow("gone");
+    await first;
+    expect(batches.flatMap((b) => b.rows.map((r) => r[0]))).toEqual([1]);
+    expect(queue.pendingRows).toBe(0);
+
+    const failing = new BatchQueue(async () => Promise.reject(new Error("out of memory")), 100);
+    await expect(failing.submit("x", [row(1, 3)])).rejects.toMatchObject({ statusCode: 500, message: expect.stringContaining("out of memory") });
+  });
+
+  it("runs up to maxParallel batches at once (one per worker), and the next as soon as one ends", async () => {
+    let running = 0;
+    let most = 0;
+    const release: (() => void)[] = [];
+    const run = async (rows: number[][]) => {
+      most = Math.max(most, ++running);
+      await new Promise<void>((r) => release.push(r));
+      running--;
+      return rows.map((r) => Float32Array.from([r[0]]));
+    };
+    const queue = new BatchQueue(run, 4, undefined, 2);
+    // Budget 4: each 4-token row is a batch of its own.
+    const answers = [1, 2, 3].map((id) => queue.submit("x", [row(id, 4)]));
+    const turn = () => new Promise((r) => setImmediate(r));
+    await turn();
+    expect([running, queue.pendingRows]).toEqual([2, 1]);
+    release.shift()!();
+    await turn();
+    await turn();
+    expect([running, queue.pendingRows]).toEqual([2, 0]);
+    release.splice(0).forEach((r) => r());
+    expect((await Promise.all(answers)).map((v) => v[0][0])).toEqual([1, 2, 3]);
+    expect(most).toBe(2);
+    expect(() => new BatchQueue(run, 4, undefined, 0)).toThrow(/at least one batch/);
+  });
+
+  it("refuses a row longer than the budget instead of waiting forever", () => {
+    const queue = new BatchQueue(recordingRun([]), 8);
+    expect(() => queue.submit("x", [row(1, 9)])).toThrow(/exceeds the batch budget/);
+  });
+});

@@ -1,0 +1,98 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RawTensor } from "../../src/weights/dtypes";
+import { MAX_HEADER_BYTES, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from "../../src/weights/safetensors";
+
+const dir = mkdtempSync(join(tmpdir(), "safetensors-test-"));
+
+function f32(values: number[], shape: number[]): RawTensor {
+  return { dtype: "F32", shape, data: new Uint8Array(new Float32Array(values).buffer) };
+}
+
+/** A file assembled by hand, the way the format spec lays it out, to feed the reader bad headers. */
+function handMade(header: unknown, data: Uint8Array = new Uint8Array(0), lengthOverride?: bigint): Uint8Array {
+  const json = Buffer.from(typeof header === "string" ? header : JSON.stringify(header), "utf8");
+  const out = new Uint8Array(8 + json.byteLength + data.byteLength);
+  new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(json.byteLength), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.byteLength);
+  return out;
+}
+
+describe("safetensors writer", () => {
+  it("lays out the header exactly as the format requires", () => {
+    const tensors = new Map([["a", f32([1, 2, 3, 4, 5, 6], [2, 3])], ["b", { dtype: "I64", shape: [], data: new Uint8Array(8).fill(7) } as RawTensor]]);
+    const bytes = serializeSafetensors(tensors, { format: "pt" });
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect(n % 8).toBe(0);
+    const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8"));
+    expect(header).toEqual({
+      __metadata__: { format: "pt" },
+      a: { dtype: "F32", shape: [2, 3], data_offsets: [0, 24] },
+      b: { dtype: "I64", shape: [], data_offsets: [24, 32] },
+    });
+    expect(bytes.byteLength).toBe(8 + n + 32);
+    expect(Array.from(new Float32Array(bytes.slice(8 + n, 8 + n + 24).buffer))).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("round-trips every dtype through a file, metadata included", () => {
+    const tensors = new Map<string, RawTensor>([
+      ["f32", f32([0.5, -2], [2])],
+      ["f16", { dtype: "F16", shape: [1, 2], data: new Uint8Array([0x00, 0x3c, 0x00, 0xc0]) }],
+      ["bf16", { dtype: "BF16", shape: [2], data: new Uint8Array([0x80, 0x3f, 0x00, 0x40]) }],
+      ["i32", { dtype: "I32", shape: [1], data: new Uint8Array([1, 0, 0, 0]) }],
+      ["empty", { dtype: "F32", shape: [0, 4], data: new Uint8Array(0) }],
+    ]);
+    const path = join(dir, "roundtrip.safetensors");
+    writeSafetensors(path, tensors, { note: "x" });
+    const back = readSafetensors(path);
+    expect(back.metadata).toEqual({ note: "x" });
+    expect([...back.tensors.keys()].sort()).toEqual([...tensors.keys()].sort());
+    for (const [name, t] of tensors) {
+      const b = back.tensors.get(name)!;
+      expect({ dtype: b.dtype, shape: b.shape, data: Array.from(b.data) }).toEqual({ dtype: t.dtype, shape: t.shape, data: Array.from(t.data) });
+    }
+  });
+
+  it("refuses a tensor whose bytes do not match its shape", () => {
+    expect(() => serializeSafetensors(new Map([["w", f32([1, 2, 3], [2, 2])]]))).toThrow(/tensor "w": 12 bytes for shape \[2, 2\] of F32, expected 16/);
+  });
+});
+
+describe("safetensors reader refuses bad files, naming the file and the tensor", () => {
+  const file = "bad.safetensors";
+  it.each<[string, Uint8Array, RegExp]>([
+    ["a file shorter than the length field", new Uint8Array(5), /bad\.safetensors: file is 5 bytes/],
+    ["a header length beyond the file", handMade({}, new Uint8Array(0), 1000n), /header length 1000 runs past the end of the file/],
+    ["a header length above the sane limit", handMade({}, new Uint8Array(0), BigInt(MAX_HEADER_BYTES) + 1n), /exceeds the limit/],
+    ["a 100 GB header claim", handMade({}, new Uint8Array(0), 100n * 1024n ** 3n), /exceeds the limit/],
+    ["malformed JSON", handMade("{not json"), /header is not valid UTF-8 JSON/],
+    ["a JSON array header", handMade("[1, 2]"), /header is not a JSON object/],
+    ["an unknown dtype", handMade({ w: { dtype: "F8", shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /tensor "w": unknown dtype "F8"/],
+    ["a negative shape", handMade({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "w": shape \[-1\]/],
+    ["offsets out of order", handMade({ w: { dtype: "F32", shape: [1], data_offsets: [4, 0] } }, new Uint8Array(4)), /tensor "w": data_offsets \[4,0\]/],
+    ["a size not equal to shape × dtype", handMade({ w: { dtype: "F32", shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), /tensor "w": 4 bytes for shape \[2\] of F32, expected 8/],
+    ["offsets past the data section", handMade({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)), /tensor "w": data_offsets \[0, 8\] run past the data section \(4 bytes\)/],
+    ["overlapping tensors", handMade({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)), /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/],
+    ["non-string metadata", handMade({ __metadata__: { a: 1 } }), /__metadata__\["a"\] is not a string/],
+  ])("%s", (_label, bytes, message) => {
+    expect(() => parseSafetensors(bytes, file)).toThrow(message);
+    expect(() => parseSafetensors(bytes, file)).toThrow(/^bad\.safetensors: /);
+  });
+
+  it("a truncated file on disk is refused with its path", () => {
+    const good = serializeSafetensors(new Map([["w", f32([1, 2, 3, 4], [4])]]));
+    const path = join(dir, "truncated.safetensors");
+    writeFileSync(path, good.subarray(0, good.byteLength - 3));
+    expect(() => readSafetensors(path)).toThrow(new RegExp(`${path.replace(/[.]/g, "\\.")}: tensor "w": data_offsets \\[0, 16\\] run past the data section \\(13 bytes\\)`));
+  });
+
+  it("reads what it wrote from disk byte for byte", () => {
+    const path = join(dir, "same.safetensors");
+    const bytes = serializeSafetensors(new Map([["w", f32([3, 1, 4], [3])]]));
+    writeFileSync(path, bytes);
+    expect(Array.from(readFileSync(path))).toEqual(Array.from(bytes));
+    expect(Array.from(new Float32Array(readSafetensors(path).tensors.get("w")!.data.slice().buffer))).toEqual([3, 1, 4]);
+  });
+});
