@@ -1,5 +1,6 @@
 // throughput.svg: papers/s against sequence length at batch 8, one line per engine, both axes logarithmic.
-import { cell, RunResults } from "./runResults";
+import type { RunResults } from "./runResults";
+import { cell } from "./runResults";
 
 const W = 800;
 const H = 400;
@@ -10,7 +11,13 @@ export const CHART_BATCH = 8;
 export function renderChart(r: RunResults): string {
   const fixed = r.workloads.filter((w) => typeof w.length === "number" && w.batchSize === CHART_BATCH && !w.name.endsWith("-sample"));
   const lines = r.engines
-    .map((e) => ({ label: e.label, points: fixed.flatMap((w) => { const c = cell(r, e, w); return c ? [[w.length as number, c.papersPerSecond]] : []; }) }))
+    .map((e) => ({
+      label: e.label,
+      points: fixed.flatMap((w) => {
+        const c = cell(r, e, w);
+        return c ? [[w.length as number, c.papersPerSecond]] : [];
+      }),
+    }))
     .filter((l) => l.points.length > 0);
   const xs = fixed.map((w) => w.length as number);
   const ys = lines.flatMap((l) => l.points.map((p) => p[1]));
@@ -24,7 +31,8 @@ export function renderChart(r: RunResults): string {
     const y = py(10 ** e);
     out.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${PAD.left - 6}" y="${y + 4}" text-anchor="end">${10 ** e}</text>`);
   }
-  for (const x of xs) out.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="#eee"/><text x="${px(x)}" y="${H - PAD.bottom + 16}" text-anchor="middle">${x}</text>`);
+  for (const x of xs)
+    out.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke="#eee"/><text x="${px(x)}" y="${H - PAD.bottom + 16}" text-anchor="middle">${x}</text>`);
   out.push(`<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 8}" text-anchor="middle">tokens per paper</text>`);
   out.push(`<text transform="translate(16 ${(PAD.top + H - PAD.bottom) / 2}) rotate(-90)" text-anchor="middle">papers/s (log)</text>`);
   lines.forEach((l, i) => {

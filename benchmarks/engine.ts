@@ -1,7 +1,8 @@
 // One engine in its own process, so each one's peak RSS is its own. Started by run.ts:
 //   engine.ts ENGINE SPEC.json  →  prints one JSON line (EngineReport) on stdout.
 import { readFileSync } from "node:fs";
-import { Engine, ortEngine, poolEngine, tfjsEngine } from "./engines";
+import type { Engine } from "./engines";
+import { ortEngine, poolEngine, tfjsEngine } from "./engines";
 import { onednnMatmulGflops } from "./onednnRoofline";
 import { profileForward } from "./profile";
 import { matmulGflops, parallelMatmulGflops, prepareMatmul } from "./roofline";

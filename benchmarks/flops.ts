@@ -1,7 +1,7 @@
 // The model's work per sequence, counted as 2 FLOPs per multiply-add in its matrix products: the projections,
 // the feed-forward, attention's two products and the output adapter. LayerNorm, softmax, GELU and the
 // embedding lookup add well under 1 % and are left out.
-import { BertConfig } from "../src/model/config";
+import type { BertConfig } from "../src/model/config";
 
 /** The adapter's bottleneck: hidden_size / 16 (SPECTER2's "pfeiffer" adapters). */
 const ADAPTER_REDUCTION = 16;

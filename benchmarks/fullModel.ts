@@ -6,13 +6,21 @@ import { join } from "node:path";
 import { convertModel } from "../convert/convert";
 import { demoVocabulary } from "../convert/makeDemoModel";
 import { SPECTER2_ADAPTERS, writeRandomHubModel } from "../convert/randomModel";
-import { BertConfig } from "../src/model/config";
+import type { BertConfig } from "../src/model/config";
 
 export const CACHE = join(__dirname, ".cache");
 
 export const FULL_CONFIG: BertConfig = {
-  vocab_size: 31090, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
-  hidden_act: "gelu", layer_norm_eps: 1e-12, max_position_embeddings: 512, type_vocab_size: 2, pad_token_id: 0,
+  vocab_size: 31090,
+  hidden_size: 768,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  intermediate_size: 3072,
+  hidden_act: "gelu",
+  layer_norm_eps: 1e-12,
+  max_position_embeddings: 512,
+  type_vocab_size: 2,
+  pad_token_id: 0,
 };
 
 export interface FullModel {

@@ -40,8 +40,12 @@ export async function profileForward(model: string, batch: number, length: numbe
   const m = engine.local!;
   const headDim = m.model.config.hidden_size / m.model.config.num_attention_heads;
   const adapter = m.adapters.get(ADAPTER);
-  const ids = tf.tensor2d(Array.from({ length: batch * length }, (_, i) => (i % length === 0 ? 2 : 1000 + (i % 20000))), [batch, length], "int32");
-  const mask = tf.ones([batch, length], "int32") as tf.Tensor2D;
+  const ids = tf.tensor2d(
+    Array.from({ length: batch * length }, (_, i) => (i % length === 0 ? 2 : 1000 + (i % 20000))),
+    [batch, length],
+    "int32",
+  );
+  const mask = tf.ones<tf.Rank.R2>([batch, length], "int32");
   const run = () => m.model.forward(ids, mask, { adapter }).pooled;
   run().dispose(); // warm-up: first calls allocate the wasm heap
   const start = performance.now();
@@ -58,7 +62,7 @@ export async function profileForward(model: string, batch: number, length: numbe
     if (kind !== k.name) entry.gflops = (entry.gflops ?? 0) + product(k.inputShapes) / 1e9;
     kinds.set(kind, entry);
   }
-  tf.dispose([ids, mask, info.result as tf.Tensor]);
+  tf.dispose([ids, mask, info.result]);
   await engine.close();
   const sorted = [...kinds.values()].sort((a, b) => b.ms - a.ms);
   for (const e of sorted) if (e.gflops !== undefined) e.gflops = e.gflops / (e.ms / 1000);

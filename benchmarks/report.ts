@@ -1,11 +1,13 @@
 // RESULTS.md from one run: machine and versions, the corpus table with ratios to the peers, throughput per
 // fixed shape, memory, the issues' targets, and the wasm and native profiles.
 import { flopsPerSequence } from "./flops";
-import { cell, EngineRun, RunResults } from "./runResults";
+import type { EngineRun, RunResults } from "./runResults";
+import { cell } from "./runResults";
 import { ONEDNN_SHAPE } from "./onednnRoofline";
 import type { Profile } from "./profile";
 import { ROOFLINE_SHAPE } from "./roofline";
-import { papersIn, Workload } from "./workloads";
+import type { Workload } from "./workloads";
+import { papersIn } from "./workloads";
 
 const MiB = 1024 * 1024;
 const f = (x: number, digits = 2) => x.toFixed(digits);
@@ -46,10 +48,15 @@ ${table(["engine", "threads", "papers/s", "ms/paper", "model GFLOP/s", "% roofli
 function fixedSection(r: RunResults): string {
   const fixed = r.workloads.filter((w) => w.length !== "corpus" && !w.name.endsWith("-sample"));
   const engines = r.engines.filter((e) => fixed.some((w) => cell(r, e, w)));
-  const rows = fixed.map((w) => [String(w.length), String(w.batchSize), String(papersIn(w)), ...engines.map((e) => {
-    const c = cell(r, e, w);
-    return c ? `${f(c.papersPerSecond)} (${pct(c.rooflineFraction)})` : "–";
-  })]);
+  const rows = fixed.map((w) => [
+    String(w.length),
+    String(w.batchSize),
+    String(papersIn(w)),
+    ...engines.map((e) => {
+      const c = cell(r, e, w);
+      return c ? `${f(c.papersPerSecond)} (${pct(c.rooflineFraction)})` : "–";
+    }),
+  ]);
   return `## Fixed lengths
 
 Papers/s (and % of the engine's ceiling, as above) per sequence length and batch size; "–": not measured (see sample sizes).
@@ -81,7 +88,11 @@ function targetsSection(r: RunResults, corpus: Workload): string {
   const perWorkerRss = pool.peakRssBytes / pool.threads / r.weightsBytes;
   const rows = [
     ["≥ 85 % of roofline × cores (wasm, corpus)", `1 thread ${pct(c1.rooflineFraction)}; pool ${pct(cp.rooflineFraction)}`, cp.rooflineFraction >= 0.85 ? "met" : "not met"],
-    [`≥ 1.8× from 1 core to ${pool.threads}`, `${f(cp.papersPerSecond / c1.papersPerSecond)}× (the bare matmul: ${f(r.rooflineParallelGflops / r.rooflineGflops)}×)`, cp.papersPerSecond / c1.papersPerSecond >= 1.8 ? "met" : "not met"],
+    [
+      `≥ 1.8× from 1 core to ${pool.threads}`,
+      `${f(cp.papersPerSecond / c1.papersPerSecond)}× (the bare matmul: ${f(r.rooflineParallelGflops / r.rooflineGflops)}×)`,
+      cp.papersPerSecond / c1.papersPerSecond >= 1.8 ? "met" : "not met",
+    ],
     ["≥ 1.0× PyTorch (wasm pool, corpus)", ct ? `${f(cp.papersPerSecond / ct.papersPerSecond)}×` : "–", ct && cp.papersPerSecond >= ct.papersPerSecond ? "met" : "not met"],
     ["peak RSS ≤ 1.5× weights per worker", `${f(perWorkerRss)}×`, perWorkerRss <= 1.5 ? "met" : "not met"],
   ];
@@ -98,7 +109,11 @@ function nativeTargetsSection(r: RunResults, corpus: Workload): string {
   if (!cn || r.onednnGflops === undefined) return "";
   const rows = [
     ["≥ 1.0× onnxruntime-node (native, corpus)", co ? `${f(cn.papersPerSecond / co.papersPerSecond)}×` : "–", co && cn.papersPerSecond >= co.papersPerSecond ? "met" : "not met"],
-    ["≥ 85 % of oneDNN's large matmul in model FLOP/s (native, corpus)", `${f(cn.gflops, 1)} of ${f(r.onednnGflops, 1)} GFLOP/s: ${pct(cn.rooflineFraction)}`, cn.rooflineFraction >= 0.85 ? "met" : "not met"],
+    [
+      "≥ 85 % of oneDNN's large matmul in model FLOP/s (native, corpus)",
+      `${f(cn.gflops, 1)} of ${f(r.onednnGflops, 1)} GFLOP/s: ${pct(cn.rooflineFraction)}`,
+      cn.rooflineFraction >= 0.85 ? "met" : "not met",
+    ],
   ];
   return `## Targets (issue 10)
 
@@ -131,7 +146,9 @@ analysis is in [ANALYSIS.md](ANALYSIS.md).
 
 - Machine: ${m.cpu}, ${m.cores} cores, ${f(m.memoryGiB, 0)} GiB. Load average before ${m.loadBefore.map((x) => f(x)).join(" ")}, after ${m.loadAfter.map((x) => f(x)).join(" ")}.
 - Also running when the run started: ${m.otherProcesses.length ? m.otherProcesses.join("; ") : "nothing busy"}.
-- Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.
+- Versions: ${Object.entries(r.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")}.
 - Model: SPECTER2's architecture (${r.config.hidden_size}/${r.config.num_hidden_layers}/${r.config.num_attention_heads}/${r.config.intermediate_size}, vocab ${r.config.vocab_size}) with random weights (benchmarks/fullModel.ts), proximity adapter, CLS pooling; the same weights in every engine.
 - Roofline: one ${ROOFLINE_SHAPE.m}×${ROOFLINE_SHAPE.k} · ${ROOFLINE_SHAPE.k}×${ROOFLINE_SHAPE.n} matmul on tfjs-backend-wasm, one thread: **${f(r.rooflineGflops, 1)} GFLOP/s**; on ${m.cores} threads at once (one product each, summed): **${f(r.rooflineParallelGflops, 1)} GFLOP/s** (${f(r.rooflineParallelGflops / r.rooflineGflops)}× one thread).
 - Model GFLOP per sequence (matrix products): ${flops.map(([n, g]) => `${n} tokens ${g}`).join(", ")}.

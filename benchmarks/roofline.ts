@@ -20,7 +20,7 @@ function multiplyOnce(): void {
 export async function prepareMatmul(): Promise<void> {
   await initBackend("wasm");
   const { m, k, n } = ROOFLINE_SHAPE;
-  operands = [tf.randomNormal([m, k]) as tf.Tensor2D, tf.randomNormal([k, n]) as tf.Tensor2D];
+  operands = [tf.randomNormal<tf.Rank.R2>([m, k]), tf.randomNormal<tf.Rank.R2>([k, n])];
   multiplyOnce();
 }
 

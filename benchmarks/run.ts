@@ -6,14 +6,15 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { extname, join } from "node:path";
 import { renderChart } from "./chart";
-import { EngineName, EngineReport, EngineSpec } from "./engine";
+import type { EngineName, EngineReport, EngineSpec } from "./engine";
 import { ADAPTER } from "./engines";
 import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
 import type { Profile } from "./profile";
 import { renderResults } from "./report";
-import { EngineRun, RunResults } from "./runResults";
+import type { EngineRun, RunResults } from "./runResults";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
-import { FULL_SIZES, makeWorkloads, QUICK_SIZES, Workload } from "./workloads";
+import type { Workload } from "./workloads";
+import { FULL_SIZES, makeWorkloads, QUICK_SIZES } from "./workloads";
 
 const PYTHON = "/usr/bin/python3";
 const REFERENCE = join(__dirname, "..", "convert", "reference");
@@ -45,7 +46,11 @@ function runEngine(name: EngineName, spec: EngineSpec): EngineReport {
 function runTorch(hub: string, spec: EngineSpec): { report: EngineReport; version: string } {
   const specPath = join(CACHE, "spec-torch.json");
   writeFileSync(specPath, JSON.stringify({ warmup: spec.warmup[0], workloads: spec.workloads }));
-  const out = execFileSync(PYTHON, [join(REFERENCE, "bench_torch.py"), hub, ADAPTER, specPath, String(spec.threads)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+  const out = execFileSync(PYTHON, [join(REFERENCE, "bench_torch.py"), hub, ADAPTER, specPath, String(spec.threads)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 26,
+  });
   const parsed = JSON.parse(out.trim().split("\n").pop()!) as EngineReport & { torch: string };
   return { report: parsed, version: parsed.torch };
 }
@@ -122,7 +127,13 @@ async function measure(quick: boolean): Promise<void> {
   log("roofline");
   const roofline = runEngine("roofline", { ...base, workloads: [] }).value as { single: number; parallel: number };
   const onednnGflops = nativeBuilt ? (runEngine("onednn", { ...base, workloads: [] }).value as number) : undefined;
-  const versions: Record<string, string> = { node: process.version, "tfjs-core": packageVersion("@tensorflow/tfjs-core"), "tfjs-backend-wasm": packageVersion("@tensorflow/tfjs-backend-wasm"), "onnxruntime-node": packageVersion("onnxruntime-node"), "tfjs-node": packageVersion("@tensorflow/tfjs-node") };
+  const versions: Record<string, string> = {
+    node: process.version,
+    "tfjs-core": packageVersion("@tensorflow/tfjs-core"),
+    "tfjs-backend-wasm": packageVersion("@tensorflow/tfjs-backend-wasm"),
+    "onnxruntime-node": packageVersion("onnxruntime-node"),
+    "tfjs-node": packageVersion("@tensorflow/tfjs-node"),
+  };
   const engines: EngineRun[] = [];
   for (const p of plan) {
     log(`${p.label}: ${p.workloads.length} workloads`);

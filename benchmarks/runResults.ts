@@ -1,8 +1,9 @@
 // What one benchmark run measured, and the figures derived from it (shared by the report and the chart).
-import { BertConfig } from "../src/model/config";
+import type { BertConfig } from "../src/model/config";
 import { flopsOf } from "./flops";
 import type { Profile } from "./profile";
-import { papersIn, Workload } from "./workloads";
+import type { Workload } from "./workloads";
+import { papersIn } from "./workloads";
 
 export interface EngineRun {
   /** Key: wasm, pool, cpu, native, ort, torch. */

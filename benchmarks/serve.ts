@@ -2,17 +2,22 @@
 // proximity) at several concurrencies; papers/s and latency are set against the library's offline
 // batch throughput on the same model, measured in the same run.
 // Run: npx ts-node --transpile-only benchmarks/serve.ts [--full] [--duration 10] [--concurrency 1,4,16]
-import { ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import type { Paper } from "../src/engine/inputs";
 import { Specter2 } from "../src/specter2";
 import { ensureFullModel } from "./fullModel";
 
 const ROOT = join(__dirname, "..");
-const papers = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const papers = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l) as Paper);
 
 /** The library's best offline rate: every paper once, sorted by length, batches of 8. */
 async function offlinePapersPerSecond(dir: string, rounds: number): Promise<number> {
@@ -32,7 +37,7 @@ function startServer(dir: string, maxBatchTokens: number): Promise<{ child: Chil
   const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "src", "cli", "main.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let url = "";
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       url ||= /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(chunk)?.[1] ?? "";
       if (chunk.includes('"msg":"ready"')) resolve({ child, url });
     });
@@ -54,7 +59,12 @@ async function main(): Promise<void> {
   const { child, url } = await startServer(dir, args["max-batch-tokens"]);
   const rows: string[] = [];
   try {
-    const requests = papers.map((p) => ({ method: "POST" as const, path: "/embed", headers: { "content-type": "application/json" }, body: JSON.stringify({ papers: [p], adapter: "proximity" }) }));
+    const requests = papers.map((p) => ({
+      method: "POST" as const,
+      path: "/embed",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ papers: [p], adapter: "proximity" }),
+    }));
     for (const connections of args.concurrency.split(",").map(Number)) {
       const r = await autocannon({ url, connections, duration: args.duration, requests });
       const perSecond = r.requests.total / args.duration;

@@ -5,7 +5,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
-import { BackendChoice } from "../src/backend/select";
+import type { BackendChoice } from "../src/backend/select";
 import { Specter2 } from "../src/specter2";
 
 export interface SoakOptions {
@@ -35,8 +35,10 @@ export interface SoakResult {
   seconds: number;
 }
 
-const WORDS = ("graph neural network protein folding citation transformer adapter embedding retrieval scientific document " +
-  "bayesian inference climate model catalytic reduction single-cell sequencing contrastive learning attention").split(" ");
+const WORDS = (
+  "graph neural network protein folding citation transformer adapter embedding retrieval scientific document " +
+  "bayesian inference climate model catalytic reduction single-cell sequencing contrastive learning attention"
+).split(" ");
 
 /** Deterministic paper-like texts of 3 to 3 + spread words (a linear congruential generator, so runs repeat). */
 export function soakTexts(count: number, spread: number, seed = 1): string[] {
@@ -68,8 +70,12 @@ export async function runSoak(model: Specter2, options: SoakOptions): Promise<So
     const memory = tf.memory();
     const usage = process.memoryUsage();
     const s = {
-      embedded, seconds: (performance.now() - started) / 1000, numTensors: memory.numTensors, numBytes: memory.numBytes,
-      rssMB: usage.rss / 2 ** 20, heapUsedMB: usage.heapUsed / 2 ** 20,
+      embedded,
+      seconds: (performance.now() - started) / 1000,
+      numTensors: memory.numTensors,
+      numBytes: memory.numBytes,
+      rssMB: usage.rss / 2 ** 20,
+      heapUsedMB: usage.heapUsed / 2 ** 20,
     };
     samples.push(s);
     options.onSample?.(s);
@@ -86,9 +92,13 @@ export async function runSoak(model: Specter2, options: SoakOptions): Promise<So
   if (samples[samples.length - 1].embedded !== embedded) sample(embedded);
   const after = await embedProbes();
   let probeMaxDiff = 0;
-  before.forEach((vectors, a) => vectors.forEach((v, i) => v.forEach((x, d) => {
-    probeMaxDiff = Math.max(probeMaxDiff, Math.abs(x - after[a][i][d]));
-  })));
+  before.forEach((vectors, a) =>
+    vectors.forEach((v, i) =>
+      v.forEach((x, d) => {
+        probeMaxDiff = Math.max(probeMaxDiff, Math.abs(x - after[a][i][d]));
+      }),
+    ),
+  );
   return { samples, probeMaxDiff, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -105,15 +115,19 @@ async function main(): Promise<void> {
   process.stdout.write(`soak: ${dir} (hidden ${model.hiddenSize}, ${model.config.num_hidden_layers} layers) on ${model.backend.name}, ${embeddings} embeddings\n`);
   process.stdout.write("embedded\tseconds\tnumTensors\tnumBytes\trssMB\theapUsedMB\n");
   const result = await runSoak(model, {
-    embeddings, callSize: 64, batchSize: 16, maxLength, sampleEvery: Math.max(1, Math.round(embeddings / 64 / 25)),
+    embeddings,
+    callSize: 64,
+    batchSize: 16,
+    maxLength,
+    sampleEvery: Math.max(1, Math.round(embeddings / 64 / 25)),
     onSample: (s) => process.stdout.write(`${s.embedded}\t${s.seconds.toFixed(1)}\t${s.numTensors}\t${s.numBytes}\t${s.rssMB.toFixed(1)}\t${s.heapUsedMB.toFixed(1)}\n`),
   });
   const rss = result.samples.map((s) => s.rssMB);
   const tensors = new Set(result.samples.map((s) => `${s.numTensors}/${s.numBytes}`));
   process.stdout.write(
     `done: ${embeddings} embeddings in ${result.seconds.toFixed(1)} s (${(embeddings / result.seconds).toFixed(1)}/s); ` +
-    `tf.memory() tensors/bytes over the run: ${[...tensors].join(", ")}; RSS ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)} MB ` +
-    `(first ${rss[0].toFixed(1)}, last ${rss[rss.length - 1].toFixed(1)}); probe vectors end vs start: max |diff| ${result.probeMaxDiff}\n`,
+      `tf.memory() tensors/bytes over the run: ${[...tensors].join(", ")}; RSS ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)} MB ` +
+      `(first ${rss[0].toFixed(1)}, last ${rss[rss.length - 1].toFixed(1)}); probe vectors end vs start: max |diff| ${result.probeMaxDiff}\n`,
   );
   await model.close();
   if (tensors.size !== 1 || result.probeMaxDiff !== 0) process.exitCode = 1;

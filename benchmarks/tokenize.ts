@@ -15,9 +15,35 @@ const ROUNDS = 5;
 const FASTEST_EMBEDDING_PAPERS_PER_S = 6.27;
 
 const TITLE_WORDS = [
-  "Deep", "Contrastive", "Learning", "of", "Protein", "Structure", "with", "Graph", "Neural", "Networks", "for",
-  "Citation-informed", "Transformers", "Scientific", "Document", "Representations", "Single-cell", "RNA-seq",
-  "Bayesian", "Inference", "in", "Large-scale", "Climate", "Models", "Catalytic", "CO₂", "Reduction", "on", "Cu(111)",
+  "Deep",
+  "Contrastive",
+  "Learning",
+  "of",
+  "Protein",
+  "Structure",
+  "with",
+  "Graph",
+  "Neural",
+  "Networks",
+  "for",
+  "Citation-informed",
+  "Transformers",
+  "Scientific",
+  "Document",
+  "Representations",
+  "Single-cell",
+  "RNA-seq",
+  "Bayesian",
+  "Inference",
+  "in",
+  "Large-scale",
+  "Climate",
+  "Models",
+  "Catalytic",
+  "CO₂",
+  "Reduction",
+  "on",
+  "Cu(111)",
 ];
 
 const SENTENCES = [

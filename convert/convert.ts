@@ -3,12 +3,24 @@
 import { BASE_NAMES } from "../src/engine/defaults";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { BertConfig } from "../src/model/config";
-import { RawTensor } from "../src/weights/dtypes";
+import type { BertConfig } from "../src/model/config";
+import type { RawTensor } from "../src/weights/dtypes";
+import type { FileDigest, Manifest, ManifestAdapter, ModelDType, SourceFile, TokenizerConfigFile } from "../src/weights/modelDir";
 import {
-  ADAPTERS_DIR, adapterConfigFile, adapterWeightsFile, BASE_WEIGHTS_FILE, checkAdapterName, CONFIG_FILE, FileDigest,
-  Manifest, MANIFEST_FILE, ManifestAdapter, MODEL_DTYPES, MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelDType, modelPath,
-  SAFETENSORS_DTYPE, SourceFile, TOKENIZER_CONFIG_FILE, TokenizerConfigFile, VOCAB_FILE,
+  ADAPTERS_DIR,
+  adapterConfigFile,
+  adapterWeightsFile,
+  BASE_WEIGHTS_FILE,
+  checkAdapterName,
+  CONFIG_FILE,
+  MANIFEST_FILE,
+  MODEL_DTYPES,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  modelPath,
+  SAFETENSORS_DTYPE,
+  TOKENIZER_CONFIG_FILE,
+  VOCAB_FILE,
 } from "../src/weights/modelDir";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { converterName } from "./converterVersion";
@@ -65,7 +77,9 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
   const defaultAdapter = options.defaultAdapter ?? adapterSources[0]?.name ?? null;
   const describe = options.describeSource ?? ((dir: string) => dir);
   if (defaultAdapter !== null && !adapterSources.some((a) => a.name === defaultAdapter)) {
-    throw new Specter2Error("UNKNOWN_ADAPTER", `the default adapter "${defaultAdapter}" is not among those converted (${adapterSources.map((a) => a.name).join(", ") || "none"})`, { adapter: defaultAdapter });
+    throw new Specter2Error("UNKNOWN_ADAPTER", `the default adapter "${defaultAdapter}" is not among those converted (${adapterSources.map((a) => a.name).join(", ") || "none"})`, {
+      adapter: defaultAdapter,
+    });
   }
 
   const outputs = new Map<string, Uint8Array>([
@@ -124,7 +138,10 @@ function convertBase(dir: string, dtype: ModelDType) {
   const vocab = readFileSync(vocabPath);
   const tokens = parseVocab(vocab.toString("utf8"), vocabPath);
   if (tokens.length > config.vocab_size) {
-    throw new Specter2Error("BAD_CHECKPOINT", `${vocabPath} has ${tokens.length} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`, { file: vocabPath, field: "vocab_size" });
+    throw new Specter2Error("BAD_CHECKPOINT", `${vocabPath} has ${tokens.length} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`, {
+      file: vocabPath,
+      field: "vocab_size",
+    });
   }
   const tokenizerConfigPath = join(dir, "tokenizer_config.json");
   const specialTokensMapPath = join(dir, "special_tokens_map.json");
@@ -158,7 +175,11 @@ function convertAdapter(name: string, dir: string, base: BertConfig, dtype: Mode
   const configPath = join(dir, ADAPTER_CONFIG);
   const parsed = parseAdapterConfig(readJsonObject(configPath, true), configPath);
   if (parsed.spec.hidden_size !== base.hidden_size) {
-    throw new Specter2Error("BAD_CHECKPOINT", `${configPath}: adapter "${parsed.spec.name}" is for hidden_size ${parsed.spec.hidden_size}, the base model has ${base.hidden_size}`, { file: configPath, adapter: parsed.spec.name, field: "hidden_size" });
+    throw new Specter2Error("BAD_CHECKPOINT", `${configPath}: adapter "${parsed.spec.name}" is for hidden_size ${parsed.spec.hidden_size}, the base model has ${base.hidden_size}`, {
+      file: configPath,
+      adapter: parsed.spec.name,
+      field: "hidden_size",
+    });
   }
   const { file, tensors } = readWeights(dir, ADAPTER_WEIGHTS);
   const weightsPath = join(dir, file);

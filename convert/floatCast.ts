@@ -1,8 +1,9 @@
 // Checkpoint tensors to the dtype of our model directory, with the exact conversions of
 // src/weights/float.ts: F16/BF16 → F32 exact, F32 → F16 rounded as torch's .half().
-import { RawTensor } from "../src/weights/dtypes";
+import type { RawTensor } from "../src/weights/dtypes";
 import { toFloat16Bytes, toFloat32 } from "../src/weights/float";
-import { ErrorDetails, Specter2Error } from "../src/errors";
+import type { ErrorDetails } from "../src/errors";
+import { Specter2Error } from "../src/errors";
 
 export type FloatDType = "F32" | "F16";
 

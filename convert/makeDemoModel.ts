@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { BertConfig } from "../src/model/config";
+import type { BertConfig } from "../src/model/config";
 import { convertModel } from "./convert";
 import { SPECTER2_ADAPTERS, writeRandomHubModel } from "./randomModel";
 
@@ -26,7 +26,9 @@ matrix linear nonlinear equation equations solution solutions dynamics stochasti
 statistical inference bayesian estimation observed observations galaxy galaxies star stars mass
 climate ocean water soil plant plants species population evolution brain neurons memory behavior
 mechanism mechanisms process processes material materials surface thin film magnetic electron spin
-`.split(/\s+/).filter(Boolean);
+`
+  .split(/\s+/)
+  .filter(Boolean);
 
 /** Special tokens first, then every printable ASCII character alone and as a ## continuation, then words. */
 export function demoVocabulary(): string[] {
@@ -40,8 +42,16 @@ export function demoVocabulary(): string[] {
 export async function makeDemoModel(out: string): Promise<void> {
   const vocab = demoVocabulary();
   const config: BertConfig = {
-    vocab_size: vocab.length, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256,
-    hidden_act: "gelu", layer_norm_eps: 1e-12, max_position_embeddings: 512, type_vocab_size: 2, pad_token_id: 0,
+    vocab_size: vocab.length,
+    hidden_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 256,
+    hidden_act: "gelu",
+    layer_norm_eps: 1e-12,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    pad_token_id: 0,
   };
   const work = mkdtempSync(join(tmpdir(), "specter2-demo-"));
   try {

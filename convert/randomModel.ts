@@ -3,8 +3,8 @@
 // it like the real download. It serves the embedded demo model and the full-size benchmark model.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BertConfig } from "../src/model/config";
-import { RawTensor } from "../src/weights/dtypes";
+import type { BertConfig } from "../src/model/config";
+import type { RawTensor } from "../src/weights/dtypes";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { expectedBaseShapes } from "./hub/baseWeights";
 import { seededGaussian } from "./seededRandom";
@@ -69,10 +69,22 @@ export function writeRandomHubModel(spec: RandomModelSpec, out: string): { base:
     const adapterNormal = seededGaussian(seed + 1000 + k);
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const p = `bert.encoder.layer.${i}.output.adapters.${a.name}`;
-      weights.set(`${p}.adapter_down.0.weight`, f32([bottleneck, c.hidden_size], () => 0.1 * adapterNormal()));
-      weights.set(`${p}.adapter_down.0.bias`, f32([bottleneck], () => 0.02 * adapterNormal()));
-      weights.set(`${p}.adapter_up.weight`, f32([c.hidden_size, bottleneck], () => 0.1 * adapterNormal()));
-      weights.set(`${p}.adapter_up.bias`, f32([c.hidden_size], () => 0.02 * adapterNormal()));
+      weights.set(
+        `${p}.adapter_down.0.weight`,
+        f32([bottleneck, c.hidden_size], () => 0.1 * adapterNormal()),
+      );
+      weights.set(
+        `${p}.adapter_down.0.bias`,
+        f32([bottleneck], () => 0.02 * adapterNormal()),
+      );
+      weights.set(
+        `${p}.adapter_up.weight`,
+        f32([c.hidden_size, bottleneck], () => 0.1 * adapterNormal()),
+      );
+      weights.set(
+        `${p}.adapter_up.bias`,
+        f32([c.hidden_size], () => 0.02 * adapterNormal()),
+      );
     }
     writeFileSync(join(dir, "adapter.safetensors"), serializeSafetensors(weights, { format: "pt" }));
     writeFileSync(

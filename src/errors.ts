@@ -63,6 +63,19 @@ export class Specter2Error extends Error implements ErrorDetails {
   }
 }
 
+/** A failed file operation's reason, for a message: its errno code (ENOENT) where it has one, else the
+ *  error as text (an Error's "Name: message", any other object as JSON, never "[object Object]"). */
+export function errnoOrText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
+  if (typeof code === "string") return code;
+  if (e instanceof Error || typeof e !== "object" || e === null) return String(e);
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return Object.prototype.toString.call(e);
+  }
+}
+
 export function isSpecter2Error(e: unknown, code?: ErrorCode): e is Specter2Error {
   return e instanceof Specter2Error && (code === undefined || e.code === code);
 }

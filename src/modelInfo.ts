@@ -2,10 +2,12 @@
 // no backend is initialised, so it is instant even for the full-size model.
 import { readFileSync } from "node:fs";
 import { nativeAddonPath, nativeInfo } from "./backend/native/addon";
-import { BackendProbe, probeAutoBackend } from "./backend/probe";
+import type { BackendProbe } from "./backend/probe";
+import { probeAutoBackend } from "./backend/probe";
 import { hint } from "./backend/candidates";
 import { defaultAdapterOf } from "./engine/defaults";
-import { AdapterSpec, bottleneckSize } from "./model/config";
+import type { AdapterSpec } from "./model/config";
+import { bottleneckSize } from "./model/config";
 import { openModelDirectory } from "./weights/loadModelDir";
 import { modelPath } from "./weights/modelDir";
 
@@ -87,7 +89,10 @@ export function describeModel(dir: string): ModelInfo {
     base: { source: manifest.base.source, ignored: manifest.base.ignored },
     files: Object.entries(manifest.files).map(([path, f]) => ({ path, bytes: f.bytes, sha256: f.sha256 })),
     adapters,
-    defaultAdapter: defaultAdapterOf(manifest.default_adapter, adapters.map((a) => a.name)),
+    defaultAdapter: defaultAdapterOf(
+      manifest.default_adapter,
+      adapters.map((a) => a.name),
+    ),
     backend: probeAutoBackend(),
     native: describeNative(),
   };
@@ -97,7 +102,7 @@ function readAdapterSpec(path: string): AdapterSpec {
   try {
     return JSON.parse(readFileSync(path, "utf8")) as AdapterSpec;
   } catch (e) {
-    throw new Error(`${path}: cannot read the adapter configuration (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`${path}: cannot read the adapter configuration (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
 }
 
@@ -123,9 +128,7 @@ export function formatInfo(info: ModelInfo): string {
     "",
     "backend (--backend auto)",
     `  would pick ${info.backend.choice ?? "none"}: ${info.backend.reason}`,
-    "unavailable" in info.native
-      ? `  native: unavailable (${info.native.unavailable})`
-      : `  native: oneDNN ${info.native.onednn}, ${info.native.threads} threads (set with --threads)`,
+    "unavailable" in info.native ? `  native: unavailable (${info.native.unavailable})` : `  native: oneDNN ${info.native.onednn}, ${info.native.threads} threads (set with --threads)`,
   ];
   return out.join("\n") + "\n";
 }
@@ -144,7 +147,10 @@ function formatAdapter(ad: AdapterInfo, hidden: number): string[] {
     `    sites: ${ad.sites.map((s) => SITE_TEXT[s]).join(", ") || "none"}`,
     `    bottleneck size: ${formatBottleneck(ad.bottleneck)} (hidden ${hidden} / ${factor}), non_linearity ${c.non_linearity}`,
     `    leave_out: ${c.leave_out.length > 0 ? c.leave_out.join(", ") : "none"}`,
-    `    ${Object.entries(c).filter(([k]) => !SHOWN_ABOVE.has(k)).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(", ")}`,
+    `    ${Object.entries(c)
+      .filter(([k]) => !SHOWN_ABOVE.has(k))
+      .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+      .join(", ")}`,
     ...(ad.skipped.length > 0 ? [`    skipped (prediction heads): ${ad.skipped.join(", ")}`] : []),
   ];
 }

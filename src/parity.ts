@@ -6,13 +6,12 @@ import { DEFAULT_TOLERANCE } from "./engine/defaults";
 export { DEFAULT_TOLERANCE };
 import { Specter2Error } from "./errors";
 import type { Specter2 } from "./specter2";
-import { RawTensor } from "./weights/dtypes";
+import type { RawTensor } from "./weights/dtypes";
 import { alignedBytes, toFloat32 } from "./weights/float";
 import { readSafetensors } from "./weights/safetensors";
 
 export const REFERENCE_FORMAT = "specter2-tfjs-reference";
 export const REFERENCE_FORMAT_VERSION = 1;
-
 
 export interface ReferenceRun {
   name: string;
@@ -44,7 +43,9 @@ export function readReference(path: string): { meta: ReferenceMeta; tensors: Map
   if (!existsSync(metaPath)) throw new Error(`${metaPath}: missing (the reference's metadata, next to ${path})`);
   const meta = JSON.parse(readFileSync(metaPath, "utf8")) as ReferenceMeta;
   if (meta.format !== REFERENCE_FORMAT || meta.formatVersion !== REFERENCE_FORMAT_VERSION) {
-    throw new Error(`${metaPath}: reference format ${meta.format} v${meta.formatVersion}, expected ${REFERENCE_FORMAT} v${REFERENCE_FORMAT_VERSION}: regenerate it (${meta.command ?? "convert/reference"})`);
+    throw new Error(
+      `${metaPath}: reference format ${meta.format} v${meta.formatVersion}, expected ${REFERENCE_FORMAT} v${REFERENCE_FORMAT_VERSION}: regenerate it (${meta.command ?? "convert/reference"})`,
+    );
   }
   return { meta, tensors: readSafetensors(path).tensors };
 }
@@ -92,7 +93,14 @@ export async function compareWithReference(engine: Specter2, referencePath: stri
     const clsName = `${run.name}.cls`;
     const ourCls = (await pooled.data()) as Float32Array;
     const refCls = toFloat32(tensorOf(tensors, clsName, referencePath), clsName);
-    const cls = compareValid(ourCls, refCls, lengths.map(() => 1), 1, hidden, tolerance);
+    const cls = compareValid(
+      ourCls,
+      refCls,
+      lengths.map(() => 1),
+      1,
+      hidden,
+      tolerance,
+    );
     const minCosine = minRowCosine(ourCls, refCls, hidden);
     diffs.push({ run: run.name, what: "cls", ...cls, minCosine, ok: cls.ok && minCosine >= tolerance.minCosine });
     for (const t of [pooled, ...states]) t.dispose();
@@ -124,7 +132,9 @@ function compareValid(ours: Float32Array, ref: Float32Array, lengths: number[], 
 function minRowCosine(a: Float32Array, b: Float32Array, hidden: number): number {
   let min = 1;
   for (let r = 0; r < a.length / hidden; r++) {
-    let dot = 0, na = 0, nb = 0;
+    let dot = 0,
+      na = 0,
+      nb = 0;
     for (let c = r * hidden; c < (r + 1) * hidden; c++) {
       dot += a[c] * b[c];
       na += a[c] * a[c];

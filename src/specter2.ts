@@ -6,9 +6,11 @@
 //   await m.close();
 import type { BackendChoice, BackendInfo } from "./backend/candidates";
 import { BASE_NAMES, DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, defaultAdapterOf, defaultThreads, defaultWorkers, resolveMaxLength } from "./engine/defaults";
-import { EmbedInput, encodeInputs, textOf } from "./engine/inputs";
+import type { EmbedInput } from "./engine/inputs";
+import { encodeInputs, textOf } from "./engine/inputs";
 import { LocalModel } from "./engine/localModel";
-import { ForwardRunner, InProcessRunner } from "./engine/runner";
+import type { ForwardRunner } from "./engine/runner";
+import { InProcessRunner } from "./engine/runner";
 import { noNativeWarning } from "./engine/warnings";
 import { Specter2Error } from "./errors";
 import { lengthSortedBatches } from "./lengthBatches";
@@ -144,9 +146,16 @@ export class Specter2 {
     const pooling = options.pooling ?? "cls";
     const encoded = encodeInputs(this.tokenizer, inputs, maxLength);
     const out = new Array<Float32Array>(inputs.length);
-    const batches = lengthSortedBatches(encoded.map((ids) => ids.length), batchSize);
+    const batches = lengthSortedBatches(
+      encoded.map((ids) => ids.length),
+      batchSize,
+    );
     const embedBatch = async (rows: number[]) => {
-      const vectors = await this.runner.run(rows.map((i) => encoded[i]), adapter, pooling);
+      const vectors = await this.runner.run(
+        rows.map((i) => encoded[i]),
+        adapter,
+        pooling,
+      );
       rows.forEach((row, k) => {
         checkFiniteVector(vectors[k], `input ${row}`);
         out[row] = vectors[k];

@@ -1,8 +1,9 @@
 // AdapterHub adapter_config.json → AdapterSpec with every option resolved, as the adapters library does
 // (configuration/adapter_config.py: BnConfig and its presets; loading.py: load_weights_config).
 // Options we do not implement are refused by name, never ignored.
-import { ACTIVATIONS, AdapterSpec, BottleneckConfig, isActivation } from "../../src/model/config";
-import { Json } from "./hubFiles";
+import type { AdapterSpec, BottleneckConfig } from "../../src/model/config";
+import { ACTIVATIONS, isActivation } from "../../src/model/config";
+import type { Json } from "./hubFiles";
 import { Specter2Error } from "../../src/errors";
 
 export interface AdapterConfigFile {
@@ -49,15 +50,30 @@ const REQUIRED = ["mh_adapter", "output_adapter", "reduction_factor", "non_linea
 const EXTRA_KEYS = ["architecture", "invertible_adapter"];
 
 const SEQ_BN: Json = {
-  mh_adapter: false, output_adapter: true, reduction_factor: 16, non_linearity: "relu",
-  original_ln_before: true, original_ln_after: true, residual_before_ln: true,
-  adapter_residual_before_ln: false, ln_before: false, ln_after: false,
+  mh_adapter: false,
+  output_adapter: true,
+  reduction_factor: 16,
+  non_linearity: "relu",
+  original_ln_before: true,
+  original_ln_after: true,
+  residual_before_ln: true,
+  adapter_residual_before_ln: false,
+  ln_before: false,
+  ln_after: false,
 };
 const DOUBLE_SEQ_BN: Json = { ...SEQ_BN, mh_adapter: true, original_ln_before: false, non_linearity: "swish" };
 const PAR_BN: Json = {
-  mh_adapter: false, output_adapter: true, reduction_factor: 2, non_linearity: "relu",
-  original_ln_before: false, original_ln_after: true, ln_before: false, ln_after: false,
-  init_weights: "mam_adapter", is_parallel: true, scaling: 4.0,
+  mh_adapter: false,
+  output_adapter: true,
+  reduction_factor: 2,
+  non_linearity: "relu",
+  original_ln_before: false,
+  original_ln_after: true,
+  ln_before: false,
+  ln_after: false,
+  init_weights: "mam_adapter",
+  is_parallel: true,
+  scaling: 4.0,
 };
 const INVERTIBLE = { inv_adapter: "nice", inv_adapter_reduction_factor: 2 };
 
@@ -108,7 +124,8 @@ function resolvePreset(config: unknown, file: string): Json {
   if (typeof config === "string") {
     const preset = PRESETS[config];
     if (preset) return preset;
-    if (OTHER_METHODS.includes(config)) throw new Specter2Error("BAD_CHECKPOINT", `${file}: "config": "${config}" is not a bottleneck adapter; only bottleneck adapters are supported`, { file, field: "config" });
+    if (OTHER_METHODS.includes(config))
+      throw new Specter2Error("BAD_CHECKPOINT", `${file}: "config": "${config}" is not a bottleneck adapter; only bottleneck adapters are supported`, { file, field: "config" });
     throw new Specter2Error("BAD_CHECKPOINT", `${file}: unknown adapter config preset "${config}" (known: ${Object.keys(PRESETS).join(", ")})`, { file, field: "config" });
   }
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
@@ -131,7 +148,7 @@ function checkKeys(raw: Json, file: string): void {
 function bottleneckConfig(o: Json, file: string): BottleneckConfig {
   const bool = (key: string): boolean => {
     if (typeof o[key] !== "boolean") throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "${key}" is ${JSON.stringify(o[key])}, expected true or false`, { file, field: key });
-    return o[key] as boolean;
+    return o[key];
   };
   const refuse = (key: string, what: string) => {
     throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option ${key}=${JSON.stringify(o[key])} (${what}) is not supported`, { file, field: key });
@@ -145,7 +162,10 @@ function bottleneckConfig(o: Json, file: string): BottleneckConfig {
   }
   const residual = o.residual_before_ln;
   if (typeof residual !== "boolean" && residual !== "post_add") {
-    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "residual_before_ln" is ${JSON.stringify(residual)}, expected true, false or "post_add"`, { file, field: "residual_before_ln" });
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "residual_before_ln" is ${JSON.stringify(residual)}, expected true, false or "post_add"`, {
+      file,
+      field: "residual_before_ln",
+    });
   }
   return {
     mh_adapter: bool("mh_adapter"),
@@ -172,14 +192,20 @@ function reductionFactor(v: unknown, file: string): number | Record<string, numb
       return v as Record<string, number>;
     }
   }
-  throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "reduction_factor" is ${JSON.stringify(v)}, expected a positive number or {"<layer>": n, "default": n}`, { file, field: "reduction_factor" });
+  throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter option "reduction_factor" is ${JSON.stringify(v)}, expected a positive number or {"<layer>": n, "default": n}`, {
+    file,
+    field: "reduction_factor",
+  });
 }
 
 /** The library lower-cases the name before looking it up (Activation_Function_Class). */
 function activation(v: unknown, file: string): BottleneckConfig["non_linearity"] {
   const name = typeof v === "string" ? v.toLowerCase() : v;
   if (!isActivation(name)) {
-    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter non_linearity ${JSON.stringify(v)} is not supported (supported: ${ACTIVATIONS.join(", ")})`, { file, field: "non_linearity" });
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter non_linearity ${JSON.stringify(v)} is not supported (supported: ${ACTIVATIONS.join(", ")})`, {
+      file,
+      field: "non_linearity",
+    });
   }
   return name;
 }

@@ -1,9 +1,10 @@
 // An AdapterHub adapter's tensors → our names `layer.{i}.{attention|output}.{module}.{weight|bias}`,
 // every expected tensor present with the shape its config implies, nothing else accepted.
 import { bottleneckSize } from "../../src/model/config";
-import { RawTensor } from "../../src/weights/dtypes";
-import { AdapterModuleName, AdapterSiteName, adapterTensorName } from "../../src/weights/modelDir";
-import { AdapterConfigFile } from "./adapterConfig";
+import type { RawTensor } from "../../src/weights/dtypes";
+import type { AdapterModuleName, AdapterSiteName } from "../../src/weights/modelDir";
+import { adapterTensorName } from "../../src/weights/modelDir";
+import type { AdapterConfigFile } from "./adapterConfig";
 import { listNames, sameShape } from "./tensorChecks";
 import { Specter2Error } from "../../src/errors";
 
@@ -88,7 +89,10 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
       const named = take(layer, site, "adapter_norm_before", param, [hidden]);
       const inSequential = take(layer, site, "adapter_down.0", param, [hidden]);
       if (named && inSequential && !sameBytes(named, inSequential)) {
-        throw new Specter2Error("BAD_CHECKPOINT", `${file}: layer ${layer} ${site}: adapter_norm_before.${param} and adapter_down.0.${param} differ, but are one LayerNorm`, { file, adapter: name });
+        throw new Specter2Error("BAD_CHECKPOINT", `${file}: layer ${layer} ${site}: adapter_norm_before.${param} and adapter_down.0.${param} differ, but are one LayerNorm`, {
+          file,
+          adapter: name,
+        });
       }
       const t = named ?? inSequential;
       if (t) out.set(adapterTensorName(layer, site, "adapter_norm_before", param), t);
@@ -99,7 +103,11 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
   if (missing.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${file}: adapter "${name}" is missing tensors: ${listNames(missing)}`, { file, tensor: missing[0], adapter: name });
   if (found.size > 0) {
     const extra = [...found.values()].map((f) => f.original);
-    throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensors that adapter "${name}"'s config does not use (leave_out, sites, layer norms, or layers beyond the model's ${numLayers}): ${listNames(extra)}`, { file, tensor: extra[0], adapter: name });
+    throw new Specter2Error(
+      "BAD_CHECKPOINT",
+      `${file}: tensors that adapter "${name}"'s config does not use (leave_out, sites, layer norms, or layers beyond the model's ${numLayers}): ${listNames(extra)}`,
+      { file, tensor: extra[0], adapter: name },
+    );
   }
   return out;
 }
@@ -110,9 +118,14 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
  */
 export function checkInvertible(adapter: AdapterConfigFile, source: Map<string, RawTensor>, configFile: string, weightsFile: string): void {
   const weights = [...source.keys()].filter((k) => INVERTIBLE.test(k));
-  if (weights.length > 0) throw new Specter2Error("BAD_CHECKPOINT", `${weightsFile}: invertible adapters are not supported (tensors ${listNames(weights)})`, { file: weightsFile, tensor: weights[0] });
+  if (weights.length > 0)
+    throw new Specter2Error("BAD_CHECKPOINT", `${weightsFile}: invertible adapters are not supported (tensors ${listNames(weights)})`, { file: weightsFile, tensor: weights[0] });
   if (adapter.invertibleAdapter !== null && !adapter.legacyTaskAdapter) {
-    throw new Specter2Error("BAD_CHECKPOINT", `${configFile}: adapter option inv_adapter=${JSON.stringify(adapter.invertibleAdapter)} (invertible adapters) is not supported`, { file: configFile, field: "inv_adapter", adapter: adapter.spec.name });
+    throw new Specter2Error("BAD_CHECKPOINT", `${configFile}: adapter option inv_adapter=${JSON.stringify(adapter.invertibleAdapter)} (invertible adapters) is not supported`, {
+      file: configFile,
+      field: "inv_adapter",
+      adapter: adapter.spec.name,
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 // A Hub BERT checkpoint's tensors → Hugging Face BertModel names, checked against config.json, strictly:
 // every encoder tensor present with its shape, nothing encoder-like left over, heads set aside by name.
-import { BertConfig } from "../../src/model/config";
-import { RawTensor } from "../../src/weights/dtypes";
+import type { BertConfig } from "../../src/model/config";
+import type { RawTensor } from "../../src/weights/dtypes";
 import { listNames, sameShape } from "./tensorChecks";
 import { Specter2Error } from "../../src/errors";
 
@@ -77,7 +77,10 @@ export function mapBaseWeights(source: Map<string, RawTensor>, config: BertConfi
   for (const [name, shape] of expected) {
     const { original, tensor } = byName.get(name)!;
     if (!sameShape(tensor.shape, shape)) {
-      throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensor "${original}" has shape [${tensor.shape.join(", ")}], config.json implies [${shape.join(", ")}]`, { file, tensor: original });
+      throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensor "${original}" has shape [${tensor.shape.join(", ")}], config.json implies [${shape.join(", ")}]`, {
+        file,
+        tensor: original,
+      });
     }
     tensors.set(name, tensor);
   }

@@ -2,9 +2,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { RawTensor } from "../../src/weights/dtypes";
+import type { RawTensor } from "../../src/weights/dtypes";
 import { readSafetensors } from "../../src/weights/safetensors";
-import { SourceFile } from "../../src/weights/modelDir";
+import type { SourceFile } from "../../src/weights/modelDir";
 import { readTorchCheckpoint } from "../torch/checkpoint";
 import { Specter2Error } from "../../src/errors";
 

@@ -1,5 +1,5 @@
 // Typed reads of JSON config fields with a default when absent; a wrong type is an error naming file and key.
-import { Json } from "./hubFiles";
+import type { Json } from "./hubFiles";
 import { Specter2Error } from "../../src/errors";
 
 function field<T>(obj: Json, key: string, file: string, fallback: T, ok: (v: unknown) => boolean, expected: string): T {

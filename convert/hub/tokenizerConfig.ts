@@ -1,7 +1,7 @@
 // Hub tokenizer_config.json (+ special_tokens_map.json) → our normalized tokenizer settings.
 // Defaults are BertTokenizer's; special_tokens_map.json overrides tokenizer_config.json as in transformers.
-import { TokenizerConfigFile } from "../../src/weights/modelDir";
-import { Json } from "./hubFiles";
+import type { TokenizerConfigFile } from "../../src/weights/modelDir";
+import type { Json } from "./hubFiles";
 import { boolean } from "./jsonFields";
 import { Specter2Error } from "../../src/errors";
 
@@ -62,7 +62,8 @@ export function normalizeTokenizerConfig(s: TokenizerSources): TokenizerConfigFi
 function modelMaxLength(json: Json, file: string): number {
   const v = json.model_max_length;
   if (v === undefined || v === null) return MAX_MODEL_LENGTH;
-  if (typeof v !== "number" || !(v > 0)) throw new Specter2Error("BAD_CHECKPOINT", `${file}: "model_max_length" is ${JSON.stringify(v)}, expected a positive number`, { file, field: "model_max_length" });
+  if (typeof v !== "number" || !(v > 0))
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: "model_max_length" is ${JSON.stringify(v)}, expected a positive number`, { file, field: "model_max_length" });
   return Math.floor(v);
 }
 

@@ -2,7 +2,7 @@
 // whose tensors point by persistent id at raw little-endian storages `<root>/data/<key>`.
 // Layout as written by torch/serialization.py (_save) and read back by its _load.
 import { readFileSync } from "node:fs";
-import { RawTensor } from "../../src/weights/dtypes";
+import type { RawTensor } from "../../src/weights/dtypes";
 import { describe, PickleDict, PickleTuple, unpickle } from "./pickle";
 import { StorageRecord, TensorView, materialize } from "./tensorView";
 import { StorageType, torchGlobals } from "./torchGlobals";
@@ -27,7 +27,11 @@ export function readTorchCheckpoint(path: string): Map<string, RawTensor> {
 export function parseTorchCheckpoint(bytes: Uint8Array, file: string): Map<string, RawTensor> {
   if (!looksLikeZip(bytes)) {
     if (bytes[0] === PICKLE_PROTO) {
-      throw new Specter2Error("BAD_CHECKPOINT", `${file}: legacy torch.save format (a bare pickle, written by torch < 1.6 or with _use_new_zipfile_serialization=False) is not supported; re-save it with torch>=1.6: torch.save(torch.load(path), path)`, { file });
+      throw new Specter2Error(
+        "BAD_CHECKPOINT",
+        `${file}: legacy torch.save format (a bare pickle, written by torch < 1.6 or with _use_new_zipfile_serialization=False) is not supported; re-save it with torch>=1.6: torch.save(torch.load(path), path)`,
+        { file },
+      );
     }
     throw new Specter2Error("BAD_CHECKPOINT", `${file}: not a torch.save checkpoint (no zip archive signature)`, { file });
   }

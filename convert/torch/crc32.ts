@@ -25,9 +25,15 @@ export function crc32(data: Uint8Array): number {
   let i = 0;
   for (const last = data.length - 8; i <= last; i += 8) {
     c ^= data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
-    c = TABLE[7 * 256 + (c & 0xff)] ^ TABLE[6 * 256 + ((c >>> 8) & 0xff)] ^ TABLE[5 * 256 + ((c >>> 16) & 0xff)] ^
-      TABLE[4 * 256 + (c >>> 24)] ^ TABLE[3 * 256 + data[i + 4]] ^ TABLE[2 * 256 + data[i + 5]] ^
-      TABLE[256 + data[i + 6]] ^ TABLE[data[i + 7]];
+    c =
+      TABLE[7 * 256 + (c & 0xff)] ^
+      TABLE[6 * 256 + ((c >>> 8) & 0xff)] ^
+      TABLE[5 * 256 + ((c >>> 16) & 0xff)] ^
+      TABLE[4 * 256 + (c >>> 24)] ^
+      TABLE[3 * 256 + data[i + 4]] ^
+      TABLE[2 * 256 + data[i + 5]] ^
+      TABLE[256 + data[i + 6]] ^
+      TABLE[data[i + 7]];
   }
   for (; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;

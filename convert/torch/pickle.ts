@@ -63,7 +63,11 @@ class Unpickler {
   private readonly marks: unknown[][] = [];
   private readonly memo = new Map<number, unknown>();
 
-  constructor(private readonly bytes: Uint8Array, private readonly source: string, private readonly options: UnpickleOptions) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly source: string,
+    private readonly options: UnpickleOptions,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -90,91 +94,175 @@ class Unpickler {
 
   private step(op: number): void {
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const protocol = this.u8();
         if (protocol > MAX_HIGHEST_PROTOCOL) throw new Error(`unsupported pickle protocol ${protocol}`);
         return;
       }
-      case 0x95: this.u64(); return; // FRAME: a length hint only; the bytes follow in line
-      case 0x28: this.pushMark(); return; // ( MARK
-      case 0x30: this.pop(); return; // 0 POP
-      case 0x31: this.popMark(); return; // 1 POP_MARK
-      case 0x32: this.push(this.top()); return; // 2 DUP
-      case 0x4e: this.push(null); return; // N NONE
-      case 0x88: this.push(true); return; // NEWTRUE
-      case 0x89: this.push(false); return; // NEWFALSE
-      case 0x4a: this.push(this.view.getInt32(this.take(4), true)); return; // J BININT
-      case 0x4b: this.push(this.u8()); return; // K BININT1
-      case 0x4d: this.push(this.view.getUint16(this.take(2), true)); return; // M BININT2
-      case 0x8a: this.push(this.long(this.u8())); return; // LONG1
-      case 0x8b: this.push(this.long(this.lengthU32())); return; // LONG4
-      case 0x47: this.push(this.view.getFloat64(this.take(8), false)); return; // G BINFLOAT (big-endian)
-      case 0x58: this.push(this.utf8(this.lengthU32())); return; // X BINUNICODE
-      case 0x8c: this.push(this.utf8(this.u8())); return; // SHORT_BINUNICODE
-      case 0x8d: this.push(this.utf8(this.u64())); return; // BINUNICODE8
-      case 0x54: this.push(this.latin1(this.lengthU32())); return; // T BINSTRING (Python 2 str)
-      case 0x55: this.push(this.latin1(this.u8())); return; // U SHORT_BINSTRING
-      case 0x42: this.push(this.slice(this.lengthU32())); return; // B BINBYTES
-      case 0x43: this.push(this.slice(this.u8())); return; // C SHORT_BINBYTES
-      case 0x8e: this.push(this.slice(this.u64())); return; // BINBYTES8
-      case 0x7d: this.push(new PickleDict()); return; // } EMPTY_DICT
-      case 0x5d: this.push([]); return; // ] EMPTY_LIST
-      case 0x29: this.push(new PickleTuple([])); return; // ) EMPTY_TUPLE
-      case 0x74: this.push(new PickleTuple(this.popMark())); return; // t TUPLE
-      case 0x85: this.push(new PickleTuple(this.popN(1))); return; // TUPLE1
-      case 0x86: this.push(new PickleTuple(this.popN(2))); return; // TUPLE2
-      case 0x87: this.push(new PickleTuple(this.popN(3))); return; // TUPLE3
-      case 0x6c: this.push(this.popMark()); return; // l LIST
-      case 0x64: { // d DICT
+      case 0x95:
+        this.u64();
+        return; // FRAME: a length hint only; the bytes follow in line
+      case 0x28:
+        this.pushMark();
+        return; // ( MARK
+      case 0x30:
+        this.pop();
+        return; // 0 POP
+      case 0x31:
+        this.popMark();
+        return; // 1 POP_MARK
+      case 0x32:
+        this.push(this.top());
+        return; // 2 DUP
+      case 0x4e:
+        this.push(null);
+        return; // N NONE
+      case 0x88:
+        this.push(true);
+        return; // NEWTRUE
+      case 0x89:
+        this.push(false);
+        return; // NEWFALSE
+      case 0x4a:
+        this.push(this.view.getInt32(this.take(4), true));
+        return; // J BININT
+      case 0x4b:
+        this.push(this.u8());
+        return; // K BININT1
+      case 0x4d:
+        this.push(this.view.getUint16(this.take(2), true));
+        return; // M BININT2
+      case 0x8a:
+        this.push(this.long(this.u8()));
+        return; // LONG1
+      case 0x8b:
+        this.push(this.long(this.lengthU32()));
+        return; // LONG4
+      case 0x47:
+        this.push(this.view.getFloat64(this.take(8), false));
+        return; // G BINFLOAT (big-endian)
+      case 0x58:
+        this.push(this.utf8(this.lengthU32()));
+        return; // X BINUNICODE
+      case 0x8c:
+        this.push(this.utf8(this.u8()));
+        return; // SHORT_BINUNICODE
+      case 0x8d:
+        this.push(this.utf8(this.u64()));
+        return; // BINUNICODE8
+      case 0x54:
+        this.push(this.latin1(this.lengthU32()));
+        return; // T BINSTRING (Python 2 str)
+      case 0x55:
+        this.push(this.latin1(this.u8()));
+        return; // U SHORT_BINSTRING
+      case 0x42:
+        this.push(this.slice(this.lengthU32()));
+        return; // B BINBYTES
+      case 0x43:
+        this.push(this.slice(this.u8()));
+        return; // C SHORT_BINBYTES
+      case 0x8e:
+        this.push(this.slice(this.u64()));
+        return; // BINBYTES8
+      case 0x7d:
+        this.push(new PickleDict());
+        return; // } EMPTY_DICT
+      case 0x5d:
+        this.push([]);
+        return; // ] EMPTY_LIST
+      case 0x29:
+        this.push(new PickleTuple([]));
+        return; // ) EMPTY_TUPLE
+      case 0x74:
+        this.push(new PickleTuple(this.popMark()));
+        return; // t TUPLE
+      case 0x85:
+        this.push(new PickleTuple(this.popN(1)));
+        return; // TUPLE1
+      case 0x86:
+        this.push(new PickleTuple(this.popN(2)));
+        return; // TUPLE2
+      case 0x87:
+        this.push(new PickleTuple(this.popN(3)));
+        return; // TUPLE3
+      case 0x6c:
+        this.push(this.popMark());
+        return; // l LIST
+      case 0x64: {
+        // d DICT
         const dict = new PickleDict();
         setItems(dict, this.popMark());
         this.push(dict);
         return;
       }
-      case 0x73: setItems(this.dictBelow(2), this.popN(2)); return; // s SETITEM
-      case 0x75: { // u SETITEMS
+      case 0x73:
+        setItems(this.dictBelow(2), this.popN(2));
+        return; // s SETITEM
+      case 0x75: {
+        // u SETITEMS
         const items = this.popMark();
         setItems(this.dictBelow(0), items);
         return;
       }
-      case 0x61: this.listBelow(1).push(this.pop()); return; // a APPEND
-      case 0x65: { // e APPENDS
+      case 0x61:
+        this.listBelow(1).push(this.pop());
+        return; // a APPEND
+      case 0x65: {
+        // e APPENDS
         const items = this.popMark();
         this.listBelow(0).push(...items);
         return;
       }
-      case 0x71: this.put(this.u8()); return; // q BINPUT
-      case 0x72: this.put(this.view.getUint32(this.take(4), true)); return; // r LONG_BINPUT
-      case 0x94: this.put(this.memo.size); return; // MEMOIZE
-      case 0x68: this.get(this.u8()); return; // h BINGET
-      case 0x6a: this.get(this.view.getUint32(this.take(4), true)); return; // j LONG_BINGET
-      case 0x63: { // c GLOBAL: "module\nname\n"
+      case 0x71:
+        this.put(this.u8());
+        return; // q BINPUT
+      case 0x72:
+        this.put(this.view.getUint32(this.take(4), true));
+        return; // r LONG_BINPUT
+      case 0x94:
+        this.put(this.memo.size);
+        return; // MEMOIZE
+      case 0x68:
+        this.get(this.u8());
+        return; // h BINGET
+      case 0x6a:
+        this.get(this.view.getUint32(this.take(4), true));
+        return; // j LONG_BINGET
+      case 0x63: {
+        // c GLOBAL: "module\nname\n"
         const module = this.line();
         this.push(this.global(module, this.line()));
         return;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const [module, name] = this.popN(2);
         if (typeof module !== "string" || typeof name !== "string") throw new Error("STACK_GLOBAL needs two strings");
         this.push(this.global(module, name));
         return;
       }
-      case 0x52: { // R REDUCE
+      case 0x52: {
+        // R REDUCE
         const args = this.pop();
         this.push(this.call(this.pop(), args));
         return;
       }
-      case 0x81: { // NEWOBJ: cls.__new__(cls, *args), which for the allowlisted types is the same as calling them
+      case 0x81: {
+        // NEWOBJ: cls.__new__(cls, *args), which for the allowlisted types is the same as calling them
         const args = this.pop();
         this.push(this.call(this.pop(), args));
         return;
       }
-      case 0x62: { // b BUILD
+      case 0x62: {
+        // b BUILD
         const state = this.pop();
         build(this.top(), state);
         return;
       }
-      case 0x51: { // Q BINPERSID
+      case 0x51: {
+        // Q BINPERSID
         const pid = this.pop();
         if (!this.options.persistentLoad) throw new Error("persistent id found, but this pickle may not reference external data");
         this.push(this.options.persistentLoad(pid));
@@ -343,8 +431,7 @@ function build(target: unknown, state: unknown): void {
 }
 
 function isPickleCallable(value: unknown): value is PickleCallable {
-  return typeof value === "object" && value !== null && typeof (value as PickleCallable).call === "function" &&
-    typeof (value as PickleCallable).qualifiedName === "string";
+  return typeof value === "object" && value !== null && typeof (value as PickleCallable).call === "function" && typeof (value as PickleCallable).qualifiedName === "string";
 }
 
 function printable(op: number): string {
@@ -360,5 +447,7 @@ export function describe(value: unknown): string {
   if (value instanceof Uint8Array) return "bytes";
   if (isPickleCallable(value)) return value.qualifiedName;
   if (typeof value === "object") return value.constructor?.name ?? "an object";
-  return `${typeof value} ${typeof value === "string" ? JSON.stringify(value) : String(value)}`;
+  if (typeof value === "string") return `string ${JSON.stringify(value)}`;
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean" || value === undefined) return `${typeof value} ${String(value)}`;
+  return typeof value; // a symbol or a function, which no pickle holds
 }

@@ -1,8 +1,10 @@
 // A torch tensor as torch.save describes it: a view (element offset, size, stride) into a typed storage. Turning
 // it into contiguous row-major bytes checks the view against the storage; contiguous views stay zero-copy.
-import { DType, DTYPE_SIZES, numElements, RawTensor } from "../../src/weights/dtypes";
+import type { DType, RawTensor } from "../../src/weights/dtypes";
+import { DTYPE_SIZES, numElements } from "../../src/weights/dtypes";
 import { describe, PickleTuple } from "./pickle";
-import { ErrorDetails, Specter2Error } from "../../src/errors";
+import type { ErrorDetails } from "../../src/errors";
+import { Specter2Error } from "../../src/errors";
 
 /** One storage record of the archive (`<root>/data/<key>`), typed by its persistent id. */
 export class StorageRecord {
@@ -17,7 +19,12 @@ export class StorageRecord {
 
 /** The arguments of torch._utils._rebuild_tensor_v2, checked only when the tensor is materialized by name. */
 export class TensorView {
-  constructor(readonly storage: unknown, readonly offset: unknown, readonly size: unknown, readonly stride: unknown) {}
+  constructor(
+    readonly storage: unknown,
+    readonly offset: unknown,
+    readonly size: unknown,
+    readonly stride: unknown,
+  ) {}
 }
 
 /** Larger than any tensor of a BERT checkpoint by far, and below what one Uint8Array may hold. */
@@ -26,7 +33,9 @@ const MAX_TENSOR_BYTES = 2 ** 31 - 1;
 /** The tensor's contiguous little-endian bytes; errors (BAD_CHECKPOINT) name `what` (file and tensor), and
  *  carry `details` (e.g. `{ file, tensor }`). */
 export function materialize(view: TensorView, what: string, details: ErrorDetails = {}): RawTensor {
-  const fail = (message: string): never => { throw new Specter2Error("BAD_CHECKPOINT", `${what}: ${message}`, details); };
+  const fail = (message: string): never => {
+    throw new Specter2Error("BAD_CHECKPOINT", `${what}: ${message}`, details);
+  };
   const storage = view.storage instanceof StorageRecord ? view.storage : fail(`storage is ${describe(view.storage)}, not a storage record`);
   const elementSize = DTYPE_SIZES[storage.dtype];
   const numel = isCount(storage.numel) ? storage.numel : fail(`storage ${storage.entry} declares ${describe(storage.numel)} elements`);
@@ -45,9 +54,7 @@ export function materialize(view: TensorView, what: string, details: ErrorDetail
   if (last >= numel) {
     fail(`view (offset ${offset}, size [${size}], stride [${stride}]) reaches element ${last} of storage ${storage.entry}, which holds ${numel} elements`);
   }
-  const data = isContiguous(size, stride)
-    ? storage.bytes.subarray(offset * elementSize, (offset + count) * elementSize)
-    : gather(storage.bytes, elementSize, offset, size, stride, count);
+  const data = isContiguous(size, stride) ? storage.bytes.subarray(offset * elementSize, (offset + count) * elementSize) : gather(storage.bytes, elementSize, offset, size, stride, count);
   return { dtype: storage.dtype, shape, data };
 }
 
@@ -71,9 +78,7 @@ function isContiguous(size: readonly number[], stride: readonly number[]): boole
 }
 
 /** Copies a strided view (transposes, column slices, broadcasts with stride 0) into row-major order. */
-function gather(
-  source: Uint8Array, elementSize: number, offset: number, size: readonly number[], stride: readonly number[], count: number,
-): Uint8Array {
+function gather(source: Uint8Array, elementSize: number, offset: number, size: readonly number[], stride: readonly number[], count: number): Uint8Array {
   const out = new Uint8Array(count * elementSize);
   const index = new Array<number>(size.length).fill(0);
   let element = offset;

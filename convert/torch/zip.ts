@@ -71,9 +71,7 @@ function findCentralDirectory(view: DataView, file: string): CentralDirectory {
   // torch writes the zip64 records whatever the size; when present they are the authority.
   const locator = eocd - ZIP64_LOCATOR_SIZE;
   const zip64 = locator >= 0 && view.getUint32(locator, true) === ZIP64_LOCATOR;
-  const directory = zip64
-    ? readZip64EndRecord(view, locator, file)
-    : { offset: offset32, size: size32, count: count16, endRecord: eocd };
+  const directory = zip64 ? readZip64EndRecord(view, locator, file) : { offset: offset32, size: size32, count: count16, endRecord: eocd };
   const end = directory.offset + directory.size;
   if (end > directory.endRecord) {
     throw new ZipError(file, `central directory (offset ${directory.offset}, ${directory.size} bytes) runs past its end record at ${directory.endRecord}: truncated or corrupt`);
@@ -95,9 +93,7 @@ function findEndRecord(view: DataView, file: string): number {
 }
 
 /** The zip64 end-of-central-directory record that the locator (just before the classic record) points to. */
-function readZip64EndRecord(
-  view: DataView, locator: number, file: string,
-): { offset: number; size: number; count: number; endRecord: number } {
+function readZip64EndRecord(view: DataView, locator: number, file: string): { offset: number; size: number; count: number; endRecord: number } {
   const recordOffset = readUint64(view, locator + 8, file, "zip64 end-of-central-directory offset");
   if (view.getUint32(locator + 4, true) !== 0 || view.getUint32(locator + 16, true) > 1) {
     throw new ZipError(file, "multi-disk (split) zip archives are not supported");
@@ -154,10 +150,7 @@ function readCentralHeader(view: DataView, pos: number, end: number, file: strin
 }
 
 /** Replaces the 32-bit fields saturated at 0xFFFFFFFF by their values in the zip64 extra field, in APPNOTE order. */
-function applyZip64Extra(
-  view: DataView, start: number, length: number,
-  sizes: { size: number; compressedSize: number; localOffset?: number }, what: string, file: string,
-): void {
+function applyZip64Extra(view: DataView, start: number, length: number, sizes: { size: number; compressedSize: number; localOffset?: number }, what: string, file: string): void {
   const wanted = (["size", "compressedSize", "localOffset"] as const).filter((k) => sizes[k] === 0xffffffff);
   if (wanted.length === 0) return;
   for (let pos = start; pos + 4 <= start + length;) {
@@ -166,7 +159,9 @@ function applyZip64Extra(
     if (pos + 4 + dataLength > start + length) break;
     if (id === ZIP64_EXTRA_ID) {
       if (dataLength < 8 * wanted.length) throw new ZipError(file, `${what}: zip64 extra field is too short`);
-      wanted.forEach((k, i) => { sizes[k] = readUint64(view, pos + 4 + 8 * i, file, `${what} zip64 ${k}`); });
+      wanted.forEach((k, i) => {
+        sizes[k] = readUint64(view, pos + 4 + 8 * i, file, `${what} zip64 ${k}`);
+      });
       return;
     }
     pos += 4 + dataLength;

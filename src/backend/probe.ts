@@ -2,7 +2,8 @@
 // TensorFlow and registers kernels, too heavy (and too stateful) for `specter2 info`. Installed packages
 // are found with require.resolve; whether the first one then initialises is only known when a model loads,
 // in which case initBackend falls through to the next, as the probe's reason says.
-import { CANDIDATES, Candidate, missing } from "./candidates";
+import type { Candidate } from "./candidates";
+import { CANDIDATES, missing } from "./candidates";
 
 export interface BackendProbe {
   /** The first installed candidate, or null if none is. */
@@ -17,7 +18,10 @@ export function probeAutoBackend(resolve: (pkg: string) => string = require.reso
   const passed = candidates.slice(0, first === -1 ? candidates.length : first).map((c) => `${c.choice} ${missing(c.choice)} (${c.pkg})`);
   if (first === -1) return { choice: null, reason: `no backend package is installed: ${passed.join("; ")}`, candidates };
   const picked = candidates[first];
-  const fallback = candidates.slice(first + 1).filter((c) => c.installed).map((c) => c.choice);
+  const fallback = candidates
+    .slice(first + 1)
+    .filter((c) => c.installed)
+    .map((c) => c.choice);
   const reason = [
     ...passed,
     `${picked.choice} ${picked.choice === "native" ? "built" : "installed"} (${picked.pkg})`,

@@ -1,6 +1,7 @@
 // Picking and initialising the tfjs backend. tfjs-node(-gpu) are optional peers: used when installed.
 import * as tf from "@tensorflow/tfjs-core";
-import { BACKEND_CHOICES, BackendChoice, BackendInfo, CANDIDATES, hint, missing } from "./candidates";
+import type { BackendChoice, BackendInfo } from "./candidates";
+import { BACKEND_CHOICES, CANDIDATES, hint, missing } from "./candidates";
 import { Specter2Error } from "../errors";
 
 /** Activates the chosen backend; `auto` takes the first of node-gpu, native, node, wasm, cpu that initialises. */

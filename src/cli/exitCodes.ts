@@ -1,5 +1,6 @@
 // The CLI's exit statuses: one table, read by main.ts, the tests and docs/errors.md.
-import { ErrorCode, Specter2Error } from "../errors";
+import type { ErrorCode } from "../errors";
+import { Specter2Error } from "../errors";
 
 /** A usage mistake: an unknown option or command, a missing required option, a failed option check. */
 export const USAGE_EXIT_CODE = 2;

@@ -22,12 +22,18 @@ export async function main(argv: string[]): Promise<void> {
       if (error instanceof Error || message === null) {
         process.stderr.write(`specter2: ${error instanceof Error ? error.message : String(error)}\n`);
       } else {
-        process.stderr.write(`${y.help()}\n\nspecter2: ${message}\n`);
+        process.stderr.write(`${helpText(y)}\n\nspecter2: ${message}\n`);
       }
       process.exit(failureExitCode(message, error));
     });
   for (const command of COMMANDS) cli = cli.command(command);
   await cli.parseAsync();
+}
+
+/** The usage text. yargs passes fail() its usage object, whose help() returns the text; @types/yargs
+ *  types that argument as the Argv instance, whose help() returns the instance. */
+function helpText(y: unknown): string {
+  return (y as { help(): string }).help();
 }
 
 if (require.main === module) {

@@ -1,8 +1,10 @@
 // Options several commands share, defined once so their wording and checks agree.
-import { BACKEND_CHOICES, BackendChoice } from "../backend/candidates";
+import type { BackendChoice } from "../backend/candidates";
+import { BACKEND_CHOICES } from "../backend/candidates";
 import { DEFAULT_BATCH_SIZE } from "../engine/defaults";
 import type { OnError } from "../pipeline/embedRecords";
-import { MODEL_DTYPES, ModelDType } from "../weights/modelDir";
+import type { ModelDType } from "../weights/modelDir";
+import { MODEL_DTYPES } from "../weights/modelDir";
 
 export const backendOption = {
   choices: BACKEND_CHOICES,

@@ -1,7 +1,8 @@
 // Every default of the engine, in one module: the library, the CLI, serve, search and parity all read them here,
 // so that the same call gets the same backend, workers, threads, adapter and lengths wherever it is made.
 import { availableParallelism } from "node:os";
-import { BackendProbe, probeAutoBackend } from "../backend/probe";
+import type { BackendProbe } from "../backend/probe";
+import { probeAutoBackend } from "../backend/probe";
 import type { BackendChoice } from "../backend/candidates";
 import { Specter2Error } from "../errors";
 import { DEFAULT_MAX_LENGTH } from "../tokenizer";

@@ -1,6 +1,7 @@
 // The engine's front half, the same whichever thread computes: what text an input is, and its token ids.
 import { Specter2Error } from "../errors";
-import { BertTokenizer, formatPaper } from "../tokenizer";
+import type { BertTokenizer } from "../tokenizer";
+import { formatPaper } from "../tokenizer";
 
 export interface Paper {
   title?: string | null;
@@ -29,7 +30,8 @@ export function textOf(input: EmbedInput, sep: string, index: number): string {
 /** Token ids of each input, `[CLS] … [SEP]`, truncated to maxLength. */
 export function encodeInputs(tokenizer: BertTokenizer, inputs: readonly EmbedInput[], maxLength: number): number[][] {
   if (!Array.isArray(inputs)) throw new Specter2Error("BAD_INPUT", `inputs must be an array of strings or papers, got ${describe(inputs)}`);
-  const texts = inputs.map((input, i) => textOf(input, tokenizer.sepToken, i));
+  // (Array.isArray narrows `inputs` to any[]: the callback says what its elements are.)
+  const texts = inputs.map((input: EmbedInput, i) => textOf(input, tokenizer.sepToken, i));
   return texts.map((text) => tokenizer.encode(text, { maxLength }).ids);
 }
 

@@ -1,15 +1,17 @@
 // The model on this thread: one base and its adapters in tfjs tensors, and the forward pass of one padded
 // batch of token ids. The engine (src/specter2.ts) runs it in-process or in each worker thread.
 import * as tf from "@tensorflow/tfjs-core";
-import { BackendChoice, BackendInfo, initBackend } from "../backend/select";
+import type { BackendChoice, BackendInfo } from "../backend/select";
+import { initBackend } from "../backend/select";
 import { Adapter } from "../model/adapter";
 import { AdapterSet } from "../model/adapterSet";
 import { BertModel } from "../model/bert";
 import type { Pooling } from "../model/config";
 import { WeightSource } from "../model/weightSource";
-import { BertTokenizer } from "../tokenizer";
+import type { BertTokenizer } from "../tokenizer";
 import { loadTokenizer } from "../tokenizer/load";
-import { loadAdapterFiles, loadBaseTensors, ModelDirectory, openModelDirectory } from "../weights/loadModelDir";
+import type { ModelDirectory } from "../weights/loadModelDir";
+import { loadAdapterFiles, loadBaseTensors, openModelDirectory } from "../weights/loadModelDir";
 
 export interface LocalLoadOptions {
   backend: BackendChoice;

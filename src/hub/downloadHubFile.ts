@@ -1,14 +1,17 @@
 // One file of a Hub repo into a local folder: written as `<file>.incomplete`, checked (size; sha256 for LFS
 // files), then renamed. A rerun skips a complete file without asking the Hub and resumes a partial one with
 // a Range request.
-import { createHash, Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { dirname, join } from "node:path";
-import { CompleteRecord, readRecord, removeRecord, writeRecord } from "./downloadRecord";
-import { DownloadProgress } from "./downloadProgress";
-import { HubError, HubFileRef, hubStatusError } from "./hubErrors";
+import type { CompleteRecord } from "./downloadRecord";
+import { readRecord, removeRecord, writeRecord } from "./downloadRecord";
+import type { DownloadProgress } from "./downloadProgress";
+import type { HubFileRef } from "./hubErrors";
+import { HubError, hubStatusError } from "./hubErrors";
 import { headerValue, hubFileMetadata, parseContentRange } from "./hubFileMetadata";
 import { getFollowingRedirects } from "./httpGet";
 import { resolveUrl } from "./hubUrls";
@@ -56,12 +59,14 @@ interface Transfer {
 
 export const PARTIAL_SUFFIX = ".incomplete";
 
-export async function downloadHubFile(
-  request: HubFileRequest, dir: string, hub: HubConnection, progress: DownloadProgress,
-): Promise<DownloadedFile> {
+export async function downloadHubFile(request: HubFileRequest, dir: string, hub: HubConnection, progress: DownloadProgress): Promise<DownloadedFile> {
   const finalPath = join(dir, request.file);
   const t: Transfer = {
-    request, hub, dir, finalPath, progress,
+    request,
+    hub,
+    dir,
+    finalPath,
+    progress,
     url: resolveUrl(hub.endpoint, request.repo, request.revision, request.file),
     partialPath: `${finalPath}${PARTIAL_SUFFIX}`,
     label: `${request.repo}/${request.file}`,
@@ -85,11 +90,10 @@ export async function downloadHubFile(
 /** Fetches the file from byte `from` on (0: all of it); `etag` is the version the partial bytes belong to. */
 async function fetchFrom(t: Transfer, from: number, etag: string | undefined): Promise<DownloadedFile> {
   const hubOrigin = new URL(t.hub.endpoint).origin;
-  const { hub, response, url } = await getFollowingRedirects(t.url, { hubOrigin, token: t.hub.token, rangeStart: from })
-    .catch((e: Error) => {
-      const status = e instanceof HubError ? e.status : undefined;
-      throw new HubError(`${t.label}: ${e.message}; run the command again to resume (finished files are kept)`, { url: (e as HubError).url ?? t.url, status }, { cause: e });
-    });
+  const { hub, response, url } = await getFollowingRedirects(t.url, { hubOrigin, token: t.hub.token, rangeStart: from }).catch((e: Error) => {
+    const status = e instanceof HubError ? e.status : undefined;
+    throw new HubError(`${t.label}: ${e.message}; run the command again to resume (finished files are kept)`, { url: (e as HubError).url ?? t.url, status }, { cause: e });
+  });
   const status = response.statusCode ?? 0;
   const meta = hubFileMetadata(hub);
   const restart = () => {
@@ -129,11 +133,20 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   const sha256 = hash.digest("hex");
   if (meta.sha256 !== undefined && sha256 !== meta.sha256) {
     discardPartial(t);
-    throw new HubError(`${t.label}: sha256 mismatch, the Hub says ${meta.sha256} but the downloaded bytes have ${sha256} (from ${url}); the corrupt download was deleted, run again to retry`, { url, file: t.finalPath });
+    throw new HubError(
+      `${t.label}: sha256 mismatch, the Hub says ${meta.sha256} but the downloaded bytes have ${sha256} (from ${url}); the corrupt download was deleted, run again to retry`,
+      { url, file: t.finalPath },
+    );
   }
   renameSync(t.partialPath, t.finalPath);
   const complete: CompleteRecord = {
-    state: "complete", url: t.url, etag: meta.etag, size: received, sha256, verified: meta.sha256 !== undefined, commit: meta.commit,
+    state: "complete",
+    url: t.url,
+    etag: meta.etag,
+    size: received,
+    sha256,
+    verified: meta.sha256 !== undefined,
+    commit: meta.commit,
   };
   writeRecord(t.dir, t.request.file, complete);
   return describe(t, start > 0 ? "resumed" : "downloaded", received, received - start, seconds, complete.verified, meta.commit);
@@ -143,9 +156,7 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
  * Where the body starts in the file and the file's size (the Hub's X-Linked-Size first): a 206 holds the rest
  * of the file from `from`, a 200 the whole file (a server that ignores Range: the file starts over).
  */
-function bodyExtent(
-  response: IncomingMessage, url: string, from: number, hubSize: number | undefined,
-): { start: number; total: number | undefined } {
+function bodyExtent(response: IncomingMessage, url: string, from: number, hubSize: number | undefined): { start: number; total: number | undefined } {
   if (response.statusCode === 206) {
     const range = parseContentRange(headerValue(response.headers, "content-range"), url);
     if (range.start !== from) throw new HubError(`${url} answered a request for bytes ${from}- with bytes ${range.start}-`, { url, status: 206 });
@@ -156,9 +167,7 @@ function bodyExtent(
 }
 
 /** Appends the body to the partial file; returns the partial file's size, which must be `total` when known. */
-async function writeBody(
-  t: Transfer, response: IncomingMessage, url: string, start: number, total: number | undefined, hash: Hash,
-): Promise<number> {
+async function writeBody(t: Transfer, response: IncomingMessage, url: string, start: number, total: number | undefined, hash: Hash): Promise<number> {
   const out = await open(t.partialPath, start > 0 ? "a" : "w").catch((e: Error) => {
     throw new Specter2Error("OUTPUT_ERROR", e.message, { file: t.partialPath }, { cause: e });
   });
@@ -206,10 +215,7 @@ function discardPartial(t: Transfer): void {
   removeRecord(t.dir, t.request.file);
 }
 
-function describe(
-  t: Transfer, outcome: DownloadOutcome, bytes: number, transferred: number, seconds: number,
-  verified: boolean, commit: string | undefined,
-): DownloadedFile {
+function describe(t: Transfer, outcome: DownloadOutcome, bytes: number, transferred: number, seconds: number, verified: boolean, commit: string | undefined): DownloadedFile {
   return { repo: t.request.repo, file: t.request.file, path: t.finalPath, outcome, bytes, transferred, seconds, verified, commit };
 }
 

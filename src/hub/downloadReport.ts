@@ -1,5 +1,5 @@
 // What a download did, in words: one stderr line per file as it finishes, and the summary at the end.
-import { DownloadedFile } from "./downloadHubFile";
+import type { DownloadedFile } from "./downloadHubFile";
 import { formatBytes, formatRate } from "./downloadProgress";
 import type { DownloadedRepo, DownloadedSpecter2 } from "./downloadSpecter2";
 
@@ -28,7 +28,7 @@ export function downloadSummary(result: DownloadedSpecter2, revision: string): s
   const count = (outcome: DownloadedFile["outcome"]) => files.filter((f) => f.outcome === outcome).length;
   lines.push(
     `${files.length} files: ${count("downloaded")} downloaded, ${count("resumed")} resumed, ${count("skipped")} already complete; ` +
-    `${files.filter((f) => f.verified).length} checked against the Hub's sha256`,
+      `${files.filter((f) => f.verified).length} checked against the Hub's sha256`,
   );
   return `${lines.join("\n")}\n`;
 }
@@ -48,7 +48,5 @@ function describeRepo(repo: DownloadedRepo, width: number): string[] {
 
 function verification(f: DownloadedFile): string {
   if (f.verified) return "sha256 verified";
-  return f.outcome === "skipped"
-    ? "unchanged since downloaded (no sha256 from the Hub for this small file)"
-    : "size checked (no sha256 from the Hub: a small non-LFS file)";
+  return f.outcome === "skipped" ? "unchanged since downloaded (no sha256 from the Hub for this small file)" : "size checked (no sha256 from the Hub: a small non-LFS file)";
 }

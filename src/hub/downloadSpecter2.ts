@@ -1,7 +1,8 @@
 // Fetches SPECTER2's base model and the chosen adapters from the Hub into `<out>/hub/<owner>--<name>/`,
 // one repo folder each, ready for convertModel.
 import { join } from "node:path";
-import { DownloadedFile, downloadHubFile, HubConnection, HubFileRequest } from "./downloadHubFile";
+import type { DownloadedFile, HubConnection, HubFileRequest } from "./downloadHubFile";
+import { downloadHubFile } from "./downloadHubFile";
 import { DownloadProgress } from "./downloadProgress";
 import { describeFile } from "./downloadReport";
 import { repoFolderName } from "./hubUrls";

@@ -1,6 +1,7 @@
 // A GET that follows redirects itself, so that the Hub's own response (which carries an LFS file's sha256
 // and size before redirecting to the CDN) is seen, and the token goes to the Hub's origin only.
-import http, { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import http from "node:http";
 import https from "node:https";
 import { HubError } from "./hubErrors";
 

@@ -1,6 +1,7 @@
 // Clear messages for the Hub's HTTP errors: what was asked for, and what the user can do about it.
-import { IncomingHttpHeaders } from "node:http";
-import { ErrorDetails, Specter2Error } from "../errors";
+import type { IncomingHttpHeaders } from "node:http";
+import type { ErrorDetails } from "../errors";
+import { Specter2Error } from "../errors";
 
 /** A Hub request that failed: code HUB_ERROR, with the `url` (and the HTTP `status` when the Hub answered one). */
 export class HubError extends Specter2Error {
@@ -20,9 +21,7 @@ export interface HubFileRef {
   file: string;
 }
 
-export function hubStatusError(
-  status: number, headers: IncomingHttpHeaders, url: string, ref: HubFileRef, tokenSent: boolean,
-): HubError {
+export function hubStatusError(status: number, headers: IncomingHttpHeaders, url: string, ref: HubFileRef, tokenSent: boolean): HubError {
   const { repo, revision, file } = ref;
   // The Hub names the missing thing in X-Error-Code and explains in X-Error-Message.
   const code = headers["x-error-code"];
@@ -34,9 +33,12 @@ export function hubStatusError(
     return new HubError(`${url}: HTTP ${status}, not authorized to read ${repo}; ${token}${detail}`, { url, status });
   }
   if (status === 404) {
-    const what = code === "RepoNotFound" ? `repo ${repo} does not exist`
-      : code === "RevisionNotFound" ? `repo ${repo} has no revision ${revision}`
-      : `repo ${repo} has no file ${file} at revision ${revision}`;
+    const what =
+      code === "RepoNotFound"
+        ? `repo ${repo} does not exist`
+        : code === "RevisionNotFound"
+          ? `repo ${repo} has no revision ${revision}`
+          : `repo ${repo} has no file ${file} at revision ${revision}`;
     return new HubError(`${url}: HTTP 404, ${what}${detail}`, { url, status });
   }
   return new HubError(`${url}: HTTP ${status} while downloading ${file} of ${repo}${detail}; run again later: finished files are kept and partial ones resume`, { url, status });

@@ -1,7 +1,7 @@
 // What the Hub's answer to a `resolve` URL says about the file: its version (etag), its sha256 when it
 // is an LFS file, its size, and the commit the revision points at.
-import { IncomingHttpHeaders } from "node:http";
-import { HubResponse } from "./httpGet";
+import type { IncomingHttpHeaders } from "node:http";
+import type { HubResponse } from "./httpGet";
 import { HubError } from "./hubErrors";
 
 export interface HubFileMetadata {

@@ -1,5 +1,5 @@
 // The Hub repos that make up SPECTER2 and the files we need from each (DESIGN.md §2).
-import { HubFileRequest } from "./downloadHubFile";
+import type { HubFileRequest } from "./downloadHubFile";
 import { Specter2Error } from "../errors";
 
 export const BASE_REPO = "allenai/specter2_base";

@@ -55,7 +55,11 @@ export class AtomicFileWriter {
 
   abort(): void {
     if (!this.closed) {
-      try { closeSync(this.fd); } catch { /* already closed */ }
+      try {
+        closeSync(this.fd);
+      } catch {
+        /* already closed */
+      }
       this.closed = true;
     }
     rmSync(this.tmp, { force: true });

@@ -4,8 +4,9 @@
 import { constants, createReadStream, type ReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { once } from "node:events";
-import { ByteRange, splitLines } from "./lines";
-import { Specter2Error } from "../errors";
+import type { ByteRange } from "./lines";
+import { splitLines } from "./lines";
+import { errnoOrText, Specter2Error } from "../errors";
 
 export const STDIN_SOURCE = "<stdin>";
 const JSON_WHITESPACE_ONLY = /^[ \t\r]*$/;
@@ -15,7 +16,11 @@ export type JsonlEntry = { lineNumber: number; value: unknown } | { lineNumber: 
 
 /** A line that is not JSON: code BAD_INPUT, with `file` (the source) and `line`. */
 export class JsonlError extends Specter2Error {
-  constructor(readonly source: string, readonly lineNumber: number, readonly detail: string) {
+  constructor(
+    readonly source: string,
+    readonly lineNumber: number,
+    readonly detail: string,
+  ) {
     super("BAD_INPUT", `${source}:${lineNumber}: ${detail}`, { file: source, line: lineNumber });
     this.name = "JsonlError";
   }
@@ -32,7 +37,7 @@ export async function* readJsonlEntries(input: string | NodeJS.ReadableStream, s
   const { range } = options;
   if (range && typeof input !== "string") throw new Specter2Error("BAD_INPUT", `${source}: a byte range can only be read from a file`, { file: source });
   const file = typeof input === "string" ? await openFile(input, range) : null;
-  const chunks = typeof input === "string" ? file ?? [] : input;
+  const chunks = typeof input === "string" ? (file ?? []) : input;
   // A byte-order mark can only open the file, not a range that starts further on.
   const atFileStart = range === undefined || range.start === 0;
   let lineNumber = 0;
@@ -80,6 +85,6 @@ async function openFile(path: string, range?: ByteRange): Promise<ReadStream | n
     await once(stream, "open");
     return stream;
   } catch (e) {
-    throw new Specter2Error("BAD_INPUT", `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, { file: path }, { cause: e });
+    throw new Specter2Error("BAD_INPUT", `${path}: cannot read (${errnoOrText(e)})`, { file: path }, { cause: e });
   }
 }

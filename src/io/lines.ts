@@ -59,7 +59,7 @@ export async function countLinesIn(path: string, range: ByteRange): Promise<Line
   let blank = true; // … and none of them is content so far
   let chunkStart = range.start;
   for await (const chunk of readRange(path, range)) {
-    for (let i = 0; i < chunk.length; ) {
+    for (let i = 0; i < chunk.length;) {
       if (!blank) {
         const nl = chunk.indexOf(NEWLINE, i);
         if (nl === -1) break;
@@ -112,7 +112,10 @@ export class LinesBefore {
   private counting: Promise<number> | null = null;
   private value: number | null;
 
-  constructor(private readonly path: string, private readonly start: number) {
+  constructor(
+    private readonly path: string,
+    private readonly start: number,
+  ) {
     this.value = start === 0 ? 0 : null;
   }
 

@@ -1,6 +1,7 @@
 // NumPy .npy (format version 1.0) for float32 matrices: magic, version, header length, a Python
 // dict literal padded with spaces to a fixed size, then the rows little-endian.
-import { ErrorCode, Specter2Error } from "../errors";
+import type { ErrorCode } from "../errors";
+import { Specter2Error } from "../errors";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 /** A fixed header size (a multiple of 64, as numpy aligns it) leaves room for any shape, so the

@@ -20,7 +20,11 @@ export interface RecordLocation {
 
 /** A JSON value that is not an input record: code BAD_INPUT, with `file`, `line` and the `field` at fault. */
 export class RecordError extends Specter2Error {
-  constructor(readonly location: RecordLocation, detail: string, field?: string) {
+  constructor(
+    readonly location: RecordLocation,
+    detail: string,
+    field?: string,
+  ) {
     super("BAD_INPUT", `${location.source}:${location.lineNumber}: ${detail}`, { file: location.source, line: location.lineNumber, field });
     this.name = "RecordError";
   }

@@ -1,6 +1,6 @@
 // The non-linearities of DESIGN.md §3, by the names configs use.
 import * as tf from "@tensorflow/tfjs-core";
-import { Activation } from "./config";
+import type { Activation } from "./config";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 

@@ -2,9 +2,10 @@
 // `BottleneckLayer.bottleneck_layer_forward`), exactly DESIGN.md §3.
 import * as tf from "@tensorflow/tfjs-core";
 import { activation } from "./activations";
-import { ADAPTER_LAYER_NORM_EPS, AdapterSpec, BertConfig, bottleneckSize } from "./config";
+import type { AdapterSpec, BertConfig } from "./config";
+import { ADAPTER_LAYER_NORM_EPS, bottleneckSize } from "./config";
 import { LayerNorm, Linear } from "./layers";
-import { WeightSource } from "./weightSource";
+import type { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
 
 /** Where in a BERT layer an adapter sits: after self-attention (`mh_adapter`) or after the feed-forward. */

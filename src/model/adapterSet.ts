@@ -1,6 +1,6 @@
 // Many adapters next to one base. Switching only changes which Adapter object a forward pass is
 // handed: no base tensor is touched, copied or created.
-import { Adapter } from "./adapter";
+import type { Adapter } from "./adapter";
 import { Specter2Error } from "../errors";
 
 export class AdapterSet {

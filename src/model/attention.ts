@@ -1,8 +1,8 @@
 // BertSelfAttention (transformers models/bert/modeling_bert.py); BertSelfOutput is a ResidualOutput.
 import * as tf from "@tensorflow/tfjs-core";
-import { BertConfig } from "./config";
+import type { BertConfig } from "./config";
 import { Linear } from "./layers";
-import { WeightSource } from "./weightSource";
+import type { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
 
 /** How attention's two products are issued: one BatchMatMul each (fast where the backend has a real
@@ -17,7 +17,12 @@ export class BertSelfAttention {
   private readonly heads: number;
   private readonly headDim: number;
 
-  private constructor(private readonly query: Linear, private readonly key: Linear, private readonly value: Linear, c: BertConfig) {
+  private constructor(
+    private readonly query: Linear,
+    private readonly key: Linear,
+    private readonly value: Linear,
+    c: BertConfig,
+  ) {
     this.heads = c.num_attention_heads;
     this.headDim = c.hidden_size / c.num_attention_heads;
   }
@@ -36,12 +41,12 @@ export class BertSelfAttention {
    * Returns the context [batch·q, hidden].
    */
   forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, shape: AttentionShape, queries: tf.Tensor2D = x): tf.Tensor2D {
-    const split = (t: tf.Tensor2D, rows: number) => tf.transpose(tf.reshape(t, [batch, rows, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D; // [batch, heads, rows, headDim]
+    const split = (t: tf.Tensor2D, rows: number) => tf.transpose(tf.reshape<tf.Rank.R4>(t, [batch, rows, this.heads, this.headDim]), [0, 2, 1, 3]); // [batch, heads, rows, headDim]
     const rows = queries.shape[0] / batch;
     // PyTorch divides the scores by √headDim; scaling the queries instead is the same product with a
     // quarter of the work at 256 tokens, and exactly the same numbers when √headDim is a power of two
     // (SPECTER2: 8), since then every term is scaled without rounding.
-    const q = split(tf.mul(this.query.forward(queries), 1 / Math.sqrt(this.headDim)) as tf.Tensor2D, rows);
+    const q = split(tf.mul<tf.Tensor2D>(this.query.forward(queries), 1 / Math.sqrt(this.headDim)), rows);
     const k = split(this.key.forward(x), seq);
     const v = split(this.value.forward(x), seq);
     const context = shape === "batched" ? this.batched(q, k, v, maskBias) : this.perHead(q, k, v, maskBias, batch);
@@ -57,7 +62,7 @@ export class BertSelfAttention {
     products.dispose();
     const probabilities = tf.softmax(scores);
     scores.dispose();
-    const context = tf.matMul(probabilities, v) as tf.Tensor4D;
+    const context = tf.matMul<tf.Tensor4D>(probabilities, v);
     probabilities.dispose();
     return context;
   }

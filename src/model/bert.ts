@@ -1,15 +1,15 @@
 // BertModel: embeddings, the encoder's layers, and the pooling SPECTER2 uses (CLS) or offers (mean, pooler).
 import * as tf from "@tensorflow/tfjs-core";
-import { Adapter } from "./adapter";
-import { AttentionShape, preferredAttentionShape } from "./attention";
-import { BertConfig } from "./config";
+import type { Adapter } from "./adapter";
+import type { AttentionShape } from "./attention";
+import { preferredAttentionShape } from "./attention";
+import type { BertConfig } from "./config";
 import { BertEmbeddings } from "./embeddings";
 import { BertLayer } from "./layer";
 import { Linear } from "./layers";
-import { WeightSource } from "./weightSource";
+import type { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
 import type { Pooling } from "./config";
-
 
 export interface ForwardOptions {
   adapter?: Adapter | null;
@@ -57,7 +57,7 @@ export class BertModel {
     const shape = options.attentionShape ?? preferredAttentionShape(tf.getBackend());
     return tf.tidy(() => {
       // (1 - mask) · min_float32 on the keys, as Hugging Face's get_extended_attention_mask.
-      const maskBias = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]) as tf.Tensor4D;
+      const maskBias = tf.reshape<tf.Rank.R4>(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]);
       const states: tf.Tensor3D[] = [];
       const pooling = options.pooling ?? "cls";
       // CLS and pooler pooling read only the CLS row: the last layer computes that row alone after attention.
@@ -80,14 +80,14 @@ export class BertModel {
 
   private pool(last: tf.Tensor3D, mask: tf.Tensor2D, pooling: Pooling): tf.Tensor2D {
     const [batch, , hidden] = last.shape;
-    const cls = tf.reshape(tf.slice(last, [0, 0, 0], [batch, 1, hidden]), [batch, hidden]) as tf.Tensor2D;
+    const cls = tf.reshape<tf.Rank.R2>(tf.slice(last, [0, 0, 0], [batch, 1, hidden]), [batch, hidden]);
     if (pooling === "cls") return cls;
     if (pooling === "pooler") {
-      if (!this.pooler) throw new Specter2Error("BAD_INPUT", "pooling \"pooler\" needs pooler.dense weights, which this model does not have", { field: "pooling" });
+      if (!this.pooler) throw new Specter2Error("BAD_INPUT", 'pooling "pooler" needs pooler.dense weights, which this model does not have', { field: "pooling" });
       return tf.tanh(this.pooler.forward(cls));
     }
     const m = tf.expandDims(tf.cast(mask, "float32"), 2); // [batch, seq, 1]
-    return tf.div(tf.sum(tf.mul(last, m), 1), tf.sum(m, 1)) as tf.Tensor2D;
+    return tf.div<tf.Tensor2D>(tf.sum(tf.mul(last, m), 1), tf.sum(m, 1));
   }
 
   /** Every tensor the model holds (the base weights), e.g. to prove that switching adapters leaves them alone. */

@@ -1,15 +1,18 @@
 // BertIntermediate (transformers models/bert/modeling_bert.py); BertOutput is a ResidualOutput.
 import * as tf from "@tensorflow/tfjs-core";
 import { activation, fusedActivation } from "./activations";
-import { BertConfig } from "./config";
+import type { BertConfig } from "./config";
 import { Linear } from "./layers";
-import { WeightSource } from "./weightSource";
+import type { WeightSource } from "./weightSource";
 
 /** f = act(attn·Wi + bi) */
 export class BertIntermediate {
   private readonly act: (x: tf.Tensor) => tf.Tensor;
 
-  private constructor(private readonly dense: Linear, private readonly c: BertConfig) {
+  private constructor(
+    private readonly dense: Linear,
+    private readonly c: BertConfig,
+  ) {
     this.act = activation(c.hidden_act);
   }
 

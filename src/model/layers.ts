@@ -1,12 +1,15 @@
 // The two parameterised building blocks every module uses: Linear and LayerNorm.
 import * as tf from "@tensorflow/tfjs-core";
 import { declareConstant } from "../backend/constants";
-import { WeightSource } from "./weightSource";
+import type { WeightSource } from "./weightSource";
 
 /** torch.nn.Linear. PyTorch stores the weight [out, in]; it is transposed once here, at load,
  *  so every call is a plain 2-D x·W with no transpose. */
 export class Linear {
-  private constructor(readonly weight: tf.Tensor2D, readonly bias: tf.Tensor1D) {}
+  private constructor(
+    readonly weight: tf.Tensor2D,
+    readonly bias: tf.Tensor1D,
+  ) {}
 
   static load(w: WeightSource, inFeatures: number, outFeatures: number): Linear {
     const stored = w.take("weight", [outFeatures, inFeatures]);
@@ -29,7 +32,11 @@ export class Linear {
 
 /** torch.nn.LayerNorm over the last axis (biased variance, eps inside the square root). */
 export class LayerNorm {
-  private constructor(readonly weight: tf.Tensor1D, readonly bias: tf.Tensor1D, readonly eps: number) {}
+  private constructor(
+    readonly weight: tf.Tensor1D,
+    readonly bias: tf.Tensor1D,
+    readonly eps: number,
+  ) {}
 
   static load(w: WeightSource, size: number, eps: number): LayerNorm {
     return new LayerNorm(w.take("weight", [size]) as tf.Tensor1D, w.take("bias", [size]) as tf.Tensor1D, eps);
@@ -39,7 +46,7 @@ export class LayerNorm {
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(normed, this.weight), this.bias) as T;
+      return tf.add<T>(tf.mul(normed, this.weight), this.bias);
     });
   }
 

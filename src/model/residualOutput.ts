@@ -1,13 +1,16 @@
 // BertSelfOutput and BertOutput (transformers models/bert/modeling_bert.py) are the same module with a
 // different input width: LN(dense(h) + input), or the adapter's bottleneck at that site in its place.
 import * as tf from "@tensorflow/tfjs-core";
-import { Bottleneck } from "./adapter";
-import { BertConfig } from "./config";
+import type { Bottleneck } from "./adapter";
+import type { BertConfig } from "./config";
 import { LayerNorm, Linear } from "./layers";
-import { WeightSource } from "./weightSource";
+import type { WeightSource } from "./weightSource";
 
 export class ResidualOutput {
-  private constructor(private readonly dense: Linear, private readonly layerNorm: LayerNorm) {}
+  private constructor(
+    private readonly dense: Linear,
+    private readonly layerNorm: LayerNorm,
+  ) {}
 
   /** `inFeatures`: hidden_size after self-attention, intermediate_size after the feed-forward. */
   static load(w: WeightSource, inFeatures: number, c: BertConfig): ResidualOutput {

@@ -1,6 +1,6 @@
 // Strict weight lookup, in the spirit of nanoGPT's from_pretrained: every tensor the model takes is
 // checked against the shape it expects, and tensors nobody took are reported, never silently kept.
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import { Specter2Error } from "../errors";
 
 export class WeightSource {

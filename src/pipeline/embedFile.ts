@@ -3,14 +3,16 @@
 import { appendFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { EmbedTaskArgs } from "../cli/options";
-import { LinesBefore } from "../io/lines";
+import type { LinesBefore } from "../io/lines";
 import { Specter2Error } from "../errors";
 import type { ShardRange } from "../shard/ranges";
 import { Specter2 } from "../specter2";
-import { embedRecords, EmbedRunSummary, InputError } from "./embedRecords";
+import type { EmbedRunSummary } from "./embedRecords";
+import { embedRecords, InputError } from "./embedRecords";
 import { inputItems } from "./inputItems";
 import { countLines, ProgressReporter } from "./progress";
-import { EmbeddingSink, OutputFormat } from "./sink";
+import type { OutputFormat } from "./sink";
+import { EmbeddingSink } from "./sink";
 
 export interface EmbedFileArgs extends EmbedTaskArgs {
   model: string;
@@ -55,7 +57,11 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
     const sink = EmbeddingSink.open(target.output, target.format, args.resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`);
     const errorsPath = `${target.output}.errors.jsonl`;
     const progress = new ProgressReporter(`${target.label}embedded`, sink.rowsWritten);
-    if (args.input !== "-") (target.total ?? countLines(args.input)).then((n) => progress.setTotal(n), () => undefined);
+    if (args.input !== "-")
+      (target.total ?? countLines(args.input)).then(
+        (n) => progress.setTotal(n),
+        () => undefined,
+      );
     let summary;
     try {
       summary = await embedRecords(model, inputItems(args.input, model.tokenizer.sepToken, range, target.linesBefore), sink, {

@@ -3,7 +3,7 @@
 // padding stays small while memory stays bounded by the window, whatever the input's size.
 import { Specter2Error } from "../errors";
 import type { Specter2 } from "../specter2";
-import { EmbeddingSink, RecordId } from "./sink";
+import type { EmbeddingSink, RecordId } from "./sink";
 
 /**
  * One input line: a paper or query text with its id, or the reason it cannot be embedded. lineNumber
@@ -49,8 +49,14 @@ export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncI
   let lastLine = after;
 
   const flush = async () => {
-    const vectors = await model.embed(window.map((r) => r.text), { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength });
-    sink.write(window.map((r, i) => ({ id: r.id, embedding: vectors[i] })), lastLine);
+    const vectors = await model.embed(
+      window.map((r) => r.text),
+      { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength },
+    );
+    sink.write(
+      window.map((r, i) => ({ id: r.id, embedding: vectors[i] })),
+      lastLine,
+    );
     summary.embedded += window.length;
     window = [];
     options.onProgress?.(summary.resumed + summary.embedded);

@@ -4,8 +4,10 @@
 // LinesBefore reads that only on first need, so a shard of a corpus whose records carry ids never
 // reads outside its range.
 import { JsonlError, readJsonlEntries, STDIN_SOURCE } from "../io/jsonl";
-import { ByteRange, LinesBefore } from "../io/lines";
-import { hasOwnId, InputRecord, toInputRecord } from "../io/records";
+import type { ByteRange } from "../io/lines";
+import { LinesBefore } from "../io/lines";
+import type { InputRecord } from "../io/records";
+import { hasOwnId, toInputRecord } from "../io/records";
 import type { InputItem } from "./embedRecords";
 import { Specter2Error } from "../errors";
 

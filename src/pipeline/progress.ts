@@ -16,7 +16,11 @@ export class ProgressReporter {
   private readonly lineInterval: number;
 
   /** `alreadyDone`: rows an interrupted run finished, counted in the total but not in the rate. */
-  constructor(private readonly label: string, private readonly alreadyDone = 0, options: ProgressOptions = {}) {
+  constructor(
+    private readonly label: string,
+    private readonly alreadyDone = 0,
+    options: ProgressOptions = {},
+  ) {
     this.stream = options.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.lineInterval = (options.lineInterval ?? 10) * 1000;

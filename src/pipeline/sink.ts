@@ -37,7 +37,10 @@ export function idsPathFor(output: string): string {
 class AppendFile {
   private readonly fd: number;
 
-  constructor(readonly path: string, keepBytes: number | null) {
+  constructor(
+    readonly path: string,
+    keepBytes: number | null,
+  ) {
     try {
       this.fd = openSync(path, keepBytes === null ? "w" : "r+");
     } catch (e) {
@@ -85,7 +88,12 @@ export class EmbeddingSink {
   private readonly ids: AppendFile | null;
   private progress: Progress;
 
-  private constructor(readonly output: string, readonly format: OutputFormat, resume: boolean, source: string | undefined) {
+  private constructor(
+    readonly output: string,
+    readonly format: OutputFormat,
+    resume: boolean,
+    source: string | undefined,
+  ) {
     const progressPath = `${output}.progress.json`;
     const partial = `${output}.partial`;
     const saved = resume && existsSync(progressPath) ? readProgress(progressPath, format, source) : null;

@@ -4,7 +4,7 @@
 // forms the batches; a worker that dies is replaced and its batch retried.
 import type { Pooling } from "../model/config";
 import type { ForwardRunner, RunnerOptions } from "../engine/runner";
-import { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
+import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import { siblingScript, spawnWorker } from "./spawnWorker";
 import { WorkerPool } from "./workerPool";
 

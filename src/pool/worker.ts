@@ -1,8 +1,9 @@
 // A pool worker: loads its own backend and copy of the model, then embeds one batch per message.
 import { parentPort, workerData } from "node:worker_threads";
 import { LocalModel } from "../engine/localModel";
-import { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
-import { PoolJob, serializeError, WorkerMessage } from "./workerPool";
+import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
+import type { PoolJob, WorkerMessage } from "./workerPool";
+import { serializeError } from "./workerPool";
 
 const port = parentPort;
 if (!port) throw new Error("src/pool/worker runs only as a worker thread");

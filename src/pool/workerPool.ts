@@ -1,8 +1,9 @@
 // A fixed-size pool of worker threads that each run one job at a time. A worker that dies while holding a
 // job is replaced and the job retried (up to `maxRetries` times); a worker that cannot start breaks the pool,
 // since its replacement would fail the same way.
-import { Worker } from "node:worker_threads";
-import { ErrorCode, ErrorDetails, Specter2Error } from "../errors";
+import type { Worker } from "node:worker_threads";
+import type { ErrorCode, ErrorDetails } from "../errors";
+import { Specter2Error } from "../errors";
 
 /** An error as it crosses the thread boundary: a Specter2Error keeps its code and details. */
 export interface SerializedError {
@@ -23,10 +24,7 @@ function deserializeError(e: SerializedError, context = ""): Specter2Error {
 
 /** What a worker script posts back: "ready" once after loading (with what it loaded, `I`), then one reply per job. */
 export type WorkerMessage<R, I = undefined> =
-  | { type: "ready"; info: I }
-  | { type: "loadError"; error: SerializedError }
-  | { type: "result"; id: number; result: R }
-  | { type: "jobError"; id: number; error: SerializedError };
+  { type: "ready"; info: I } | { type: "loadError"; error: SerializedError } | { type: "result"; id: number; result: R } | { type: "jobError"; id: number; error: SerializedError };
 
 export interface PoolJob<J> {
   id: number;
@@ -62,7 +60,11 @@ export class WorkerPool<J, R, I = undefined> {
   private onIdle: (() => void) | null = null;
 
   /** `spawn` starts one worker whose script speaks WorkerMessage and takes PoolJob messages. */
-  constructor(private readonly size: number, private readonly spawn: () => Worker, private readonly maxRetries = 2) {
+  constructor(
+    private readonly size: number,
+    private readonly spawn: () => Worker,
+    private readonly maxRetries = 2,
+  ) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`a pool needs at least one worker (got ${size})`);
     this.started = new Promise((resolve, reject) => (this.markStarted = (e) => (e ? reject(e) : resolve(this.info as I))));
     this.started.catch(() => {}); // observed through ready(); unobserved, a rejection must not crash the process

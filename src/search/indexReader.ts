@@ -5,8 +5,9 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { readJsonl } from "../io/jsonl";
 import { parseNpyHeader } from "../io/npy";
-import { idsPathFor, RecordId } from "../pipeline/sink";
-import { Specter2Error } from "../errors";
+import type { RecordId } from "../pipeline/sink";
+import { idsPathFor } from "../pipeline/sink";
+import { errnoOrText, Specter2Error } from "../errors";
 
 export interface IndexRow {
   id: RecordId;
@@ -78,7 +79,7 @@ async function* readNpyIndex(path: string, dim: number): AsyncGenerator<IndexRow
   try {
     fd = openSync(path, "r");
   } catch (e) {
-    throw indexError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, { file: path }, e);
+    throw indexError(`${path}: cannot read (${errnoOrText(e)})`, { file: path }, e);
   }
   const ids = readJsonl(idsPath)[Symbol.asyncIterator]();
   try {

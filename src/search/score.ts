@@ -32,10 +32,14 @@ export function makeScorer(name: ScoreName, query: Float32Array): Scorer {
     case "cosine": {
       const queryNorm = Math.sqrt(dot(query, query));
       // A zero vector has no direction: it is as far as orthogonal from everything.
-      return { name, higherIsBetter: true, score: (row) => {
-        const norms = queryNorm * Math.sqrt(dot(row, row));
-        return norms === 0 ? 0 : dot(query, row) / norms;
-      } };
+      return {
+        name,
+        higherIsBetter: true,
+        score: (row) => {
+          const norms = queryNorm * Math.sqrt(dot(row, row));
+          return norms === 0 ? 0 : dot(query, row) / norms;
+        },
+      };
     }
     default:
       throw new Specter2Error("BAD_INPUT", `unknown score "${name as string}" (choose one of ${SCORE_NAMES.join(", ")})`, { field: "score" });

@@ -1,7 +1,7 @@
 // Top-k over a streamed index: each row is scored against the query and only the k best are kept.
-import { RecordId } from "../pipeline/sink";
-import { IndexRow } from "./indexReader";
-import { Scorer } from "./score";
+import type { RecordId } from "../pipeline/sink";
+import type { IndexRow } from "./indexReader";
+import type { Scorer } from "./score";
 import { TopK } from "./topK";
 
 export interface Hit {

@@ -3,7 +3,7 @@
 // papers without an id field match by line number too.
 import { readJsonlEntries } from "../io/jsonl";
 import { toInputRecord } from "../io/records";
-import { RecordId } from "../pipeline/sink";
+import type { RecordId } from "../pipeline/sink";
 
 /** title by id (as JSON, so 7 and "7" stay distinct, as they are in the index). */
 export async function titlesFor(papersPath: string, ids: readonly RecordId[]): Promise<Map<string, string>> {

@@ -6,7 +6,10 @@ export class TopK<T> {
   private readonly heap: T[] = [];
 
   /** `better(a, b)`: a ranks before b. It must be a strict total order for the result to be deterministic. */
-  constructor(readonly k: number, private readonly better: (a: T, b: T) => boolean) {
+  constructor(
+    readonly k: number,
+    private readonly better: (a: T, b: T) => boolean,
+  ) {
     if (!Number.isInteger(k) || k < 1) throw new Specter2Error("BAD_INPUT", `k must be a positive integer, got ${k}`, { field: "k" });
   }
 

@@ -19,7 +19,7 @@ export function planBatch(lengths: readonly number[], budget: number): number[] 
     const upFits = up !== undefined && rows * up <= budget;
     // A shorter row does not raise the padded length.
     const downFits = down !== undefined && rows * lengths[order[hi]] <= budget;
-    if (upFits && (!downFits || up - anchor <= anchor - down!)) hi++;
+    if (upFits && (!downFits || up - anchor <= anchor - down)) hi++;
     else if (downFits) lo--;
     else break;
   }

@@ -2,7 +2,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EmbedInput } from "../engine/inputs";
 import type { ServeContext } from "./context";
-import { adapterLabel, EmbedResult } from "./embedder";
+import type { EmbedResult } from "./embedder";
+import { adapterLabel } from "./embedder";
 import { ApiError } from "./errors";
 
 export async function embedRequest(
@@ -21,7 +22,10 @@ export async function embedRequest(
   // Inputs still waiting leave the queue when the deadline passes or the client goes away.
   const abort = new AbortController();
   const seconds = ctx.options.requestTimeoutMs / 1000;
-  const timer = setTimeout(() => abort.abort(new ApiError(503, `not answered within ${seconds} s; retry later or send fewer inputs`, "timeout", { "Retry-After": "1" })), ctx.options.requestTimeoutMs);
+  const timer = setTimeout(
+    () => abort.abort(new ApiError(503, `not answered within ${seconds} s; retry later or send fewer inputs`, "timeout", { "Retry-After": "1" })),
+    ctx.options.requestTimeoutMs,
+  );
   const onClose = () => abort.abort(new ApiError(499, "client closed the request", "client_closed"));
   reply.raw.once("close", onClose);
   try {

@@ -4,7 +4,8 @@ import type { EmbedInput } from "../engine/inputs";
 import { isSpecter2Error } from "../errors";
 import type { Specter2 } from "../specter2";
 import { ApiError } from "./errors";
-import { BatchQueue, QueueObserver } from "./queue";
+import type { QueueObserver } from "./queue";
+import { BatchQueue } from "./queue";
 
 /** The `model` / `adapter` name that means no adapter: the bare SPECTER2 base. */
 export const BASE_MODEL = "base";

@@ -67,7 +67,7 @@ export class BatchQueue {
     const tooLong = rows.find((r) => r.length > this.maxBatchTokens);
     if (tooLong) throw new Error(`a row of ${tooLong.length} tokens exceeds the batch budget of ${this.maxBatchTokens}`);
     return new Promise((resolve, reject) => {
-      const job: Job = { out: new Array(rows.length), remaining: rows.length, resolve, reject, done: false };
+      const job: Job = { out: new Array<Float32Array>(rows.length), remaining: rows.length, resolve, reject, done: false };
       const onAbort = () => {
         this.drop(job);
         this.finish(job, signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
@@ -113,7 +113,10 @@ export class BatchQueue {
     }
     if (adapter === undefined) return undefined;
     const group = this.pending.get(adapter)!;
-    const chosen = planBatch(group.map((r) => r.ids.length), this.maxBatchTokens).map((i) => group[i]);
+    const chosen = planBatch(
+      group.map((r) => r.ids.length),
+      this.maxBatchTokens,
+    ).map((i) => group[i]);
     const taken = new Set(chosen);
     const rest = group.filter((r) => !taken.has(r));
     if (rest.length > 0) this.pending.set(adapter, rest);
@@ -126,7 +129,10 @@ export class BatchQueue {
     const started = process.hrtime.bigint();
     let vectors: Float32Array[];
     try {
-      vectors = await this.run(rows.map((r) => r.ids), adapter);
+      vectors = await this.run(
+        rows.map((r) => r.ids),
+        adapter,
+      );
     } catch (e) {
       const error = new ApiError(500, `the model failed on a batch: ${(e as Error).message}`, "inference_failed");
       for (const job of new Set(rows.map((r) => r.job))) {

@@ -2,7 +2,8 @@
 // schema-validated bodies, JSON errors in each API's shape, bearer-key auth, a concurrency limit, metrics,
 // warm-up and a draining close.
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from "fastify";
+import Fastify from "fastify";
 import type { Specter2 } from "../specter2";
 import type { ServeContext, ServeOptions } from "./context";
 import { Embedder } from "./embedder";
@@ -36,7 +37,10 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const e = describe(error, options.maxBodyBytes);
     if (e.statusCode >= 500) request.log.error({ err: error }, "request failed");
-    reply.code(e.statusCode).headers(e.headers).send(errorBody(request.url, e.statusCode, e.message, e.code));
+    reply
+      .code(e.statusCode)
+      .headers(e.headers)
+      .send(errorBody(request.url, e.statusCode, e.message, e.code));
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody(request.url, 404, `no route ${request.method} ${request.url.split("?")[0]}`, "not_found"));

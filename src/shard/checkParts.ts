@@ -9,7 +9,8 @@ import { NPY_HEADER_BYTES, parseNpyHeader } from "../io/npy";
 import type { OutputFormat } from "../pipeline/sink";
 import { shellQuote } from "../shellQuote";
 import { scriptDir } from "../slurm/submit";
-import { digestFile, DoneRecord, EmbedSettings, PART_FILE, PartPaths, partPaths, partsDir, readDoneRecord } from "./parts";
+import type { DoneRecord, EmbedSettings, PartPaths } from "./parts";
+import { digestFile, PART_FILE, partPaths, partsDir, readDoneRecord } from "./parts";
 import { shardRanges } from "./ranges";
 
 /** What is wrong with shard `index`; `stale`: its files must be deleted before rerunning it. */
@@ -20,7 +21,10 @@ export interface PartProblem {
 }
 
 export class MergeError extends Specter2Error {
-  constructor(message: string, readonly problems: PartProblem[] = []) {
+  constructor(
+    message: string,
+    readonly problems: PartProblem[] = [],
+  ) {
     super("OUTPUT_ERROR", message);
     this.name = "MergeError";
   }
@@ -96,7 +100,9 @@ function notDone(paths: PartPaths): string {
     let rows = "some";
     try {
       rows = String((JSON.parse(readFileSync(progress, "utf8")) as { rows: number }).rows);
-    } catch { /* the count is only informative */ }
+    } catch {
+      /* the count is only informative */
+    }
     return `interrupted: ${rows} embeddings in ${paths.data}.partial, no done-record (resume it)`;
   }
   if (existsSync(paths.data)) return `${paths.data} exists but has no done-record (the shard stopped before recording it)`;
@@ -112,7 +118,10 @@ async function checkPartFiles(record: DoneRecord, paths: PartPaths): Promise<str
   if (!existsSync(paths.data)) return [...out, `${paths.data} is missing`];
   const data = await digestFile(paths.data);
   if (data.bytes !== record.bytes.data || data.sha256 !== record.sha256.data) {
-    return [...out, `${paths.data}: checksum mismatch (${data.bytes} bytes, sha256 ${data.sha256.slice(0, 12)}…; the done-record says ${record.bytes.data} bytes, ${record.sha256.data.slice(0, 12)}…): corrupted or changed after it finished`];
+    return [
+      ...out,
+      `${paths.data}: checksum mismatch (${data.bytes} bytes, sha256 ${data.sha256.slice(0, 12)}…; the done-record says ${record.bytes.data} bytes, ${record.sha256.data.slice(0, 12)}…): corrupted or changed after it finished`,
+    ];
   }
   if (record.format === "jsonl") {
     if (data.newlines !== record.rows) out.push(`${paths.data}: ${data.newlines} rows, the done-record says ${record.rows}`);
@@ -184,7 +193,8 @@ async function checkAgreement(parts: CheckedPart[], count: number): Promise<stri
   } else {
     const ranges = await shardRanges(input, count);
     for (const [k, r] of byIndex) {
-      if (ranges[k].start !== r.range.start || ranges[k].end !== r.range.end) out.push(`part ${k} covers bytes ${r.range.start}–${r.range.end}, shard ${k} of ${input} is now ${ranges[k].start}–${ranges[k].end}`);
+      if (ranges[k].start !== r.range.start || ranges[k].end !== r.range.end)
+        out.push(`part ${k} covers bytes ${r.range.start}–${r.range.end}, shard ${k} of ${input} is now ${ranges[k].start}–${ranges[k].end}`);
     }
   }
   return out;
@@ -204,7 +214,9 @@ function describeProblems(output: string, format: OutputFormat, count: number, p
     }
     const sbatch = join(scriptDir(output), "embed.sbatch");
     if (existsSync(sbatch)) {
-      lines.push(`or on Slurm (after any rm above): sbatch --array=${redo.map((p) => p.index).join(",")} ${shellQuote(sbatch)}, then sbatch ${shellQuote(join(scriptDir(output), "merge.sbatch"))}`);
+      lines.push(
+        `or on Slurm (after any rm above): sbatch --array=${redo.map((p) => p.index).join(",")} ${shellQuote(sbatch)}, then sbatch ${shellQuote(join(scriptDir(output), "merge.sbatch"))}`,
+      );
     }
     lines.push(`then: specter2 merge --output ${shellQuote(output)} --format ${format}`);
   }
@@ -221,4 +233,3 @@ function rerunCommand(output: string, format: OutputFormat, shard: { index: numb
   args.push("--output", output, "--format", format, "--shard", `${shard.index}/${shard.count}`, "--resume");
   return args.map(shellQuote).join(" ");
 }
-

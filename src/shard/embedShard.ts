@@ -4,9 +4,11 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { embedTaskFlags } from "../cli/options";
 import { countLinesIn, LinesBefore } from "../io/lines";
-import { embedFile, EmbedFileArgs, Log } from "../pipeline/embedFile";
+import type { EmbedFileArgs, Log } from "../pipeline/embedFile";
+import { embedFile } from "../pipeline/embedFile";
 import type { OutputFormat } from "../pipeline/sink";
-import { digestFile, DoneRecord, finishedPart, partPaths, partsDir, writeDoneRecord } from "./parts";
+import type { DoneRecord } from "./parts";
+import { digestFile, finishedPart, partPaths, partsDir, writeDoneRecord } from "./parts";
 import { shardRange } from "./ranges";
 import { parseShardSpec, shardName } from "./spec";
 

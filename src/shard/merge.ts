@@ -4,8 +4,10 @@
 import { createReadStream, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { AtomicFileWriter } from "../io/atomicFile";
 import { npyHeader, NPY_HEADER_BYTES } from "../io/npy";
-import { idsPathFor, OutputFormat } from "../pipeline/sink";
-import { CheckedPart, checkedParts } from "./checkParts";
+import type { OutputFormat } from "../pipeline/sink";
+import { idsPathFor } from "../pipeline/sink";
+import type { CheckedPart } from "./checkParts";
+import { checkedParts } from "./checkParts";
 import type { DoneRecord } from "./parts";
 
 export interface MergeSummary {

@@ -6,7 +6,8 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicFile";
 import type { ByteRange } from "../io/lines";
-import { idsPathFor, OutputFormat } from "../pipeline/sink";
+import type { OutputFormat } from "../pipeline/sink";
+import { idsPathFor } from "../pipeline/sink";
 import type { Shard } from "./spec";
 
 export function partsDir(output: string): string {
@@ -100,22 +101,49 @@ export function readDoneRecord(path: string): DoneRecord {
   try {
     value = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`${path}: unreadable done-record (${(e as Error).message})`);
+    throw new Error(`${path}: unreadable done-record (${(e as Error).message})`, { cause: e });
   }
   const r = value as DoneRecord;
   const int = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
   const intOrNull = (x: unknown) => x === null || int(x);
   const hex = (x: unknown) => typeof x === "string" && /^[0-9a-f]{64}$/.test(x);
   const ok =
-    typeof r === "object" && r !== null && r.version === 1 &&
-    typeof r.shard === "object" && r.shard !== null && int(r.shard.index) && int(r.shard.count) &&
-    int(r.inputSize) && typeof r.range === "object" && r.range !== null && int(r.range.start) && int(r.range.end) &&
-    typeof r.lines === "object" && r.lines !== null && int(r.lines.count) && int(r.lines.nonBlank) && intOrNull(r.lines.first) && intOrNull(r.lines.last) &&
-    int(r.rows) && int(r.skipped) && (r.format === "jsonl" || r.format === "npy") && intOrNull(r.dim) &&
-    typeof r.bytes === "object" && r.bytes !== null && int(r.bytes.data) && intOrNull(r.bytes.ids) &&
-    typeof r.sha256 === "object" && r.sha256 !== null && hex(r.sha256.data) && (r.sha256.ids === null || hex(r.sha256.ids)) &&
-    typeof r.embed === "object" && r.embed !== null && typeof r.embed.model === "string" && typeof r.embed.input === "string" &&
-    Array.isArray(r.embed.options) && r.embed.options.every((o) => typeof o === "string");
+    typeof r === "object" &&
+    r !== null &&
+    r.version === 1 &&
+    typeof r.shard === "object" &&
+    r.shard !== null &&
+    int(r.shard.index) &&
+    int(r.shard.count) &&
+    int(r.inputSize) &&
+    typeof r.range === "object" &&
+    r.range !== null &&
+    int(r.range.start) &&
+    int(r.range.end) &&
+    typeof r.lines === "object" &&
+    r.lines !== null &&
+    int(r.lines.count) &&
+    int(r.lines.nonBlank) &&
+    intOrNull(r.lines.first) &&
+    intOrNull(r.lines.last) &&
+    int(r.rows) &&
+    int(r.skipped) &&
+    (r.format === "jsonl" || r.format === "npy") &&
+    intOrNull(r.dim) &&
+    typeof r.bytes === "object" &&
+    r.bytes !== null &&
+    int(r.bytes.data) &&
+    intOrNull(r.bytes.ids) &&
+    typeof r.sha256 === "object" &&
+    r.sha256 !== null &&
+    hex(r.sha256.data) &&
+    (r.sha256.ids === null || hex(r.sha256.ids)) &&
+    typeof r.embed === "object" &&
+    r.embed !== null &&
+    typeof r.embed.model === "string" &&
+    typeof r.embed.input === "string" &&
+    Array.isArray(r.embed.options) &&
+    r.embed.options.every((o) => typeof o === "string");
   if (!ok) throw new Error(`${path}: not a done-record of this version (fields missing or of the wrong type)`);
   return r;
 }
@@ -131,7 +159,9 @@ export function finishedPart(paths: PartPaths, expected: { inputSize: number; ra
   const redo = `delete ${paths.done.replace(/\.done\.json$/, ".*")} to embed it again`;
   if (record.format !== expected.format) throw new Error(`${paths.done}: this shard was done as ${record.format}, this run asks for ${expected.format}; ${redo}`);
   if (record.inputSize !== expected.inputSize || record.range.start !== expected.range.start || record.range.end !== expected.range.end) {
-    throw new Error(`${paths.done}: this shard was done for bytes ${record.range.start}–${record.range.end} of a ${record.inputSize}-byte input; the input is now ${expected.inputSize} bytes (range ${expected.range.start}–${expected.range.end}); ${redo}`);
+    throw new Error(
+      `${paths.done}: this shard was done for bytes ${record.range.start}–${record.range.end} of a ${record.inputSize}-byte input; the input is now ${expected.inputSize} bytes (range ${expected.range.start}–${expected.range.end}); ${redo}`,
+    );
   }
   const sizeOf = (path: string) => (existsSync(path) ? statSync(path).size : null);
   if (sizeOf(paths.data) !== record.bytes.data || (paths.ids !== null && sizeOf(paths.ids) !== record.bytes.ids)) {

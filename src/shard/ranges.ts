@@ -5,6 +5,7 @@
 // its range. A line longer than size/N leaves a shard empty (both its boundaries move past it).
 import { open, type FileHandle } from "node:fs/promises";
 import type { ByteRange } from "../io/lines";
+import { errnoOrText } from "../errors";
 
 const NEWLINE = 0x0a;
 
@@ -19,7 +20,7 @@ export async function lineStartAtOrAfter(file: FileHandle, position: number, siz
   if (position <= 0) return 0;
   if (position >= size) return size;
   const buffer = Buffer.alloc(bufferBytes);
-  for (let at = position - 1; at < size; ) {
+  for (let at = position - 1; at < size;) {
     const { bytesRead } = await file.read(buffer, 0, Math.min(bufferBytes, size - at), at);
     if (bytesRead === 0) break; // the file shrank under us: treat what is left as one last line
     const nl = buffer.subarray(0, bytesRead).indexOf(NEWLINE);
@@ -64,7 +65,7 @@ async function withFile<T>(path: string, use: (file: FileHandle, size: number) =
   try {
     file = await open(path, "r");
   } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
+    throw new Error(`${path}: cannot read (${errnoOrText(e)})`, { cause: e });
   }
   try {
     const stat = await file.stat();

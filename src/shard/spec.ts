@@ -35,12 +35,15 @@ export function parseShardSpec(spec: string, env: NodeJS.ProcessEnv, shardCount?
 function slurmShard(env: NodeJS.ProcessEnv, shardCount: number | undefined): Shard {
   const why = "--shard slurm runs as a task of a job array (sbatch --array=0-<N-1>), which sets it";
   const id = envInteger(env, "SLURM_ARRAY_TASK_ID", why);
-  if (shardCount !== undefined) return checked({ index: id, count: shardCount }, `SLURM_ARRAY_TASK_ID=${id} with --shard-count ${shardCount} (array task ids are the shard numbers 0…${shardCount - 1})`);
+  if (shardCount !== undefined)
+    return checked({ index: id, count: shardCount }, `SLURM_ARRAY_TASK_ID=${id} with --shard-count ${shardCount} (array task ids are the shard numbers 0…${shardCount - 1})`);
   const count = envInteger(env, "SLURM_ARRAY_TASK_COUNT", why);
   const min = envInteger(env, "SLURM_ARRAY_TASK_MIN", why);
   const max = env.SLURM_ARRAY_TASK_MAX === undefined ? min + count - 1 : envInteger(env, "SLURM_ARRAY_TASK_MAX", why);
   if (max - min + 1 !== count) {
-    throw new Error(`--shard slurm: the job array is not one contiguous range (SLURM_ARRAY_TASK_MIN=${min}, SLURM_ARRAY_TASK_MAX=${max}, SLURM_ARRAY_TASK_COUNT=${count}); pass --shard-count N and use the array task ids 0…N-1 as shard numbers`);
+    throw new Error(
+      `--shard slurm: the job array is not one contiguous range (SLURM_ARRAY_TASK_MIN=${min}, SLURM_ARRAY_TASK_MAX=${max}, SLURM_ARRAY_TASK_COUNT=${count}); pass --shard-count N and use the array task ids 0…N-1 as shard numbers`,
+    );
   }
   return checked({ index: id - min, count }, `SLURM_ARRAY_TASK_ID=${id} in an array of ${min}…${max}`);
 }

@@ -43,14 +43,23 @@ export function scriptDir(output: string): string {
 
 export function embedScript(job: SlurmJob): string {
   const dir = scriptDir(job.output);
-  return script(job, "embed", [`--array=0-${job.shards - 1}`, `--output=${join(dir, "embed-%A_%a.log")}`], [
-    "embed", "--shard", "slurm", "--shard-count", String(job.shards), "--resume",
-    "--input", job.input, "--output", job.output, "--format", job.format, ...job.embedOptions,
-  ], `task K embeds shard K of ${job.shards} of ${job.input} into ${job.output}.parts/; rerun one task with: sbatch --array=K ${join(dir, "embed.sbatch")}`);
+  return script(
+    job,
+    "embed",
+    [`--array=0-${job.shards - 1}`, `--output=${join(dir, "embed-%A_%a.log")}`],
+    ["embed", "--shard", "slurm", "--shard-count", String(job.shards), "--resume", "--input", job.input, "--output", job.output, "--format", job.format, ...job.embedOptions],
+    `task K embeds shard K of ${job.shards} of ${job.input} into ${job.output}.parts/; rerun one task with: sbatch --array=K ${join(dir, "embed.sbatch")}`,
+  );
 }
 
 export function mergeScript(job: SlurmJob): string {
-  return script(job, "merge", [`--output=${join(scriptDir(job.output), "merge-%j.log")}`], ["merge", "--output", job.output, "--format", job.format], `joins the ${job.shards} parts into ${job.output} once every shard is done`);
+  return script(
+    job,
+    "merge",
+    [`--output=${join(scriptDir(job.output), "merge-%j.log")}`],
+    ["merge", "--output", job.output, "--format", job.format],
+    `joins the ${job.shards} parts into ${job.output} once every shard is done`,
+  );
 }
 
 function script(job: SlurmJob, name: string, own: string[], args: string[], what: string): string {

@@ -10,10 +10,7 @@ export const CJK_CHAR = 16;
 export const NFD_OPAQUE_CHAR = 32;
 
 /** The "Chinese character" blocks of Hugging Face's BertNormalizer (CJK ideographs), inclusive. */
-const CJK: readonly number[] = [
-  0x3400, 0x4dbf, 0x4e00, 0x9fff, 0xf900, 0xfaff, 0x20000, 0x2a6df, 0x2a700, 0x2b73f, 0x2b740, 0x2b81f,
-  0x2b920, 0x2ceaf, 0x2f800, 0x2fa1f,
-];
+const CJK: readonly number[] = [0x3400, 0x4dbf, 0x4e00, 0x9fff, 0xf900, 0xfaff, 0x20000, 0x2a6df, 0x2a700, 0x2b73f, 0x2b740, 0x2b81f, 0x2b920, 0x2ceaf, 0x2f800, 0x2fa1f];
 
 const TABLES: ReadonlyArray<[flag: number, ranges: readonly number[]]> = [
   [REMOVED_CHAR, REMOVED],

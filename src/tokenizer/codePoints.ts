@@ -1,5 +1,6 @@
 // Code-point-wise string rewriting shared by the normalizer's stages.
 
+// eslint-disable-next-line no-control-regex -- ASCII is U+0000–U+007F, so its range starts at a control character
 const NON_ASCII = /[^\x00-\x7f]/;
 
 export function isAscii(s: string): boolean {
@@ -19,7 +20,7 @@ export function codePointWidth(cp: number): number {
 export function mapCodePoints(s: string, replace: (cp: number) => string | undefined): string {
   let out = "";
   let copiedUpTo = 0;
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const cp = s.codePointAt(i) as number;
     const width = codePointWidth(cp);
     const replacement = replace(cp);

@@ -2,8 +2,15 @@
 // imports), so it also runs in a browser. loadTokenizer (which reads a model directory with Node's fs)
 // lives in ./load and is exported by the Node entry (src/index.ts).
 export {
-  BertTokenizer, DEFAULT_MAX_LENGTH, UNCASED_BERT,
-  type BatchEncoding, type BertTokenizerOptions, type EncodeOptions, type Encoding, type SpecialIds, type SpecialTokens,
+  BertTokenizer,
+  DEFAULT_MAX_LENGTH,
+  UNCASED_BERT,
+  type BatchEncoding,
+  type BertTokenizerOptions,
+  type EncodeOptions,
+  type Encoding,
+  type SpecialIds,
+  type SpecialTokens,
 } from "./bertTokenizer";
 export { formatPaper } from "./formatPaper";
 export { parseTokenizerConfig } from "./tokenizerConfig";

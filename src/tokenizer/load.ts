@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BertTokenizer, UNCASED_BERT, type BertTokenizerOptions } from "./bertTokenizer";
 import { parseTokenizerConfig } from "./tokenizerConfig";
-import { Specter2Error } from "../errors";
+import { errnoOrText, Specter2Error } from "../errors";
 
 /** Without tokenizer_config.json the options are BertTokenizer's defaults (uncased), as in transformers. */
 export function loadTokenizer(dir: string): BertTokenizer {
@@ -14,7 +14,7 @@ export function loadTokenizer(dir: string): BertTokenizer {
     vocabText = readFileSync(vocabPath, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
-    throw new Specter2Error(code, `${vocabPath}: cannot read the tokenizer vocabulary (${(e as NodeJS.ErrnoException).code ?? e})`, { file: vocabPath }, { cause: e });
+    throw new Specter2Error(code, `${vocabPath}: cannot read the tokenizer vocabulary (${errnoOrText(e)})`, { file: vocabPath }, { cause: e });
   }
   return BertTokenizer.fromVocab(vocabText, readOptions(join(dir, "tokenizer_config.json")), vocabPath);
 }

@@ -1,9 +1,7 @@
 // BertNormalizer: clean text → space around CJK ideographs → NFD and drop Mn marks → lowercase,
 // in that order, on the text between special tokens.
 // Follows huggingface/tokenizers tokenizers/src/normalizers/bert.rs.
-import {
-  CJK_CHAR, NFD_OPAQUE_CHAR, NONSPACING_MARK_CHAR, REMOVED_CHAR, WHITESPACE_CHAR, charFlags,
-} from "./charClasses";
+import { CJK_CHAR, NFD_OPAQUE_CHAR, NONSPACING_MARK_CHAR, REMOVED_CHAR, WHITESPACE_CHAR, charFlags } from "./charClasses";
 import { codePointWidth, isAscii, mapCodePoints } from "./codePoints";
 import { lowercase } from "./lowercase";
 
@@ -48,7 +46,7 @@ function stripAccents(s: string): string {
 function nfd(s: string): string {
   let out = "";
   let pieceStart = 0;
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const cp = s.codePointAt(i) as number;
     const width = codePointWidth(cp);
     if (charFlags(cp) & NFD_OPAQUE_CHAR) {

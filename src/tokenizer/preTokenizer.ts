@@ -6,7 +6,7 @@ import { codePointWidth } from "./codePoints";
 export function preTokenize(s: string): string[] {
   const words: string[] = [];
   let wordStart = -1;
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const cp = s.codePointAt(i) as number;
     const width = codePointWidth(cp);
     const flags = charFlags(cp);

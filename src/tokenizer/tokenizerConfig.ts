@@ -5,7 +5,11 @@ import { UNCASED_BERT, type BertTokenizerOptions, type SpecialTokens } from "./b
 import { Specter2Error } from "../errors";
 
 const SPECIAL_TOKEN_KEYS: Record<keyof SpecialTokens, string> = {
-  pad: "pad_token", unk: "unk_token", cls: "cls_token", sep: "sep_token", mask: "mask_token",
+  pad: "pad_token",
+  unk: "unk_token",
+  cls: "cls_token",
+  sep: "sep_token",
+  mask: "mask_token",
 };
 
 export function parseTokenizerConfig(json: unknown, source: string): BertTokenizerOptions {

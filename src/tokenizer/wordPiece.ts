@@ -10,7 +10,10 @@ export class WordPiece {
   /** No vocabulary entry is longer (in UTF-16 units): longer candidates need no lookup. */
   private readonly longestEntry: number;
 
-  constructor(private readonly vocab: ReadonlyMap<string, number>, private readonly unkId: number) {
+  constructor(
+    private readonly vocab: ReadonlyMap<string, number>,
+    private readonly unkId: number,
+  ) {
     let longest = 0;
     for (const token of vocab.keys()) longest = Math.max(longest, token.length);
     this.longestEntry = longest;
@@ -23,7 +26,7 @@ export class WordPiece {
       return;
     }
     const firstPiece = ids.length;
-    for (let start = 0; start < word.length; ) {
+    for (let start = 0; start < word.length;) {
       const prefix = start > 0 ? CONTINUING_SUBWORD_PREFIX : "";
       let end = Math.min(word.length, start + this.longestEntry - prefix.length);
       let id: number | undefined;

@@ -1,7 +1,16 @@
 // Tensor element types as safetensors names them, and the plain bytes every reader hands over.
 
 export const DTYPE_SIZES = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 } as const;
 
 export type DType = keyof typeof DTYPE_SIZES;

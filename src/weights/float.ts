@@ -1,7 +1,8 @@
 // Conversions between the float formats checkpoints use. F16 and BF16 widen to F32 exactly;
 // F32 → F16 rounds to nearest, ties to even, as torch's .half() does.
-import { RawTensor } from "./dtypes";
-import { ErrorDetails, Specter2Error } from "../errors";
+import type { RawTensor } from "./dtypes";
+import type { ErrorDetails } from "../errors";
+import { Specter2Error } from "../errors";
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

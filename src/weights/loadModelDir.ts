@@ -1,10 +1,9 @@
 // Reads a converted model directory (src/weights/modelDir.ts) into configs and float32 tensors.
 import { existsSync, readFileSync } from "node:fs";
-import * as tf from "@tensorflow/tfjs-core";
-import { AdapterSpec, BertConfig } from "../model/config";
-import {
-  adapterConfigFile, adapterWeightsFile, BASE_WEIGHTS_FILE, CONFIG_FILE, Manifest, MANIFEST_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, modelPath,
-} from "./modelDir";
+import type * as tf from "@tensorflow/tfjs-core";
+import type { AdapterSpec, BertConfig } from "../model/config";
+import type { Manifest } from "./modelDir";
+import { adapterConfigFile, adapterWeightsFile, BASE_WEIGHTS_FILE, CONFIG_FILE, MANIFEST_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, modelPath } from "./modelDir";
 import { loadFloatTensors } from "./tensors";
 import { checkFiniteTensors, verifyManifestFiles } from "./verify";
 import { Specter2Error } from "../errors";

@@ -19,11 +19,7 @@ const ADAPTER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
 
 export function checkAdapterName(name: string): void {
   if (!ADAPTER_NAME.test(name)) {
-    throw new Specter2Error(
-      "BAD_INPUT",
-      `adapter name ${JSON.stringify(name)} is not a safe file name: use 1-100 of A-Z a-z 0-9 _ . - (not starting with . or -)`,
-      { adapter: name },
-    );
+    throw new Specter2Error("BAD_INPUT", `adapter name ${JSON.stringify(name)} is not a safe file name: use 1-100 of A-Z a-z 0-9 _ . - (not starting with . or -)`, { adapter: name });
   }
 }
 

@@ -2,7 +2,8 @@
 // Reading validates the whole header before any tensor is handed out; writing produces what
 // Python's `safetensors` accepts (header padded with spaces to 8 bytes, contiguous offsets).
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { DTYPE_SIZES, isDType, numElements, RawTensor } from "./dtypes";
+import type { RawTensor } from "./dtypes";
+import { DTYPE_SIZES, isDType, numElements } from "./dtypes";
 import { writeFileAtomic } from "../io/atomicFile";
 import { Specter2Error } from "../errors";
 

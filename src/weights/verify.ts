@@ -3,8 +3,10 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
-import { Manifest, modelPath } from "./modelDir";
-import { ErrorCode, ErrorDetails, Specter2Error } from "../errors";
+import type { Manifest } from "./modelDir";
+import { modelPath } from "./modelDir";
+import type { ErrorCode, ErrorDetails } from "../errors";
+import { Specter2Error } from "../errors";
 
 /** Files are hashed in chunks, so verifying a 440 MB checkpoint holds 1 MB of it at a time. */
 const CHUNK_BYTES = 1 << 20;
@@ -71,7 +73,10 @@ export function checkFiniteTensors(tensors: ReadonlyMap<string, tf.Tensor>, orig
     if (!ok) {
       const values = t.dataSync();
       const index = values.findIndex((v) => !Number.isFinite(v));
-      throw new IntegrityError(`${origin}: tensor "${name}" holds ${values[index]} at flat index ${index} (weights must be finite: a corrupt or badly converted file)`, { file: origin, tensor: name });
+      throw new IntegrityError(`${origin}: tensor "${name}" holds ${values[index]} at flat index ${index} (weights must be finite: a corrupt or badly converted file)`, {
+        file: origin,
+        tensor: name,
+      });
     }
   }
 }

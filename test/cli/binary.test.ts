@@ -20,10 +20,16 @@ function run(args: string[], input?: string) {
 }
 
 function readJsonl(path: string): { paper_id: string | number; embedding: number[] }[] {
-  return readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
 
-const papers = readFileSync(PAPERS, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { paper_id: string; title: string; abstract: string | null });
+const papers = readFileSync(PAPERS, "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l) as { paper_id: string; title: string; abstract: string | null });
 
 describe("specter2 CLI", () => {
   let expected: Float32Array[];
@@ -87,7 +93,12 @@ describe("specter2 CLI", () => {
     expect(bytes.byteLength).toBe(dataOffset + rows * cols * 4);
     const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataOffset, bytes.byteOffset + bytes.byteLength));
     expected.forEach((v, i) => expect(Array.from(values.subarray(i * cols, (i + 1) * cols))).toEqual(Array.from(v)));
-    expect(readFileSync(join(dir, "papers.ids.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual(papers.map((p) => p.paper_id));
+    expect(
+      readFileSync(join(dir, "papers.ids.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual(papers.map((p) => p.paper_id));
   });
 
   it("reads stdin with --input -", () => {
@@ -130,7 +141,12 @@ describe("specter2 CLI", () => {
   it("resumes a run killed mid-way without redoing what was flushed, ending with every paper once", async () => {
     const input = join(dir, "many.jsonl");
     const count = 2000;
-    writeFileSync(input, Array.from({ length: count }, (_, i) => JSON.stringify({ paper_id: `p${i}`, title: `Paper ${i} about ${papers[i % papers.length].title}`, abstract: papers[i % papers.length].abstract })).join("\n") + "\n");
+    writeFileSync(
+      input,
+      Array.from({ length: count }, (_, i) =>
+        JSON.stringify({ paper_id: `p${i}`, title: `Paper ${i} about ${papers[i % papers.length].title}`, abstract: papers[i % papers.length].abstract }),
+      ).join("\n") + "\n",
+    );
     const out = join(dir, "many-out.jsonl");
     const args = [BIN, "embed", "--model", MODEL, "--adapter", "proximity", "--input", input, "--output", out, "--backend", "wasm"];
     const child = spawn(process.execPath, args, { cwd: dir, stdio: "ignore" });

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import yargs from "yargs";
 import { convertCommand, parseAdapterArgument } from "../../src/cli/commands/convert";
-import { Manifest } from "../../src/weights/modelDir";
+import type { Manifest } from "../../src/weights/modelDir";
 import { readSafetensors } from "../../src/weights/safetensors";
 import { expectSameTensors, fixture, readExpected, tempDir } from "../helpers/convert";
 
@@ -15,9 +15,13 @@ async function run(args: string[]): Promise<string> {
     return true;
   });
   try {
-    await yargs(args).command(convertCommand).strict().fail((message, error) => {
-      throw error ?? new Error(message);
-    }).parseAsync();
+    await yargs(args)
+      .command(convertCommand)
+      .strict()
+      .fail((message, error) => {
+        throw error ?? new Error(message);
+      })
+      .parseAsync();
   } finally {
     write.mockRestore();
   }
@@ -43,9 +47,17 @@ describe("specter2 convert", () => {
   it("converts a base and adapters named and unnamed, as float16, and reports what it wrote", async () => {
     const out = join(tempDir("cli"), "model");
     const stdout = await run([
-      "convert", "--base", fixture("bin_prefixed", "base"),
-      "--adapter", `lns=${fixture("adapters", "ln_shared")}`, "--adapter", fixture("adapters", "legacy_gelu"),
-      "--out", out, "--dtype", "float16",
+      "convert",
+      "--base",
+      fixture("bin_prefixed", "base"),
+      "--adapter",
+      `lns=${fixture("adapters", "ln_shared")}`,
+      "--adapter",
+      fixture("adapters", "legacy_gelu"),
+      "--out",
+      out,
+      "--dtype",
+      "float16",
     ]);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
     expect(manifest.dtype).toBe("float16");
@@ -66,14 +78,13 @@ describe("specter2 convert", () => {
   it.each([
     [["--out", "/tmp/x"], "Missing required argument: base"],
     [["--base", "/tmp/x"], "Missing required argument: out"],
-    [["--base", "/tmp/x", "--out", "/tmp/y", "--dtype", "bfloat16"], "Invalid values:\n  Argument: dtype, Given: \"bfloat16\", Choices: \"float32\", \"float16\""],
+    [["--base", "/tmp/x", "--out", "/tmp/y", "--dtype", "bfloat16"], 'Invalid values:\n  Argument: dtype, Given: "bfloat16", Choices: "float32", "float16"'],
   ])("usage errors %j", async (args, message) => {
     await expect(run(["convert", ...args])).rejects.toThrow(message);
   });
 
   it("passes the converter's errors through", async () => {
     const out = join(tempDir("clibad"), "model");
-    await expect(run(["convert", "--base", fixture("safetensors_f16", "base"), "--adapter", "bad/name=/x", "--out", out]))
-      .rejects.toThrow('adapter name "bad/name" is not a safe file name');
+    await expect(run(["convert", "--base", fixture("safetensors_f16", "base"), "--adapter", "bad/name=/x", "--out", out])).rejects.toThrow('adapter name "bad/name" is not a safe file name');
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import yargs from "yargs";
 import { downloadCommand } from "../../src/cli/commands/download";
-import { Manifest } from "../../src/weights/modelDir";
+import type { Manifest } from "../../src/weights/modelDir";
 import { readSafetensors } from "../../src/weights/safetensors";
 import { expectSameTensors, readExpected } from "../helpers/convert";
 import { FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
@@ -22,9 +22,13 @@ async function run(args: string[], env: { HF_ENDPOINT?: string; HF_TOKEN?: strin
   const spies = [capture("stdout"), capture("stderr")];
   setEnv(env);
   try {
-    await yargs(args).command(downloadCommand).strict().fail((message, error) => {
-      throw error ?? new Error(message);
-    }).parseAsync();
+    await yargs(args)
+      .command(downloadCommand)
+      .strict()
+      .fail((message, error) => {
+        throw error ?? new Error(message);
+      })
+      .parseAsync();
   } finally {
     setEnv(saved);
     for (const spy of spies) spy.mockRestore();
@@ -49,9 +53,7 @@ describe("specter2 download", () => {
     hub = await FakeHub.start({ repos: SPECTER2_FIXTURE_REPOS });
     const out = join(mkdtempSync(join(tmpdir(), "download-cli-")), "specter2");
     const model = join(out, "model");
-    const { stdout, stderr } = await run(
-      ["download", "--out", out, "--adapters", "proximity,adhoc_query", "--adapters", "regression"], { HF_ENDPOINT: hub.endpoint },
-    );
+    const { stdout, stderr } = await run(["download", "--out", out, "--adapters", "proximity,adhoc_query", "--adapters", "regression"], { HF_ENDPOINT: hub.endpoint });
 
     const manifest = JSON.parse(readFileSync(join(model, "manifest.json"), "utf8")) as Manifest;
     expect(Object.keys(manifest.adapters)).toEqual(["proximity", "adhoc_query", "regression"]);
@@ -81,7 +83,9 @@ describe("specter2 download", () => {
   it("sends HF_TOKEN to the Hub, and without it says to set it", async () => {
     hub = await FakeHub.start({ repos: SPECTER2_FIXTURE_REPOS, token: "hf_secret" });
     const out = mkdtempSync(join(tmpdir(), "download-cli-"));
-    await expect(run(["download", "--out", out], { HF_ENDPOINT: hub.endpoint })).rejects.toThrow(/HTTP 401, not authorized to read allenai\/specter2_base; if the repo is private or gated, set HF_TOKEN/);
+    await expect(run(["download", "--out", out], { HF_ENDPOINT: hub.endpoint })).rejects.toThrow(
+      /HTTP 401, not authorized to read allenai\/specter2_base; if the repo is private or gated, set HF_TOKEN/,
+    );
     await run(["download", "--out", out, "--adapters", "proximity"], { HF_ENDPOINT: hub.endpoint, HF_TOKEN: "hf_secret" });
     expect(existsSync(join(out, "model", "manifest.json"))).toBe(true);
     expect(hub.requests.filter((r) => r.on === "cdn").every((r) => r.authorization === undefined)).toBe(true);
@@ -98,9 +102,12 @@ describe("specter2 download", () => {
 
   it("documents the defaults: ./specter2, revision main, all four adapters", async () => {
     let help = "";
-    await yargs().command(downloadCommand).exitProcess(false).parseAsync(["download", "--help"], {}, (_e, _argv, output) => {
-      help = output;
-    });
+    await yargs()
+      .command(downloadCommand)
+      .exitProcess(false)
+      .parseAsync(["download", "--help"], {}, (_e, _argv, output) => {
+        help = output;
+      });
     expect(help).toMatch(/--out .*\[default: "\.\/specter2"\]/s);
     expect(help).toMatch(/--revision .*\[default: "main"\]/s);
     expect(help).toMatch(/--adapters .*\[default: \["proximity","adhoc_query","classification","regression"\]\]/s);

@@ -6,7 +6,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { nativeAddonPath } from "../../src/backend/native/addon";
 import { probeAutoBackend } from "../../src/backend/probe";
 import { infoCommand } from "../../src/cli/commands/info";
-import { describeModel, formatInfo, ModelInfo } from "../../src/modelInfo";
+import type { ModelInfo } from "../../src/modelInfo";
+import { describeModel, formatInfo } from "../../src/modelInfo";
 import { convertFixtureModel, runCommand, tempDir } from "../helpers/search";
 
 /** auto's documented order of preference (issue 5, "Backends"). */
@@ -49,7 +50,7 @@ describe("specter2 info", () => {
     expect(text).toContain("adhoc_query ([LNS]) from");
     expect(text).toContain('bottleneck size: layer 0: 8; layer 1: none (hidden 16 / reduction_factor {"0":2,"default":4}), non_linearity gelu');
     expect(text).toContain("leave_out: 1, 7");
-    expect(text).toContain('ln_before true, ln_after true, scaling 0.5');
+    expect(text).toContain("ln_before true, ln_after true, scaling 0.5");
     expect(text).toContain('residual_before_ln "post_add"');
     expect(text).toContain("skipped (prediction heads): head_config.json, pytorch_model_head.bin");
   });
@@ -84,7 +85,16 @@ describe("specter2 info", () => {
   it("--json gives the same facts, machine-readable", async () => {
     const info = JSON.parse((await runCommand(infoCommand, ["info", "--model", model, "--json"])).stdout) as ModelInfo;
     expect(info.architecture).toEqual({
-      layers: 2, hidden: 16, heads: 2, headSize: 8, intermediate: 32, vocab: 12, activation: "gelu", maxPositions: 16, typeVocab: 2, layerNormEps: 1e-12,
+      layers: 2,
+      hidden: 16,
+      heads: 2,
+      headSize: 8,
+      intermediate: 32,
+      vocab: 12,
+      activation: "gelu",
+      maxPositions: 16,
+      typeVocab: 2,
+      layerNormEps: 1e-12,
     });
     expect(info.adapters.map((a) => [a.name, a.checkpointName, a.sites, a.bottleneck])).toEqual([
       ["proximity", "[HOU]", ["attention", "output"], [1, 1]],
@@ -102,10 +112,12 @@ describe("specter2 info", () => {
 });
 
 describe("probeAutoBackend", () => {
-  const only = (...installed: string[]) => (pkg: string) => {
-    if (installed.includes(pkg)) return `/node_modules/${pkg}/index.js`;
-    throw Object.assign(new Error(`Cannot find module '${pkg}'`), { code: "MODULE_NOT_FOUND" });
-  };
+  const only =
+    (...installed: string[]) =>
+    (pkg: string) => {
+      if (installed.includes(pkg)) return `/node_modules/${pkg}/index.js`;
+      throw Object.assign(new Error(`Cannot find module '${pkg}'`), { code: "MODULE_NOT_FOUND" });
+    };
 
   it("takes the first installed package and says what it passed over and what would follow", () => {
     const probe = probeAutoBackend(only("@tensorflow/tfjs-node", "@tensorflow/tfjs-backend-cpu"));
@@ -113,7 +125,13 @@ describe("probeAutoBackend", () => {
     expect(probe.reason).toBe(
       `node-gpu not installed (@tensorflow/tfjs-node-gpu); native not built (${nativeAddonPath()}); node installed (@tensorflow/tfjs-node); if it fails to initialise: cpu`,
     );
-    expect(probe.candidates.map((c) => [c.choice, c.installed])).toEqual([["node-gpu", false], ["native", false], ["node", true], ["wasm", false], ["cpu", true]]);
+    expect(probe.candidates.map((c) => [c.choice, c.installed])).toEqual([
+      ["node-gpu", false],
+      ["native", false],
+      ["node", true],
+      ["wasm", false],
+      ["cpu", true],
+    ]);
   });
 
   it("says so when nothing is installed", () => {

@@ -44,28 +44,37 @@ beforeAll(async () => {
 
 async function search(...args: string[]): Promise<{ hits: JsonHit[]; stderr: string }> {
   const { stdout, stderr } = await runCommand(searchCommand, ["search", "--model", model, ...MAX_LENGTH, "--json", ...args]);
-  return { hits: stdout.trim().split("\n").map((l) => JSON.parse(l) as JsonHit), stderr };
+  return {
+    hits: stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as JsonHit),
+    stderr,
+  };
 }
 
 function embeddingsOf(jsonlFile: string): Map<string, number[]> {
-  const lines = readFileSync(jsonlFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { paper_id: string; embedding: number[] });
+  const lines = readFileSync(jsonlFile, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { paper_id: string; embedding: number[] });
   return new Map(lines.map((l) => [l.paper_id, l.embedding]));
 }
 
 describe("specter2 search", () => {
-  it.each([["JSONL", () => indexJsonl], ["npy", () => indexNpy]])(
-    "a paper's own text, embedded with the index's adapter, finds that paper first at distance ~0 (%s index)",
-    async (_, index) => {
-      const p3 = PAPERS[2];
-      const { hits } = await search("--index", index(), "--query-adapter", "proximity", "--query", `${p3.title}[SEP]${p3.abstract}`, "--k", "5");
-      expect(hits.map((h) => h.rank)).toEqual([1, 2, 3, 4, 5]);
-      expect(hits[0].paper_id).toBe("p3");
-      // float32 rounding of one forward pass in another batch; the next paper is a different input.
-      expect(hits[0].score).toBeLessThan(1e-5);
-      expect(hits[1].score).toBeGreaterThan(1e-3);
-      expect(new Set(hits.map((h) => h.paper_id))).toEqual(new Set(PAPERS.map((p) => p.paper_id)));
-    },
-  );
+  it.each([
+    ["JSONL", () => indexJsonl],
+    ["npy", () => indexNpy],
+  ])("a paper's own text, embedded with the index's adapter, finds that paper first at distance ~0 (%s index)", async (_, index) => {
+    const p3 = PAPERS[2];
+    const { hits } = await search("--index", index(), "--query-adapter", "proximity", "--query", `${p3.title}[SEP]${p3.abstract}`, "--k", "5");
+    expect(hits.map((h) => h.rank)).toEqual([1, 2, 3, 4, 5]);
+    expect(hits[0].paper_id).toBe("p3");
+    // float32 rounding of one forward pass in another batch; the next paper is a different input.
+    expect(hits[0].score).toBeLessThan(1e-5);
+    expect(hits[1].score).toBeGreaterThan(1e-3);
+    expect(new Set(hits.map((h) => h.paper_id))).toEqual(new Set(PAPERS.map((p) => p.paper_id)));
+  });
 
   it("embeds the query with adhoc_query by default and ranks by Euclidean distance to every index row", async () => {
     const query = "graph neural network";
@@ -102,7 +111,20 @@ describe("specter2 search", () => {
   it("prints a table with titles from --papers", async () => {
     const p4 = PAPERS[3];
     const { stdout } = await runCommand(searchCommand, [
-      "search", "--model", model, ...MAX_LENGTH, "--index", indexNpy, "--papers", papers, "--query-adapter", "proximity", "--query", `${p4.title}[SEP]`, "--k", "2",
+      "search",
+      "--model",
+      model,
+      ...MAX_LENGTH,
+      "--index",
+      indexNpy,
+      "--papers",
+      papers,
+      "--query-adapter",
+      "proximity",
+      "--query",
+      `${p4.title}[SEP]`,
+      "--k",
+      "2",
     ]);
     const lines = stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(3);

@@ -12,7 +12,10 @@ import { parseNpyHeader } from "../../src/io/npy";
 const ROOT = join(__dirname, "..", "..");
 const BIN = join(ROOT, "dist", "src", "cli", "main.js");
 const MODEL = join(ROOT, "weights", "specter2-tiny");
-const PAPERS = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { title: string; abstract: string | null });
+const PAPERS = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l) as { title: string; abstract: string | null });
 const dir = mkdtempSync(join(tmpdir(), "specter2-shard-"));
 const EMBED = ["embed", "--model", MODEL, "--adapter", "proximity", "--backend", "wasm"];
 
@@ -51,7 +54,12 @@ function corpus(name: string, n: number, o: CorpusOptions = {}): string {
 }
 
 type Row = { paper_id: string | number; embedding: number[] };
-const readRows = (path: string): Row[] => readFileSync(path, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const readRows = (path: string): Row[] =>
+  readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 function readNpy(path: string): { rows: number; cols: number; values: Float32Array } {
   const bytes = readFileSync(path);
@@ -91,9 +99,15 @@ describe("specter2 embed --shard and merge", () => {
       expect(readFileSync(out)).toEqual(readFileSync(single));
     }
     // Records without an id got their line number in the file, blank lines counted, in every shard.
-    const noIdLines = readFileSync(input, "utf8").split("\r\n").flatMap((l, i) => (l.startsWith('{"title"') ? [i + 1] : []));
+    const noIdLines = readFileSync(input, "utf8")
+      .split("\r\n")
+      .flatMap((l, i) => (l.startsWith('{"title"') ? [i + 1] : []));
     expect(noIdLines).toHaveLength(7);
-    expect(readRows(single).filter((r) => typeof r.paper_id === "number").map((r) => r.paper_id)).toEqual(noIdLines);
+    expect(
+      readRows(single)
+        .filter((r) => typeof r.paper_id === "number")
+        .map((r) => r.paper_id),
+    ).toEqual(noIdLines);
   });
 
   it("more shards than lines: the empty parts merge like the others", () => {
@@ -182,7 +196,12 @@ describe("specter2 embed --shard and merge", () => {
     ok([...EMBED, "--input", input, "--output", single]);
     const [a, b] = [readRows(out), readRows(single)];
     expect(a.map((r) => r.paper_id)).toEqual(b.map((r) => r.paper_id));
-    expect(maxAbsDiff(a.flatMap((r) => r.embedding), b.flatMap((r) => r.embedding))).toBeLessThanOrEqual(ROUNDING);
+    expect(
+      maxAbsDiff(
+        a.flatMap((r) => r.embedding),
+        b.flatMap((r) => r.embedding),
+      ),
+    ).toBeLessThanOrEqual(ROUNDING);
   });
 
   it("merge refuses a missing and a corrupted part, writes nothing, and the commands it prints repair it", () => {
@@ -204,7 +223,10 @@ describe("specter2 embed --shard and merge", () => {
     expect(readdirSync(dir).filter((f) => f.startsWith("repair.") || f.startsWith(".repair."))).toEqual(["repair.jsonl", "repair.npy.parts"]);
 
     // The printed commands, run as printed (with this checkout's binary for `specter2`).
-    const commands = refused.stderr.split("\n").filter((l) => /^ {2}(rm -f .* && )?specter2 embed /.test(l)).map((l) => l.trim());
+    const commands = refused.stderr
+      .split("\n")
+      .filter((l) => /^ {2}(rm -f .* && )?specter2 embed /.test(l))
+      .map((l) => l.trim());
     expect(commands).toHaveLength(2);
     expect(commands[0]).toMatch(/^rm -f .*1-of-4\.\* && specter2 embed .*--shard 1\/4 --resume$/);
     for (const c of commands) {
@@ -236,7 +258,9 @@ describe("specter2 embed --shard and merge", () => {
     writeFileSync(ids, idsText);
 
     writeFileSync(join(`${out}.parts`, "5-of-7.npy.partial"), "");
-    expect(run(["merge", "--output", out]).stderr).toMatch(/tile\.npy\.parts: parts of runs with different shard counts: 2 \(6 files\), 7 \(1 files\); delete the files of the runs you do not want/);
+    expect(run(["merge", "--output", out]).stderr).toMatch(
+      /tile\.npy\.parts: parts of runs with different shard counts: 2 \(6 files\), 7 \(1 files\); delete the files of the runs you do not want/,
+    );
     rmSync(join(`${out}.parts`, "5-of-7.npy.partial"));
 
     writeFileSync(input, readFileSync(input, "utf8") + '{"paper_id": "late", "title": "added later"}\n');
@@ -246,13 +270,18 @@ describe("specter2 embed --shard and merge", () => {
     expect(run(["merge", "--output", out, "--format", "jsonl"]).stderr).toMatch(/the parts are npy .*merge them with --format npy/);
     expect(existsSync(out)).toBe(false);
     // A rerun of a finished shard on the changed input refuses rather than mixing inputs.
-    expect(run([...EMBED, "--input", input, "--output", out, "--shard", "0/2"]).stderr).toMatch(/0-of-2\.done\.json: this shard was done for bytes 0–\d+ of a \d+-byte input; the input is now/);
+    expect(run([...EMBED, "--input", input, "--output", out, "--shard", "0/2"]).stderr).toMatch(
+      /0-of-2\.done\.json: this shard was done for bytes 0–\d+ of a \d+-byte input; the input is now/,
+    );
   });
 
   it("--shard takes K and N from Slurm's or Kubernetes' variables, and refuses stdin", () => {
     const input = corpus("env.jsonl", 12);
     const out = join(dir, "env.jsonl.out");
-    expect(ok([...EMBED, "--input", input, "--output", out, "--shard", "slurm"], { SLURM_ARRAY_TASK_ID: "5", SLURM_ARRAY_TASK_MIN: "4", SLURM_ARRAY_TASK_MAX: "6", SLURM_ARRAY_TASK_COUNT: "3" }).stderr).toMatch(/^shard 1\/3: /);
+    expect(
+      ok([...EMBED, "--input", input, "--output", out, "--shard", "slurm"], { SLURM_ARRAY_TASK_ID: "5", SLURM_ARRAY_TASK_MIN: "4", SLURM_ARRAY_TASK_MAX: "6", SLURM_ARRAY_TASK_COUNT: "3" })
+        .stderr,
+    ).toMatch(/^shard 1\/3: /);
     expect(ok([...EMBED, "--input", input, "--output", out, "--shard", "k8s", "--shard-count", "3"], { JOB_COMPLETION_INDEX: "2" }).stderr).toMatch(/^shard 2\/3: /);
     const missing = run([...EMBED, "--input", input, "--output", out, "--shard", "slurm"], { SLURM_ARRAY_TASK_ID: "" });
     expect(missing.stderr).toMatch(/SLURM_ARRAY_TASK_ID is not set: --shard slurm runs as a task of a job array/);
@@ -264,14 +293,45 @@ describe("specter2 embed --shard and merge", () => {
 describe("specter2 slurm submit (fake sbatch)", () => {
   const fake = join(dir, "fake-sbatch");
   const calls = join(dir, "sbatch-calls.txt");
-  writeFileSync(fake, `#!/bin/bash\necho "$@" >> '${calls}'\nn=$(wc -l < '${calls}')\nif [ -n "\${FAIL_SBATCH:-}" ]; then echo "sbatch: error: Batch job submission failed: Invalid partition name specified" >&2; exit 1; fi\necho "$((40 + n));cluster"\n`);
+  writeFileSync(
+    fake,
+    `#!/bin/bash\necho "$@" >> '${calls}'\nn=$(wc -l < '${calls}')\nif [ -n "\${FAIL_SBATCH:-}" ]; then echo "sbatch: error: Batch job submission failed: Invalid partition name specified" >&2; exit 1; fi\necho "$((40 + n));cluster"\n`,
+  );
   chmodSync(fake, 0o755);
   const env = { SPECTER2_SBATCH: fake };
 
   it("writes both scripts, submits the array then the merge after it, and the scripts run as Slurm would run them", () => {
     const input = corpus("slurm-fake.jsonl", 50, { noId: (i) => i % 10 === 0 });
     const out = join(dir, "slurm-fake.npy");
-    const args = ["slurm", "submit", "--input", input, "--output", out, "--shards", "3", "--partition", "debug", "--time", "00:10:00", "--cpus-per-task", "2", "--sbatch-option=--mem=1G", "--model", MODEL, "--adapter", "proximity", "--batch-size", "4", "--backend", "wasm", "--threads", "1", "--workers", "1"];
+    const args = [
+      "slurm",
+      "submit",
+      "--input",
+      input,
+      "--output",
+      out,
+      "--shards",
+      "3",
+      "--partition",
+      "debug",
+      "--time",
+      "00:10:00",
+      "--cpus-per-task",
+      "2",
+      "--sbatch-option=--mem=1G",
+      "--model",
+      MODEL,
+      "--adapter",
+      "proximity",
+      "--batch-size",
+      "4",
+      "--backend",
+      "wasm",
+      "--threads",
+      "1",
+      "--workers",
+      "1",
+    ];
     const r = ok(args, env);
     expect(r.stdout).toMatch(/^submitted embed array job 41 \(tasks 0-2 of 0-2\) and merge job 42 \(starts when every task succeeded\)/);
     expect(r.stdout).toContain("squeue -j 41,42");
@@ -281,15 +341,29 @@ describe("specter2 slurm submit (fake sbatch)", () => {
       `--parsable --dependency=afterok:41 --kill-on-invalid-dep=yes ${scripts}/merge.sbatch`,
     ]);
     const embed = readFileSync(join(scripts, "embed.sbatch"), "utf8");
-    for (const line of ["#SBATCH --array=0-2", `#SBATCH --output=${scripts}/embed-%A_%a.log`, "#SBATCH --cpus-per-task=2", "#SBATCH --partition=debug", "#SBATCH --time=00:10:00", "#SBATCH --mem=1G"]) expect(embed).toContain(`${line}\n`);
+    for (const line of [
+      "#SBATCH --array=0-2",
+      `#SBATCH --output=${scripts}/embed-%A_%a.log`,
+      "#SBATCH --cpus-per-task=2",
+      "#SBATCH --partition=debug",
+      "#SBATCH --time=00:10:00",
+      "#SBATCH --mem=1G",
+    ])
+      expect(embed).toContain(`${line}\n`);
     // Every embed option reaches the tasks (EMBED_TASK_OPTIONS, in its order), --threads and --workers included.
-    expect(embed).toContain(`exec ${process.execPath} ${BIN} embed --shard slurm --shard-count 3 --resume --input ${input} --output ${out} --format npy --model ${MODEL} --adapter proximity --batch-size 4 --backend wasm --threads 1 --workers 1 --on-error fail\n`);
+    expect(embed).toContain(
+      `exec ${process.execPath} ${BIN} embed --shard slurm --shard-count 3 --resume --input ${input} --output ${out} --format npy --model ${MODEL} --adapter proximity --batch-size 4 --backend wasm --threads 1 --workers 1 --on-error fail\n`,
+    );
     const merge = readFileSync(join(scripts, "merge.sbatch"), "utf8");
     expect(merge).toContain(`exec ${process.execPath} ${BIN} merge --output ${out} --format npy\n`);
 
     // Slurm runs task K of the array as the script with SLURM_ARRAY_TASK_ID=K (here the tasks run in turn).
     for (const k of [2, 0, 1]) {
-      const task = spawnSync("bash", [join(scripts, "embed.sbatch")], { cwd: tmpdir(), encoding: "utf8", env: { ...process.env, SLURM_ARRAY_TASK_ID: String(k), SLURM_ARRAY_TASK_COUNT: "3", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "2" } });
+      const task = spawnSync("bash", [join(scripts, "embed.sbatch")], {
+        cwd: tmpdir(),
+        encoding: "utf8",
+        env: { ...process.env, SLURM_ARRAY_TASK_ID: String(k), SLURM_ARRAY_TASK_COUNT: "3", SLURM_ARRAY_TASK_MIN: "0", SLURM_ARRAY_TASK_MAX: "2" },
+      });
       expect(task.stderr).toMatch(new RegExp(`shard ${k}/3: done`));
     }
     expect(spawnSync("bash", [join(scripts, "merge.sbatch")], { cwd: tmpdir(), encoding: "utf8" }).stderr).toMatch(/merged 3 parts \(50 lines\): 50 embeddings/);

@@ -9,11 +9,7 @@ import { SMALL_VOCAB, referenceIdsOf } from "../fixtures/tokenizer/tokenizers";
 
 const MODEL_DIR = join(__dirname, "..", "fixtures/tokenizer");
 
-const INPUT = [
-  { paper_id: "p1", title: "The protein folding", abstract: "Unaffable 中文." },
-  { title: "Café", abstract: null },
-  { text: "the [SEP] query" },
-];
+const INPUT = [{ paper_id: "p1", title: "The protein folding", abstract: "Unaffable 中文." }, { title: "Café", abstract: null }, { text: "the [SEP] query" }];
 // The texts the model sees: title + [SEP] + abstract for papers, raw text for queries.
 const TEXTS = ["The protein folding[SEP]Unaffable 中文.", "Café[SEP]", "the [SEP] query"];
 
@@ -44,7 +40,11 @@ test.each([512, 6])("one {ids, tokens} line per input, ids as the reference's (m
   const { lines, error } = await runHandler({ model: MODEL_DIR, "max-length": maxLength, input: tempInput(INPUT.map((r) => JSON.stringify(r))) });
   expect(error).toBeUndefined();
   const out = lines.map((l) => JSON.parse(l));
-  expect(out.map((o) => Object.keys(o))).toEqual([["ids", "tokens"], ["ids", "tokens"], ["ids", "tokens"]]);
+  expect(out.map((o) => Object.keys(o))).toEqual([
+    ["ids", "tokens"],
+    ["ids", "tokens"],
+    ["ids", "tokens"],
+  ]);
   expect(out.map((o) => o.ids)).toEqual(await referenceIdsOf(SMALL_VOCAB, TEXTS, maxLength));
   expect(out[1].tokens).toEqual(["[CLS]", "cafe", "[SEP]", "[SEP]"]);
 });
@@ -68,11 +68,20 @@ test("reads stdin when no input file is given", async () => {
   const chunks: Buffer[] = [];
   output.on("data", (c: Buffer) => chunks.push(c));
   await runTokenize({ model: MODEL_DIR, maxLength: 512, input: Readable.from([INPUT.map((r) => JSON.stringify(r)).join("\n")]), output });
-  const out = Buffer.concat(chunks).toString("utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+  const out = Buffer.concat(chunks)
+    .toString("utf8")
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(out.map((o) => o.ids)).toEqual(await referenceIdsOf(SMALL_VOCAB, TEXTS, 512));
 });
 
 test("--max-length below 2 is refused by the option check", () => {
-  const parser = yargs([]).command({ ...tokenizeCommand, handler: () => undefined }).exitProcess(false).fail((msg, err) => { throw err ?? new Error(msg); });
+  const parser = yargs([])
+    .command({ ...tokenizeCommand, handler: () => undefined })
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    });
   expect(() => parser.parse(["tokenize", "--model", MODEL_DIR, "--max-length", "1"])).toThrow("--max-length must be an integer of at least 2, got 1");
 });

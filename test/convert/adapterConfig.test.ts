@@ -1,6 +1,6 @@
 // adapter_config.json resolution. Expected values are the adapters library's (configuration/adapter_config.py:
 // BnConfig defaults, SeqBnConfig/DoubleSeqBnConfig presets; loading.py: gelu → gelu_new without "version").
-import { BottleneckConfig } from "../../src/model/config";
+import type { BottleneckConfig } from "../../src/model/config";
 import { parseAdapterConfig } from "../../convert/hub/adapterConfig";
 import { checkInvertible } from "../../convert/hub/adapterWeights";
 
@@ -8,18 +8,52 @@ const FILE = "/hub/adapter/adapter_config.json";
 
 /** The SPECTER2 adapters' config (DESIGN.md §2), as adapter-transformers 3.x writes it. */
 const SPECTER2_CONFIG = {
-  mh_adapter: false, output_adapter: true, reduction_factor: 16, non_linearity: "relu", original_ln_before: true,
-  original_ln_after: true, residual_before_ln: true, adapter_residual_before_ln: false, ln_before: false, ln_after: false,
-  scaling: 1.0, leave_out: [], init_weights: "bert", is_parallel: false, phm_layer: false, inv_adapter: null,
-  inv_adapter_reduction_factor: null, use_gating: false, cross_adapter: false, dropout: 0.0, phm_dim: 4, phm_bias: true,
-  phm_c_init: "normal", phm_init_range: 0.0001, phm_rank: 1, learn_phm: true, factorized_phm_W: true,
-  factorized_phm_rule: false, shared_W_phm: false, shared_phm_rule: true, hypercomplex_nonlinearity: "glorot-uniform",
+  mh_adapter: false,
+  output_adapter: true,
+  reduction_factor: 16,
+  non_linearity: "relu",
+  original_ln_before: true,
+  original_ln_after: true,
+  residual_before_ln: true,
+  adapter_residual_before_ln: false,
+  ln_before: false,
+  ln_after: false,
+  scaling: 1.0,
+  leave_out: [],
+  init_weights: "bert",
+  is_parallel: false,
+  phm_layer: false,
+  inv_adapter: null,
+  inv_adapter_reduction_factor: null,
+  use_gating: false,
+  cross_adapter: false,
+  dropout: 0.0,
+  phm_dim: 4,
+  phm_bias: true,
+  phm_c_init: "normal",
+  phm_init_range: 0.0001,
+  phm_rank: 1,
+  learn_phm: true,
+  factorized_phm_W: true,
+  factorized_phm_rule: false,
+  shared_W_phm: false,
+  shared_phm_rule: true,
+  hypercomplex_nonlinearity: "glorot-uniform",
 };
 
 const PFEIFFER: BottleneckConfig = {
-  mh_adapter: false, output_adapter: true, reduction_factor: 16, non_linearity: "relu", original_ln_before: true,
-  original_ln_after: true, residual_before_ln: true, adapter_residual_before_ln: false, ln_before: false, ln_after: false,
-  scaling: 1, leave_out: [],
+  mh_adapter: false,
+  output_adapter: true,
+  reduction_factor: 16,
+  non_linearity: "relu",
+  original_ln_before: true,
+  original_ln_after: true,
+  residual_before_ln: true,
+  adapter_residual_before_ln: false,
+  ln_before: false,
+  ln_after: false,
+  scaling: 1,
+  leave_out: [],
 };
 
 function file(config: unknown, extra: Record<string, unknown> = { version: "3.2.1" }) {
@@ -39,16 +73,28 @@ describe("parseAdapterConfig resolves", () => {
 
   it.each(["houlsby", "double_seq_bn"])("preset %s to DoubleSeqBnConfig", (preset) => {
     expect(parseAdapterConfig(file(preset), FILE).spec.config).toEqual({
-      ...PFEIFFER, mh_adapter: true, original_ln_before: false, non_linearity: "swish",
+      ...PFEIFFER,
+      mh_adapter: true,
+      original_ln_before: false,
+      non_linearity: "swish",
     });
   });
 
   it("a minimal dict with BnConfig's defaults (not the preset's): original_ln_before false", () => {
     const parsed = parseAdapterConfig(file({ mh_adapter: true, output_adapter: false, reduction_factor: 2, non_linearity: "tanh" }), FILE);
     expect(parsed.spec.config).toEqual({
-      mh_adapter: true, output_adapter: false, reduction_factor: 2, non_linearity: "tanh", original_ln_before: false,
-      original_ln_after: true, residual_before_ln: true, adapter_residual_before_ln: false, ln_before: false,
-      ln_after: false, scaling: 1, leave_out: [],
+      mh_adapter: true,
+      output_adapter: false,
+      reduction_factor: 2,
+      non_linearity: "tanh",
+      original_ln_before: false,
+      original_ln_after: true,
+      residual_before_ln: true,
+      adapter_residual_before_ln: false,
+      ln_before: false,
+      ln_after: false,
+      scaling: 1,
+      leave_out: [],
     });
   });
 

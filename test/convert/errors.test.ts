@@ -2,8 +2,9 @@
 // and nothing is written. Inputs are copies of the PyTorch-made fixtures with one thing broken.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { convertModel, ConvertOptions } from "../../convert/convert";
-import { DType, RawTensor } from "../../src/weights/dtypes";
+import type { ConvertOptions } from "../../convert/convert";
+import { convertModel } from "../../convert/convert";
+import type { DType, RawTensor } from "../../src/weights/dtypes";
 import { readSafetensors, writeSafetensors } from "../../src/weights/safetensors";
 import { copyFixture, fixture, tempDir } from "../helpers/convert";
 
@@ -59,7 +60,10 @@ function adapterDir(options: { config?: Record<string, unknown>; file?: Record<s
 async function expectFailure(options: Partial<ConvertOptions>, ...messages: string[]): Promise<void> {
   const out = join(tempDir("out"), "model");
   const run = convertModel({ base: options.base ?? baseCopy(), adapters: options.adapters ?? [], out, dtype: options.dtype });
-  const error = await run.then(() => undefined, (e: Error) => e);
+  const error = await run.then(
+    () => undefined,
+    (e: Error) => e,
+  );
   expect(error).toBeInstanceOf(Error);
   for (const m of messages) expect(error!.message).toContain(m);
   expect(existsSync(out)).toBe(false);
@@ -187,7 +191,7 @@ describe("adapters", () => {
 
   it("tensors for a layer the config leaves out", async () => {
     const dir = adapterDir({ config: { leave_out: [1] } });
-    await expectFailure({ adapters: [{ dir }] }, "tensors that adapter \"[PRX]\"'s config does not use", "bert.encoder.layer.1.output.adapters.[PRX].adapter_down.0.weight");
+    await expectFailure({ adapters: [{ dir }] }, 'tensors that adapter "[PRX]"\'s config does not use', "bert.encoder.layer.1.output.adapters.[PRX].adapter_down.0.weight");
   });
 
   it("a per-layer reduction_factor without an entry for a layer", async () => {
@@ -234,7 +238,10 @@ describe("--out", () => {
   it("a non-empty directory that is not a model is refused and left alone", async () => {
     const out = tempDir("precious");
     writeFileSync(join(out, "thesis.tex"), "precious");
-    const error = await convertModel({ base: baseCopy(), adapters: [], out }).then(() => undefined, (e: Error) => e);
+    const error = await convertModel({ base: baseCopy(), adapters: [], out }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toContain(`--out ${out} is a non-empty directory without a specter2-tfjs-model manifest.json: refusing to replace it`);
     expect(readdirSync(out)).toEqual(["thesis.tex"]);
   });

@@ -1,5 +1,5 @@
 // Element conversions (castFloatTensor over src/weights/float.ts) against torch's own: expected/casts.safetensors.
-import { RawTensor } from "../../src/weights/dtypes";
+import type { RawTensor } from "../../src/weights/dtypes";
 import { castFloatTensor } from "../../convert/floatCast";
 import { expectSameTensors, readExpected } from "../helpers/convert";
 

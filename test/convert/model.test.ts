@@ -5,14 +5,23 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "
 import { join } from "node:path";
 import { convertModel } from "../../convert/convert";
 import { replaceDirectory } from "../../convert/modelDirWriter";
-import { AdapterSpec, BertConfig } from "../../src/model/config";
-import { Manifest, MODEL_FORMAT, MODEL_FORMAT_VERSION, TokenizerConfigFile } from "../../src/weights/modelDir";
+import type { AdapterSpec, BertConfig } from "../../src/model/config";
+import type { Manifest, TokenizerConfigFile } from "../../src/weights/modelDir";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from "../../src/weights/modelDir";
 import { readSafetensors } from "../../src/weights/safetensors";
 import { expectSameTensors, fixture, readExpected, tempDir } from "../helpers/convert";
 
 const TINY: BertConfig = {
-  vocab_size: 12, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32,
-  hidden_act: "gelu", layer_norm_eps: 1e-12, max_position_embeddings: 16, type_vocab_size: 2, pad_token_id: 0,
+  vocab_size: 12,
+  hidden_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  hidden_act: "gelu",
+  layer_norm_eps: 1e-12,
+  max_position_embeddings: 16,
+  type_vocab_size: 2,
+  pad_token_id: 0,
 };
 
 function readJson<T>(path: string): T {
@@ -43,16 +52,20 @@ describe("base models", () => {
     expect(readJson(join(out, "config.json"))).toEqual(TINY);
     expect(readFileSync(join(out, "vocab.txt"))).toEqual(readFileSync(fixture("bin_prefixed", "base", "vocab.txt")));
     const tokenizer: TokenizerConfigFile = {
-      do_lower_case: true, strip_accents: null, tokenize_chinese_chars: true,
+      do_lower_case: true,
+      strip_accents: null,
+      tokenize_chinese_chars: true,
       // The file says ~1e30; 512 would be the cap, and this tiny model has only 16 positions.
       model_max_length: 16,
-      unk_token: "[UNK]", sep_token: "[SEP]", pad_token: "[PAD]", cls_token: "[CLS]", mask_token: "[MASK]",
+      unk_token: "[UNK]",
+      sep_token: "[SEP]",
+      pad_token: "[PAD]",
+      cls_token: "[CLS]",
+      mask_token: "[MASK]",
     };
     expect(readJson(join(out, "tokenizer_config.json"))).toEqual(tokenizer);
     const manifest = readJson<Manifest>(join(out, "manifest.json"));
-    expect(manifest.base.ignored.sort()).toEqual([
-      "bert.embeddings.position_ids", "cls.predictions.bias", "cls.predictions.transform.dense.weight", "cls.seq_relationship.weight",
-    ]);
+    expect(manifest.base.ignored.sort()).toEqual(["bert.embeddings.position_ids", "cls.predictions.bias", "cls.predictions.transform.dense.weight", "cls.seq_relationship.weight"]);
   });
 
   it("the same checkpoint as float16: rounded exactly as torch's .half()", async () => {
@@ -90,11 +103,7 @@ describe("adapters", () => {
     out = join(tempDir("adapters"), "model");
     manifest = await convertModel({
       base,
-      adapters: [
-        { name: "shared", dir: fixture("adapters", "ln_shared") },
-        { dir: fixture("adapters", "legacy_gelu") },
-        { name: "hou", dir: fixture("adapters", "houlsby_preset") },
-      ],
+      adapters: [{ name: "shared", dir: fixture("adapters", "ln_shared") }, { dir: fixture("adapters", "legacy_gelu") }, { name: "hou", dir: fixture("adapters", "houlsby_preset") }],
       out,
     });
   });
@@ -105,9 +114,18 @@ describe("adapters", () => {
       name: "[LNS]",
       hidden_size: 16,
       config: {
-        mh_adapter: true, output_adapter: true, reduction_factor: { "0": 2, default: 4 }, non_linearity: "gelu",
-        original_ln_before: true, original_ln_after: true, residual_before_ln: "post_add", adapter_residual_before_ln: true,
-        ln_before: true, ln_after: true, scaling: 0.5, leave_out: [1, 7],
+        mh_adapter: true,
+        output_adapter: true,
+        reduction_factor: { "0": 2, default: 4 },
+        non_linearity: "gelu",
+        original_ln_before: true,
+        original_ln_after: true,
+        residual_before_ln: "post_add",
+        adapter_residual_before_ln: true,
+        ln_before: true,
+        ln_after: true,
+        scaling: 0.5,
+        leave_out: [1, 7],
       },
     });
   });
@@ -122,9 +140,18 @@ describe("adapters", () => {
   it("a preset-name config with float16 weights", () => {
     expectSameTensors(weights(join(out, "adapters", "hou.safetensors")), readExpected("adapter_houlsby_preset_f32"));
     expect(readJson<AdapterSpec>(join(out, "adapters", "hou.json")).config).toEqual({
-      mh_adapter: true, output_adapter: true, reduction_factor: 16, non_linearity: "swish", original_ln_before: false,
-      original_ln_after: true, residual_before_ln: true, adapter_residual_before_ln: false, ln_before: false,
-      ln_after: false, scaling: 1, leave_out: [],
+      mh_adapter: true,
+      output_adapter: true,
+      reduction_factor: 16,
+      non_linearity: "swish",
+      original_ln_before: false,
+      original_ln_after: true,
+      residual_before_ln: true,
+      adapter_residual_before_ln: false,
+      ln_before: false,
+      ln_after: false,
+      scaling: 1,
+      leave_out: [],
     });
   });
 
@@ -139,8 +166,16 @@ describe("adapters", () => {
     const written = filesUnder(out).filter((f) => f !== "manifest.json");
     expect(Object.keys(manifest.files).sort()).toEqual(written);
     expect(written).toEqual([
-      "adapters/hou.json", "adapters/hou.safetensors", "adapters/legacy_gelu.json", "adapters/legacy_gelu.safetensors",
-      "adapters/shared.json", "adapters/shared.safetensors", "config.json", "model.safetensors", "tokenizer_config.json", "vocab.txt",
+      "adapters/hou.json",
+      "adapters/hou.safetensors",
+      "adapters/legacy_gelu.json",
+      "adapters/legacy_gelu.safetensors",
+      "adapters/shared.json",
+      "adapters/shared.safetensors",
+      "config.json",
+      "model.safetensors",
+      "tokenizer_config.json",
+      "vocab.txt",
     ]);
     for (const f of written) {
       expect(manifest.files[f]).toEqual({ sha256: sha256File(join(out, f)), bytes: statSync(join(out, f)).size });

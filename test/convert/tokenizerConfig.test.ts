@@ -1,19 +1,32 @@
 // tokenizer_config.json normalization. Expected values follow transformers' BertTokenizer: its defaults,
 // special_tokens_map.json overriding tokenizer_config.json, AddedToken objects carrying "content".
-import { normalizeTokenizerConfig, parseVocab, TokenizerSources } from "../../convert/hub/tokenizerConfig";
+import type { TokenizerSources } from "../../convert/hub/tokenizerConfig";
+import { normalizeTokenizerConfig, parseVocab } from "../../convert/hub/tokenizerConfig";
 
 const VOCAB = new Set(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "the"]);
 
 function sources(tokenizerConfig: Record<string, unknown> | undefined, specialTokensMap?: Record<string, unknown>, maxPositionEmbeddings = 512): TokenizerSources {
   return {
-    tokenizerConfig, specialTokensMap, tokenizerConfigFile: "/hub/tokenizer_config.json",
-    specialTokensMapFile: "/hub/special_tokens_map.json", vocab: VOCAB, vocabFile: "/hub/vocab.txt", maxPositionEmbeddings,
+    tokenizerConfig,
+    specialTokensMap,
+    tokenizerConfigFile: "/hub/tokenizer_config.json",
+    specialTokensMapFile: "/hub/special_tokens_map.json",
+    vocab: VOCAB,
+    vocabFile: "/hub/vocab.txt",
+    maxPositionEmbeddings,
   };
 }
 
 const DEFAULTS = {
-  do_lower_case: true, strip_accents: null, tokenize_chinese_chars: true, model_max_length: 512,
-  unk_token: "[UNK]", sep_token: "[SEP]", pad_token: "[PAD]", cls_token: "[CLS]", mask_token: "[MASK]",
+  do_lower_case: true,
+  strip_accents: null,
+  tokenize_chinese_chars: true,
+  model_max_length: 512,
+  unk_token: "[UNK]",
+  sep_token: "[SEP]",
+  pad_token: "[PAD]",
+  cls_token: "[CLS]",
+  mask_token: "[MASK]",
 };
 
 describe("normalizeTokenizerConfig", () => {
@@ -37,10 +50,7 @@ describe("normalizeTokenizerConfig", () => {
   });
 
   it("takes special tokens from strings or AddedToken objects, special_tokens_map.json winning", () => {
-    const got = normalizeTokenizerConfig(sources(
-      { cls_token: { __type: "AddedToken", content: "the", lstrip: false }, sep_token: "the" },
-      { sep_token: { content: "<s>" } },
-    ));
+    const got = normalizeTokenizerConfig(sources({ cls_token: { __type: "AddedToken", content: "the", lstrip: false }, sep_token: "the" }, { sep_token: { content: "<s>" } }));
     expect(got).toEqual({ ...DEFAULTS, cls_token: "the", sep_token: "<s>" });
   });
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseTorchCheckpoint, readStateDict, readTorchCheckpoint } from "../../convert/torch/checkpoint";
-import { RawTensor } from "../../src/weights/dtypes";
+import type { RawTensor } from "../../src/weights/dtypes";
 import { float32Bytes, PickleBuilder } from "../helpers/pickleBuilder";
 
 const FIXTURES = join(__dirname, "..", "fixtures", "torch-bin");
@@ -28,8 +28,7 @@ function expectTensors(actual: Map<string, RawTensor>, want: Expected): void {
     const got = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     const wanted = Buffer.from(w.hex, "hex");
     const first = got.findIndex((b, i) => b !== wanted[i]);
-    expect({ name, bytes: got.length, firstDifferingByte: got.length === wanted.length ? first : "length" })
-      .toEqual({ name, bytes: wanted.length, firstDifferingByte: -1 });
+    expect({ name, bytes: got.length, firstDifferingByte: got.length === wanted.length ? first : "length" }).toEqual({ name, bytes: wanted.length, firstDifferingByte: -1 });
   }
 }
 
@@ -67,22 +66,25 @@ describe("hostile and broken files are refused", () => {
   });
 
   test("the legacy (pre-1.6) format gets a message saying how to re-save", () => {
-    expect(() => readTorchCheckpoint(fixture("legacy.bin")))
-      .toThrow(`${fixture("legacy.bin")}: legacy torch.save format (a bare pickle, written by torch < 1.6 or with _use_new_zipfile_serialization=False) is not supported; re-save it with torch>=1.6`);
+    expect(() => readTorchCheckpoint(fixture("legacy.bin"))).toThrow(
+      `${fixture("legacy.bin")}: legacy torch.save format (a bare pickle, written by torch < 1.6 or with _use_new_zipfile_serialization=False) is not supported; re-save it with torch>=1.6`,
+    );
   });
 
   test("a truncated archive names the file", () => {
-    expect(() => readTorchCheckpoint(fixture("truncated.bin")))
-      .toThrow(`${fixture("truncated.bin")}: no zip end-of-central-directory record found: the archive is truncated or not a zip file`);
+    expect(() => readTorchCheckpoint(fixture("truncated.bin"))).toThrow(
+      `${fixture("truncated.bin")}: no zip end-of-central-directory record found: the archive is truncated or not a zip file`,
+    );
   });
 
   test("a storage record shorter than its persistent id says names the tensor", () => {
-    expect(() => readTorchCheckpoint(fixture("storage-too-small.bin")))
-      .toThrow(`${fixture("storage-too-small.bin")}: tensor transposed: storage record views/data/0 holds 76 bytes, but its persistent id declares 20 F32 elements (80 bytes)`);
+    expect(() => readTorchCheckpoint(fixture("storage-too-small.bin"))).toThrow(
+      `${fixture("storage-too-small.bin")}: tensor transposed: storage record views/data/0 holds 76 bytes, but its persistent id declares 20 F32 elements (80 bytes)`,
+    );
   });
 
   test("neither zip nor pickle", () => {
-    expect(() => parseTorchCheckpoint(Buffer.from("{\"not\": \"torch\"}"), "x.bin")).toThrow("x.bin: not a torch.save checkpoint");
+    expect(() => parseTorchCheckpoint(Buffer.from('{"not": "torch"}'), "x.bin")).toThrow("x.bin: not a torch.save checkpoint");
   });
 
   test("a missing file", () => {
@@ -92,8 +94,7 @@ describe("hostile and broken files are refused", () => {
 
 describe("hand-built archives: views and persistent ids", () => {
   const storage = float32Bytes([0, 1, 2, 3, 4, 5]);
-  const read = (pickle: PickleBuilder, extra: [string, Uint8Array][] = [[`archive/data/0`, storage]]) =>
-    readStateDict(new Map([["archive/data.pkl", pickle.bytes()], ...extra]), "hand.bin");
+  const read = (pickle: PickleBuilder, extra: [string, Uint8Array][] = [[`archive/data/0`, storage]]) => readStateDict(new Map([["archive/data.pkl", pickle.bytes()], ...extra]), "hand.bin");
   const floats = (t: RawTensor) => Array.from(new Float32Array(Uint8Array.from(t.data).buffer));
 
   test("size (3, 2) stride (1, 3) is the transpose of a 2×3 row-major storage", () => {
@@ -102,10 +103,12 @@ describe("hand-built archives: views and persistent ids", () => {
   });
 
   test("an offset, a stride of 2, and a 0-d view", () => {
-    const tensors = read(new PickleBuilder().stateDict([
-      ["odd", (b) => b.tensor({ key: "0", numel: 6, offset: 1, size: [3], stride: [2] })],
-      ["last", (b) => b.tensor({ key: "0", numel: 6, offset: 5, size: [], stride: [] })],
-    ]));
+    const tensors = read(
+      new PickleBuilder().stateDict([
+        ["odd", (b) => b.tensor({ key: "0", numel: 6, offset: 1, size: [3], stride: [2] })],
+        ["last", (b) => b.tensor({ key: "0", numel: 6, offset: 5, size: [], stride: [] })],
+      ]),
+    );
     expect(floats(tensors.get("odd")!)).toEqual([1, 3, 5]);
     expect({ shape: tensors.get("last")!.shape, values: floats(tensors.get("last")!) }).toEqual({ shape: [], values: [5] });
   });
@@ -120,9 +123,21 @@ describe("hand-built archives: views and persistent ids", () => {
 
   test.each([
     ["a tag other than 'storage'", (b: PickleBuilder) => b.mark().unicode("blob").unicode("0").tuple(), "persistent id a 2-tuple is not ('storage', storage_type, key, location, numel)"],
-    ["a key that is not a string", (b: PickleBuilder) => b.mark().unicode("storage").global("torch", "FloatStorage").int(0).unicode("cpu").int(6).tuple(), "persistent id key number 0 is not a string"],
-    ["a storage type that is a string", (b: PickleBuilder) => b.mark().unicode("storage").unicode("FloatStorage").unicode("0").unicode("cpu").int(6).tuple(), "persistent id names string \"FloatStorage\", not a storage type"],
-    ["a key with no record", (b: PickleBuilder) => b.mark().unicode("storage").global("torch", "FloatStorage").unicode("7").unicode("cpu").int(6).tuple(), "persistent id refers to storage 7, but the archive has no archive/data/7"],
+    [
+      "a key that is not a string",
+      (b: PickleBuilder) => b.mark().unicode("storage").global("torch", "FloatStorage").int(0).unicode("cpu").int(6).tuple(),
+      "persistent id key number 0 is not a string",
+    ],
+    [
+      "a storage type that is a string",
+      (b: PickleBuilder) => b.mark().unicode("storage").unicode("FloatStorage").unicode("0").unicode("cpu").int(6).tuple(),
+      'persistent id names string "FloatStorage", not a storage type',
+    ],
+    [
+      "a key with no record",
+      (b: PickleBuilder) => b.mark().unicode("storage").global("torch", "FloatStorage").unicode("7").unicode("cpu").int(6).tuple(),
+      "persistent id refers to storage 7, but the archive has no archive/data/7",
+    ],
   ])("a bad persistent id: %s", (_case, pid, message) => {
     const pickle = new PickleBuilder().stateDict([["w", (b) => b.tensor({ key: "0", numel: 6, size: [6], stride: [1], pid })]]);
     expect(() => read(pickle)).toThrow(`hand.bin (archive/data.pkl): pickle byte `);
@@ -149,19 +164,39 @@ describe("hand-built archives: views and persistent ids", () => {
 
   test("values that are not a flat dict of tensors", () => {
     expect(() => read(new PickleBuilder().proto().emptyTuple().stop())).toThrow("hand.bin: holds a 0-tuple, not a state dict");
-    expect(() => read(new PickleBuilder().stateDict([["epoch", (b) => b.int(3)]])))
-      .toThrow("hand.bin: state dict entry epoch is number 3, not a tensor");
-    expect(() => read(new PickleBuilder().proto().emptyDict().int(1).int(2).setitem().stop()))
-      .toThrow("hand.bin: state dict key number 1 is not a string");
+    expect(() => read(new PickleBuilder().stateDict([["epoch", (b) => b.int(3)]]))).toThrow("hand.bin: state dict entry epoch is number 3, not a tensor");
+    expect(() => read(new PickleBuilder().proto().emptyDict().int(1).int(2).setitem().stop())).toThrow("hand.bin: state dict key number 1 is not a string");
   });
 
   test("the archive layout: one <root>/data.pkl, little-endian storages", () => {
     const pickle = new PickleBuilder().stateDict([]).bytes();
     expect(() => readStateDict(new Map([["data.pkl", pickle]]), "flat.bin")).toThrow("flat.bin: expected one <root>/data.pkl in the archive, found none");
-    expect(() => readStateDict(new Map([["a/data.pkl", pickle], ["b/data.pkl", pickle]]), "two.bin"))
-      .toThrow("two.bin: expected one <root>/data.pkl in the archive, found a, b");
-    expect(() => readStateDict(new Map([["m/data.pkl", pickle], ["m/byteorder", Buffer.from("big")]]), "be.bin"))
-      .toThrow("be.bin: storages are stored big-endian (m/byteorder)");
-    expect(readStateDict(new Map([["m/data.pkl", pickle], ["m/byteorder", Buffer.from("little")]]), "le.bin").size).toBe(0);
+    expect(() =>
+      readStateDict(
+        new Map([
+          ["a/data.pkl", pickle],
+          ["b/data.pkl", pickle],
+        ]),
+        "two.bin",
+      ),
+    ).toThrow("two.bin: expected one <root>/data.pkl in the archive, found a, b");
+    expect(() =>
+      readStateDict(
+        new Map([
+          ["m/data.pkl", pickle],
+          ["m/byteorder", Buffer.from("big")],
+        ]),
+        "be.bin",
+      ),
+    ).toThrow("be.bin: storages are stored big-endian (m/byteorder)");
+    expect(
+      readStateDict(
+        new Map([
+          ["m/data.pkl", pickle],
+          ["m/byteorder", Buffer.from("little")],
+        ]),
+        "le.bin",
+      ).size,
+    ).toBe(0);
   });
 });

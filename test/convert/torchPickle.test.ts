@@ -1,4 +1,5 @@
-import { MAX_MARK_DEPTH, MAX_STACK, PickleDict, PickleTuple, unpickle, UnpickleOptions } from "../../convert/torch/pickle";
+import type { UnpickleOptions } from "../../convert/torch/pickle";
+import { MAX_MARK_DEPTH, MAX_STACK, PickleDict, PickleTuple, unpickle } from "../../convert/torch/pickle";
 import { PickleBuilder } from "../helpers/pickleBuilder";
 
 const NOTHING_ALLOWED: UnpickleOptions = { globals: new Map() };
@@ -19,14 +20,13 @@ function plain(value: unknown): unknown {
 // v = [0, 255, 256, 65535, 65536, -1, -2**31, 2**31, 2**63 - 1, -2**64, 1.5, -0.0, 'h\u00e9llo \u2603', None, True,
 //      False, (), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), {'a': [1]}, 'shared']; v.append(v[-1])
 // (protocol 4 also holds b'\x00\x01' after the string).
-const PROTOCOL_2 = "80025d7100284b004bff4d00014dffff4a000001004affffffff4a000000808a0500000080008a08ffffffffffffff7f8a090000000000000000ff473ff8000000000000478000000000000000580a00000068c3a96c6c6f20e2988371014e8889294b018571024b014b028671034b014b024b03877104284b014b024b034b047471057d710658010000006171075d71084b016173580600000073686172656471096809652e";
-const PROTOCOL_4 = "80049596000000000000005d94284b004bff4d00014dffff4a000001004affffffff4a000000808a0500000080008a08ffffffffffffff7f8a090000000000000000ff473ff80000000000004780000000000000008c0a68c3a96c6c6f20e298839443020001944e8889294b0185944b014b0286944b014b024b038794284b014b024b034b0474947d948c0161945d944b0161738c0673686172656494680a652e";
+const PROTOCOL_2 =
+  "80025d7100284b004bff4d00014dffff4a000001004affffffff4a000000808a0500000080008a08ffffffffffffff7f8a090000000000000000ff473ff8000000000000478000000000000000580a00000068c3a96c6c6f20e2988371014e8889294b018571024b014b028671034b014b024b03877104284b014b024b034b047471057d710658010000006171075d71084b016173580600000073686172656471096809652e";
+const PROTOCOL_4 =
+  "80049596000000000000005d94284b004bff4d00014dffff4a000001004affffffff4a000000808a0500000080008a08ffffffffffffff7f8a090000000000000000ff473ff80000000000004780000000000000008c0a68c3a96c6c6f20e298839443020001944e8889294b0185944b014b0286944b014b024b038794284b014b024b034b0474947d948c0161945d944b0161738c0673686172656494680a652e";
 
 const EXPECTED_HEAD = [0, 255, 256, 65535, 65536, -1, -(2 ** 31), 2 ** 31, 2n ** 63n - 1n, -(2n ** 64n), 1.5, -0, "héllo ☃"];
-const EXPECTED_TAIL = [
-  null, true, false, { tuple: [] }, { tuple: [1] }, { tuple: [1, 2] }, { tuple: [1, 2, 3] }, { tuple: [1, 2, 3, 4] },
-  { dict: [["a", [1]]] }, "shared", "shared",
-];
+const EXPECTED_TAIL = [null, true, false, { tuple: [] }, { tuple: [1] }, { tuple: [1, 2] }, { tuple: [1, 2, 3] }, { tuple: [1, 2, 3, 4] }, { dict: [["a", [1]]] }, "shared", "shared"];
 
 describe("unpickle on CPython's own output", () => {
   test("protocol 2: ints of every width, floats, unicode, constants, tuples, dicts, lists, memo", () => {
@@ -42,10 +42,18 @@ describe("unpickle on CPython's own output", () => {
 
   test("protocol 4 STACK_GLOBAL resolves through the allowlist: pickle.dumps(OrderedDict(a=1), protocol=4)", () => {
     const made: unknown[][] = [];
-    const globals = new Map([["collections.OrderedDict", {
-      qualifiedName: "collections.OrderedDict",
-      call: (args: readonly unknown[]) => { made.push([...args]); return new PickleDict(); },
-    }]]);
+    const globals = new Map([
+      [
+        "collections.OrderedDict",
+        {
+          qualifiedName: "collections.OrderedDict",
+          call: (args: readonly unknown[]) => {
+            made.push([...args]);
+            return new PickleDict();
+          },
+        },
+      ],
+    ]);
     const value = unpickle(hex("80049529000000000000008c0b636f6c6c656374696f6e73948c0b4f726465726564446963749493942952948c0161944b01732e"), "od", { globals });
     expect(made).toEqual([[]]);
     expect(plain(value)).toEqual({ dict: [["a", 1]] });
@@ -59,13 +67,13 @@ describe("unpickle refuses what it must not run", () => {
     ["GLOBAL", new PickleBuilder().proto().global("torch.storage", "_load_from_bytes").stop(), "torch.storage._load_from_bytes"],
     ["STACK_GLOBAL", new PickleBuilder().proto(4).unicode("builtins").unicode("eval").raw(0x93).stop(), "builtins.eval"],
   ])("%s naming %#", (_op, pickle, name) => {
-    expect(() => unpickle(pickle.bytes(), "evil.pkl", NOTHING_ALLOWED))
-      .toThrow(`evil.pkl: pickle byte ${name === "builtins.eval" ? 24 : 2}: refusing to load global ${name}`);
+    expect(() => unpickle(pickle.bytes(), "evil.pkl", NOTHING_ALLOWED)).toThrow(`evil.pkl: pickle byte ${name === "builtins.eval" ? 24 : 2}: refusing to load global ${name}`);
   });
 
   test("protocol 2 bytes need _codecs.encode, which is not allowed either", () => {
-    expect(() => unpickle(hex("8002635f636f646563730a656e636f64650a710058020000000001710158060000006c6174696e3171028671035271042e"), "b", NOTHING_ALLOWED))
-      .toThrow("refusing to load global _codecs.encode");
+    expect(() => unpickle(hex("8002635f636f646563730a656e636f64650a710058020000000001710158060000006c6174696e3171028671035271042e"), "b", NOTHING_ALLOWED)).toThrow(
+      "refusing to load global _codecs.encode",
+    );
   });
 
   test("an allowlisted value that is not callable cannot be called", () => {
@@ -75,8 +83,7 @@ describe("unpickle refuses what it must not run", () => {
   });
 
   test("a persistent id without a loader is refused", () => {
-    expect(() => unpickle(new PickleBuilder().proto().int(1).binpersid().stop().bytes(), "x", NOTHING_ALLOWED))
-      .toThrow("persistent id found");
+    expect(() => unpickle(new PickleBuilder().proto().int(1).binpersid().stop().bytes(), "x", NOTHING_ALLOWED)).toThrow("persistent id found");
   });
 });
 

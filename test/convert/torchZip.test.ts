@@ -25,7 +25,12 @@ describe("readZip on archives written by torch.save", () => {
   test("lists the entries Python's zipfile lists, with their sizes", () => {
     // python3 -c "import zipfile; print([(i.filename, i.file_size) for i in zipfile.ZipFile('views.bin').infolist()])"
     expect(sizes(readZip(fixture("views.bin"), "views.bin"))).toEqual({
-      "views/data.pkl": 597, "views/data/0": 80, "views/data/1": 12, "views/data/2": 40, "views/data/3": 12, "views/version": 2,
+      "views/data.pkl": 597,
+      "views/data/0": 80,
+      "views/data/1": 12,
+      "views/data/2": 40,
+      "views/data/3": 12,
+      "views/version": 2,
     });
   });
 
@@ -35,8 +40,7 @@ describe("readZip on archives written by torch.save", () => {
     expect(Buffer.from(entries.get("views/version")!).toString()).toBe("3\n");
     for (const key of ["0", "1", "2", "3"]) {
       const data = entries.get(`views/data/${key}`)!;
-      expect({ key, sameBuffer: data.buffer === bytes.buffer, aligned: (data.byteOffset - bytes.byteOffset) % 64 })
-        .toEqual({ key, sameBuffer: true, aligned: 0 });
+      expect({ key, sameBuffer: data.buffer === bytes.buffer, aligned: (data.byteOffset - bytes.byteOffset) % 64 }).toEqual({ key, sameBuffer: true, aligned: 0 });
     }
   });
 
@@ -63,13 +67,11 @@ describe("readZip refuses broken archives, naming the file", () => {
   });
 
   test("the half-file fixture", () => {
-    expect(() => readZip(fixture("truncated.bin"), "truncated.bin"))
-      .toThrow("truncated.bin: no zip end-of-central-directory record found: the archive is truncated or not a zip file");
+    expect(() => readZip(fixture("truncated.bin"), "truncated.bin")).toThrow("truncated.bin: no zip end-of-central-directory record found: the archive is truncated or not a zip file");
   });
 
   test("compressed entries (torch never writes them) name the entry and method", () => {
-    expect(() => readZip(fixture("deflated.bin"), "deflated.bin"))
-      .toThrow("deflated.bin: entry views/data.pkl uses compression method 8; only stored (uncompressed) entries are supported");
+    expect(() => readZip(fixture("deflated.bin"), "deflated.bin")).toThrow("deflated.bin: entry views/data.pkl uses compression method 8; only stored (uncompressed) entries are supported");
   });
 
   test("a corrupted data byte fails the CRC check of its entry", () => {

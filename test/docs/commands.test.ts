@@ -11,7 +11,12 @@ const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 
 /** The Markdown files whose commands are checked, relative to the repository root. */
 function docFiles(): string[] {
-  const docs = existsSync(join(ROOT, "docs")) ? readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`) : [];
+  const docs = existsSync(join(ROOT, "docs"))
+    ? readdirSync(join(ROOT, "docs"))
+        .filter((f) => f.endsWith(".md"))
+        .sort()
+        .map((f) => `docs/${f}`)
+    : [];
   return ["README.md", "CONTRIBUTING.md", ...docs].filter((f) => existsSync(join(ROOT, f)));
 }
 
@@ -21,18 +26,23 @@ interface CodeLine {
   text: string;
 }
 
+const PROGRAM_LANGUAGES = ["ts", "typescript", "js", "javascript", "json"];
+
 export function codeLines(markdown: string): CodeLine[] {
   const out: CodeLine[] = [];
   let fence: string | null = null;
+  /** Program text (ts, js, json): a command inside it is a string, not a command line. */
+  let program = false;
   let pending: CodeLine | null = null;
   markdown.split("\n").forEach((raw, i) => {
-    const marker = /^\s*(```+|~~~+)/.exec(raw);
+    const marker = /^\s*(```+|~~~+)\s*(\w*)/.exec(raw);
     if (marker && (fence === null || marker[1].startsWith(fence))) {
+      program = fence === null && PROGRAM_LANGUAGES.includes(marker[2]);
       fence = fence === null ? marker[1] : null;
       pending = null;
       return;
     }
-    if (fence === null) return;
+    if (fence === null || program) return;
     const text = stripComment(raw);
     const continued = /\\\s*$/.test(text);
     const piece = continued ? text.replace(/\\\s*$/, " ") : text;

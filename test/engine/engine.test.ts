@@ -53,7 +53,9 @@ describe("the default adapter", () => {
 
       const tmp = mkdtempSync(join(tmpdir(), "specter2-engine-"));
       writeFileSync(join(tmp, "in.jsonl"), `${JSON.stringify({ id: 1, text: TEXT })}\n`);
-      const cli = spawnSync(process.execPath, [BIN, "embed", "--model", TINY, "--input", join(tmp, "in.jsonl"), "--output", join(tmp, "out.jsonl"), "--backend", "wasm"], { encoding: "utf8" });
+      const cli = spawnSync(process.execPath, [BIN, "embed", "--model", TINY, "--input", join(tmp, "in.jsonl"), "--output", join(tmp, "out.jsonl"), "--backend", "wasm"], {
+        encoding: "utf8",
+      });
       expect(cli.stderr).toMatch(/with adapter proximity \(the model's default\)/);
       expect(cli.status).toBe(0);
       const fromCli = Float32Array.from(JSON.parse(readFileSync(join(tmp, "out.jsonl"), "utf8")).embedding);

@@ -44,7 +44,11 @@ describe.each(["wasm", "cpu"] as const)("Specter2 on %s", (backend) => {
   it("switching adapters creates no tensors and leaves every base tensor as it was", async () => {
     const baseIds = model.local!.model.parameters().map((t) => t.id);
     const before = tf.memory();
-    for (let i = 0; i < 100; i++) model.use(i % 2 ? "proximity" : "adhoc_query").use(null).use("regression");
+    for (let i = 0; i < 100; i++)
+      model
+        .use(i % 2 ? "proximity" : "adhoc_query")
+        .use(null)
+        .use("regression");
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
@@ -85,9 +89,7 @@ describe.each(["wasm", "cpu"] as const)("Specter2 on %s", (backend) => {
     const names = ["proximity", "adhoc_query", null, "regression", "classification"] as const;
     const sequential: Float32Array[][] = [];
     for (const a of names) sequential.push(await model.embed(papers, { adapter: a, batchSize: 2 }));
-    const concurrent = await Promise.all(
-      Array.from({ length: rounds / 10 }, (_, i) => model.embed(papers, { adapter: names[i % names.length], batchSize: 1 + (i % 3) })),
-    );
+    const concurrent = await Promise.all(Array.from({ length: rounds / 10 }, (_, i) => model.embed(papers, { adapter: names[i % names.length], batchSize: 1 + (i % 3) })));
     concurrent.forEach((vectors, i) => {
       vectors.forEach((v, k) => expect(maxAbsDiff(v, sequential[i % names.length][k])).toBeLessThanOrEqual(BATCHING_TOLERANCE));
     });

@@ -28,8 +28,8 @@ beforeAll(async () => {
   single = await Specter2.load(DIR, { workers: 0, backend: "wasm" });
   expected = await single.embed(inputs, { adapter: "proximity", batchSize: 4 });
 });
-afterAll(() => {
-  single?.close();
+afterAll(async () => {
+  await single?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -2,7 +2,8 @@
 // not move at all, RSS must stay flat, and the probe papers' vectors at the end must equal those at the start.
 // The long run is benchmarks/soak.ts (README, "Reliability").
 import { join } from "node:path";
-import { runSoak, SoakSample } from "../../benchmarks/soak";
+import type { SoakSample } from "../../benchmarks/soak";
+import { runSoak } from "../../benchmarks/soak";
 import { Specter2 } from "../../src/specter2";
 
 /**

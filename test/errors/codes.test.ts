@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { parseTorchCheckpoint } from "../../convert/torch/checkpoint";
 import { initBackend } from "../../src/backend/select";
 import { EXIT_CODES, exitCodeOf, failureExitCode, OTHER_EXIT_CODE, USAGE_EXIT_CODE } from "../../src/cli/exitCodes";
-import { ERROR_CODES, ErrorCode, isSpecter2Error, Specter2Error } from "../../src/errors";
+import type { ErrorCode } from "../../src/errors";
+import { ERROR_CODES, isSpecter2Error, Specter2Error } from "../../src/errors";
 import { downloadHubFile } from "../../src/hub/downloadHubFile";
 import { DownloadProgress } from "../../src/hub/downloadProgress";
 import { HubError } from "../../src/hub/hubErrors";
@@ -14,7 +15,8 @@ import { resolveUrl } from "../../src/hub/hubUrls";
 import { JsonlError, readJsonl } from "../../src/io/jsonl";
 import { RecordError } from "../../src/io/records";
 import { AdapterSet, unknownAdapter } from "../../src/model/adapterSet";
-import { BadInputItem, inputItems } from "../../src/pipeline/inputItems";
+import type { BadInputItem } from "../../src/pipeline/inputItems";
+import { inputItems } from "../../src/pipeline/inputItems";
 import { loadAdapterFiles, loadBaseTensors, openModelDirectory } from "../../src/weights/loadModelDir";
 import { parseSafetensors, readSafetensors, SafetensorsError } from "../../src/weights/safetensors";
 import { checkFiniteVector, IntegrityError } from "../../src/weights/verify";
@@ -225,8 +227,15 @@ describe("the Hub", () => {
 
 describe("exit codes", () => {
   const expected: Record<ErrorCode, number> = {
-    MODEL_NOT_FOUND: 3, BAD_CHECKPOINT: 3, UNKNOWN_ADAPTER: 3, BAD_INPUT: 4, BACKEND_UNAVAILABLE: 5, HUB_ERROR: 6, OUTPUT_ERROR: 7,
-    WORKER_FAILED: 1, NOT_FINITE: 1,
+    MODEL_NOT_FOUND: 3,
+    BAD_CHECKPOINT: 3,
+    UNKNOWN_ADAPTER: 3,
+    BAD_INPUT: 4,
+    BACKEND_UNAVAILABLE: 5,
+    HUB_ERROR: 6,
+    OUTPUT_ERROR: 7,
+    WORKER_FAILED: 1,
+    NOT_FINITE: 1,
   };
 
   test.each(ERROR_CODES.map((code) => [code, expected[code]] as const))("%s exits %i", (code, status) => {

@@ -98,10 +98,11 @@ describe("pickle", () => {
 
 describe("torch checkpoint", () => {
   test("a zero-stride view claiming 100 GB of a 4-byte storage is refused before any copy", () => {
-    const pickle = new PickleBuilder().stateDict([
-      ["w", (b) => b.tensor({ key: "0", numel: 1, size: [50_000, 50_000, 10], stride: [0, 0, 0] })],
-    ]).bytes();
-    const entries = new Map([["archive/data.pkl", pickle], ["archive/data/0", new Uint8Array(4)]]);
+    const pickle = new PickleBuilder().stateDict([["w", (b) => b.tensor({ key: "0", numel: 1, size: [50_000, 50_000, 10], stride: [0, 0, 0] })]]).bytes();
+    const entries = new Map([
+      ["archive/data.pkl", pickle],
+      ["archive/data/0", new Uint8Array(4)],
+    ]);
     expectRefused("view.bin", pickle.length, () => readStateDict(entries, "view.bin"), /view\.bin: tensor w: size \[50000,50000,10\] is too large \(25000000000 elements\)/);
   });
 });

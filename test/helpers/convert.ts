@@ -2,7 +2,7 @@
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RawTensor } from "../../src/weights/dtypes";
+import type { RawTensor } from "../../src/weights/dtypes";
 import { readSafetensors } from "../../src/weights/safetensors";
 
 /** Written by convert/reference/make_convert_fixtures.py. */

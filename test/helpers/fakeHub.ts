@@ -4,8 +4,9 @@
 // host name (localhost), so a client that forwards its token across hosts is caught.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import http, { IncomingMessage, ServerResponse } from "node:http";
-import { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 
 /**
@@ -73,16 +74,16 @@ export class FakeHub {
         const bytes = readFileSync(join(dir, name));
         const key = `${repo}/${name}`;
         files.set(key, {
-          key, bytes,
+          key,
+          bytes,
           sha256: createHash("sha256").update(bytes).digest("hex"),
           gitSha1: createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex"),
         });
       }
     }
-    let hub: FakeHub | undefined;
-    const server = http.createServer((req, res) => hub!.handle(req, res));
+    const server = http.createServer((req, res) => hub.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    hub = new FakeHub(server, files, options);
+    const hub = new FakeHub(server, files, options);
     return hub;
   }
 
@@ -116,7 +117,8 @@ export class FakeHub {
     const cdnFile = on === "cdn" && path.startsWith("/cdn/") ? [...this.files.values()].find((f) => `/cdn/${f.sha256}` === path) : undefined;
     const resolve = on === "hub" ? /^\/(.+)\/resolve\/([^/]+)\/(.+)$/.exec(path) : null;
     this.requests.push({
-      on, path,
+      on,
+      path,
       file: cdnFile?.key ?? (resolve ? `${resolve[1]}/${resolve[3]}` : undefined),
       authorization: req.headers.authorization,
       range: req.headers.range,
@@ -138,13 +140,15 @@ export class FakeHub {
     if (!file) return error(res, 404, "EntryNotFound", `${name} does not exist on "${revision}"`);
     const meta = { "x-repo-commit": FAKE_COMMIT };
     if (LFS_FILE.test(name)) {
-      res.writeHead(302, {
-        ...meta,
-        location: `${this.cdn}/cdn/${file.sha256}`,
-        etag: `"${file.sha256}"`,
-        "x-linked-etag": `"${file.sha256}"`,
-        "x-linked-size": String(this.announcedSize.get(file.key) ?? file.bytes.length),
-      }).end();
+      res
+        .writeHead(302, {
+          ...meta,
+          location: `${this.cdn}/cdn/${file.sha256}`,
+          etag: `"${file.sha256}"`,
+          "x-linked-etag": `"${file.sha256}"`,
+          "x-linked-size": String(this.announcedSize.get(file.key) ?? file.bytes.length),
+        })
+        .end();
       return;
     }
     this.sendBytes(req, res, file, { ...meta, etag: `"${file.gitSha1}"` });

@@ -11,7 +11,8 @@ export const ALLOCATION_FACTOR = 16;
 const ALLOCATION_SLACK_BYTES = 4 << 20;
 
 /** What V8 says when code trips over a value it did not expect: a crash dressed as an error, never a clear one. */
-const INTERNAL_ERROR = /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Offset is outside the bounds|Invalid array length|Invalid typed array length|Maximum call stack|Array buffer allocation failed|\[object Object\]|undefined \(reading/;
+const INTERNAL_ERROR =
+  /Cannot read propert|Cannot set propert|is not a function|is not iterable|is not a constructor|Offset is outside the bounds|Invalid array length|Invalid typed array length|Maximum call stack|Array buffer allocation failed|\[object Object\]|undefined \(reading/;
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: Error };
 
@@ -96,9 +97,15 @@ export function mutate(input: Uint8Array, mutations: readonly Mutation[]): Uint8
     const n = bytes.length;
     if (n === 0) return bytes;
     switch (m.kind) {
-      case "flip": bytes[m.at % n] ^= 1 << m.bit; break;
-      case "set": bytes[m.at % n] = m.value; break;
-      case "truncate": bytes = bytes.slice(0, m.at % n); break;
+      case "flip":
+        bytes[m.at % n] ^= 1 << m.bit;
+        break;
+      case "set":
+        bytes[m.at % n] = m.value;
+        break;
+      case "truncate":
+        bytes = bytes.slice(0, m.at % n);
+        break;
       case "huge": {
         const at = m.at % n;
         for (let i = 0; i < m.width && at + i < n; i++) bytes[at + i] = Number((m.value >> BigInt(8 * i)) & 0xffn);
@@ -136,8 +143,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 /** A seed file with zero to eight mutations applied. */
 export function mutatedArb(seeds: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(fc.constantFrom(...seeds), fc.array(mutationArb, { minLength: 0, maxLength: 8 }))
-    .map(([seed, mutations]) => mutate(seed, mutations));
+  return fc.tuple(fc.constantFrom(...seeds), fc.array(mutationArb, { minLength: 0, maxLength: 8 })).map(([seed, mutations]) => mutate(seed, mutations));
 }
 
 /** Every file under `dir` (recursively) whose name ends with `suffix` and that is at most `maxBytes` long. */

@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { convertModel } from "../../convert/convert";
-import { Manifest } from "../../src/weights/modelDir";
+import type { Manifest } from "../../src/weights/modelDir";
 import { SCIVOCAB } from "./hfTokenizer";
 
 export const MODEL_FIXTURES = join(__dirname, "..", "fixtures", "models");

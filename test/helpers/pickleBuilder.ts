@@ -10,22 +10,54 @@ export class PickleBuilder {
     return this;
   }
 
-  proto(version = 2): this { return this.raw(0x80, version); }
-  stop(): this { return this.raw(0x2e); }
-  mark(): this { return this.raw(0x28); }
-  tuple(): this { return this.raw(0x74); }
-  emptyTuple(): this { return this.raw(0x29); }
-  emptyDict(): this { return this.raw(0x7d); }
-  emptyList(): this { return this.raw(0x5d); }
-  setitem(): this { return this.raw(0x73); }
-  setitems(): this { return this.raw(0x75); }
-  reduce(): this { return this.raw(0x52); }
-  build(): this { return this.raw(0x62); }
-  binpersid(): this { return this.raw(0x51); }
-  newfalse(): this { return this.raw(0x89); }
-  none(): this { return this.raw(0x4e); }
-  binput(index: number): this { return this.raw(0x71, index); }
-  binget(index: number): this { return this.raw(0x68, index); }
+  proto(version = 2): this {
+    return this.raw(0x80, version);
+  }
+  stop(): this {
+    return this.raw(0x2e);
+  }
+  mark(): this {
+    return this.raw(0x28);
+  }
+  tuple(): this {
+    return this.raw(0x74);
+  }
+  emptyTuple(): this {
+    return this.raw(0x29);
+  }
+  emptyDict(): this {
+    return this.raw(0x7d);
+  }
+  emptyList(): this {
+    return this.raw(0x5d);
+  }
+  setitem(): this {
+    return this.raw(0x73);
+  }
+  setitems(): this {
+    return this.raw(0x75);
+  }
+  reduce(): this {
+    return this.raw(0x52);
+  }
+  build(): this {
+    return this.raw(0x62);
+  }
+  binpersid(): this {
+    return this.raw(0x51);
+  }
+  newfalse(): this {
+    return this.raw(0x89);
+  }
+  none(): this {
+    return this.raw(0x4e);
+  }
+  binput(index: number): this {
+    return this.raw(0x71, index);
+  }
+  binget(index: number): this {
+    return this.raw(0x68, index);
+  }
 
   /** BININT1 / BININT2 / BININT, whichever fits, as pickle.py chooses. */
   int(value: number): this {
@@ -58,8 +90,19 @@ export class PickleBuilder {
   tensor(t: { storageType?: string; key: string; numel: number; offset?: number; size: number[]; stride: number[]; pid?: (b: PickleBuilder) => void }): this {
     this.global("torch._utils", "_rebuild_tensor_v2").mark();
     if (t.pid) t.pid(this);
-    else this.mark().unicode("storage").global("torch", t.storageType ?? "FloatStorage").unicode(t.key).unicode("cpu").int(t.numel).tuple();
-    this.binpersid().int(t.offset ?? 0).ints(t.size).ints(t.stride).newfalse();
+    else
+      this.mark()
+        .unicode("storage")
+        .global("torch", t.storageType ?? "FloatStorage")
+        .unicode(t.key)
+        .unicode("cpu")
+        .int(t.numel)
+        .tuple();
+    this.binpersid()
+      .int(t.offset ?? 0)
+      .ints(t.size)
+      .ints(t.stride)
+      .newfalse();
     return this.global("collections", "OrderedDict").emptyTuple().reduce().tuple().reduce();
   }
 

@@ -42,9 +42,13 @@ export async function runCommand(command: CommandModule<any, any>, args: string[
     }),
   );
   try {
-    await yargs(args).command(command).strict().fail((message, error) => {
-      throw error ?? new Error(message);
-    }).parseAsync();
+    await yargs(args)
+      .command(command)
+      .strict()
+      .fail((message, error) => {
+        throw error ?? new Error(message);
+      })
+      .parseAsync();
   } finally {
     spies.forEach((s) => s.mockRestore());
   }

@@ -1,7 +1,8 @@
 // A real server on 127.0.0.1 (ephemeral port) around a loaded model, and small JSON request helpers.
 import type { ServeOptions } from "../../src/serve/context";
 import type { Specter2 } from "../../src/specter2";
-import { createService, Service } from "../../src/serve/server";
+import type { Service } from "../../src/serve/server";
+import { createService } from "../../src/serve/server";
 
 export const TEST_OPTIONS: ServeOptions = {
   maxLength: 512,

@@ -2,14 +2,16 @@
 // sha256 checks, resume with Range, skipping complete files, clear errors, and where the token goes.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DownloadedFile, downloadHubFile, HubConnection, PARTIAL_SUFFIX } from "../../src/hub/downloadHubFile";
+import type { DownloadedFile, HubConnection } from "../../src/hub/downloadHubFile";
+import { downloadHubFile, PARTIAL_SUFFIX } from "../../src/hub/downloadHubFile";
 import { DownloadProgress } from "../../src/hub/downloadProgress";
 import { RECORDS_DIR } from "../../src/hub/downloadRecord";
 import { describeFile, downloadSummary } from "../../src/hub/downloadReport";
-import { downloadSpecter2, DownloadedSpecter2 } from "../../src/hub/downloadSpecter2";
+import type { DownloadedSpecter2 } from "../../src/hub/downloadSpecter2";
+import { downloadSpecter2 } from "../../src/hub/downloadSpecter2";
 import { MAX_REDIRECTS } from "../../src/hub/httpGet";
 import { hubEndpoint, hubToken, resolveUrl } from "../../src/hub/hubUrls";
 import { ADAPTER_NAMES } from "../../src/hub/specter2Repos";
@@ -43,7 +45,11 @@ async function startHub(options: { token?: string; renamed?: Record<string, stri
 
 function download(out: string, connection: Partial<HubConnection> = {}, revision = "main"): Promise<DownloadedSpecter2> {
   return downloadSpecter2({
-    out, revision, adapters: ADAPTER_NAMES, hub: { endpoint: hub.endpoint, ...connection }, progress: captureProgress().progress,
+    out,
+    revision,
+    adapters: ADAPTER_NAMES,
+    hub: { endpoint: hub.endpoint, ...connection },
+    progress: captureProgress().progress,
   });
 }
 
@@ -80,8 +86,12 @@ describe("downloadSpecter2 end to end", () => {
       }
     }
     expect(result.base.files.map((f) => [f.file, f.outcome])).toEqual([
-      ["config.json", "downloaded"], ["vocab.txt", "downloaded"], ["tokenizer_config.json", "downloaded"],
-      ["special_tokens_map.json", "downloaded"], ["pytorch_model.bin", "downloaded"], ["tokenizer.json", "absent"],
+      ["config.json", "downloaded"],
+      ["vocab.txt", "downloaded"],
+      ["tokenizer_config.json", "downloaded"],
+      ["special_tokens_map.json", "downloaded"],
+      ["pytorch_model.bin", "downloaded"],
+      ["tokenizer.json", "absent"],
     ]);
     // Prediction heads are not part of the embedding: never asked for, never written.
     expect(hub.requests.filter((r) => /head/.test(r.path))).toEqual([]);
@@ -104,14 +114,24 @@ describe("downloadSpecter2 end to end", () => {
     expect(plain.text()).toBe(""); // the caller prints the file's line
 
     const result = await downloadSpecter2({
-      out, revision: "main", adapters: ["proximity"], hub: { endpoint: hub.endpoint }, progress: plain.progress,
+      out,
+      revision: "main",
+      adapters: ["proximity"],
+      hub: { endpoint: hub.endpoint },
+      progress: plain.progress,
     });
-    expect(plain.text().split("\n").filter((l) => l !== "")).toHaveLength(result.base.files.length + 2);
+    expect(
+      plain
+        .text()
+        .split("\n")
+        .filter((l) => l !== ""),
+    ).toHaveLength(result.base.files.length + 2);
     expect(plain.text()).toMatch(/^allenai\/specter2_base\/pytorch_model\.bin: 35\.6 kB in \d+\.\d s \([\d.-]+ MB\/s\), sha256 verified$/m);
     expect(plain.text()).toContain("allenai/specter2_base/tokenizer.json: not in the repo (optional)\n");
 
     const tty = captureProgress(true);
     await downloadHubFile(request, join(out, "tty"), { endpoint: hub.endpoint }, tty.progress);
+    // eslint-disable-next-line no-control-regex -- the progress line on a TTY starts with the ESC [K (erase line) sequence
     expect(tty.text()).toMatch(/^\r\x1b\[Kallenai\/specter2_base\/pytorch_model\.bin {2}0 B \/ 35\.6 kB {2}- MB\/s/);
     expect(tty.text().endsWith("\r\x1b[K")).toBe(true);
   });
@@ -124,9 +144,14 @@ describe("verification", () => {
     const out = tempOut();
     const sha = (await import("node:crypto")).createHash("sha256");
     const expected = sha.update(BASE_BIN_BYTES).digest("hex");
-    const error = await download(out).then(() => undefined, (e: Error) => e);
+    const error = await download(out).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(
-      new RegExp(`^allenai/specter2_base/pytorch_model\\.bin: sha256 mismatch, the Hub says ${expected} but the downloaded bytes have (?!${expected})[0-9a-f]{64} \\(from http://localhost:\\d+/cdn/${expected}\\); the corrupt download was deleted`),
+      new RegExp(
+        `^allenai/specter2_base/pytorch_model\\.bin: sha256 mismatch, the Hub says ${expected} but the downloaded bytes have (?!${expected})[0-9a-f]{64} \\(from http://localhost:\\d+/cdn/${expected}\\); the corrupt download was deleted`,
+      ),
     );
     expect(existsSync(baseBinPath(out))).toBe(false);
     expect(existsSync(baseBinPath(out) + PARTIAL_SUFFIX)).toBe(false);
@@ -168,7 +193,10 @@ describe("resume and skip", () => {
     await startHub();
     hub.dropAfter.set(BASE_BIN, 10_000);
     const out = tempOut();
-    const error = await download(out).then(() => undefined, (e: Error) => e);
+    const error = await download(out).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(
       /^download of allenai\/specter2_base\/pytorch_model\.bin from http:\/\/localhost:\d+\/cdn\/[0-9a-f]{64} broke off after 10000 of 35567 bytes \(.+\); run the command again to resume it$/,
     );
@@ -182,7 +210,10 @@ describe("resume and skip", () => {
     expect(describeFile(resumed)).toMatch(/^allenai\/specter2_base\/pytorch_model\.bin: 35\.6 kB \(resumed at 10\.0 kB\) in \d+\.\d s \([\d.-]+ MB\/s\), sha256 verified$/);
     expect(readFileSync(baseBinPath(out))).toEqual(BASE_BIN_BYTES);
     expect(existsSync(baseBinPath(out) + PARTIAL_SUFFIX)).toBe(false);
-    expect(hub.requestsFor(BASE_BIN).map((r) => [r.on, r.range])).toEqual([["hub", "bytes=10000-"], ["cdn", "bytes=10000-"]]);
+    expect(hub.requestsFor(BASE_BIN).map((r) => [r.on, r.range])).toEqual([
+      ["hub", "bytes=10000-"],
+      ["cdn", "bytes=10000-"],
+    ]);
   });
 
   it("a small (non-LFS) file cut off mid-way resumes from the Hub itself", async () => {
@@ -207,7 +238,10 @@ describe("resume and skip", () => {
     const result = await download(out);
     expect(outcomes(result)[BASE_BIN]).toBe("downloaded");
     expect(readFileSync(baseBinPath(out))).toEqual(BASE_BIN_BYTES);
-    expect(hub.requestsFor(BASE_BIN).map((r) => [r.on, r.range])).toEqual([["hub", "bytes=10000-"], ["cdn", "bytes=10000-"]]);
+    expect(hub.requestsFor(BASE_BIN).map((r) => [r.on, r.range])).toEqual([
+      ["hub", "bytes=10000-"],
+      ["cdn", "bytes=10000-"],
+    ]);
   });
 
   it("a partial file of another version of the file (etag changed on the Hub) is not resumed but started over", async () => {
@@ -224,7 +258,10 @@ describe("resume and skip", () => {
     expect(readFileSync(baseBinPath(out))).toEqual(BASE_BIN_BYTES);
     // The Hub's answer shows the new version; the ranged CDN answer it redirected to is dropped unread.
     expect(hub.requestsFor(BASE_BIN).map((r) => [r.on, r.range])).toEqual([
-      ["hub", "bytes=10000-"], ["cdn", "bytes=10000-"], ["hub", undefined], ["cdn", undefined],
+      ["hub", "bytes=10000-"],
+      ["cdn", "bytes=10000-"],
+      ["hub", undefined],
+      ["cdn", undefined],
     ]);
   });
 
@@ -254,7 +291,10 @@ describe("errors and the token", () => {
 
   async function fetchError(connection: HubConnection, req = request("allenai/specter2_base", "config.json")): Promise<string> {
     const out = tempOut();
-    const error = await downloadHubFile(req, out, connection, captureProgress().progress).then(() => undefined, (e: Error) => e);
+    const error = await downloadHubFile(req, out, connection, captureProgress().progress).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     if (error === undefined) throw new Error("the download succeeded");
     expect(existsSync(join(out, req.file))).toBe(false);
     return error.message;
@@ -266,13 +306,9 @@ describe("errors and the token", () => {
     expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/specter2_base", "model.safetensors"))).toBe(
       `${url("allenai/specter2_base", "main", "model.safetensors")}: HTTP 404, repo allenai/specter2_base has no file model.safetensors at revision main (the Hub says: model.safetensors does not exist on "main")`,
     );
-    expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/nope", "config.json"))).toMatch(
-      /resolve\/main\/config\.json: HTTP 404, repo allenai\/nope does not exist/,
-    );
+    expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/nope", "config.json"))).toMatch(/resolve\/main\/config\.json: HTTP 404, repo allenai\/nope does not exist/);
     // An optional file may be absent, but not because its repo is.
-    expect(await fetchError({ endpoint: hub.endpoint }, { ...request("allenai/nope", "tokenizer.json"), optional: true })).toMatch(
-      /HTTP 404, repo allenai\/nope does not exist/,
-    );
+    expect(await fetchError({ endpoint: hub.endpoint }, { ...request("allenai/nope", "tokenizer.json"), optional: true })).toMatch(/HTTP 404, repo allenai\/nope does not exist/);
     expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/specter2_base", "config.json", "refs/pr/1"))).toContain(
       `${url("allenai/specter2_base", "refs%2Fpr%2F1", "config.json")}: HTTP 404, repo allenai/specter2_base has no revision refs/pr/1`,
     );
@@ -283,9 +319,7 @@ describe("errors and the token", () => {
     expect(await fetchError({ endpoint: hub.endpoint })).toMatch(
       /: HTTP 401, not authorized to read allenai\/specter2_base; if the repo is private or gated, set HF_TOKEN to an access token that can read it \(the Hub says: Access to model allenai\/specter2_base is restricted/,
     );
-    expect(await fetchError({ endpoint: hub.endpoint, token: "hf_wrong" })).toContain(
-      "HTTP 401, not authorized to read allenai/specter2_base; HF_TOKEN is set but was refused",
-    );
+    expect(await fetchError({ endpoint: hub.endpoint, token: "hf_wrong" })).toContain("HTTP 401, not authorized to read allenai/specter2_base; HF_TOKEN is set but was refused");
   });
 
   it("the token goes to the Hub and never to the CDN it redirects to", async () => {
@@ -303,9 +337,7 @@ describe("errors and the token", () => {
   it("a renamed repo's relative redirect is followed, and the sha256 still comes from the Hub", async () => {
     await startHub({ renamed: { "allenai/specter_plus_plus": "allenai/specter2_base" } });
     const out = tempOut();
-    const file: DownloadedFile = await downloadHubFile(
-      request("allenai/specter_plus_plus", "pytorch_model.bin"), out, { endpoint: hub.endpoint }, captureProgress().progress,
-    );
+    const file: DownloadedFile = await downloadHubFile(request("allenai/specter_plus_plus", "pytorch_model.bin"), out, { endpoint: hub.endpoint }, captureProgress().progress);
     expect(file).toMatchObject({ outcome: "downloaded", verified: true, bytes: BASE_BIN_BYTES.length });
     expect(readFileSync(join(out, "pytorch_model.bin"))).toEqual(BASE_BIN_BYTES);
     expect(hub.requests.map((r) => [r.on, r.path.replace(/[0-9a-f]{64}/, "SHA")])).toEqual([
@@ -338,9 +370,7 @@ describe("errors and the token", () => {
   it("unknown or repeated adapter names fail before anything is fetched", async () => {
     await startHub();
     const run = (adapters: string[]) => downloadSpecter2({ out: tempOut(), revision: "main", adapters, hub: { endpoint: hub.endpoint } });
-    await expect(run(["proximity", "specter"])).rejects.toThrow(
-      'unknown adapter "specter": SPECTER2\'s adapters are proximity, adhoc_query, classification, regression',
-    );
+    await expect(run(["proximity", "specter"])).rejects.toThrow('unknown adapter "specter": SPECTER2\'s adapters are proximity, adhoc_query, classification, regression');
     await expect(run(["constructor"])).rejects.toThrow('unknown adapter "constructor"');
     await expect(run(["proximity", "proximity"])).rejects.toThrow('adapter "proximity" is given twice');
     expect(hub.requests).toEqual([]);

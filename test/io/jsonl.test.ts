@@ -30,9 +30,11 @@ test("yields each line's value with its line number; blank lines are skipped but
 test("reads a stream such as stdin, named <stdin> in errors", async () => {
   const stream = Readable.from(['{"a":', ' 1}\n{"a": 2}\n', "{oops\n"]);
   const seen: unknown[] = [];
-  await expect((async () => {
-    for await (const { value } of readJsonl(stream)) seen.push(value);
-  })()).rejects.toThrow("<stdin>:3: malformed JSON");
+  await expect(
+    (async () => {
+      for await (const { value } of readJsonl(stream)) seen.push(value);
+    })(),
+  ).rejects.toThrow("<stdin>:3: malformed JSON");
   expect(seen).toEqual([{ a: 1 }, { a: 2 }]);
 });
 
@@ -52,7 +54,7 @@ test("a malformed line is a JsonlError naming the file and line, after the lines
 });
 
 test("readJsonlEntries reports bad lines and goes on", async () => {
-  const entries = await collect(readJsonlEntries(tempFile('1\nnope\n\u00a0\n3\n')));
+  const entries = await collect(readJsonlEntries(tempFile("1\nnope\n\u00a0\n3\n")));
   expect(entries.map((e) => ("error" in e ? `error ${e.lineNumber}` : e.value))).toEqual([1, "error 2", "error 3", 3]);
 });
 

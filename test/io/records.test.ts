@@ -36,7 +36,7 @@ test.each([
 
 test.each([
   [null, 'in.jsonl:7: expected a JSON object with "text" (a query) or "title" and "abstract" (a paper), got null'],
-  [[1], "in.jsonl:7: expected a JSON object", ],
+  [[1], "in.jsonl:7: expected a JSON object"],
   ["text", "in.jsonl:7: expected a JSON object"],
   [{ title: 5, abstract: "A" }, 'in.jsonl:7: "title" must be a string, got number 5'],
   [{ abstract: "A" }, 'in.jsonl:7: "title" must be a string, got nothing'],

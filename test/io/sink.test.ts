@@ -16,8 +16,14 @@ describe("EmbeddingSink", () => {
     sink.write([row("p1", 1, 2), row(7, 0.5, -1)], 2);
     expect(existsSync(out)).toBe(false);
     sink.finish();
-    const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines).toEqual([{ paper_id: "p1", embedding: [1, 2] }, { paper_id: 7, embedding: [0.5, -1] }]);
+    const lines = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { paper_id: "p1", embedding: [1, 2] },
+      { paper_id: 7, embedding: [0.5, -1] },
+    ]);
     expect(existsSync(`${out}.partial`) || existsSync(`${out}.progress.json`)).toBe(false);
   });
 

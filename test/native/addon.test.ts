@@ -1,7 +1,8 @@
 // Bad calls into the addon throw JS errors: none may read or write out of bounds or crash the process
 // (a crash would take this jest worker down and fail the suite), and a refused call writes nothing into
 // `out`. Skipped where the addon is not built.
-import { BINARY_CODES, Dims3, loadAddon, NativeAddon, REDUCE_CODES, UNARY_CODES } from "../../src/backend/native/addon";
+import type { Dims3, NativeAddon } from "../../src/backend/native/addon";
+import { BINARY_CODES, loadAddon, REDUCE_CODES, UNARY_CODES } from "../../src/backend/native/addon";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 
 /** What every `out` holds before a call that must be refused: any write would change it. */
@@ -201,7 +202,11 @@ const ADD = BINARY_CODES.Add;
       ["a plain array for x", w({ 0: new Array(24).fill(0) }), /x must be a Float32Array/],
       ["an empty x", w({ 0: new Float32Array(0) }), /x must not be empty/],
       ["a shape that says more values", w({ 1: [2, 3, 5] }), /x has 24 values, its dimensions say 30/],
-      ["a shape of rank 9", w({ 0: new Float32Array(1), 1: new Array<number>(9).fill(1), 2: [0, 1, 2, 3, 4, 5, 6, 7, 8], 3: new Float32Array(1) }), /xShape must be an array of at most 8 dimensions/],
+      [
+        "a shape of rank 9",
+        w({ 0: new Float32Array(1), 1: new Array<number>(9).fill(1), 2: [0, 1, 2, 3, 4, 5, 6, 7, 8], 3: new Float32Array(1) }),
+        /xShape must be an array of at most 8 dimensions/,
+      ],
       ["a negative dim", w({ 1: [-2, -3, 4] }), /xShape must hold positive integers/],
       ["a NaN dim", w({ 1: [2, NaN, 4] }), /xShape must hold positive integers/],
       ["dims whose product overflows", w({ 1: [BIG, BIG, BIG] }), /x is too large/],

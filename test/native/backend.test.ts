@@ -7,7 +7,8 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NATIVE_BACKEND, registerNativeBackend } from "../../src/backend/native";
-import { loadAddon, NativeAddon, nativeAddonPath } from "../../src/backend/native/addon";
+import type { NativeAddon } from "../../src/backend/native/addon";
+import { loadAddon, nativeAddonPath } from "../../src/backend/native/addon";
 import type { NativeBackend } from "../../src/backend/native/nativeBackend";
 import { declareConstant } from "../../src/backend/constants";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
@@ -27,11 +28,12 @@ const t = (values: Float32Array, shape: number[]) => tf.tensor(values, shape, "f
 
 /** `op` run on the cpu backend, its result read back; the active backend is native again after. */
 function onCpu(op: () => tf.Tensor): Float32Array {
-  tf.setBackend("cpu");
+  // cpu and native initialise synchronously: setBackend has switched when it returns (its promise is only the result).
+  void tf.setBackend("cpu");
   try {
     return tf.tidy(() => op().dataSync() as Float32Array);
   } finally {
-    tf.setBackend(NATIVE_BACKEND);
+    void tf.setBackend(NATIVE_BACKEND);
   }
 }
 
@@ -57,12 +59,12 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
   let outputs: jest.SpyInstance<Float32Array, [number]>;
   const taken = (from: number): Float32Array[] => outputs.mock.results.slice(from).map((r) => r.value as Float32Array);
   /** The backend's own array behind a tensor (what the pool recycles). */
-  const stored = (x: tf.Tensor) => backend.data.get(x.dataId)!.values as Float32Array;
+  const stored = (x: tf.Tensor) => backend.data.get(x.dataId).values as Float32Array;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     registerNativeBackend();
     addon = loadAddon();
-    tf.setBackend(NATIVE_BACKEND);
+    await tf.setBackend(NATIVE_BACKEND);
     backend = tf.backend() as NativeBackend;
   });
   beforeEach(() => tf.setBackend(NATIVE_BACKEND));
@@ -203,7 +205,12 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       expect(worst(got, want)).toBeLessThanOrEqual(matmulTolerance(K));
       // A second product reuses the packed copy.
       const packed = addon.packedBytes();
-      expect(worst(tf.tidy(() => product(b).dataSync()), want)).toBeLessThanOrEqual(matmulTolerance(K));
+      expect(
+        worst(
+          tf.tidy(() => product(b).dataSync()),
+          want,
+        ),
+      ).toBeLessThanOrEqual(matmulTolerance(K));
       expect(addon.packedBytes()).toBe(packed);
       b.dispose();
       expect(addon.packedBytes()).toBe(before);
@@ -369,7 +376,9 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
 });
 
 (NATIVE_BUILT ? describe : describe.skip)("packed weights never outlive their values", () => {
-  const m = 8, k = 32, n = 16;
+  const m = 8,
+    k = 32,
+    n = 16;
   const product = (a: Float32Array, b: Float32Array) => {
     const out = new Float32Array(m * n);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) out[i * n + j] += a[i * k + p] * b[p * n + j];

@@ -27,7 +27,8 @@ interface Case {
 
 /** Runs the case on one backend from the same values: tensors are made there, so no data moves between backends. */
 function run(backend: string, c: Case, a: Float32Array, b: Float32Array, bias?: Float32Array): { shape: number[]; values: Float32Array } {
-  tf.setBackend(backend);
+  // cpu and native initialise synchronously: setBackend has switched when it returns (its promise is only the result).
+  void tf.setBackend(backend);
   return tf.tidy(() => {
     const ta = tf.tensor(a, c.aShape);
     const tb = tf.tensor(b, c.bShape);
@@ -35,8 +36,13 @@ function run(backend: string, c: Case, a: Float32Array, b: Float32Array, bias?: 
       c.biasShape === undefined && c.activation === undefined
         ? tf.matMul(ta, tb, c.transposeA, c.transposeB)
         : tf.fused.matMul({
-            a: ta, b: tb, transposeA: c.transposeA, transposeB: c.transposeB,
-            bias: bias && tf.tensor(bias, c.biasShape), activation: c.activation, leakyreluAlpha: 0.1,
+            a: ta,
+            b: tb,
+            transposeA: c.transposeA,
+            transposeB: c.transposeB,
+            bias: bias && tf.tensor(bias, c.biasShape),
+            activation: c.activation,
+            leakyreluAlpha: 0.1,
           });
     return { shape: out.shape, values: out.dataSync() as Float32Array };
   });
@@ -121,7 +127,10 @@ function randomCase(next: () => number, opts: { batch: number[]; aBatch?: number
   const activations: Activation[] = ["linear", "relu", "relu6", "elu", "leakyrelu", "sigmoid"];
   it.each(activations)("fused bias [n] and %s", (activation) => {
     // k = 200 gives sums with a standard deviation of √200/3 ≈ 4.7, so relu6's clip at 6 is reached.
-    for (const [transposeA, transposeB] of [[false, false], [true, true]]) {
+    for (const [transposeA, transposeB] of [
+      [false, false],
+      [true, true],
+    ]) {
       const c = { aShape: transposeA ? [200, 17] : [17, 200], bShape: transposeB ? [23, 200] : [200, 23], transposeA, transposeB };
       check({ ...c, biasShape: [23], activation }, 51);
     }
@@ -145,8 +154,8 @@ function randomCase(next: () => number, opts: { batch: number[]; aBatch?: number
   beforeAll(() => registerNativeBackend());
   afterAll(() => tf.setBackend("cpu"));
 
-  it("int32 matmul, PReLU and empty tensors give the cpu backend's results", () => {
-    tf.setBackend("native");
+  it("int32 matmul, PReLU and empty tensors give the cpu backend's results", async () => {
+    await tf.setBackend("native");
     const calls = nativeCalls();
     expect(tf.matMul(tf.tensor2d([[1, 2]], [1, 2], "int32"), tf.tensor2d([[3], [4]], [2, 1], "int32")).arraySync()).toEqual([[11]]);
     const prelu = tf.fused.matMul({ a: tf.tensor2d([[1, -2]]), b: tf.tensor2d([[1], [1]]), activation: "prelu", preluActivationWeights: tf.scalar(0.5) });
@@ -155,8 +164,8 @@ function randomCase(next: () => number, opts: { batch: number[]; aBatch?: number
     expect(nativeCalls()).toBe(calls);
   });
 
-  it("mismatched inner dimensions throw tfjs' own error", () => {
-    tf.setBackend("native");
+  it("mismatched inner dimensions throw tfjs' own error", async () => {
+    await tf.setBackend("native");
     expect(() => tf.matMul(tf.zeros([2, 3]), tf.zeros([4, 2]))).toThrow(/inner shapes/);
   });
 });

@@ -47,8 +47,9 @@ interface Tolerance {
 function mismatch(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance = {}): string | null {
   if (got.length !== want.length) return `length ${got.length}, expected ${want.length}`;
   for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
-    const abs = typeof tol.abs === "function" ? tol.abs(i) : tol.abs ?? 0;
+    const g = got[i],
+      w = want[i];
+    const abs = typeof tol.abs === "function" ? tol.abs(i) : (tol.abs ?? 0);
     if (ulps(g, w) <= (tol.ulps ?? 0) || Math.abs(g - w) <= abs) continue;
     return `element ${i}: native ${g}, cpu ${w} (${ulps(g, w)} ulps, |Δ| ${Math.abs(g - w)})`;
   }
@@ -65,7 +66,8 @@ interface Result {
 
 /** `op` on `backend`: it makes its inputs there, from the same arrays on both backends. */
 function runOn(backend: string, op: () => tf.Tensor): Result {
-  tf.setBackend(backend);
+  // cpu and native initialise synchronously: setBackend has switched when it returns (its promise is only the result).
+  void tf.setBackend(backend);
   return tf.tidy(() => {
     const t = op();
     return { shape: t.shape, dtype: t.dtype, values: t.dataSync() as Float32Array | Int32Array };
@@ -74,7 +76,7 @@ function runOn(backend: string, op: () => tf.Tensor): Result {
 
 /** The error message `op` throws on `backend`. */
 function errorOn(backend: string, op: () => tf.Tensor): string {
-  tf.setBackend(backend);
+  void tf.setBackend(backend); // as in runOn
   try {
     tf.tidy(op);
   } catch (e) {
@@ -109,9 +111,9 @@ const t = (values: Float32Array, shape: number[]) => tf.tensor(values, shape, "f
     const addon = loadAddon();
     for (const fn of ["binary", "unary", "softmax", "reduce", "transpose", "matmul"] as const) spies[fn] = jest.spyOn(addon, fn);
   });
-  afterAll(() => {
+  afterAll(async () => {
     Object.values(spies).forEach((s) => s.mockRestore());
-    tf.setBackend("cpu");
+    await tf.setBackend("cpu");
   });
 
   describe("binary ops with broadcasting", () => {
@@ -154,9 +156,7 @@ const t = (values: Float32Array, shape: number[]) => tf.tensor(values, shape, "f
       ["a large attention mask (split across threads)", [4, 8, 32, 32], [4, 1, 1, 32]],
     ];
 
-    const cases = shapes.flatMap(([name, aShape, bShape], i) =>
-      (Object.keys(ops) as (keyof typeof ops)[]).map((op, j) => [op, name, aShape, bShape, 100 * i + j] as const),
-    );
+    const cases = shapes.flatMap(([name, aShape, bShape], i) => (Object.keys(ops) as (keyof typeof ops)[]).map((op, j) => [op, name, aShape, bShape, 100 * i + j] as const));
 
     it.each(cases)("%s, %s", (op, _name, aShape, bShape, seed) => {
       const a = randomArray(aShape, seed, 4);
@@ -367,8 +367,8 @@ const t = (values: Float32Array, shape: number[]) => tf.tensor(values, shape, "f
     const table = randomArray([V, H], 91);
     let backend: NativeBackend;
     let outputs: jest.SpyInstance;
-    beforeAll(() => {
-      tf.setBackend(NATIVE_BACKEND);
+    beforeAll(async () => {
+      await tf.setBackend(NATIVE_BACKEND);
       backend = tf.backend() as NativeBackend;
       outputs = jest.spyOn(backend, "output");
     });

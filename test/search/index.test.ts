@@ -4,7 +4,8 @@ import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { npyHeader } from "../../src/io/npy";
-import { IndexRow, readIndex } from "../../src/search/indexReader";
+import type { IndexRow } from "../../src/search/indexReader";
+import { readIndex } from "../../src/search/indexReader";
 import { titlesFor } from "../../src/search/titles";
 
 const dir = mkdtempSync(join(tmpdir(), "search-index-"));
@@ -76,13 +77,23 @@ describe("readIndex (.npy + ids)", () => {
   });
 
   it("refuses a truncated file", async () => {
-    const path = npy("cut", [[1, 2], [3, 4]]);
+    const path = npy("cut", [
+      [1, 2],
+      [3, 4],
+    ]);
     truncateSync(path, 128 + 12);
     await expect(collect(readIndex(path, 2))).rejects.toThrow(`${path}: 140 bytes, but shape (2, 2) needs 144: truncated`);
   });
 
   it("refuses an ids file with fewer or more ids than rows", async () => {
-    const few = npy("few", [[1, 2], [3, 4]], ["a"]);
+    const few = npy(
+      "few",
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      ["a"],
+    );
     await expect(collect(readIndex(few, 2))).rejects.toThrow(`${few.replace(/\.npy$/, ".ids.jsonl")}: has 1 ids, but ${few} has 2 rows`);
     const many = npy("many", [[1, 2]], ["a", "b"]);
     await expect(collect(readIndex(many, 2))).rejects.toThrow(`${many.replace(/\.npy$/, ".ids.jsonl")}:2: more ids than the 1 rows of ${many}`);
@@ -96,11 +107,14 @@ describe("readIndex (.npy + ids)", () => {
 
 describe("titlesFor", () => {
   it("finds titles by id as specter2 embed assigned them (id field, else line number), only for the ids asked", async () => {
-    const papers = file(
-      "papers.jsonl",
-      jsonl({ paper_id: "x1", title: "First", abstract: "a" }, "not json", { title: "Third, no id", abstract: null }, { id: 5, title: "Fourth" }),
-    );
+    const papers = file("papers.jsonl", jsonl({ paper_id: "x1", title: "First", abstract: "a" }, "not json", { title: "Third, no id", abstract: null }, { id: 5, title: "Fourth" }));
     const titles = await titlesFor(papers, ["x1", 3, 5, "missing"]);
-    expect(titles).toEqual(new Map([['"x1"', "First"], ["3", "Third, no id"], ["5", "Fourth"]]));
+    expect(titles).toEqual(
+      new Map([
+        ['"x1"', "First"],
+        ["3", "Third, no id"],
+        ["5", "Fourth"],
+      ]),
+    );
   });
 });

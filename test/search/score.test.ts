@@ -1,6 +1,6 @@
 // Scores, the bounded top-k heap and the streamed ranking, on vectors whose answers are worked out by hand.
 import fc from "fast-check";
-import { IndexRow } from "../../src/search/indexReader";
+import type { IndexRow } from "../../src/search/indexReader";
 import { makeScorer } from "../../src/search/score";
 import { searchIndex } from "../../src/search/search";
 import { TopK } from "../../src/search/topK";
@@ -71,18 +71,31 @@ async function* stream(rows: [string, number[]][]): AsyncGenerator<IndexRow> {
 
 describe("searchIndex", () => {
   // Points on a line at known distances from the query (0, 0): |a| = 5, |b| = 1, |c| = 3, |d| = 1, |e| = 2.
-  const rows: [string, number[]][] = [["a", [3, 4]], ["b", [0, 1]], ["c", [3, 0]], ["d", [-1, 0]], ["e", [0, -2]]];
+  const rows: [string, number[]][] = [
+    ["a", [3, 4]],
+    ["b", [0, 1]],
+    ["c", [3, 0]],
+    ["d", [-1, 0]],
+    ["e", [0, -2]],
+  ];
 
   it("ranks by L2 distance, nearest first, ties in index order", async () => {
     const { hits, scanned } = await searchIndex(stream(rows), makeScorer("l2", v(0, 0)), 3);
     expect(scanned).toBe(5);
-    expect(hits.map((h) => [h.rank, h.id, h.score])).toEqual([[1, "b", 1], [2, "d", 1], [3, "e", 2]]);
+    expect(hits.map((h) => [h.rank, h.id, h.score])).toEqual([
+      [1, "b", 1],
+      [2, "d", 1],
+      [3, "e", 2],
+    ]);
   });
 
   it("ranks by dot product, largest first", async () => {
     // q = (1, 1): a 7, b 1, c 3, d -1, e -2.
     const { hits } = await searchIndex(stream(rows), makeScorer("dot", v(1, 1)), 2);
-    expect(hits.map((h) => [h.id, h.score])).toEqual([["a", 7], ["c", 3]]);
+    expect(hits.map((h) => [h.id, h.score])).toEqual([
+      ["a", 7],
+      ["c", 3],
+    ]);
   });
 
   it("keeps titles that the index rows carry", async () => {

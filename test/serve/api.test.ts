@@ -6,7 +6,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import OpenAI from "openai";
 import { createService } from "../../src/serve/server";
 import { Specter2 } from "../../src/specter2";
-import { get, post, Running, startService, TEST_OPTIONS } from "../helpers/serve";
+import type { Running } from "../helpers/serve";
+import { get, post, startService, TEST_OPTIONS } from "../helpers/serve";
 
 const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
 const papers = readFileSync(join(__dirname, "..", "..", "examples", "papers.jsonl"), "utf8")
@@ -25,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.service.close();
-  model?.close();
+  await model?.close();
 });
 
 /** The library's vectors for the same inputs in one batch, as the idle server batches one request. */

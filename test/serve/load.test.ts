@@ -5,7 +5,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
 import { Specter2 } from "../../src/specter2";
-import { maxAbsDiff, post, Running, startService } from "../helpers/serve";
+import type { Running } from "../helpers/serve";
+import { maxAbsDiff, post, startService } from "../helpers/serve";
 
 const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
 const NAMES = ["base", "proximity", "adhoc_query", "classification", "regression"];
@@ -28,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.service.close();
-  model?.close();
+  await model?.close();
 });
 
 /** A deterministic mix (seeded LCG): adapter, API and 1–6 texts per request. */
@@ -62,12 +63,14 @@ it("adapters differ by far more than the batching tolerance, so a misrouted vect
 it("a few thousand requests leave no tensor behind and memory flat", async () => {
   const run = async (n: number) => {
     // 32 clients, each sending its share one request after another.
-    await Promise.all(Array.from({ length: 32 }, async (_, c) => {
-      for (let i = c; i < n; i += 32) {
-        const r = await post(`${server.url}/v1/embeddings`, { model: NAMES[i % NAMES.length], input: [TEXTS[i % 3], TEXTS[(i + 1) % 3]] });
-        expect(r.status).toBe(200);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, c) => {
+        for (let i = c; i < n; i += 32) {
+          const r = await post(`${server.url}/v1/embeddings`, { model: NAMES[i % NAMES.length], input: [TEXTS[i % 3], TEXTS[(i + 1) % 3]] });
+          expect(r.status).toBe(200);
+        }
+      }),
+    );
   };
   // Collect garbage before each reading, so what is measured is what is still referenced.
   setFlagsFromString("--expose-gc");

@@ -38,11 +38,17 @@ describe("BatchQueue", () => {
     const b = queue.submit(null, [row(3, 4)]);
     const c = queue.submit("proximity", [row(4, 7)]);
     const [va, vb, vc] = await Promise.all([a, b, c]);
-    expect(va.map((v) => Array.from(v))).toEqual([[9, 1, 5], [9, 2, 3]]);
+    expect(va.map((v) => Array.from(v))).toEqual([
+      [9, 1, 5],
+      [9, 2, 3],
+    ]);
     expect(vb.map((v) => Array.from(v))).toEqual([[-1, 3, 4]]);
     expect(vc.map((v) => Array.from(v))).toEqual([[9, 4, 7]]);
     // Both proximity requests went into one batch (sorted by length), the base rows into another.
-    expect(batches.map((x) => [x.adapter, x.rows.map((r) => r[0])])).toEqual([["proximity", [2, 1, 4]], [null, [3]]]);
+    expect(batches.map((x) => [x.adapter, x.rows.map((r) => r[0])])).toEqual([
+      ["proximity", [2, 1, 4]],
+      [null, [3]],
+    ]);
     expect(queue.pendingRows).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 // `specter2 serve` as a process: SIGTERM under load stops accepting, answers every accepted request
 // correctly, and exits 0.
-import { ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Specter2 } from "../../src/specter2";
 import { maxAbsDiff } from "../helpers/serve";
@@ -37,7 +38,10 @@ function startCli(args: string[]): Promise<{ url: string; logs: string[] }> {
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return text.split("\n").filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(name))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
 }
 
 it("SIGTERM under load: every accepted request is answered with its vectors, exit 0, then connections are refused", async () => {
@@ -49,7 +53,11 @@ it("SIGTERM under load: every accepted request is answered with its vectors, exi
   const { url, logs } = await startCli(["--model", MODEL, "--port", "0", "--backend", "wasm", "--max-batch-tokens", "64", "--max-length", "64", "--max-concurrent-requests", "200"]);
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const answers = Array.from({ length: N }, (_, i) =>
-    fetch(`${url}/embed`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: [TEXTS[i % 8], TEXTS[(i + 3) % 8]], adapter: "classification" }) }),
+    fetch(`${url}/embed`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inputs: [TEXTS[i % 8], TEXTS[(i + 3) % 8]], adapter: "classification" }),
+    }),
   );
   // Every request has reached the server (in flight or answered) before the signal.
   for (let t = 0; t < 500; t++) {

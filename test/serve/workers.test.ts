@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { defaultWorkers } from "../../src/engine/defaults";
 import { Specter2 } from "../../src/specter2";
-import { get, post, Running, startService } from "../helpers/serve";
+import type { Running } from "../helpers/serve";
+import { get, post, startService } from "../helpers/serve";
 
 const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
 const ADAPTERS = ["proximity", "adhoc_query", "classification", "regression"];
@@ -75,8 +76,8 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "specter2-serve-workers-"));
   model = await Specter2.load(MODEL, { workers: 0, backend: "wasm" });
 });
-afterAll(() => {
-  model?.close();
+afterAll(async () => {
+  await model?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -5,7 +5,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JsonlEntry, readJsonlEntries } from "../../src/io/jsonl";
+import type { JsonlEntry } from "../../src/io/jsonl";
+import { readJsonlEntries } from "../../src/io/jsonl";
 import { countLinesIn, LinesBefore, readRange, splitLines } from "../../src/io/lines";
 import { inputItems } from "../../src/pipeline/inputItems";
 import { nominalBoundary, shardRange, shardRanges } from "../../src/shard/ranges";
@@ -58,7 +59,7 @@ const FILES: [string, string | Buffer][] = [
   ["BOM", '\uFEFF{"text": "first"}\n{"text": "second"}\n'],
   ["lines longer than the read buffer", [`{"text": "${"x".repeat(150_000)}"}`, '{"text": "short"}', `{"text": "${"é".repeat(70_000)}"}`, "", '{"text": "end"}'].join("\n")],
   ["a line longer than a shard", ['{"text": "a"}', `{"text": "${"y".repeat(5000)}"}`, '{"text": "b"}'].join("\n") + "\n"],
-  ["multi-byte UTF-8 everywhere", Array.from({ length: 60 }, (_, i) => JSON.stringify({ paper_id: i, title: "🧬漢é".repeat(i % 7 + 1) })).join("\n")],
+  ["multi-byte UTF-8 everywhere", Array.from({ length: 60 }, (_, i) => JSON.stringify({ paper_id: i, title: "🧬漢é".repeat((i % 7) + 1) })).join("\n")],
   ["invalid UTF-8 bytes", Buffer.concat([Buffer.from('{"text": "a'), Buffer.from([0xe2, 0x82]), Buffer.from('"}\n{"text": "\u00e9"}\n'), Buffer.from([0xff, 0x0a])])],
   ["random CRLF/LF corpus 1", randomCorpus(1, 200)],
   ["random CRLF/LF corpus 2", randomCorpus(2, 57)],
@@ -71,7 +72,7 @@ const buffersFor = (size: number) => (size < 2_000 ? [1, 3, 7, 64 << 10] : size 
 /** Byte offsets where lines start (a line is everything up to and including "\n"; a final line may lack it). */
 function lineStarts(bytes: Buffer): number[] {
   const starts: number[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     starts.push(at);
     const nl = bytes.indexOf(0x0a, at);
     at = nl === -1 ? bytes.length : nl + 1;
@@ -215,7 +216,10 @@ describe("file line numbers of a shard", () => {
 
 describe("--shard specs", () => {
   const slurm = (id: number, min: number, max: number, count = max - min + 1) => ({
-    SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: String(min), SLURM_ARRAY_TASK_MAX: String(max), SLURM_ARRAY_TASK_COUNT: String(count),
+    SLURM_ARRAY_TASK_ID: String(id),
+    SLURM_ARRAY_TASK_MIN: String(min),
+    SLURM_ARRAY_TASK_MAX: String(max),
+    SLURM_ARRAY_TASK_COUNT: String(count),
   });
   test.each([
     ["0/1", {}, undefined, { index: 0, count: 1 }],

@@ -7,7 +7,8 @@
 // It runs when SPECTER2_SLURM_TEST=1, which .ci/run sets after installing slurm-wlm and munge: there a
 // missing binary or a daemon that does not start fails the test. Without the variable (a developer's
 // machine without Slurm or root) it is skipped, and says so.
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
@@ -86,7 +87,13 @@ if (!REQUIRED) {
       return [...r.stdout.matchAll(/JobState=(\S+)/g)].map((m) => m[1]);
     }
 
-    const finished = (jobs: string[]) => until(`jobs ${jobs.join(", ")} to end`, 120_000, () => jobs.every((j) => states(j).every((s) => TERMINAL.test(s))), () => `${sh("squeue", []).out}\n${logs()}`);
+    const finished = (jobs: string[]) =>
+      until(
+        `jobs ${jobs.join(", ")} to end`,
+        120_000,
+        () => jobs.every((j) => states(j).every((s) => TERMINAL.test(s))),
+        () => `${sh("squeue", []).out}\n${logs()}`,
+      );
 
     beforeAll(async () => {
       if (process.getuid?.() !== 0) throw new Error("the Slurm test needs root: slurmd runs jobs as their submitting user, and munged here runs as root with --force");
@@ -100,48 +107,64 @@ if (!REQUIRED) {
       const key = join(mungeDir, "munge.key");
       writeFileSync(key, randomBytes(1024), { mode: 0o400 });
       const socket = join(mungeDir, "munge.socket");
-      start("munged", "munged", ["--foreground", "--force", `--socket=${socket}`, `--key-file=${key}`, `--pid-file=${join(mungeDir, "munged.pid")}`, `--seed-file=${join(mungeDir, "munged.seed")}`, `--log-file=${join(work, "munged.log")}`]);
+      start("munged", "munged", [
+        "--foreground",
+        "--force",
+        `--socket=${socket}`,
+        `--key-file=${key}`,
+        `--pid-file=${join(mungeDir, "munged.pid")}`,
+        `--seed-file=${join(mungeDir, "munged.seed")}`,
+        `--log-file=${join(work, "munged.log")}`,
+      ]);
       await until("munged", 15_000, () => existsSync(socket) && sh("munge", ["-n", "-S", socket]).code === 0, logs);
 
       const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
       const host = hostname().split(".")[0]; // slurmctld runs only where SlurmctldHost names this machine
       mkdirSync(join(work, "state"));
       mkdirSync(join(work, "spool"));
-      writeFileSync(conf, [
-        "ClusterName=specter2test",
-        `SlurmctldHost=${host}(127.0.0.1)`,
-        `SlurmctldPort=${ctldPort}`,
-        `SlurmdPort=${slurmdPort}`,
-        "AuthType=auth/munge",
-        "CredType=cred/munge",
-        `AuthInfo=socket=${socket}`,
-        "SlurmUser=root",
-        "SlurmdUser=root",
-        `StateSaveLocation=${join(work, "state")}`,
-        `SlurmdSpoolDir=${join(work, "spool")}`,
-        `SlurmctldPidFile=${join(work, "slurmctld.pid")}`,
-        `SlurmdPidFile=${join(work, "slurmd.pid")}`,
-        `SlurmctldLogFile=${join(work, "slurmctld.log")}`,
-        `SlurmdLogFile=${join(work, "slurmd.log")}`,
-        "ProctrackType=proctrack/linuxproc",
-        "TaskPlugin=task/none",
-        "SelectType=select/cons_tres",
-        "SelectTypeParameters=CR_CPU",
-        "MpiDefault=none",
-        "ReturnToService=2",
-        "JobCompType=jobcomp/none",
-        "JobAcctGatherType=jobacct_gather/none",
-        "AccountingStorageType=accounting_storage/none",
-        // The node's real CPU count and memory may differ from the 2 CPUs configured here: use the configuration.
-        "SlurmdParameters=config_overrides",
-        "MinJobAge=600", // keep finished jobs visible to scontrol for the checks
-        `NodeName=${NODE} NodeAddr=127.0.0.1 NodeHostname=${host} CPUs=2 RealMemory=1000 State=UNKNOWN`,
-        "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
-        "",
-      ].join("\n"));
+      writeFileSync(
+        conf,
+        [
+          "ClusterName=specter2test",
+          `SlurmctldHost=${host}(127.0.0.1)`,
+          `SlurmctldPort=${ctldPort}`,
+          `SlurmdPort=${slurmdPort}`,
+          "AuthType=auth/munge",
+          "CredType=cred/munge",
+          `AuthInfo=socket=${socket}`,
+          "SlurmUser=root",
+          "SlurmdUser=root",
+          `StateSaveLocation=${join(work, "state")}`,
+          `SlurmdSpoolDir=${join(work, "spool")}`,
+          `SlurmctldPidFile=${join(work, "slurmctld.pid")}`,
+          `SlurmdPidFile=${join(work, "slurmd.pid")}`,
+          `SlurmctldLogFile=${join(work, "slurmctld.log")}`,
+          `SlurmdLogFile=${join(work, "slurmd.log")}`,
+          "ProctrackType=proctrack/linuxproc",
+          "TaskPlugin=task/none",
+          "SelectType=select/cons_tres",
+          "SelectTypeParameters=CR_CPU",
+          "MpiDefault=none",
+          "ReturnToService=2",
+          "JobCompType=jobcomp/none",
+          "JobAcctGatherType=jobacct_gather/none",
+          "AccountingStorageType=accounting_storage/none",
+          // The node's real CPU count and memory may differ from the 2 CPUs configured here: use the configuration.
+          "SlurmdParameters=config_overrides",
+          "MinJobAge=600", // keep finished jobs visible to scontrol for the checks
+          `NodeName=${NODE} NodeAddr=127.0.0.1 NodeHostname=${host} CPUs=2 RealMemory=1000 State=UNKNOWN`,
+          "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
+          "",
+        ].join("\n"),
+      );
       start("slurmctld", "slurmctld", ["-D", "-f", conf]);
       start("slurmd", "slurmd", ["-D", "-f", conf, "-N", NODE]);
-      await until("the node to be idle", 60_000, () => sh("sinfo", ["-h", "-n", NODE, "-o", "%T"]).stdout.trim() === "idle", () => `${sh("sinfo", []).out}\n${logs()}`);
+      await until(
+        "the node to be idle",
+        60_000,
+        () => sh("sinfo", ["-h", "-n", NODE, "-o", "%T"]).stdout.trim() === "idle",
+        () => `${sh("sinfo", []).out}\n${logs()}`,
+      );
     }, 120_000);
 
     afterAll(async () => {
@@ -164,15 +187,46 @@ if (!REQUIRED) {
       const started = Date.now();
       // 3200 papers: 800 per task, a little over 3 windows of 256, so a task is cancelled after its first
       // flush and well before its end.
-      const papers = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const papers = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       const input = join(work, "corpus.jsonl");
-      writeFileSync(input, Array.from({ length: 3200 }, (_, i) => {
-        const p = papers[i % papers.length];
-        return JSON.stringify({ paper_id: `p${i}`, title: `${i} ${p.title}`, abstract: p.abstract?.slice(0, (i * 37) % (p.abstract.length + 1)) ?? null });
-      }).join("\n") + "\n");
+      writeFileSync(
+        input,
+        Array.from({ length: 3200 }, (_, i) => {
+          const p = papers[i % papers.length];
+          return JSON.stringify({ paper_id: `p${i}`, title: `${i} ${p.title}`, abstract: p.abstract?.slice(0, (i * 37) % (p.abstract.length + 1)) ?? null });
+        }).join("\n") + "\n",
+      );
       const out = join(work, "corpus-embeddings.jsonl");
       const submit = (extra: string[] = []) => {
-        const r = spawnSync(process.execPath, [BIN, "slurm", "submit", "--input", input, "--output", out, "--shards", "4", "--partition", "debug", "--time", "10", "--model", MODEL, "--adapter", "proximity", "--backend", "wasm", ...extra], { encoding: "utf8", env });
+        const r = spawnSync(
+          process.execPath,
+          [
+            BIN,
+            "slurm",
+            "submit",
+            "--input",
+            input,
+            "--output",
+            out,
+            "--shards",
+            "4",
+            "--partition",
+            "debug",
+            "--time",
+            "10",
+            "--model",
+            MODEL,
+            "--adapter",
+            "proximity",
+            "--backend",
+            "wasm",
+            ...extra,
+          ],
+          { encoding: "utf8", env },
+        );
         if (r.status !== 0) throw new Error(`slurm submit failed: ${r.stderr}\n${logs()}`);
         const m = /submitted embed array job (\d+) .* and merge job (\d+)/.exec(r.stdout);
         if (!m) throw new Error(`unexpected output of slurm submit: ${r.stdout}`);
@@ -184,7 +238,12 @@ if (!REQUIRED) {
       expect(first.stdout).toContain(`squeue -j ${first.array},${first.merge}`);
       // Cancel task 1 once it has flushed its first window.
       const part1 = join(`${out}.parts`, "1-of-4.jsonl");
-      await until("task 1 to flush its first embeddings", 90_000, () => existsSync(`${part1}.progress.json`), () => `${sh("squeue", []).out}\n${logs()}`);
+      await until(
+        "task 1 to flush its first embeddings",
+        90_000,
+        () => existsSync(`${part1}.progress.json`),
+        () => `${sh("squeue", []).out}\n${logs()}`,
+      );
       const cancel = sh("scancel", [`${first.array}_1`]);
       expect(cancel.code).toBe(0);
       await finished([first.array, first.merge]);
@@ -213,7 +272,11 @@ if (!REQUIRED) {
       const single = join(work, "single.jsonl");
       const r = spawnSync(process.execPath, [BIN, "embed", "--input", input, "--output", single, "--model", MODEL, "--adapter", "proximity", "--backend", "wasm"], { encoding: "utf8" });
       expect(r.status).toBe(0);
-      const rows = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { paper_id: string; embedding: number[] });
+      const rows = (path: string) =>
+        readFileSync(path, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { paper_id: string; embedding: number[] });
       const [merged, reference] = [rows(out), rows(single)];
       expect(merged.map((x) => x.paper_id)).toEqual(reference.map((x) => x.paper_id));
       let diff = 0;

@@ -20,12 +20,20 @@ describe("parseTokenizerConfig", () => {
   });
 
   test("options and special tokens, as strings or AddedToken objects", () => {
-    const options = parseTokenizerConfig({
-      do_lower_case: false, strip_accents: true, tokenize_chinese_chars: false,
-      sep_token: { __type: "AddedToken", content: "</s>", lstrip: false }, cls_token: "<s>",
-    }, "c.json");
+    const options = parseTokenizerConfig(
+      {
+        do_lower_case: false,
+        strip_accents: true,
+        tokenize_chinese_chars: false,
+        sep_token: { __type: "AddedToken", content: "</s>", lstrip: false },
+        cls_token: "<s>",
+      },
+      "c.json",
+    );
     expect(options).toEqual({
-      lowercase: false, stripAccents: true, handleChineseChars: false,
+      lowercase: false,
+      stripAccents: true,
+      handleChineseChars: false,
       specialTokens: { ...UNCASED_BERT.specialTokens, sep: "</s>", cls: "<s>" },
     });
   });

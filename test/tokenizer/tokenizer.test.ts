@@ -65,10 +65,12 @@ describe("encode", () => {
 
 describe("special tokens in the text", () => {
   test("are matched leftmost first, then longest", () => {
-    const specials = new Map([["ab", 1], ["abc", 2], ["bcd", 3]]);
-    expect(splitOnSpecialTokens("xabcdab", specials)).toEqual([
-      { text: "x" }, { text: "abc", specialId: 2 }, { text: "d" }, { text: "ab", specialId: 1 },
+    const specials = new Map([
+      ["ab", 1],
+      ["abc", 2],
+      ["bcd", 3],
     ]);
+    expect(splitOnSpecialTokens("xabcdab", specials)).toEqual([{ text: "x" }, { text: "abc", specialId: 2 }, { text: "d" }, { text: "ab", specialId: 1 }]);
   });
 
   test("thousands of them in one text give the reference's ids", async () => {

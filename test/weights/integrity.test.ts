@@ -51,7 +51,10 @@ describe("manifest verification (--verify)", () => {
     const dir = copyOfDemo();
     rmSync(join(dir, "vocab.txt"));
     appendFileSync(join(dir, "config.json"), " ");
-    const error = await load(dir, true).then(() => undefined, (e: Error) => e);
+    const error = await load(dir, true).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(/\(2 of 12 files\)/);
     expect(error?.message).toMatch(/vocab\.txt: missing/);
     expect(error?.message).toMatch(/config\.json: 258 bytes, the manifest says 257/);
@@ -64,19 +67,39 @@ describe("manifest verification (--verify)", () => {
     const input = join(dir, "..", "papers.jsonl");
     writeFileSync(input, `${JSON.stringify({ title: "t", abstract: "a" })}\n`);
     const argv = ["embed", "--model", dir, "--input", input, "--output", out, "--backend", "wasm", "--verify"];
-    const run = yargs(argv).command(embedCommand).strict().fail((message, error) => { throw error ?? new Error(message); }).parseAsync();
+    const run = yargs(argv)
+      .command(embedCommand)
+      .strict()
+      .fail((message, error) => {
+        throw error ?? new Error(message);
+      })
+      .parseAsync();
     await expect(run).rejects.toThrow(/tokenizer_config\.json: 237 bytes, the manifest says 236/);
   });
 });
 
 describe("NaN and Inf", () => {
   test.each([
-    ["NaN in a base weight", "model.safetensors", "encoder.layer.1.attention.self.query.weight", NaN, /model\.safetensors: tensor "encoder\.layer\.1\.attention\.self\.query\.weight" holds NaN at flat index 2/],
-    ["+Inf in an adapter", "adapters/proximity.safetensors", "layer.1.output.adapter_down.bias", Infinity, /proximity\.safetensors: tensor "layer\.1\.output\.adapter_down\.bias" holds Infinity at flat index 2/],
+    [
+      "NaN in a base weight",
+      "model.safetensors",
+      "encoder.layer.1.attention.self.query.weight",
+      NaN,
+      /model\.safetensors: tensor "encoder\.layer\.1\.attention\.self\.query\.weight" holds NaN at flat index 2/,
+    ],
+    [
+      "+Inf in an adapter",
+      "adapters/proximity.safetensors",
+      "layer.1.output.adapter_down.bias",
+      Infinity,
+      /proximity\.safetensors: tensor "layer\.1\.output\.adapter_down\.bias" holds Infinity at flat index 2/,
+    ],
   ])("%s is refused at load, naming file, tensor and position", async (_, file, tensor, value, message) => {
     const dir = copyOfDemo();
     // Index 2 exists in every tensor here (the adapters' down biases have 64 / 16 = 4 elements).
-    editTensor(join(dir, ...file.split("/")), tensor, (v) => { v[2] = value; });
+    editTensor(join(dir, ...file.split("/")), tensor, (v) => {
+      v[2] = value;
+    });
     await expect(load(dir, false)).rejects.toThrow(message);
   });
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RawTensor } from "../../src/weights/dtypes";
+import type { RawTensor } from "../../src/weights/dtypes";
 import { MAX_HEADER_BYTES, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from "../../src/weights/safetensors";
 
 const dir = mkdtempSync(join(tmpdir(), "safetensors-test-"));
@@ -22,7 +22,10 @@ function handMade(header: unknown, data: Uint8Array = new Uint8Array(0), lengthO
 
 describe("safetensors writer", () => {
   it("lays out the header exactly as the format requires", () => {
-    const tensors = new Map([["a", f32([1, 2, 3, 4, 5, 6], [2, 3])], ["b", { dtype: "I64", shape: [], data: new Uint8Array(8).fill(7) } as RawTensor]]);
+    const tensors = new Map([
+      ["a", f32([1, 2, 3, 4, 5, 6], [2, 3])],
+      ["b", { dtype: "I64", shape: [], data: new Uint8Array(8).fill(7) }],
+    ]);
     const bytes = serializeSafetensors(tensors, { format: "pt" });
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect(n % 8).toBe(0);
@@ -73,8 +76,16 @@ describe("safetensors reader refuses bad files, naming the file and the tensor",
     ["a negative shape", handMade({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "w": shape \[-1\]/],
     ["offsets out of order", handMade({ w: { dtype: "F32", shape: [1], data_offsets: [4, 0] } }, new Uint8Array(4)), /tensor "w": data_offsets \[4,0\]/],
     ["a size not equal to shape × dtype", handMade({ w: { dtype: "F32", shape: [2], data_offsets: [0, 4] } }, new Uint8Array(8)), /tensor "w": 4 bytes for shape \[2\] of F32, expected 8/],
-    ["offsets past the data section", handMade({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)), /tensor "w": data_offsets \[0, 8\] run past the data section \(4 bytes\)/],
-    ["overlapping tensors", handMade({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)), /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/],
+    [
+      "offsets past the data section",
+      handMade({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)),
+      /tensor "w": data_offsets \[0, 8\] run past the data section \(4 bytes\)/,
+    ],
+    [
+      "overlapping tensors",
+      handMade({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
+      /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap/,
+    ],
     ["non-string metadata", handMade({ __metadata__: { a: 1 } }), /__metadata__\["a"\] is not a string/],
   ])("%s", (_label, bytes, message) => {
     expect(() => parseSafetensors(bytes, file)).toThrow(message);

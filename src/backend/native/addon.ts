@@ -20,8 +20,18 @@ export interface NativeAddon {
   // Each kernel writes its result into `out`, which must have exactly the result's length.
   /** out = act(a·b + bias), [max(batchA, batchB), m, n]; a broadcast bias has 1 for the dims it repeats over. */
   matmul(
-    a: Float32Array, aDims: Dims3, b: Float32Array, bDims: Dims3, transposeA: boolean, transposeB: boolean,
-    bias: Float32Array | null, biasDims: Dims3 | null, activation: number, alpha: number, packB: boolean, out: Float32Array,
+    a: Float32Array,
+    aDims: Dims3,
+    b: Float32Array,
+    bDims: Dims3,
+    transposeA: boolean,
+    transposeB: boolean,
+    bias: Float32Array | null,
+    biasDims: Dims3 | null,
+    activation: number,
+    alpha: number,
+    packB: boolean,
+    out: Float32Array,
   ): void;
   /** Drops the packed copies of weight b made for matmuls with packB (before its memory is freed). */
   forgetPacked(b: Float32Array): void;

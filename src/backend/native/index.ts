@@ -3,8 +3,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { loadAddon } from "./addon";
 import { binaryKernel, gatherKernel, reduceKernel, softmaxKernel, transposeKernel, unaryKernel } from "./tensorKernels";
-import { batchMatMulKernel, fusedMatMulKernel, KernelFunc } from "./kernels";
-import { BINARY_CODES, NativeAddon, REDUCE_CODES, UNARY_CODES } from "./addon";
+import type { KernelFunc } from "./kernels";
+import { batchMatMulKernel, fusedMatMulKernel } from "./kernels";
+import type { NativeAddon } from "./addon";
+import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from "./addon";
 import { NativeBackend } from "./nativeBackend";
 
 export const NATIVE_BACKEND = "native";

@@ -1,9 +1,10 @@
 // The kernels the native backend runs through oneDNN instead of tfjs-backend-cpu's JavaScript loops.
 // Each one hands a case it does not cover (other dtypes, empty tensors, PReLU, odd broadcasts) to the
 // cpu kernel it replaces, so results and error messages match the cpu backend's there.
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import { ACTIVATION_CODES, Dims3, NativeAddon } from "./addon";
+import type { Dims3, NativeAddon } from "./addon";
+import { ACTIVATION_CODES } from "./addon";
 import type { NativeBackend } from "./nativeBackend";
 
 export type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: NativeBackend; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
@@ -111,7 +112,11 @@ export function fusedMatMulKernel(addon: NativeAddon, cpu: KernelFunc): KernelFu
     const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
     if (preluActivationWeights !== undefined) return cpu(args);
     const call = {
-      a, b, bias, transposeA: attrs.transposeA, transposeB: attrs.transposeB,
+      a,
+      b,
+      bias,
+      transposeA: attrs.transposeA,
+      transposeB: attrs.transposeB,
       activation: attrs.activation ?? "linear",
       // tfjs' leakyRelu default slope.
       alpha: attrs.leakyreluAlpha ?? 0.2,

@@ -4,8 +4,10 @@
 // As in kernels.ts, a case not covered (another dtype, an empty tensor, axes not innermost) goes to
 // the cpu kernel, so results and errors there are the cpu backend's.
 import * as tf from "@tensorflow/tfjs-core";
-import { BINARY_CODES, NativeAddon, REDUCE_CODES, UNARY_CODES } from "./addon";
-import { floatValues, KernelFunc, result } from "./kernels";
+import type { NativeAddon } from "./addon";
+import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from "./addon";
+import type { KernelFunc } from "./kernels";
+import { floatValues, result } from "./kernels";
 import type { NativeBackend } from "./nativeBackend";
 
 const MAX_RANK = 8;
@@ -79,7 +81,11 @@ export function transposeKernel(addon: NativeAddon, cpu: KernelFunc): KernelFunc
     const x = floatInput(args.inputs.x, args.backend);
     const { perm } = args.attrs as { perm: number[] };
     if (x === null) return cpu(args);
-    return result(args.backend, perm.map((p) => x.shape[p]), (out) => addon.transpose(x.values, x.shape, perm, out));
+    return result(
+      args.backend,
+      perm.map((p) => x.shape[p]),
+      (out) => addon.transpose(x.values, x.shape, perm, out),
+    );
   };
 }
 
@@ -94,8 +100,6 @@ export function gatherKernel(_addon: NativeAddon, cpu: KernelFunc): KernelFunc {
     const [rows, width] = x.shape;
     // Out-of-range ids go to the cpu kernel, whose error names them.
     if (!ids.every((i) => i >= 0 && i < rows)) return cpu(args);
-    return result(args.backend, [...indices.shape, width], (out) =>
-      ids.forEach((id, r) => out.set(x.values.subarray(id * width, (id + 1) * width), r * width)),
-    );
+    return result(args.backend, [...indices.shape, width], (out) => ids.forEach((id, r) => out.set(x.values.subarray(id * width, (id + 1) * width), r * width)));
   };
 }

@@ -35,14 +35,18 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
         type: "string",
         array: true,
         default: [] as string[],
-        describe: "NAME=DIR: an AdapterHub adapter directory (adapter_config.json + pytorch_adapter.bin or adapter.safetensors) to include as NAME; repeatable; NAME defaults to the directory's name",
+        describe:
+          "NAME=DIR: an AdapterHub adapter directory (adapter_config.json + pytorch_adapter.bin or adapter.safetensors) to include as NAME; repeatable; NAME defaults to the directory's name",
       })
       .option("out", {
         type: "string",
         demandOption: true,
         describe: "Model directory to write; an existing model directory there is replaced only once the new one is complete",
       })
-      .option("default-adapter", { type: "string", describe: "The adapter embed, the library and serve use when a call names none (recorded in manifest.json); default: the first --adapter" })
+      .option("default-adapter", {
+        type: "string",
+        describe: "The adapter embed, the library and serve use when a call names none (recorded in manifest.json); default: the first --adapter",
+      })
       .option("dtype", dtypeOption),
   handler: async (argv) => {
     const { convertModel } = await import("../../../convert/convert");

@@ -38,12 +38,19 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
         array: true,
         default: ADAPTER_NAMES,
         describe: `Adapters to fetch, comma- or space-separated: ${ADAPTER_NAMES.join(", ")}`,
-        coerce: (values: string[]) => values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== ""),
+        coerce: (values: string[]) =>
+          values
+            .flatMap((v) => v.split(","))
+            .map((v) => v.trim())
+            .filter((v) => v !== ""),
       })
       .option("dtype", dtypeOption),
   handler: async (argv) => {
     const [{ convertModel }, { downloadSummary }, { downloadSpecter2 }, { hubEndpoint, hubToken }] = await Promise.all([
-      import("../../../convert/convert"), import("../../hub/downloadReport"), import("../../hub/downloadSpecter2"), import("../../hub/hubUrls"),
+      import("../../../convert/convert"),
+      import("../../hub/downloadReport"),
+      import("../../hub/downloadSpecter2"),
+      import("../../hub/hubUrls"),
     ]);
     const downloaded = await downloadSpecter2({
       out: argv.out,
@@ -64,8 +71,8 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
     const adapters = Object.keys(manifest.adapters);
     process.stdout.write(
       `converted model (${manifest.dtype}, adapters: ${adapters.length > 0 ? adapters.join(", ") : "none"}): ${model}\n` +
-      `default adapter: ${manifest.default_adapter ?? "none (the bare base)"}\n` +
-      `embed with: specter2 embed --model ${model} --input papers.jsonl --output embeddings.jsonl\n`,
+        `default adapter: ${manifest.default_adapter ?? "none (the bare base)"}\n` +
+        `embed with: specter2 embed --model ${model} --input papers.jsonl --output embeddings.jsonl\n`,
     );
   },
 };

@@ -2,7 +2,8 @@
 // with --shard, one part of the input (an array task of a cluster job), merged by `specter2 merge`.
 // The work is src/pipeline/embedFile.ts and src/shard/embedShard.ts, imported when the command runs.
 import type { CommandModule } from "yargs";
-import { checkEmbedTaskOptions, EMBED_TASK_OPTIONS, EmbedTaskArgs } from "../options";
+import type { EmbedTaskArgs } from "../options";
+import { checkEmbedTaskOptions, EMBED_TASK_OPTIONS } from "../options";
 import type { OutputFormat } from "../../pipeline/sink";
 import { SHARD_SPEC_HELP } from "../../shard/spec";
 
@@ -24,12 +25,20 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
   builder: (y) =>
     y
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
-      .option("input", { type: "string", demandOption: true, nargs: 1, describe: "JSONL input, '-' for stdin; each line {title, abstract} or {text}, with an optional paper_id / id / corpus_id" })
+      .option("input", {
+        type: "string",
+        demandOption: true,
+        nargs: 1,
+        describe: "JSONL input, '-' for stdin; each line {title, abstract} or {text}, with an optional paper_id / id / corpus_id",
+      })
       .option("output", { type: "string", demandOption: true, describe: "Output file: .jsonl ({paper_id, embedding} per line) or .npy (float32 [n, hidden], ids in <name>.ids.jsonl)" })
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "Output format (default: from the output's extension, else jsonl)" })
       .options(EMBED_TASK_OPTIONS)
       .option("resume", { type: "boolean", default: false, describe: "Continue an interrupted run of the same output without re-embedding what is done" })
-      .option("shard", { type: "string", describe: `Embed one part of the input file: ${SHARD_SPEC_HELP}. Writes <output>.parts/K-of-N.<format> and a done-record; \`specter2 merge\` joins the parts` })
+      .option("shard", {
+        type: "string",
+        describe: `Embed one part of the input file: ${SHARD_SPEC_HELP}. Writes <output>.parts/K-of-N.<format> and a done-record; \`specter2 merge\` joins the parts`,
+      })
       .option("shard-count", { type: "number", describe: "Number of shards, for --shard k8s (required) and --shard slurm (array task ids are then the shard numbers)" })
       .check((a) => {
         if (a["shard-count"] !== undefined && a.shard === undefined) throw new Error("--shard-count goes with --shard slurm or --shard k8s");

@@ -13,4 +13,15 @@ import { tokenizeCommand } from "./tokenize";
 
 // Each command types its own arguments; yargs' list of them cannot express that.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: CommandModule<any, any>[] = [embedCommand, mergeCommand, slurmCommand, searchCommand, downloadCommand, convertCommand, infoCommand, tokenizeCommand, parityCommand, serveCommand];
+export const COMMANDS: CommandModule<object, any>[] = [
+  embedCommand,
+  mergeCommand,
+  slurmCommand,
+  searchCommand,
+  downloadCommand,
+  convertCommand,
+  infoCommand,
+  tokenizeCommand,
+  parityCommand,
+  serveCommand,
+];

@@ -19,4 +19,3 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
     process.stdout.write(args.json ? `${JSON.stringify(info, null, 2)}\n` : formatInfo(info));
   },
 };
-

@@ -3,7 +3,8 @@
 import type { CommandModule } from "yargs";
 import { backendOption, checkMaxLength, checkThreads, maxLengthOption, threadsOption } from "../options";
 import type { BackendChoice } from "../../backend/candidates";
-import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES, ScoreName } from "../../search/score";
+import type { ScoreName } from "../../search/score";
+import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES } from "../../search/score";
 import type { Hit } from "../../search/search";
 
 interface SearchArgs {
@@ -27,11 +28,19 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
   builder: (y) =>
     y
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (the one the index was embedded with)" })
-      .option("index", { type: "string", demandOption: true, describe: "Paper embeddings from `specter2 embed`: .jsonl ({paper_id, embedding[, title]} per line) or .npy (ids in <name>.ids.jsonl)" })
+      .option("index", {
+        type: "string",
+        demandOption: true,
+        describe: "Paper embeddings from `specter2 embed`: .jsonl ({paper_id, embedding[, title]} per line) or .npy (ids in <name>.ids.jsonl)",
+      })
       .option("query", { type: "string", demandOption: true, describe: "The search query, raw text" })
       .option("k", { type: "number", default: 10, describe: "How many results to print" })
       .option("query-adapter", { type: "string", default: "adhoc_query", describe: "Adapter that embeds the query (SPECTER2: adhoc_query for short queries)" })
-      .option("index-adapter", { type: "string", default: "proximity", describe: "Adapter the index was embedded with (SPECTER2: proximity); checked to be in the model, the index is not re-embedded" })
+      .option("index-adapter", {
+        type: "string",
+        default: "proximity",
+        describe: "Adapter the index was embedded with (SPECTER2: proximity); checked to be in the model, the index is not re-embedded",
+      })
       .option("score", {
         choices: SCORE_NAMES,
         default: DEFAULT_SCORE,
@@ -51,14 +60,20 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
   handler: async (args) => {
     const started = Date.now();
     const [{ Specter2 }, { readIndex }, { searchIndex }, { openModelDirectory }] = await Promise.all([
-      import("../../specter2"), import("../../search/indexReader"), import("../../search/search"), import("../../weights/loadModelDir"),
+      import("../../specter2"),
+      import("../../search/indexReader"),
+      import("../../search/search"),
+      import("../../weights/loadModelDir"),
     ]);
     const available = Object.keys(openModelDirectory(args.model).manifest.adapters);
     checkAdapters(args.model, available, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });
     // Only the two adapters this search names are loaded; the index one just proves the model matches. One query
     // is one forward pass: on this thread, without starting a worker for it.
     const model = await Specter2.load(args.model, {
-      backend: args.backend, threads: args.threads, workers: 0, adapters: [...new Set([args["query-adapter"], args["index-adapter"]])],
+      backend: args.backend,
+      threads: args.threads,
+      workers: 0,
+      adapters: [...new Set([args["query-adapter"], args["index-adapter"]])],
       onWarning: (m) => process.stderr.write(`specter2: warning: ${m}\n`),
     });
     let result;
@@ -88,7 +103,10 @@ function checkAdapters(dir: string, available: readonly string[], adapters: Reco
 
 async function withTitles(hits: Hit[], papers: string): Promise<Hit[]> {
   const { titlesFor } = await import("../../search/titles");
-  const titles = await titlesFor(papers, hits.map((h) => h.id));
+  const titles = await titlesFor(
+    papers,
+    hits.map((h) => h.id),
+  );
   return hits.map((h) => {
     const title = titles.get(JSON.stringify(h.id)) ?? h.title;
     return title === undefined ? h : { ...h, title };
@@ -107,6 +125,9 @@ function formatTable(hits: Hit[]): string {
   const widths = header.map((name, c) => Math.max(name.length, ...rows.map((r) => r[c].length)));
   // Numbers right-aligned, text left-aligned; the last column is not padded.
   const line = (cells: string[]) =>
-    cells.map((cell, c) => (c === cells.length - 1 ? cell : c < 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
+    cells
+      .map((cell, c) => (c === cells.length - 1 ? cell : c < 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }

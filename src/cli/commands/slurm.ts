@@ -2,7 +2,8 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import { checkEmbedTaskOptions, EMBED_TASK_OPTIONS, EmbedTaskArgs, embedTaskFlags } from "../options";
+import type { EmbedTaskArgs } from "../options";
+import { checkEmbedTaskOptions, EMBED_TASK_OPTIONS, embedTaskFlags } from "../options";
 import type { OutputFormat } from "../../pipeline/sink";
 import type { SlurmJob } from "../../slurm/submit";
 

@@ -33,7 +33,7 @@ export async function runTokenize({ model, maxLength, input, output }: TokenizeR
 
 export const tokenizeCommand: CommandModule<object, TokenizeArgs> = {
   command: "tokenize",
-  describe: "Tokenize JSONL papers ({\"title\", \"abstract\"}) or queries ({\"text\"}): one {\"ids\", \"tokens\"} line per input",
+  describe: 'Tokenize JSONL papers ({"title", "abstract"}) or queries ({"text"}): one {"ids", "tokens"} line per input',
   builder: (y) =>
     y
       .option("model", { type: "string", demandOption: true, describe: "Model directory holding vocab.txt and tokenizer_config.json" })

@@ -3,7 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { ServeContext } from "../context";
 import { BASE_MODEL } from "../embedder";
 import { embedRequest } from "../embedRequest";
-import { OpenAiEmbeddingsBody, openAiEmbeddingsSchema } from "../schemas";
+import type { OpenAiEmbeddingsBody } from "../schemas";
+import { openAiEmbeddingsSchema } from "../schemas";
 
 const OWNER = "specter2-tfjs";
 

@@ -5,7 +5,8 @@ import type { EmbedInput } from "../../engine/inputs";
 import type { ServeContext } from "../context";
 import { embedRequest } from "../embedRequest";
 import { ApiError } from "../errors";
-import { TeiEmbedBody, teiEmbedSchema } from "../schemas";
+import type { TeiEmbedBody } from "../schemas";
+import { teiEmbedSchema } from "../schemas";
 
 export function teiRoutes(app: FastifyInstance, ctx: ServeContext): void {
   app.post<{ Body: TeiEmbedBody }>("/embed", { schema: { body: teiEmbedSchema }, onRequest: ctx.admit }, async (request, reply) => {
