@@ -9,7 +9,7 @@ import { BASE_NAMES, DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, defaultAdapterOf, defa
 import type { EmbedInput } from "./engine/inputs";
 import { encodeInputs, textOf } from "./engine/inputs";
 import { LocalModel } from "./engine/localModel";
-import type { ForwardRunner } from "./engine/runner";
+import type { BatchAdapters, ForwardRunner } from "./engine/runner";
 import { InProcessRunner } from "./engine/runner";
 import { noNativeWarning } from "./engine/warnings";
 import { Specter2Error } from "./errors";
@@ -45,8 +45,9 @@ export interface LoadOptions {
 }
 
 export interface EmbedOptions {
-  /** An adapter name; null for the bare base model; undefined: the model's default adapter (`defaultAdapter`). */
-  adapter?: string | null;
+  /** An adapter name; null for the bare base model; undefined: the model's default adapter (`defaultAdapter`).
+   *  Or one of those per input: rows of different adapters share batches and the base's work. */
+  adapter?: string | null | readonly (string | null | undefined)[];
   /** Inputs per forward pass (sorted by length first, so padding stays small); default 8. */
   batchSize?: number;
   /** Tokens per input including [CLS] and [SEP] (default 512, or the model's position limit if lower). */
@@ -136,10 +137,19 @@ export class Specter2 {
     throw unknownAdapter(name, this.adapterNames);
   }
 
-  /** One vector per input, in input order. */
+  /** An embed call's adapter option, resolved: one name or null, or one per input (checked against the inputs). */
+  private resolveAdapters(option: EmbedOptions["adapter"], inputs: number): string | null | (string | null)[] {
+    if (!Array.isArray(option)) return this.resolveAdapter(option as string | null | undefined);
+    const names = option as readonly (string | null | undefined)[];
+    if (names.length !== inputs) throw new Specter2Error("BAD_INPUT", `${names.length} adapters for ${inputs} inputs: give one adapter, or one per input`, { field: "adapter" });
+    return names.map((name) => this.resolveAdapter(name));
+  }
+
+  /** One vector per input, in input order. Batches are formed by length alone: with one adapter per input,
+   *  rows of different adapters share them, and the base's work. */
   async embed(inputs: readonly EmbedInput[], options: EmbedOptions = {}): Promise<Float32Array[]> {
     // Everything is resolved up front: a later use() or a concurrent call cannot change this call.
-    const adapter = this.resolveAdapter(options.adapter);
+    const adapter = this.resolveAdapters(options.adapter, inputs.length);
     const maxLength = resolveMaxLength(options.maxLength, this.maxPositions);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Specter2Error("BAD_INPUT", `batchSize must be a positive integer, got ${batchSize}`, { field: "batchSize" });
@@ -151,9 +161,10 @@ export class Specter2 {
       batchSize,
     );
     const embedBatch = async (rows: number[]) => {
+      const rowAdapters = Array.isArray(adapter) ? rows.map((i) => adapter[i]) : adapter;
       const vectors = await this.runner.run(
         rows.map((i) => encoded[i]),
-        adapter,
+        rowAdapters,
         pooling,
       );
       rows.forEach((row, k) => {
@@ -181,8 +192,9 @@ export class Specter2 {
     return this.tokenizer.encode(this.textOf(input), { maxLength: maxLength ?? resolveMaxLength(undefined, this.maxPositions) }).ids;
   }
 
-  /** One batch the caller formed (serve's queue, under its token budget): one forward pass, a vector per row. */
-  embedBatch(ids: number[][], adapter: string | null, pooling: Pooling = "cls"): Promise<Float32Array[]> {
+  /** One batch the caller formed (serve's queue, under its token budget): one forward pass, a vector per row;
+   *  `adapter` as resolveAdapter gives it, one for every row or one per row. */
+  embedBatch(ids: number[][], adapter: BatchAdapters, pooling: Pooling = "cls"): Promise<Float32Array[]> {
     return this.runner.run(ids, adapter, pooling);
   }
 

@@ -7,6 +7,7 @@ import { Adapter } from "../model/adapter";
 import { AdapterSet } from "../model/adapterSet";
 import { BertModel } from "../model/bert";
 import type { Pooling } from "../model/config";
+import type { BatchAdapters } from "./runner";
 import { WeightSource } from "../model/weightSource";
 import type { BertTokenizer } from "../tokenizer";
 import { loadTokenizer } from "../tokenizer/load";
@@ -70,10 +71,11 @@ export class LocalModel {
     }
   }
 
-  /** Token ids (each `[CLS] … [SEP]`) → vectors, one batch padded to its longest row; `adapter` null: the base. */
-  async embedIds(ids: readonly number[][], adapter: string | null, pooling: Pooling = "cls"): Promise<Float32Array[]> {
+  /** Token ids (each `[CLS] … [SEP]`) → vectors, one batch padded to its longest row; `adapter` null: the base,
+   *  or one per row (rows of different adapters share the base's work: src/model/rowAdapters.ts). */
+  async embedIds(ids: readonly number[][], adapter: BatchAdapters, pooling: Pooling = "cls"): Promise<Float32Array[]> {
     if (ids.length === 0) return [];
-    const chosen = this.adapters.get(adapter);
+    const chosen = Array.isArray(adapter) ? (adapter as readonly (string | null)[]).map((a) => this.adapters.get(a)) : this.adapters.get(adapter as string | null);
     const batch = this.tokenizer.pad(ids);
     const pooled = tf.tidy(() => {
       const shape: [number, number] = [batch.batchSize, batch.seqLength];

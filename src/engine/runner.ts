@@ -4,6 +4,9 @@ import type { BackendChoice, BackendInfo } from "../backend/select";
 import type { Pooling } from "../model/config";
 import type { LocalModel } from "./localModel";
 
+/** A batch's adapters: one name (null: the bare base) for every row, or one per row. */
+export type BatchAdapters = string | null | readonly (string | null)[];
+
 export interface RunnerOptions {
   backend: BackendChoice;
   adapters: string[] | "all";
@@ -19,7 +22,7 @@ export interface ForwardRunner {
   /** Batches that can compute at once: the workers, or 1 on the calling thread. */
   readonly parallel: number;
   /** One padded forward pass: a vector per row, in order; `adapter` null: the bare base. */
-  run(ids: number[][], adapter: string | null, pooling: Pooling): Promise<Float32Array[]>;
+  run(ids: number[][], adapter: BatchAdapters, pooling: Pooling): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
 
@@ -36,7 +39,7 @@ export class InProcessRunner implements ForwardRunner {
     return this.local.adapters.names();
   }
 
-  run(ids: number[][], adapter: string | null, pooling: Pooling): Promise<Float32Array[]> {
+  run(ids: number[][], adapter: BatchAdapters, pooling: Pooling): Promise<Float32Array[]> {
     return this.local.embedIds(ids, adapter, pooling);
   }
 

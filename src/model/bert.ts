@@ -7,12 +7,14 @@ import type { BertConfig } from "./config";
 import { BertEmbeddings } from "./embeddings";
 import { BertLayer } from "./layer";
 import { Linear } from "./layers";
+import { RowAdapters } from "./rowAdapters";
 import type { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
 import type { Pooling } from "./config";
 
 export interface ForwardOptions {
-  adapter?: Adapter | null;
+  /** One adapter (null: the bare base) for every row, or one per row of the batch. */
+  adapter?: Adapter | null | readonly (Adapter | null)[];
   pooling?: Pooling;
   /** Also return every layer's hidden state (index 0 = embeddings), for parity checks. */
   hiddenStates?: boolean;
@@ -55,6 +57,7 @@ export class BertModel {
     }
     const hidden = this.config.hidden_size;
     const shape = options.attentionShape ?? preferredAttentionShape(tf.getBackend());
+    const adapters = RowAdapters.of(options.adapter, batch);
     return tf.tidy(() => {
       // (1 - mask) · min_float32 on the keys, as Hugging Face's get_extended_attention_mask.
       const maskBias = tf.reshape<tf.Rank.R4>(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]);
@@ -68,7 +71,7 @@ export class BertModel {
         const last = clsOnly && i === this.layers.length - 1;
         // A tidy per layer frees its intermediates as soon as it is done: kept for all 12 layers
         // they outgrow the wasm heap (4 GB) at batch 8 × 256 tokens.
-        const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, options.adapter ?? null, shape, last));
+        const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, adapters, shape, last));
         if (options.hiddenStates) states.push(tf.reshape(next, [batch, seq, hidden]));
         x.dispose();
         x = next;

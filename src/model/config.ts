@@ -26,6 +26,67 @@ export interface BertConfig {
   pad_token_id: number;
 }
 
+/**
+ * Upper bounds of the integer fields of config.json, checked before anything is sized from them (a layer count
+ * of 1e9 would otherwise build a billion layers' weight names before any tensor is looked at). Each is far above
+ * any published BERT: BERT-large has 24 layers, hidden 1024, intermediate 4096; the largest transformers have
+ * about 100–130 layers, hidden 12288–25600, vocabularies of a few hundred thousand tokens, and 128k–1M
+ * positions. Within these bounds a config can only make the loader expect tensors, and every expected tensor
+ * must then be in the weights file with that shape, so the file's own size bounds what is allocated.
+ */
+export const BERT_CONFIG_LIMITS = {
+  vocab_size: 10_000_000,
+  hidden_size: 65_536,
+  num_hidden_layers: 256,
+  num_attention_heads: 65_536, // and a divisor of hidden_size
+  intermediate_size: 262_144, // 4 × the largest hidden_size
+  max_position_embeddings: 1 << 20,
+  type_vocab_size: 1024, // BERT has 2
+} as const satisfies Partial<Record<keyof BertConfig, number>>;
+
+/**
+ * A config.json as our model directory stores it, checked field by field before anything is allocated from it:
+ * every integer field a safe integer from 1 to its BERT_CONFIG_LIMITS bound (pad_token_id from 0, inside the
+ * vocabulary), hidden_size a multiple of num_attention_heads, layer_norm_eps a positive finite number and
+ * hidden_act one we implement. A violation is BAD_CHECKPOINT naming `file` and the field. Other keys are dropped.
+ */
+export function checkBertConfig(value: unknown, file: string): BertConfig {
+  const bad = (field: string, detail: string): never => {
+    throw new Specter2Error("BAD_CHECKPOINT", `${file}: ${detail}`, { file, field });
+  };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return bad("config", `expected a JSON object of BERT hyper-parameters, got ${JSON.stringify(value)}`);
+  const json = value as Record<string, unknown>;
+  const int = (field: keyof typeof BERT_CONFIG_LIMITS): number => {
+    const v = json[field];
+    const max = BERT_CONFIG_LIMITS[field];
+    if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > max) bad(field, `"${field}" is ${JSON.stringify(v) ?? "missing"}, expected an integer from 1 to ${max}`);
+    return v as number;
+  };
+  const config: BertConfig = {
+    vocab_size: int("vocab_size"),
+    hidden_size: int("hidden_size"),
+    num_hidden_layers: int("num_hidden_layers"),
+    num_attention_heads: int("num_attention_heads"),
+    intermediate_size: int("intermediate_size"),
+    hidden_act: json.hidden_act as Activation,
+    layer_norm_eps: json.layer_norm_eps as number,
+    max_position_embeddings: int("max_position_embeddings"),
+    type_vocab_size: int("type_vocab_size"),
+    pad_token_id: json.pad_token_id as number,
+  };
+  if (!isActivation(config.hidden_act)) bad("hidden_act", `"hidden_act" is ${JSON.stringify(json.hidden_act) ?? "missing"}, expected one of ${ACTIVATIONS.join(", ")}`);
+  if (typeof config.layer_norm_eps !== "number" || !Number.isFinite(config.layer_norm_eps) || config.layer_norm_eps <= 0) {
+    bad("layer_norm_eps", `"layer_norm_eps" is ${JSON.stringify(json.layer_norm_eps) ?? "missing"}, expected a positive number`);
+  }
+  if (!Number.isSafeInteger(config.pad_token_id) || config.pad_token_id < 0 || config.pad_token_id >= config.vocab_size) {
+    bad("pad_token_id", `"pad_token_id" is ${JSON.stringify(json.pad_token_id) ?? "missing"}, expected an integer from 0 to vocab_size - 1 (${config.vocab_size - 1})`);
+  }
+  if (config.hidden_size % config.num_attention_heads !== 0) {
+    bad("hidden_size", `hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`);
+  }
+  return config;
+}
+
 /** A bottleneck adapter's options, exactly the adapters library's names (DESIGN.md §3). */
 export interface BottleneckConfig {
   mh_adapter: boolean;

@@ -1,11 +1,11 @@
 // BertLayer: self-attention, then feed-forward, each closed by a residual LayerNorm or an adapter.
 import * as tf from "@tensorflow/tfjs-core";
-import type { Adapter } from "./adapter";
 import type { AttentionShape } from "./attention";
 import { BertSelfAttention } from "./attention";
 import type { BertConfig } from "./config";
 import { BertIntermediate } from "./feedForward";
 import { ResidualOutput } from "./residualOutput";
+import type { RowAdapters } from "./rowAdapters";
 import type { WeightSource } from "./weightSource";
 
 export class BertLayer {
@@ -29,11 +29,12 @@ export class BertLayer {
 
   /** x: [batch·seq, hidden] → [batch·seq, hidden], or only the CLS rows [batch, hidden] with `clsOnly`:
    *  every row after attention depends on its own row alone, so the rest need not be computed. */
-  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapter: Adapter | null, shape: AttentionShape, clsOnly = false): tf.Tensor2D {
+  forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapters: RowAdapters, shape: AttentionShape, clsOnly = false): tf.Tensor2D {
     const rows = clsOnly ? tf.reshape<tf.Rank.R2>(tf.slice(tf.reshape(x, [batch, seq, -1]), [0, 0, 0], [batch, 1, -1]), [batch, -1]) : x;
     const context = this.selfAttention.forward(x, maskBias, batch, seq, shape, rows);
-    const attn = this.selfOutput.forward(context, rows, adapter?.at(this.index, "attention"));
-    return this.output.forward(this.intermediate.forward(attn), attn, adapter?.at(this.index, "output"));
+    const rowsPerItem = clsOnly ? 1 : seq;
+    const attn = this.selfOutput.forward(context, rows, adapters, this.index, "attention", rowsPerItem);
+    return this.output.forward(this.intermediate.forward(attn), attn, adapters, this.index, "output", rowsPerItem);
   }
 
   parameters(): tf.Tensor[] {

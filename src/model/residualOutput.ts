@@ -1,9 +1,10 @@
 // BertSelfOutput and BertOutput (transformers models/bert/modeling_bert.py) are the same module with a
 // different input width: LN(dense(h) + input), or the adapter's bottleneck at that site in its place.
-import * as tf from "@tensorflow/tfjs-core";
-import type { Bottleneck } from "./adapter";
+import type * as tf from "@tensorflow/tfjs-core";
+import type { AdapterSite } from "./adapter";
 import type { BertConfig } from "./config";
 import { LayerNorm, Linear } from "./layers";
+import type { RowAdapters } from "./rowAdapters";
 import type { WeightSource } from "./weightSource";
 
 export class ResidualOutput {
@@ -17,9 +18,9 @@ export class ResidualOutput {
     return new ResidualOutput(Linear.load(w.child("dense"), inFeatures, c.hidden_size), LayerNorm.load(w.child("LayerNorm"), c.hidden_size, c.layer_norm_eps));
   }
 
-  forward(h: tf.Tensor2D, input: tf.Tensor2D, adapter: Bottleneck | undefined): tf.Tensor2D {
-    const out = this.dense.forward(h);
-    return adapter ? adapter.forward(out, input, this.layerNorm) : this.layerNorm.forward(tf.add(out, input));
+  /** The adapters' site (layer, site) closes it for the rows that have a bottleneck there. */
+  forward(h: tf.Tensor2D, input: tf.Tensor2D, adapters: RowAdapters, layer: number, site: AdapterSite, rowsPerItem: number): tf.Tensor2D {
+    return adapters.apply(layer, site, this.dense.forward(h), input, this.layerNorm, rowsPerItem);
   }
 
   parameters(): tf.Tensor[] {

@@ -1,5 +1,6 @@
 // The messages between the pool runner and its workers.
 import type { BackendChoice, BackendInfo } from "../backend/select";
+import type { BatchAdapters } from "../engine/runner";
 import type { Pooling } from "../model/config";
 
 /** workerData of every pool worker. */
@@ -11,10 +12,10 @@ export interface WorkerConfig {
   threads?: number;
 }
 
-/** One padded forward pass: token ids of one batch the engine formed; `adapter` null: the bare base. */
+/** One padded forward pass: token ids of one batch the engine formed; `adapter` null: the bare base, or one per row. */
 export interface EmbedJob {
   ids: number[][];
-  adapter: string | null;
+  adapter: BatchAdapters;
   pooling: Pooling;
 }
 

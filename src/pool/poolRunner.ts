@@ -3,7 +3,7 @@
 // tfjs-backend-wasm (one thread in Node) uses every core (benchmarks/RESULTS.md). The engine (src/specter2.ts)
 // forms the batches; a worker that dies is replaced and its batch retried.
 import type { Pooling } from "../model/config";
-import type { ForwardRunner, RunnerOptions } from "../engine/runner";
+import type { BatchAdapters, ForwardRunner, RunnerOptions } from "../engine/runner";
 import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import { siblingScript, spawnWorker } from "./spawnWorker";
 import { WorkerPool } from "./workerPool";
@@ -45,7 +45,7 @@ export class PoolRunner implements ForwardRunner {
     return this.ready.adapters;
   }
 
-  async run(ids: number[][], adapter: string | null, pooling: Pooling): Promise<Float32Array[]> {
+  async run(ids: number[][], adapter: BatchAdapters, pooling: Pooling): Promise<Float32Array[]> {
     const flat = await this.pool.run({ ids, adapter, pooling });
     return ids.map((_, r) => flat.slice(r * this.hiddenSize, (r + 1) * this.hiddenSize));
   }

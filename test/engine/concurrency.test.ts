@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { soakTexts } from "../../benchmarks/soak";
+import type { BatchAdapters } from "../../src/engine/runner";
 import { Specter2 } from "../../src/specter2";
 import { crashingWorker } from "../helpers/crashingWorker";
 
@@ -31,7 +32,7 @@ test(`${CALLS} concurrent calls with mixed adapters and batch sizes equal the se
   }
 
   const local = model.local!;
-  const batchAdapters: (string | null)[] = [];
+  const batchAdapters: BatchAdapters[] = [];
   const embedIds = local.embedIds.bind(local);
   local.embedIds = (ids, adapter, pooling) => {
     batchAdapters.push(adapter);
