@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { BertConfig } from "../src/model/config";
 import type { RawTensor } from "../src/weights/dtypes";
-import type { FileDigest, Manifest, ManifestAdapter, ModelDType, SourceFile, TokenizerConfigFile } from "../src/weights/modelDir";
+import type { FileDigest, Manifest, ManifestAdapter, ModelDType, SourceFile, SourceProvenance, TokenizerConfigFile } from "../src/weights/modelDir";
 import {
   ADAPTERS_DIR,
   adapterConfigFile,
@@ -32,18 +32,23 @@ import { parseBertConfig } from "./hub/bertConfig";
 import { checkDirectory, describeSourceFile, readJsonObject, readWeights, sha256 } from "./hub/hubFiles";
 import { normalizeTokenizerConfig, parseVocab } from "./hub/tokenizerConfig";
 import { checkReplaceable, replaceDirectory } from "./modelDirWriter";
+import { folderProvenance } from "../src/hub/hfCache";
 import { Specter2Error } from "../src/errors";
 
 export interface AdapterSource {
   /** What users will call the adapter; defaults to the directory's base name. */
   name?: string;
   dir: string;
+  /** Where the directory's files came from, for the manifest; default: a local folder (src/hub/obtainSources.ts). */
+  provenance?: SourceProvenance;
 }
 
 export interface ConvertOptions {
   base: string;
   adapters: AdapterSource[];
   out: string;
+  /** Where the base's files came from, for the manifest; default: a local folder. */
+  baseProvenance?: SourceProvenance;
   dtype?: ModelDType;
   /** The adapter a call that names none uses (manifest.json's default_adapter); default: the first adapter given. */
   defaultAdapter?: string;
@@ -58,7 +63,7 @@ const ADAPTER_CONFIG = "adapter_config.json";
 /** Prediction heads saved next to an adapter: not part of the embedding. */
 const ADAPTER_HEAD_FILES = ["head_config.json", "pytorch_model_head.bin", "model_head.safetensors"];
 
-interface ConvertedAdapter {
+export interface ConvertedAdapter {
   name: string;
   json: Uint8Array;
   weights: Map<string, RawTensor>;
@@ -73,7 +78,7 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
   checkReplaceable(out);
 
   const base = convertBase(resolve(options.base), dtype);
-  const adapters = adapterSources.map(({ name, dir }) => convertAdapter(name, dir, base.config, dtype));
+  const adapters = adapterSources.map(({ name, dir, provenance }) => convertAdapter(name, dir, base.config, dtype, provenance));
   const defaultAdapter = options.defaultAdapter ?? adapterSources[0]?.name ?? null;
   const describe = options.describeSource ?? ((dir: string) => dir);
   if (defaultAdapter !== null && !adapterSources.some((a) => a.name === defaultAdapter)) {
@@ -100,7 +105,7 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
     formatVersion: MODEL_FORMAT_VERSION,
     dtype,
     files,
-    base: { source: describe(base.source), files: base.sourceFiles, ignored: base.ignored },
+    base: { source: describe(base.source), ...(options.baseProvenance ?? folderProvenance(base.source)), files: base.sourceFiles, ignored: base.ignored },
     adapters: Object.fromEntries(adapters.map((a) => [a.name, { ...a.manifest, source: describe(a.manifest.source) }])),
     default_adapter: defaultAdapter,
     converter: converterName(),
@@ -115,7 +120,8 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
   return manifest;
 }
 
-function namedAdapters(sources: AdapterSource[]): { name: string; dir: string }[] {
+/** Names resolved and checked (safe file names, not "base"/"none", none twice), directories made absolute. */
+export function namedAdapters(sources: AdapterSource[]): (AdapterSource & { name: string })[] {
   const seen = new Set<string>();
   return sources.map((s) => {
     const dir = resolve(s.dir);
@@ -124,7 +130,7 @@ function namedAdapters(sources: AdapterSource[]): { name: string; dir: string }[
     if (BASE_NAMES.includes(name)) throw new Specter2Error("BAD_INPUT", `adapter name "${name}" means the bare base model (no adapter) everywhere; choose another name`, { adapter: name });
     if (seen.has(name)) throw new Specter2Error("BAD_INPUT", `adapter name "${name}" is given twice`, { adapter: name });
     seen.add(name);
-    return { name, dir };
+    return { ...s, name, dir };
   });
 }
 
@@ -170,7 +176,8 @@ function convertBase(dir: string, dtype: ModelDType) {
   };
 }
 
-function convertAdapter(name: string, dir: string, base: BertConfig, dtype: ModelDType): ConvertedAdapter {
+/** One adapter read, checked against the base's config (hidden size, layers) and converted to `dtype`. */
+export function convertAdapter(name: string, dir: string, base: BertConfig, dtype: ModelDType, provenance?: SourceProvenance): ConvertedAdapter {
   checkDirectory(dir, `--adapter ${name}`);
   const configPath = join(dir, ADAPTER_CONFIG);
   const parsed = parseAdapterConfig(readJsonObject(configPath, true), configPath);
@@ -193,6 +200,7 @@ function convertAdapter(name: string, dir: string, base: BertConfig, dtype: Mode
       config: adapterConfigFile(name),
       weights: adapterWeightsFile(name),
       source: dir,
+      ...(provenance ?? folderProvenance(dir)),
       sourceFiles: sourceFiles(dir, [ADAPTER_CONFIG, file]),
       skipped: ADAPTER_HEAD_FILES.filter((f) => existsSync(join(dir, f))),
     },
@@ -208,6 +216,6 @@ function sourceFiles(dir: string, names: string[]): SourceFile[] {
   return names.filter((n) => existsSync(join(dir, n))).map((n) => describeSourceFile(dir, n));
 }
 
-function json(value: unknown): Buffer {
+export function json(value: unknown): Buffer {
   return Buffer.from(`${JSON.stringify(value, null, 2)}\n`, "utf8");
 }

@@ -7,7 +7,9 @@
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
       "libraries": ["-ldnnl"],
       "conditions": [
-        ["OS=='linux'", {"cflags_cc": ["-fopenmp"], "ldflags": ["-fopenmp"]}],
+        # -z nodelete: the addon (and so libdnnl and libgomp) stays loaded when the worker that loaded it
+        # ends; unloading it under that worker's OpenMP threads crashed the process (src/addon.cc, pinInMemory).
+        ["OS=='linux'", {"cflags_cc": ["-fopenmp"], "ldflags": ["-fopenmp", "-Wl,-z,nodelete"]}],
         ["OS=='mac'", {
           "include_dirs": ["<!@(brew --prefix onednn 2>/dev/null || echo /usr/local)/include"],
           "libraries": ["-L<!@(brew --prefix onednn 2>/dev/null || echo /usr/local)/lib"],

@@ -9,9 +9,15 @@ import { defaultAdapterOf } from "./engine/defaults";
 import type { AdapterSpec } from "./model/config";
 import { bottleneckSize } from "./model/config";
 import { openModelDirectory } from "./weights/loadModelDir";
+import type { SourceProvenance } from "./weights/modelDir";
 import { modelPath } from "./weights/modelDir";
+import { describeProvenance, provenanceFields } from "./hub/provenanceText";
 
-export interface AdapterInfo {
+/** Where a part came from (all optional: older directories lack them): how it was obtained (a local folder,
+ *  the Hugging Face cache, a download), the Hub repository, the revision asked for and the commit it resolved to. */
+export type Provenance = SourceProvenance;
+
+export interface AdapterInfo extends Provenance {
   name: string;
   /** The adapter's own name in its checkpoint, e.g. "[PRX]". */
   checkpointName: string;
@@ -30,6 +36,8 @@ export interface ModelInfo {
   dtype: string;
   converter: string;
   created: string;
+  /** When adapters were last added or removed in place (`convert --into`). */
+  updated?: string;
   architecture: {
     layers: number;
     hidden: number;
@@ -42,7 +50,7 @@ export interface ModelInfo {
     typeVocab: number;
     layerNormEps: number;
   };
-  base: { source: string; ignored: string[] };
+  base: Provenance & { source: string; ignored: string[] };
   files: { path: string; bytes: number; sha256: string }[];
   adapters: AdapterInfo[];
   /** The adapter used when a call names none (null: the bare base): src/engine/defaults.ts's rule. */
@@ -61,6 +69,7 @@ export function describeModel(dir: string): ModelInfo {
       name,
       checkpointName: spec.name,
       source: entry.source,
+      ...provenanceFields(entry),
       sites: [...(c.mh_adapter ? ["attention" as const] : []), ...(c.output_adapter ? ["output" as const] : [])],
       bottleneck: Array.from({ length: config.num_hidden_layers }, (_, layer) => (c.leave_out.includes(layer) ? null : bottleneckSize(c, spec.hidden_size, layer))),
       config: c,
@@ -74,6 +83,7 @@ export function describeModel(dir: string): ModelInfo {
     dtype: manifest.dtype,
     converter: manifest.converter,
     created: manifest.created,
+    ...(manifest.updated === undefined ? {} : { updated: manifest.updated }),
     architecture: {
       layers: config.num_hidden_layers,
       hidden: config.hidden_size,
@@ -86,7 +96,7 @@ export function describeModel(dir: string): ModelInfo {
       typeVocab: config.type_vocab_size,
       layerNormEps: config.layer_norm_eps,
     },
-    base: { source: manifest.base.source, ignored: manifest.base.ignored },
+    base: { source: manifest.base.source, ...provenanceFields(manifest.base), ignored: manifest.base.ignored },
     files: Object.entries(manifest.files).map(([path, f]) => ({ path, bytes: f.bytes, sha256: f.sha256 })),
     adapters,
     defaultAdapter: defaultAdapterOf(
@@ -112,8 +122,8 @@ export function formatInfo(info: ModelInfo): string {
   const a = info.architecture;
   const out = [
     `model ${info.dir}`,
-    `  format ${info.format} v${info.formatVersion}, ${info.dtype} weights; converted by ${info.converter} on ${info.created}`,
-    `  base converted from ${info.base.source}`,
+    `  format ${info.format} v${info.formatVersion}, ${info.dtype} weights; converted by ${info.converter} on ${info.created}${info.updated === undefined ? "" : `, adapters changed on ${info.updated}`}`,
+    `  base converted from ${describeProvenance(info.base.source, info.base)}`,
     ...(info.base.ignored.length > 0 ? [`  ignored base tensors: ${info.base.ignored.join(", ")}`] : []),
     "",
     "architecture (BERT encoder)",
@@ -143,7 +153,7 @@ function formatAdapter(ad: AdapterInfo, hidden: number): string[] {
   const c = ad.config;
   const factor = typeof c.reduction_factor === "number" ? `reduction_factor ${c.reduction_factor}` : `reduction_factor ${JSON.stringify(c.reduction_factor)}`;
   return [
-    `  ${ad.name} (${ad.checkpointName}) from ${ad.source}`,
+    `  ${ad.name} (${ad.checkpointName}) from ${describeProvenance(ad.source, ad)}`,
     `    sites: ${ad.sites.map((s) => SITE_TEXT[s]).join(", ") || "none"}`,
     `    bottleneck size: ${formatBottleneck(ad.bottleneck)} (hidden ${hidden} / ${factor}), non_linearity ${c.non_linearity}`,
     `    leave_out: ${c.leave_out.length > 0 ? c.leave_out.join(", ") : "none"}`,

@@ -1,5 +1,6 @@
 // N-API entry points. Every argument is checked here (args.h), so a bad call from JS throws instead of
 // reading or writing out of bounds; oneDNN failures come back as JS errors too.
+#include <dlfcn.h>
 #include <node_api.h>
 
 #include <cstdint>
@@ -238,8 +239,37 @@ napi_value Version(napi_env env, napi_callback_info) {
   });
 }
 
+// Keeps this addon, and with it libdnnl and libgomp, loaded until the process ends (issue 20).
+//
+// Node dlclose()s an addon when the last environment that loaded it is torn down, and with a worker pool
+// that is a worker: the workers load the addon, the main thread never does. A worker that ended soon
+// after a parallel kernel (a model that failed to load after its base weights went through the native
+// kernels) unmapped the addon, libdnnl and libgomp under its OpenMP threads, still in libgomp code
+// (spinning at the end of a region, or asleep in it), and libgomp's destructor only deletes its thread
+// key, so nothing retires or joins them: the first to run again faults on an unmapped page. SIGSEGV in
+// most runs of `embed` or `serve --workers 1` on a bad model directory, often before the error was
+// written (test/native/failedLoad.test.ts). (A worker that had
+// run a oneDNN primitive was spared by accident: glibc keeps a library with pending thread_local
+// destructors, the stream's, loaded.)
+//
+// Pinned, teardown is safe in every order: when a worker's thread exits, libgomp's thread destructor
+// hands its pool threads their exit and waits for them at a barrier, in code that stays mapped. Retiring
+// the pool from an env cleanup hook instead (omp_pause_resource_all, which joins the calling thread's
+// pool) would cover libgomp's threads only, and still unload and reload libdnnl with every worker, which
+// oneDNN does not promise to survive. The process-wide state (primitive caches, the engine) is then
+// freed by exit() alone, after Node has stopped and joined every worker (process.exit and a normal end
+// both do that first), so no kernel runs while static destructors do; a worker's packed weights go with
+// its environment (the cleanup hook in Init). Linux links with -z nodelete as well (binding.gyp); this
+// covers macOS and a build without it. The handle is deliberately never closed.
+void pinInMemory() {
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<void*>(&pinInMemory), &self) != 0 && self.dli_fname != nullptr)
+    dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 // Exports are ordinary writable properties, as a JS module's are (tests spy on matmul).
 napi_value Init(napi_env env, napi_value exports) {
+  pinInMemory();
   const napi_property_descriptor props[] = {
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},

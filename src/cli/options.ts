@@ -68,6 +68,10 @@ export const EMBED_TASK_OPTIONS = {
   threads: threadsOption,
   workers: workersOption,
   verify: { type: "boolean", default: false, describe: "Check every model file against the sha256 in its manifest.json before loading" },
+  "max-line-bytes": {
+    type: "number",
+    describe: "Longest input line read, in bytes (default 64 MiB); a longer line is a bad line (see --on-error), never loaded into memory",
+  },
   "on-error": {
     choices: ["fail", "skip"] as const,
     default: "fail" as OnError,
@@ -83,6 +87,7 @@ export type EmbedTaskArgs = {
   threads?: number;
   workers?: number;
   verify: boolean;
+  "max-line-bytes"?: number;
   "on-error": OnError;
 };
 
@@ -91,6 +96,8 @@ export function checkEmbedTaskOptions(a: EmbedTaskArgs): true {
   if (!Number.isInteger(a["batch-size"]) || a["batch-size"] < 1) throw new Error(`--batch-size must be a positive integer, got ${a["batch-size"]}`);
   checkMaxLength(a);
   checkThreads(a);
+  const m = a["max-line-bytes"];
+  if (m !== undefined && (!Number.isSafeInteger(m) || m < 1)) throw new Error(`--max-line-bytes must be a positive integer, got ${m}`);
   return checkWorkers(a);
 }
 

@@ -14,7 +14,7 @@ import type { HubFileRef } from "./hubErrors";
 import { HubError, hubStatusError } from "./hubErrors";
 import { headerValue, hubFileMetadata, parseContentRange } from "./hubFileMetadata";
 import { getFollowingRedirects } from "./httpGet";
-import { resolveUrl } from "./hubUrls";
+import { repoOfResolveUrl, resolveUrl } from "./hubUrls";
 import { Specter2Error } from "../errors";
 
 export interface HubConnection {
@@ -28,7 +28,8 @@ export interface HubFileRequest extends HubFileRef {
   optional: boolean;
 }
 
-export type DownloadOutcome = "downloaded" | "resumed" | "skipped" | "absent";
+/** "cached": taken from the Hugging Face cache, not from the Hub (src/hub/obtainSources.ts). */
+export type DownloadOutcome = "downloaded" | "resumed" | "skipped" | "absent" | "cached";
 
 export interface DownloadedFile {
   repo: string;
@@ -42,8 +43,14 @@ export interface DownloadedFile {
   seconds: number;
   /** Whether the file's sha256 was checked against the Hub's; the Hub gives one for LFS files only. */
   verified: boolean;
+  /** What `verified` checked where it is not the Hub's sha256: the git sha1 (a cache blob's name or a small file's ETag). */
+  hash?: "sha256" | "git-sha1";
   /** The commit the revision pointed at (X-Repo-Commit), when the Hub said. */
   commit: string | undefined;
+  /** The file's version as the Hub named it (the LFS sha256 or the git blob sha1): its blob name in a Hugging Face cache. */
+  etag?: string;
+  /** The repo's name on the Hub where it redirected the one asked for (a renamed repo); else undefined. */
+  resolvedRepo?: string;
 }
 
 interface Transfer {
@@ -78,7 +85,7 @@ export async function downloadHubFile(request: HubFileRequest, dir: string, hub:
   }
   const record = readRecord(dir, request.file);
   if (record?.state === "complete" && record.url === t.url && (await matchesRecord(finalPath, record))) {
-    return describe(t, "skipped", record.size, 0, 0, record.verified, record.commit);
+    return { ...describe(t, "skipped", record.size, 0, 0, record.verified, record.commit), ...provenance(t, record.etag, record.repo) };
   }
   // Whatever is under the final name is not known to be good: gone, so a failure below leaves nothing there.
   rmSync(finalPath, { force: true });
@@ -96,6 +103,7 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   });
   const status = response.statusCode ?? 0;
   const meta = hubFileMetadata(hub);
+  const redirectedTo = repoOfResolveUrl(t.hub.endpoint, hub.url);
   const restart = () => {
     response.destroy();
     rmSync(t.partialPath, { force: true });
@@ -106,7 +114,7 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   if (status === 404 && t.request.optional && headerValue(response.headers, "x-error-code") === "EntryNotFound") {
     response.resume();
     removeRecord(t.dir, t.request.file);
-    return describe(t, "absent", 0, 0, 0, false, meta.commit);
+    return { ...describe(t, "absent", 0, 0, 0, false, meta.commit), ...provenance(t, undefined, redirectedTo) };
   }
   if (status !== 200 && status !== 206) {
     response.resume();
@@ -147,9 +155,13 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
     sha256,
     verified: meta.sha256 !== undefined,
     commit: meta.commit,
+    ...(redirectedTo === undefined || redirectedTo === t.request.repo ? {} : { repo: redirectedTo }),
   };
   writeRecord(t.dir, t.request.file, complete);
-  return describe(t, start > 0 ? "resumed" : "downloaded", received, received - start, seconds, complete.verified, meta.commit);
+  return {
+    ...describe(t, start > 0 ? "resumed" : "downloaded", received, received - start, seconds, complete.verified, meta.commit),
+    ...provenance(t, meta.etag, redirectedTo),
+  };
 }
 
 /**
@@ -217,6 +229,11 @@ function discardPartial(t: Transfer): void {
 
 function describe(t: Transfer, outcome: DownloadOutcome, bytes: number, transferred: number, seconds: number, verified: boolean, commit: string | undefined): DownloadedFile {
   return { repo: t.request.repo, file: t.request.file, path: t.finalPath, outcome, bytes, transferred, seconds, verified, commit };
+}
+
+/** The optional fields: only those known, and the redirect only where it went to another repo. */
+function provenance(t: Transfer, etag: string | undefined, repo: string | undefined): Pick<DownloadedFile, "etag" | "resolvedRepo"> {
+  return { ...(etag === undefined ? {} : { etag }), ...(repo === undefined || repo === t.request.repo ? {} : { resolvedRepo: repo }) };
 }
 
 async function matchesRecord(path: string, record: CompleteRecord): Promise<boolean> {

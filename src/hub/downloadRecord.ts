@@ -26,6 +26,8 @@ export interface CompleteRecord extends RecordBase {
   /** Whether that sha256 was checked against the Hub's (LFS files only). */
   verified: boolean;
   commit: string | undefined;
+  /** The repo's current name, where the Hub redirected the one asked for (a renamed repo). */
+  repo?: string;
 }
 
 export type DownloadRecord = PartialRecord | CompleteRecord;

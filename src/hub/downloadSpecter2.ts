@@ -1,30 +1,47 @@
-// Fetches SPECTER2's base model and the chosen adapters from the Hub into `<out>/hub/<owner>--<name>/`,
-// one repo folder each, ready for convertModel.
-import { join } from "node:path";
-import type { DownloadedFile, HubConnection, HubFileRequest } from "./downloadHubFile";
-import { downloadHubFile } from "./downloadHubFile";
+// SPECTER2's base model and the chosen adapters, of one variant, or any repos and folders named instead:
+// each from the Hugging Face cache where it holds them, else fetched from the Hub into
+// `<out>/hub/<owner>--<name>/`, one repo folder each, ready for convertModel.
+import { basename, join } from "node:path";
+import type { HubConnection } from "./downloadHubFile";
 import { DownloadProgress } from "./downloadProgress";
-import { describeFile } from "./downloadReport";
-import { repoFolderName } from "./hubUrls";
-import { adapterFiles, adapterRepo, BASE_REPO, baseFiles } from "./specter2Repos";
+import type { ObtainedSource, SourceRequest } from "./obtainSources";
+import { obtainSources } from "./obtainSources";
+import { parseSourceRef, repoName } from "./sourceRef";
+import { adapterRepo, DEFAULT_VARIANT, variantOf } from "./specter2Repos";
+import { checkAdapterName } from "../weights/modelDir";
 import { Specter2Error } from "../errors";
 
 export const HUB_DIR = "hub";
 
+export interface ExtraAdapter {
+  /** Default: the repo's name (`owner/NAME`) or the folder's base name. */
+  name?: string;
+  /** A folder, or a Hub repo `owner/name[@revision]`. */
+  ref: string;
+}
+
 export interface DownloadSpecter2Options {
   out: string;
+  /** Of every repo that names no `@REV` of its own. */
   revision: string;
-  /** Adapter names (proximity, adhoc_query, classification, regression). */
+  /** original (default) or aug2023refresh. */
+  variant?: string;
+  /** The variant's adapters to take, by name (proximity, adhoc_query, classification, regression). */
   adapters: string[];
-  hub: HubConnection;
+  /** In place of the variant's base: a folder or a Hub repo `owner/name[@revision]`. */
+  base?: string;
+  /** More adapters, or another repo for one of the variant's names (it replaces that one). */
+  extraAdapters?: ExtraAdapter[];
+  /** The Hub; a function is called only if something must be fetched. */
+  hub: HubConnection | (() => HubConnection);
+  /** The Hugging Face cache directory, looked in first (hfCacheDir()). */
+  cache: string;
+  /** Never touch the network: what the cache lacks is an error naming it. */
+  offline?: boolean;
   progress?: DownloadProgress;
 }
 
-export interface DownloadedRepo {
-  repo: string;
-  dir: string;
-  files: DownloadedFile[];
-}
+export type DownloadedRepo = ObtainedSource;
 
 export interface DownloadedSpecter2 {
   base: DownloadedRepo;
@@ -32,27 +49,32 @@ export interface DownloadedSpecter2 {
 }
 
 export async function downloadSpecter2(options: DownloadSpecter2Options): Promise<DownloadedSpecter2> {
-  const names = new Set<string>();
+  const variant = options.variant ?? DEFAULT_VARIANT;
+  const { revision } = options;
+  const base = options.base === undefined ? { kind: "hub" as const, repo: variantOf(variant).base, revision } : parseSourceRef(options.base, revision);
+  // Everything named is checked before anything is fetched.
+  const adapters = new Map<string, SourceRequest>();
   for (const name of options.adapters) {
-    adapterRepo(name); // unknown names fail before anything is fetched
-    if (names.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is given twice`, { adapter: name });
-    names.add(name);
+    const repo = adapterRepo(name, variant);
+    if (adapters.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is given twice`, { adapter: name });
+    adapters.set(name, { kind: "adapter", name, ref: { kind: "hub", repo, revision } });
   }
-  const progress = options.progress ?? new DownloadProgress();
-  const fetchRepo = async (repo: string, files: HubFileRequest[]): Promise<DownloadedRepo> => {
-    const dir = join(options.out, HUB_DIR, repoFolderName(repo));
-    const done: DownloadedFile[] = [];
-    for (const request of files) {
-      const file = await downloadHubFile(request, dir, options.hub, progress);
-      progress.line(describeFile(file));
-      done.push(file);
-    }
-    return { repo, dir, files: done };
-  };
-  const base = await fetchRepo(BASE_REPO, baseFiles(options.revision));
-  const adapters = [];
-  for (const name of names) {
-    adapters.push({ name, ...(await fetchRepo(adapterRepo(name), adapterFiles(name, options.revision))) });
+  const extras = new Set<string>();
+  for (const extra of options.extraAdapters ?? []) {
+    const ref = parseSourceRef(extra.ref, revision);
+    const name = extra.name ?? (ref.kind === "hub" ? repoName(ref.repo) : basename(ref.dir));
+    checkAdapterName(name);
+    if (extras.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is given twice`, { adapter: name });
+    extras.add(name);
+    adapters.set(name, { kind: "adapter", name, ref });
   }
-  return { base, adapters };
+  const hub = options.hub;
+  const [baseSource, ...adapterSources] = await obtainSources([{ kind: "base", ref: base }, ...adapters.values()], {
+    cache: options.cache,
+    offline: options.offline ?? false,
+    hub: typeof hub === "function" ? hub : () => hub,
+    fetchInto: { dir: join(options.out, HUB_DIR) },
+    progress: options.progress ?? new DownloadProgress(),
+  });
+  return { base: baseSource, adapters: adapterSources.map((a) => ({ ...a, name: a.name! })) };
 }

@@ -34,3 +34,17 @@ export function resolveUrl(endpoint: string, repo: string, revision: string, fil
 export function repoFolderName(repo: string): string {
   return repo.split("/").join("--");
 }
+
+/**
+ * The repo a `resolve` URL of this endpoint names (`…/{owner}/{name}/resolve/…`), or undefined: after the
+ * Hub's redirects, the current name of a renamed repo.
+ */
+export function repoOfResolveUrl(endpoint: string, url: string): string | undefined {
+  const base = new URL(endpoint);
+  const target = new URL(url);
+  if (target.origin !== base.origin) return undefined;
+  const prefix = base.pathname.replace(/\/+$/, "");
+  if (!target.pathname.startsWith(`${prefix}/`)) return undefined;
+  const match = /^\/([^/]+\/[^/]+)\/resolve\//.exec(target.pathname.slice(prefix.length));
+  return match ? decodeURIComponent(match[1]) : undefined;
+}

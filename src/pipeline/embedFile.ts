@@ -1,23 +1,41 @@
 // `specter2 embed` of one input file (or one shard's byte range of it) into one output: the engine loaded with
 // the embed options, records streamed through embedRecords into a resumable sink, progress and a summary line.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { EmbedTaskArgs } from "../cli/options";
+import { resolveMaxLength } from "../engine/defaults";
+import { STDIN_SOURCE } from "../io/jsonl";
 import type { LinesBefore } from "../io/lines";
+import { InputDigest } from "../io/lines";
 import { Specter2Error } from "../errors";
+import { MANIFEST_FILE, modelPath } from "../weights/modelDir";
+import { fileDigest } from "../weights/verify";
 import type { ShardRange } from "../shard/ranges";
 import { Specter2 } from "../specter2";
 import type { EmbedRunSummary } from "./embedRecords";
 import { embedRecords, InputError } from "./embedRecords";
 import { inputItems } from "./inputItems";
 import { countLines, ProgressReporter } from "./progress";
-import type { OutputFormat } from "./sink";
-import { EmbeddingSink } from "./sink";
+import { refuseWritingInput } from "./outputPaths";
+import type { WrittenFile } from "./outputPaths";
+import type { OutputFormat, RunRecord } from "./sink";
+import { EmbeddingSink, sinkFiles } from "./sink";
 
 export interface EmbedFileArgs extends EmbedTaskArgs {
   model: string;
   input: string;
   resume: boolean;
+  /** Longer input lines are bad lines (default DEFAULT_MAX_LINE_BYTES, src/io/jsonl.ts). */
+}
+
+/** Lines skipped with --on-error skip, beside the output. */
+export function errorsPathFor(output: string): string {
+  return `${output}.errors.jsonl`;
+}
+
+/** Every file embedFile writes for `output`. */
+export function embedFiles(output: string, format: OutputFormat): WrittenFile[] {
+  return [...sinkFiles(output, format), { path: errorsPathFor(output), what: "the output's list of skipped lines" }];
 }
 
 export interface EmbedTarget {
@@ -44,6 +62,8 @@ export type Log = (line: string) => void;
 
 export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: Log): Promise<EmbedFileResult> {
   const started = Date.now();
+  refuseWritingInput(args.input, embedFiles(target.output, target.format));
+  const inputSize = args.input === "-" ? null : statOrNull(args.input);
   const model = await Specter2.load(args.model, {
     backend: args.backend,
     threads: args.threads,
@@ -54,8 +74,16 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
   try {
     const adapter = model.resolveAdapter(args.adapter);
     const { range } = target;
-    const sink = EmbeddingSink.open(target.output, target.format, args.resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`);
-    const errorsPath = `${target.output}.errors.jsonl`;
+    const run: RunRecord = {
+      model: { dir: resolve(args.model), manifestSha256: fileDigest(modelPath(args.model, MANIFEST_FILE)).sha256 },
+      adapter,
+      maxLength: resolveMaxLength(args["max-length"], model.maxPositions),
+      hiddenSize: model.hiddenSize,
+      input: { path: args.input === "-" ? "-" : resolve(args.input), size: inputSize },
+    };
+    const sink = EmbeddingSink.open(target.output, target.format, args.resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`, run);
+    const digest = new InputDigest(resumeCheck(sink, args.input, target));
+    const errorsPath = errorsPathFor(target.output);
     const progress = new ProgressReporter(`${target.label}embedded`, sink.rowsWritten);
     if (args.input !== "-")
       (target.total ?? countLines(args.input)).then(
@@ -64,7 +92,8 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
       );
     let summary;
     try {
-      summary = await embedRecords(model, inputItems(args.input, model.tokenizer.sepToken, range, target.linesBefore), sink, {
+      const items = inputItems(args.input, model.tokenizer.sepToken, range, target.linesBefore, { maxLineBytes: args["max-line-bytes"], digest });
+      summary = await embedRecords(model, items, sink, {
         adapter,
         batchSize: args["batch-size"],
         maxLength: args["max-length"],
@@ -72,6 +101,7 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
         onError: args["on-error"],
         onSkip: (line, error) => appendFileSync(errorsPath, `${JSON.stringify({ line, error })}\n`),
         onProgress: (done) => progress.update(done),
+        consumed: (line) => digest.through(line),
       });
     } catch (e) {
       progress.end();
@@ -97,4 +127,35 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
   } finally {
     await model.close();
   }
+}
+
+function statOrNull(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null; // the reader names the missing file
+  }
+}
+
+/**
+ * For a resumed run, what its input must start with: the bytes the interrupted run consumed, hashed again as the
+ * reader passes them (the reader reads them anyway to skip the lines done: no extra read). A difference stops the
+ * run before anything is written, naming the lines that changed.
+ */
+function resumeCheck(sink: EmbeddingSink, input: string, target: EmbedTarget): ConstructorParameters<typeof InputDigest>[0] {
+  const done = sink.resumedInput;
+  if (done === null) return null;
+  const lines = sink.resumedAfterLine;
+  const name = input === "-" ? STDIN_SOURCE : input;
+  const where = target.range ? `of bytes ${target.range.start}–${target.range.end} of ${name}` : `of ${name}`;
+  return {
+    ...done,
+    mismatch: (detail) =>
+      new Specter2Error(
+        "OUTPUT_ERROR",
+        `cannot resume ${target.output}.partial: line${lines === 1 ? " 1" : `s 1–${lines}`} ${where} changed since the interrupted run embedded them (${detail}); ` +
+          `restore the input, or delete ${target.output}.partial and ${target.output}.progress.json to start again`,
+        { file: input, field: "input" },
+      ),
+  };
 }

@@ -2,6 +2,7 @@
 // Records are taken a window at a time; inside a window Specter2.embed sorts by token length, so
 // padding stays small while memory stays bounded by the window, whatever the input's size.
 import { Specter2Error } from "../errors";
+import type { ConsumedPrefix } from "../io/lines";
 import type { Specter2 } from "../specter2";
 import type { EmbeddingSink, RecordId } from "./sink";
 
@@ -25,6 +26,8 @@ export interface EmbedRunOptions {
   /** Receives each skipped line (with --on-error skip), by its line number in the file. */
   onSkip?: (lineNumber: number, error: string) => void;
   onProgress?: (done: number) => void;
+  /** The input consumed through a line (InputDigest.through), recorded with each flush for a resume's check. */
+  consumed?: (lastLine: number) => ConsumedPrefix;
 }
 
 export interface EmbedRunSummary {
@@ -56,6 +59,7 @@ export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncI
     sink.write(
       window.map((r, i) => ({ id: r.id, embedding: vectors[i] })),
       lastLine,
+      options.consumed?.(lastLine),
     );
     summary.embedded += window.length;
     window = [];

@@ -4,7 +4,7 @@
 // LinesBefore reads that only on first need, so a shard of a corpus whose records carry ids never
 // reads outside its range.
 import { JsonlError, readJsonlEntries, STDIN_SOURCE } from "../io/jsonl";
-import type { ByteRange } from "../io/lines";
+import type { ByteRange, InputDigest } from "../io/lines";
 import { LinesBefore } from "../io/lines";
 import type { InputRecord } from "../io/records";
 import { hasOwnId, toInputRecord } from "../io/records";
@@ -18,12 +18,25 @@ function badItem(lineNumber: number, fileLine: number, cause: Specter2Error): Ba
   return { lineNumber, fileLine, error: cause.message, cause };
 }
 
+export interface InputReadOptions {
+  /** A longer line is a bad line (default DEFAULT_MAX_LINE_BYTES, src/io/jsonl.ts). */
+  maxLineBytes?: number;
+  /** Fed every line's bytes, for --resume's record of the input consumed. */
+  digest?: InputDigest;
+}
+
 /** `input`: a file, or "-" for stdin; `range`: a shard's bytes of the file. */
-export async function* inputItems(input: string, sep: string, range?: ByteRange, linesBefore = new LinesBefore(input, range?.start ?? 0)): AsyncGenerator<InputItem> {
+export async function* inputItems(
+  input: string,
+  sep: string,
+  range?: ByteRange,
+  linesBefore = new LinesBefore(input, range?.start ?? 0),
+  options: InputReadOptions = {},
+): AsyncGenerator<InputItem> {
   const stdin = input === "-";
   const source = stdin ? STDIN_SOURCE : input;
   const fileLine = async (lineNumber: number) => lineNumber + (await linesBefore.count());
-  for await (const entry of readJsonlEntries(stdin ? process.stdin : input, source, { range })) {
+  for await (const entry of readJsonlEntries(stdin ? process.stdin : input, source, { range, maxLineBytes: options.maxLineBytes, digest: options.digest })) {
     const { lineNumber } = entry;
     if ("error" in entry) {
       const line = await fileLine(lineNumber);

@@ -1,9 +1,11 @@
 // Embedding outputs that survive interruption. Rows are appended to `<out>.partial` and flushed;
-// after each flush `<out>.progress.json` records how many bytes and input lines are done. The final
+// after each flush `<out>.progress.json` records how many bytes and input lines are done, what made them (model,
+// adapter, max length: RunRecord) and a digest of the input consumed, which a resume must match. The final
 // file appears (by rename) only when the run completes, so a reader never sees a half-written one;
 // `--resume` truncates the partial file to the last recorded progress and carries on from there.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { writeFileAtomic } from "../io/atomicFile";
+import type { ConsumedPrefix } from "../io/lines";
 import { npyHeader } from "../io/npy";
 import { Specter2Error } from "../errors";
 
@@ -15,7 +17,28 @@ export interface EmbeddedRow {
   embedding: Float32Array;
 }
 
+/** Bumped when the progress record changes meaning; a resume refuses records of other versions. */
+const PROGRESS_VERSION = 2;
+
+/**
+ * What made a partial output, kept in its progress record: a resume must be made the same way, or it would mix
+ * rows of two models, two adapters or two truncations in one file.
+ */
+export interface RunRecord {
+  /** The model directory (absolute) and the sha256 of its manifest.json, which lists every file's sha256. */
+  model: { dir: string; manifestSha256: string };
+  /** As resolved (the model's default filled in); null: the bare base. */
+  adapter: string | null;
+  /** Tokens per input, as resolved (the default filled in). */
+  maxLength: number;
+  /** Values per row. */
+  hiddenSize: number;
+  /** The input when the run started: its path ("-": stdin) and size (null for stdin). */
+  input: { path: string; size: number | null };
+}
+
 interface Progress {
+  version: typeof PROGRESS_VERSION;
   format: OutputFormat;
   rows: number;
   /** Input line number of the last record handled (embedded or skipped). */
@@ -26,11 +49,29 @@ interface Progress {
   dim: number | null;
   /** What the run read (e.g. a shard's byte range of an input of some size): a resume must read the same. */
   source?: string;
+  run?: RunRecord;
+  /** The input consumed through lastLine (for a shard: from its range's start), which a resume checks is unchanged. */
+  input?: ConsumedPrefix;
 }
 
 /** For `x.npy` the ids go to `x.ids.jsonl` (one JSON value per line, row order). */
 export function idsPathFor(output: string): string {
   return output.replace(/\.npy$/, "") + ".ids.jsonl";
+}
+
+/** Every file an EmbeddingSink of `output` writes (the output, its partial and progress files, and for .npy the ids
+ *  file and its partial), each with what it is, for refusing an input among them (src/pipeline/outputPaths.ts). */
+export function sinkFiles(output: string, format: OutputFormat): { path: string; what: string }[] {
+  const files = [
+    { path: output, what: "the output" },
+    { path: `${output}.partial`, what: "the output's partial file" },
+    { path: `${output}.progress.json`, what: "the output's progress record" },
+  ];
+  if (format === "npy") {
+    const ids = idsPathFor(output);
+    files.push({ path: ids, what: "the output's ids file" }, { path: `${ids}.partial`, what: "the ids file's partial file" });
+  }
+  return files;
 }
 
 /** An append-only file that can be cut back to a recorded length. */
@@ -87,20 +128,23 @@ export class EmbeddingSink {
   private readonly data: AppendFile;
   private readonly ids: AppendFile | null;
   private progress: Progress;
+  private readonly resumed: ConsumedPrefix | null;
 
   private constructor(
     readonly output: string,
     readonly format: OutputFormat,
     resume: boolean,
     source: string | undefined,
+    run: RunRecord | undefined,
   ) {
     const progressPath = `${output}.progress.json`;
     const partial = `${output}.partial`;
-    const saved = resume && existsSync(progressPath) ? readProgress(progressPath, format, source) : null;
+    const saved = resume && existsSync(progressPath) ? readProgress(progressPath, format, source, run) : null;
     if (!resume && existsSync(partial)) {
       throw new Specter2Error("OUTPUT_ERROR", `${partial} is left from an interrupted run: pass --resume to continue it, or delete it to start again`, { file: partial });
     }
-    this.progress = saved ?? { format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0, dim: null, source };
+    this.resumed = saved?.input ?? null;
+    this.progress = saved ?? { version: PROGRESS_VERSION, format, rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0, dim: null, source, run };
     this.data = new AppendFile(partial, saved ? saved.dataBytes : null);
     this.ids = format === "npy" ? new AppendFile(`${idsPathFor(output)}.partial`, saved ? saved.idsBytes : null) : null;
     if (format === "npy" && !saved) {
@@ -110,9 +154,16 @@ export class EmbeddingSink {
   }
 
   /** Opens the output; with `resume`, continues an interrupted run of the same output. `source`
-   *  describes the input (for a shard: its byte range and the file's size); a resume must match it. */
-  static open(output: string, format: OutputFormat, resume: boolean, source?: string): EmbeddingSink {
-    return new EmbeddingSink(output, format, resume, source);
+   *  describes the input (for a shard: its byte range and the file's size) and `run` what computes the rows; a
+   *  resume must match both (each difference is named), and its reader must check `resumedInput`. */
+  static open(output: string, format: OutputFormat, resume: boolean, source?: string, run?: RunRecord): EmbeddingSink {
+    return new EmbeddingSink(output, format, resume, source, run);
+  }
+
+  /** For a resumed run: the input the interrupted one consumed (its first bytes and their sha256), which must be
+   *  unchanged; null if nothing is resumed. */
+  get resumedInput(): ConsumedPrefix | null {
+    return this.resumed;
   }
 
   /** Values per row, once a row was written. */
@@ -129,8 +180,9 @@ export class EmbeddingSink {
     return this.progress.rows;
   }
 
-  /** Appends rows (in input order) and records that input up to `lastLine` is done. */
-  write(rows: readonly EmbeddedRow[], lastLine: number): void {
+  /** Appends rows (in input order) and records that input up to `lastLine` is done; `input`: that input's bytes
+   *  and their sha256, for a resume's check. */
+  write(rows: readonly EmbeddedRow[], lastLine: number, input?: ConsumedPrefix): void {
     if (this.format === "jsonl") {
       if (rows.length > 0) this.progress.dim ??= rows[0].embedding.length;
       this.data.append(Buffer.from(rows.map((r) => `${JSON.stringify({ paper_id: r.id, embedding: Array.from(r.embedding) })}\n`).join(""), "utf8"));
@@ -152,6 +204,7 @@ export class EmbeddingSink {
       ...this.progress,
       rows: this.progress.rows + rows.length,
       lastLine,
+      input,
       dataBytes: this.data.size,
       idsBytes: this.ids?.size ?? 0,
     };
@@ -178,25 +231,54 @@ export class EmbeddingSink {
   }
 }
 
-function readProgress(path: string, format: OutputFormat, source: string | undefined): Progress {
+function readProgress(path: string, format: OutputFormat, source: string | undefined, run: RunRecord | undefined): Progress {
+  const restart = `delete its .partial and .progress.json files to start again`;
   let p: Progress;
   try {
     p = JSON.parse(readFileSync(path, "utf8")) as Progress;
   } catch (e) {
-    throw new Specter2Error(
-      "OUTPUT_ERROR",
-      `${path}: unreadable progress record (${(e as Error).message}); delete the .partial and .progress.json files to start again`,
-      { file: path },
-      { cause: e },
-    );
+    throw new Specter2Error("OUTPUT_ERROR", `${path}: unreadable progress record (${(e as Error).message}); ${restart}`, { file: path }, { cause: e });
+  }
+  const version = (p as { version?: unknown } | null)?.version; // as read, before it is known to be a Progress
+  if (version !== PROGRESS_VERSION) {
+    const which = version === undefined ? "an earlier specter2-tfjs, which did not record what made the output" : `progress record version ${JSON.stringify(version)}`;
+    throw new Specter2Error("OUTPUT_ERROR", `${path}: written by ${which}; this one reads version ${PROGRESS_VERSION} and cannot resume it: ${restart}`, {
+      file: path,
+      field: "version",
+    });
   }
   if (p.format !== format) throw new Specter2Error("OUTPUT_ERROR", `${path}: the interrupted run wrote ${p.format}, this one asks for ${format}`, { file: path, field: "format" });
   if (p.source !== source) {
-    throw new Specter2Error(
-      "OUTPUT_ERROR",
-      `${path}: the interrupted run read ${p.source ?? "another input"}, this one reads ${source ?? "another input"}; delete its .partial and .progress.json files to start again`,
-      { file: path, field: "source" },
-    );
+    throw new Specter2Error("OUTPUT_ERROR", `${path}: the interrupted run read ${p.source ?? "another input"}, this one reads ${source ?? "another input"}; ${restart}`, {
+      file: path,
+      field: "source",
+    });
+  }
+  const changes = runChanges(p.run, run);
+  if (changes.length > 0) {
+    throw new Specter2Error("OUTPUT_ERROR", `${path}: cannot resume: ${changes.map((c) => c.what).join("; ")}. Rerun as the interrupted run did, or ${restart}`, {
+      file: path,
+      field: changes[0].field,
+    });
   }
   return p;
+}
+
+/** What differs between the run that made a partial output and the one resuming it, in words. */
+function runChanges(was: RunRecord | undefined, now: RunRecord | undefined): { field: string; what: string }[] {
+  if (was === undefined && now === undefined) return [];
+  if (was === undefined || now === undefined)
+    return [{ field: "run", what: `the interrupted run ${was ? "recorded" : "did not record"} what made it, this one ${now ? "does" : "does not"}` }];
+  const changes: { field: string; what: string }[] = [];
+  const adapter = (a: string | null) => (a === null ? "none (the bare base)" : a);
+  if (was.model.manifestSha256 !== now.model.manifestSha256) {
+    changes.push({
+      field: "model",
+      what: `the model changed: manifest digest ${was.model.manifestSha256} (${was.model.dir}), now ${now.model.manifestSha256} (${now.model.dir})`,
+    });
+  }
+  if (was.hiddenSize !== now.hiddenSize) changes.push({ field: "hiddenSize", what: `rows were ${was.hiddenSize} values, this model makes ${now.hiddenSize}` });
+  if (was.adapter !== now.adapter) changes.push({ field: "adapter", what: `the adapter was ${adapter(was.adapter)}, now ${adapter(now.adapter)}` });
+  if (was.maxLength !== now.maxLength) changes.push({ field: "maxLength", what: `the max length was ${was.maxLength} tokens, now ${now.maxLength}` });
+  return changes;
 }

@@ -1,5 +1,5 @@
 // What every route shares: the options the server was started with, the embedder, metrics, and state.
-import type { FastifyServerOptions, onRequestHookHandler } from "fastify";
+import type { FastifyServerOptions, preHandlerHookHandler } from "fastify";
 import type { Embedder } from "./embedder";
 import type { ServeMetrics } from "./metrics";
 
@@ -16,6 +16,14 @@ export interface ServeOptions {
   maxBodyBytes: number;
   /** A request not answered by then gets 503 and its waiting inputs leave the queue. */
   requestTimeoutMs: number;
+  /** Request line and headers must arrive within this (default 10 s); else 408 and the connection closes. */
+  headersTimeoutMs?: number;
+  /** A request body must arrive whole within this of its headers (default 30 s); else 408 and the connection closes. */
+  bodyTimeoutMs?: number;
+  /** Open connections at once (default 1024); further ones are closed as soon as they are accepted. */
+  maxConnections?: number;
+  /** close() waits this long for accepted requests to be answered (default 30 s), then closes every connection. */
+  shutdownTimeoutMs?: number;
   /** When set, every route but /health needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   logger: FastifyServerOptions["logger"];
@@ -33,8 +41,8 @@ export interface ServeContext {
   embedder: Embedder;
   metrics: ServeMetrics;
   state: ServeState;
-  /** onRequest hook of the embedding routes: 429 over --max-concurrent-requests. */
-  admit: onRequestHookHandler;
+  /** preHandler hook of the embedding routes (the body is in, the request authenticated): 429 over --max-concurrent-requests. */
+  admit: preHandlerHookHandler;
 }
 
 declare module "fastify" {

@@ -1,10 +1,11 @@
 // The HTTP service around one served model (in worker threads or on the main thread): Fastify with
-// schema-validated bodies, JSON errors in each API's shape, bearer-key auth, a concurrency limit, metrics,
-// warm-up and a draining close.
+// schema-validated bodies, JSON errors in each API's shape, bearer-key auth, a concurrency limit, deadlines
+// for slow clients, metrics, warm-up and a draining close.
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyError, FastifyInstance, FastifyRequest, onRequestHookHandler } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from "fastify";
 import Fastify from "fastify";
 import type { Specter2 } from "../specter2";
+import { bodyDeadline, Connections, DEFAULT_CONNECTION_LIMITS, serverOptions } from "./connections";
 import type { ServeContext, ServeOptions } from "./context";
 import { Embedder } from "./embedder";
 import { ApiError, errorBody } from "./errors";
@@ -17,7 +18,11 @@ export interface Service {
   app: FastifyInstance;
   /** Runs every adapter once (first calls pay one-off costs), then /health says ok. */
   warmUp(): Promise<void>;
-  /** Stops accepting, answers every accepted request, then resolves. The model stays the caller's. */
+  /**
+   * Stops accepting, closes at once every connection without an accepted request (idle, or still sending
+   * its request), answers the accepted ones, then resolves; after `shutdownTimeoutMs` every connection is
+   * closed, answered or not. The model stays the caller's.
+   */
   close(): Promise<void>;
 }
 
@@ -27,15 +32,33 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   const state = { ready: false, closing: false };
   const ctx: ServeContext = { options, embedder, metrics, state, admit: admission(options.maxConcurrentRequests, metrics) };
 
+  const limits = {
+    headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.bodyTimeoutMs,
+    maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.shutdownTimeoutMs,
+  };
   const app = Fastify({
     logger: options.logger,
     bodyLimit: options.maxBodyBytes,
     // Wrong types are errors, not coerced; unknown fields are reported, not silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    ...serverOptions(limits),
+    // Errors of Node's HTTP parser (431, 408, 400) in the route's API style, not Fastify's.
+    clientErrorHandler: (error, socket) => connections.clientError(error, socket),
+    // A URL Fastify cannot route (bad percent-encoding): 400 in the route's style.
+    frameworkErrors: (error, request, reply) => {
+      // (Fastify types this reply with generics of a route that does not exist here.)
+      (reply as unknown as FastifyReply).code(400).send(errorBody(request.url, 400, error.message, "invalid_request"));
+    },
   });
+  const connections: Connections = new Connections(app.server, limits);
+  // Only JSON: Fastify's built-in text/plain parser would turn a text body into a 400 (not an object)
+  // where the right answer is 415.
+  app.removeContentTypeParser("text/plain");
   app.decorateRequest("adapterLabel", "");
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const e = describe(error, options.maxBodyBytes);
+    const e = describe(error, request, options.maxBodyBytes);
     if (e.statusCode >= 500) request.log.error({ err: error }, "request failed");
     reply
       .code(e.statusCode)
@@ -45,13 +68,27 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody(request.url, 404, `no route ${request.method} ${request.url.split("?")[0]}`, "not_found"));
   });
+  // Every exchange is counted once it ends, however: "close" fires for an answered one and for one the
+  // client abandoned (onResponse fires only for the first, so aborted requests went uncounted).
+  app.addHook("onRequest", async (request, reply) => {
+    reply.raw.once("close", () => {
+      const answered = reply.raw.writableFinished;
+      metrics.request(routeLabel(request), request.adapterLabel, answered ? reply.statusCode : CLIENT_CLOSED, reply.elapsedTime / 1000);
+    });
+  });
+  app.addHook("onRequest", connections.arrived);
+  // While draining, a request on a connection still open is refused (/health says why itself).
+  app.addHook("onRequest", async (request) => {
+    if (state.closing && request.routeOptions.url !== "/health") {
+      throw new ApiError(503, "the server is shutting down; retry on another instance", "shutting_down", { "Retry-After": "1", connection: "close" });
+    }
+  });
   if (options.apiKey !== undefined) app.addHook("onRequest", bearerAuth(options.apiKey));
+  app.addHook("preParsing", bodyDeadline(limits.bodyTimeoutMs));
+  app.addHook("preValidation", connections.accepted);
   // While draining, each answered keep-alive connection is closed instead of idling until its timeout.
   app.addHook("onSend", async (_request, reply) => {
     if (state.closing) reply.header("connection", "close");
-  });
-  app.addHook("onResponse", async (request, reply) => {
-    metrics.request(routeLabel(request), request.adapterLabel, reply.statusCode, reply.elapsedTime / 1000);
   });
   openAiRoutes(app, ctx);
   teiRoutes(app, ctx);
@@ -66,15 +103,31 @@ export function createService(model: Specter2, options: ServeOptions): Service {
     },
     close: async () => {
       state.closing = true;
-      await app.close();
+      const closed = app.close();
+      connections.drain();
+      const timer = setTimeout(() => connections.closeAll(), limits.shutdownTimeoutMs);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }
 
-/** 429 with Retry-After while `max` embedding requests are in flight. */
-function admission(max: number, metrics: ServeMetrics): onRequestHookHandler {
+/** nginx's status for a request whose client closed the connection before the answer. */
+const CLIENT_CLOSED = 499;
+
+/**
+ * preHandler of the embedding routes: 429 with Retry-After while `max` embedding requests are in flight.
+ * A slot is taken only once the body is in and the request authenticated, so clients that hold a
+ * connection without finishing their request hold no slot.
+ */
+function admission(max: number, metrics: ServeMetrics): preHandlerHookHandler {
   let inFlight = 0;
-  return async (_request, reply) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    // Already abandoned: its "close" has fired, so a slot taken now would never be given back.
+    if (reply.raw.destroyed || request.raw.socket?.destroyed !== false) throw new ApiError(CLIENT_CLOSED, "client closed the request", "client_closed");
     if (inFlight >= max) throw new ApiError(429, `${max} requests are in flight (--max-concurrent-requests); retry shortly`, "overloaded", { "Retry-After": "1" });
     metrics.requestsInFlight(++inFlight);
     // "close" fires once however the exchange ends: answered, failed or abandoned by the client.
@@ -89,7 +142,8 @@ function bearerAuth(key: string): onRequestHookHandler {
   const expected = digest(key);
   return async (request) => {
     if (request.routeOptions.url === "/health") return;
-    const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
+    // The scheme is case-insensitive (RFC 7235); spaces or tabs separate it from the key.
+    const given = /^bearer[ \t]+(.*?)[ \t]*$/i.exec(request.headers.authorization ?? "")?.[1];
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       throw new ApiError(401, "missing or wrong API key: send Authorization: Bearer <key>", "invalid_api_key", { "WWW-Authenticate": "Bearer" });
     }
@@ -109,7 +163,7 @@ interface Described {
 }
 
 /** Any error → what the client is told. Internals of a 5xx are logged, not sent. */
-function describe(error: FastifyError, maxBodyBytes: number): Described {
+function describe(error: FastifyError, request: FastifyRequest, maxBodyBytes: number): Described {
   if (error instanceof ApiError) return { statusCode: error.statusCode, message: error.message, code: error.code, headers: error.headers };
   if (error.validation) {
     const details = error.validation.map((v) => {
@@ -120,6 +174,14 @@ function describe(error: FastifyError, maxBodyBytes: number): Described {
   }
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
     return { statusCode: 413, message: `request body over ${maxBodyBytes} bytes`, code: "payload_too_large", headers: {} };
+  }
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return {
+      statusCode: 415,
+      message: `unsupported content type ${JSON.stringify(request.headers["content-type"] ?? "")}: send application/json`,
+      code: "unsupported_media_type",
+      headers: {},
+    };
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {

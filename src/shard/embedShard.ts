@@ -5,8 +5,10 @@ import { resolve } from "node:path";
 import { embedTaskFlags } from "../cli/options";
 import { countLinesIn, LinesBefore } from "../io/lines";
 import type { EmbedFileArgs, Log } from "../pipeline/embedFile";
-import { embedFile } from "../pipeline/embedFile";
+import { embedFile, embedFiles, errorsPathFor } from "../pipeline/embedFile";
+import { refuseWritingInput } from "../pipeline/outputPaths";
 import type { OutputFormat } from "../pipeline/sink";
+import { idsPathFor } from "../pipeline/sink";
 import type { DoneRecord } from "./parts";
 import { digestFile, finishedPart, partPaths, partsDir, writeDoneRecord } from "./parts";
 import { shardRange } from "./ranges";
@@ -23,6 +25,19 @@ export async function embedShard(args: ShardArgs, format: OutputFormat, log: Log
   const label = `shard ${shardName(shard)}: `;
   const range = await shardRange(args.input, shard.index, shard.count);
   const paths = partPaths(args.output, format, shard);
+  // Before anything is written: neither this shard's files, nor what merge writes, nor the parts folder (where the
+  // other shards write) may be the input.
+  refuseWritingInput(
+    args.input,
+    [
+      ...embedFiles(paths.data, format),
+      { path: paths.done, what: "the shard's done-record" },
+      { path: args.output, what: "the merged output" },
+      ...(format === "npy" ? [{ path: idsPathFor(args.output), what: "the merged output's ids file" }] : []),
+      { path: errorsPathFor(args.output), what: "the merged list of skipped lines" },
+    ],
+    { path: partsDir(args.output), what: "the parts folder" },
+  );
   const done = finishedPart(paths, { inputSize: range.size, range, format });
   if (done) {
     log(`${label}already done (${done.rows} embeddings, ${done.skipped} skipped, bytes ${range.start}–${range.end} of ${args.input}) → ${paths.data}; nothing to do`);

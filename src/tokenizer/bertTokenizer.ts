@@ -1,11 +1,11 @@
 // BERT's uncased WordPiece tokenizer with exactly Hugging Face BertTokenizerFast's ids:
 // special-token split → normalizer → pre-tokenizer → WordPiece → `[CLS] … [SEP]` with truncation.
 // Plain TypeScript without I/O, so it runs in a browser as well as in Node.
-import { normalize, type NormalizerOptions } from "./normalizer";
-import { preTokenize } from "./preTokenizer";
-import { splitOnSpecialTokens } from "./specialTokens";
+import type { NormalizerOptions } from "./normalizer";
+import { segmentsOf } from "./specialTokens";
 import { parseVocab, vocabIndex } from "./vocab";
 import { WordPiece } from "./wordPiece";
+import { forEachWord } from "./words";
 import { Specter2Error } from "../errors";
 
 /** The maximum length every SPECTER2 usage passes (the Hub's model_max_length of ~1e30 means none). */
@@ -129,16 +129,18 @@ export class BertTokenizer {
     const room = maxLength - 2;
     const ids = [this.specialIds.cls];
     // Pieces never depend on the text after them, so work stops once the room is full.
-    for (const segment of splitOnSpecialTokens(text, this.specialTokenIds)) {
+    for (const segment of segmentsOf(text, this.specialTokenIds)) {
       if (ids.length > room) break;
       if (segment.specialId !== undefined) {
         ids.push(segment.specialId);
         continue;
       }
-      for (const word of preTokenize(normalize(segment.text, this.normalizerOptions))) {
-        if (ids.length > room) break;
+      // Normalized a chunk at a time, so a long text costs what its first room pieces need, not its length.
+      forEachWord(segment.text, this.normalizerOptions, (word) => {
+        if (ids.length > room) return false;
         this.wordPiece.tokenize(word, ids);
-      }
+        return true;
+      });
     }
     ids.length = Math.min(ids.length, room + 1);
     ids.push(this.specialIds.sep);

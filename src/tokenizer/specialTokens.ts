@@ -6,11 +6,15 @@
 export type Segment = { text: string; specialId?: undefined } | { text: string; specialId: number };
 
 export function splitOnSpecialTokens(text: string, specials: ReadonlyMap<string, number>): Segment[] {
+  return [...segmentsOf(text, specials)];
+}
+
+/** The segments one at a time, so that a caller who stops early does not split the rest. */
+export function* segmentsOf(text: string, specials: ReadonlyMap<string, number>): Generator<Segment> {
   const tokens = [...specials.keys()];
   // Each token's next occurrence, searched again only once the scan has passed it: linear in the
   // text however many special tokens it holds.
   const nextAt = tokens.map((token) => text.indexOf(token));
-  const segments: Segment[] = [];
   let from = 0;
   for (;;) {
     let best = -1;
@@ -20,13 +24,12 @@ export function splitOnSpecialTokens(text: string, specials: ReadonlyMap<string,
     });
     if (best < 0) break;
     const at = nextAt[best];
-    if (at > from) segments.push({ text: text.slice(from, at) });
-    segments.push({ text: tokens[best], specialId: specials.get(tokens[best]) as number });
+    if (at > from) yield { text: text.slice(from, at) };
+    yield { text: tokens[best], specialId: specials.get(tokens[best]) as number };
     from = at + tokens[best].length;
     tokens.forEach((token, i) => {
       if (nextAt[i] >= 0 && nextAt[i] < from) nextAt[i] = text.indexOf(token, from);
     });
   }
-  if (from < text.length) segments.push({ text: text.slice(from) });
-  return segments;
+  if (from < text.length) yield { text: text.slice(from) };
 }

@@ -60,7 +60,26 @@ export interface SourceFile extends FileDigest {
   path: string;
 }
 
-export interface ManifestAdapter {
+/** How a converted part's files were obtained: a folder given as such, the Hugging Face cache, or a download. */
+export type SourceOrigin = "folder" | "cache" | "download";
+
+/**
+ * Where a base or an adapter came from, so that a result can be traced to the exact weights. All optional:
+ * directories converted before these were recorded lack them, and a folder has no repository or commit.
+ */
+export interface SourceProvenance {
+  origin?: SourceOrigin;
+  /** The Hub repository (its current name, after any redirect of a renamed one). */
+  repo?: string;
+  /** The name asked for, where the Hub redirected it to `repo` (e.g. a first-release name). */
+  requestedRepo?: string;
+  /** The revision asked for (a branch, tag or commit). */
+  revision?: string;
+  /** The commit it resolved to. */
+  commit?: string;
+}
+
+export interface ManifestAdapter extends SourceProvenance {
   /** Relative paths inside the model directory. */
   config: string;
   weights: string;
@@ -77,7 +96,7 @@ export interface Manifest {
   dtype: ModelDType;
   /** Every file of the model directory except manifest.json, by relative path. */
   files: Record<string, FileDigest>;
-  base: {
+  base: SourceProvenance & {
     source: string;
     files: SourceFile[];
     /** Checkpoint tensors that are not part of the encoder (heads, buffers), by their original names. */
@@ -91,6 +110,8 @@ export interface Manifest {
   converter: string;
   /** ISO 8601 */
   created: string;
+  /** ISO 8601: when adapters were last added or removed in place (`convert --into`); absent if never. */
+  updated?: string;
 }
 
 /** tokenizer_config.json as we store it: only what a BERT WordPiece tokenizer needs, with safe values. */

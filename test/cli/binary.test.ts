@@ -1,11 +1,12 @@
 // The real binary (dist/src/cli/main.js, built by `npm test`'s tsc step), spawned as a user runs it,
 // on the embedded demo model and the example papers.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseNpyHeader } from "../../src/io/npy";
 import { Specter2 } from "../../src/specter2";
+import { convertedRandomModel } from "../helpers/models";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 
 const ROOT = join(__dirname, "..", "..");
@@ -170,6 +171,98 @@ describe("specter2 CLI", () => {
     expect(run(["embed", "--model", MODEL, "--adapter", "proximity", "--input", input, "--output", clean, "--backend", "wasm"]).code).toBe(0);
     const reference = readJsonl(clean);
     rows.forEach((r, i) => r.embedding.forEach((v, c) => expect(Math.abs(v - reference[i].embedding[c])).toBeLessThanOrEqual(1e-5)));
+  });
+
+  it("refuses an output that is its input, or one of the files written beside it, under any name, writing nothing", () => {
+    const sub = mkdtempSync(join(dir, "same-"));
+    const original = readFileSync(PAPERS);
+    for (const name of ["same.jsonl", "x.ids.jsonl", "y.jsonl.progress.json", "z.jsonl.errors.jsonl", "w.ids.jsonl.partial"]) writeFileSync(join(sub, name), original);
+    symlinkSync("same.jsonl", join(sub, "link.jsonl"));
+    linkSync(join(sub, "same.jsonl"), join(sub, "hard.jsonl"));
+    const before = readdirSync(sub).sort();
+    const cases: [string, string, RegExp][] = [
+      ["same.jsonl", "same.jsonl", /the input same\.jsonl is the output same\.jsonl: embedding would overwrite it/],
+      ["same.jsonl", "./same.jsonl", /the input same\.jsonl is the output \.\/same\.jsonl: embedding would overwrite it/],
+      ["x.ids.jsonl", "x.npy", /the input x\.ids\.jsonl is the output's ids file x\.ids\.jsonl/],
+      ["link.jsonl", "same.jsonl", /the input link\.jsonl is the output same\.jsonl \(the same file under another name\)/],
+      ["same.jsonl", "link.jsonl", /the input same\.jsonl is the output link\.jsonl \(the same file under another name\)/],
+      ["hard.jsonl", "same.jsonl", /the input hard\.jsonl is the output same\.jsonl \(the same file under another name\)/],
+      ["y.jsonl.progress.json", "y.jsonl", /the input y\.jsonl\.progress\.json is the output's progress record y\.jsonl\.progress\.json/],
+      ["z.jsonl.errors.jsonl", "z.jsonl", /the input z\.jsonl\.errors\.jsonl is the output's list of skipped lines/],
+      ["w.ids.jsonl.partial", "w.npy", /the input w\.ids\.jsonl\.partial is the ids file's partial file/],
+    ];
+    for (const [input, output, message] of cases) {
+      const r = spawnSync(process.execPath, [BIN, "embed", "--model", MODEL, "--input", input, "--output", output, "--backend", "cpu", "--on-error", "skip"], { cwd: sub, encoding: "utf8" });
+      expect([r.status, r.stderr]).toEqual([7, expect.stringMatching(message)]); // OUTPUT_ERROR
+    }
+    // Every input byte for byte as it was, and nothing written beside it (no partial, progress or ids file).
+    for (const name of before.filter((n) => n !== "link.jsonl")) expect(readFileSync(join(sub, name))).toEqual(original);
+    expect(readdirSync(sub).sort()).toEqual(before);
+  });
+
+  it("--resume refuses a partial output made by another model, adapter or input, naming what changed, and resumes an unchanged one", async () => {
+    const lines = readFileSync(PAPERS, "utf8").trim().split("\n");
+    const input = join(dir, "change.jsonl");
+    const text = [...lines.slice(0, 4), "{not json", ...lines.slice(4)].join("\n") + "\n";
+    writeFileSync(input, text);
+    const out = join(dir, "change-out.jsonl");
+    const embed = (model: string, adapter: string, ...extra: string[]) =>
+      run(["embed", "--model", model, "--adapter", adapter, "--input", input, "--output", out, "--backend", "wasm", ...extra]);
+    expect(embed(MODEL, "proximity").code).toBe(4); // stops at line 5 with 4 embeddings kept
+    const partial = readFileSync(`${out}.partial`);
+    const resume = ["--resume", "--on-error", "skip"];
+
+    const adapter = embed(MODEL, "adhoc_query", ...resume);
+    expect([adapter.code, adapter.stderr]).toEqual([7, expect.stringContaining("cannot resume: the adapter was proximity, now adhoc_query.")]);
+
+    // The same model re-converted (another manifest), and a model of another width (rows of 64 and 96 values).
+    const copy = join(dir, "model-copy");
+    cpSync(MODEL, copy, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(copy, "manifest.json"), "utf8"));
+    writeFileSync(join(copy, "manifest.json"), JSON.stringify({ ...manifest, created: "2030-01-01T00:00:00.000Z" }, null, 2));
+    const changed = embed(copy, "proximity", ...resume);
+    expect([changed.code, changed.stderr]).toEqual([
+      7,
+      expect.stringMatching(/cannot resume: the model changed: manifest digest [0-9a-f]{64} \(.*specter2-tiny\), now [0-9a-f]{64} \(.*model-copy\)\./),
+    ]);
+    const wide = await convertedRandomModel({ hidden_size: 96, max_position_embeddings: 512 });
+    const wider = embed(wide, "proximity", ...resume);
+    expect([wider.code, wider.stderr]).toEqual([7, expect.stringMatching(/the model changed: manifest digest .*; rows were 64 values, this model makes 96\./)]);
+
+    // Line 1 edited (same length): the prefix the partial output was made from is hashed again as it is read.
+    writeFileSync(input, text.replace("Citation-informed transformers", "Citation-informed Transformers"));
+    expect(readFileSync(input, "utf8")).not.toBe(text);
+    const edited = embed(MODEL, "proximity", ...resume);
+    expect([edited.code, edited.stderr]).toEqual([
+      7,
+      expect.stringMatching(
+        /cannot resume .*change-out\.jsonl\.partial: lines 1–4 of .*change\.jsonl changed since the interrupted run embedded them \(the sha256 of its first \d+ bytes is/,
+      ),
+    ]);
+    expect(readFileSync(`${out}.partial`)).toEqual(partial); // nothing appended by any refused resume
+
+    writeFileSync(input, text);
+    const resumed = embed(MODEL, "proximity", ...resume);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/embedded 9 inputs \(\+4 from the interrupted run\), skipped 1/);
+    expect(readJsonl(out).map((x) => x.paper_id)).toEqual(papers.map((p) => p.paper_id));
+  });
+
+  it("a line over --max-line-bytes stops the run naming file and line, or is skipped and recorded with --on-error skip", () => {
+    const lines = readFileSync(PAPERS, "utf8").trim().split("\n");
+    const long = JSON.stringify({ paper_id: "long", title: "A long one", abstract: "word ".repeat(100) });
+    const input = join(dir, "long.jsonl");
+    writeFileSync(input, [...lines.slice(0, 2), long, ...lines.slice(2)].join("\n") + "\n");
+    const out = join(dir, "long-out.jsonl");
+    const args = ["embed", "--model", MODEL, "--adapter", "proximity", "--input", input, "--output", out, "--backend", "wasm", "--max-line-bytes", "500"];
+    const failed = run(args);
+    expect(failed.code).toBe(4); // BAD_INPUT
+    expect(failed.stderr).toContain(`${input}:3: line of ${Buffer.byteLength(long)} bytes is longer than the limit of 500 bytes: not read`);
+    const skipped = run([...args, "--resume", "--on-error", "skip"]);
+    expect(skipped.code).toBe(0);
+    expect(readJsonl(out).map((x) => x.paper_id)).toEqual(papers.map((p) => p.paper_id));
+    expect(readJsonl(`${out}.errors.jsonl`)).toEqual([{ line: 3, error: expect.stringContaining(`line of ${Buffer.byteLength(long)} bytes is longer than the limit of 500 bytes`) }]);
+    expect(run([...args.slice(0, -1), "0"]).stderr).toContain("--max-line-bytes must be a positive integer, got 0");
   });
 
   it("fails clearly on a missing model directory and an unknown adapter", () => {

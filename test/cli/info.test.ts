@@ -1,6 +1,6 @@
 // `specter2 info` on a model converted from the PyTorch-made fixtures: the values printed are those of the
 // fixture's Hub files (config.json, adapter_config.json) and of the files on disk, and nothing is loaded.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeAddonPath } from "../../src/backend/native/addon";
@@ -8,6 +8,11 @@ import { probeAutoBackend } from "../../src/backend/probe";
 import { infoCommand } from "../../src/cli/commands/info";
 import type { ModelInfo } from "../../src/modelInfo";
 import { describeModel, formatInfo } from "../../src/modelInfo";
+import { convertCommand } from "../../src/cli/commands/convert";
+import { describeProvenance } from "../../src/hub/provenanceText";
+import type { Manifest } from "../../src/weights/modelDir";
+import { SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
+import { FakeHfCache, withEnv } from "../helpers/hfCache";
 import { convertFixtureModel, runCommand, tempDir } from "../helpers/search";
 
 /** auto's documented order of preference (issue 5, "Backends"). */
@@ -138,5 +143,63 @@ describe("probeAutoBackend", () => {
     const probe = probeAutoBackend(only());
     expect(probe.choice).toBeNull();
     expect(probe.reason).toMatch(/^no backend package is installed: node-gpu not installed .*cpu not installed \(@tensorflow\/tfjs-backend-cpu\)$/);
+  });
+});
+
+describe("where each part came from", () => {
+  it("a model converted from the Hugging Face cache names each repo, the revision asked for and the commit it resolved to", async () => {
+    const cache = new FakeHfCache();
+    const base = cache.addWithHistory("allenai/specter2_base", SPECTER2_FIXTURE_REPOS["allenai/specter2_base"], SPECTER2_FIXTURE_REPOS["allenai/specter2_base"]);
+    const proximity = cache.addWithHistory("allenai/specter2", SPECTER2_FIXTURE_REPOS["allenai/specter2"], SPECTER2_FIXTURE_REPOS["allenai/specter2"]);
+    const dir = join(tempDir("info-prov"), "model");
+    const local = join(__dirname, "..", "fixtures", "convert", "adapters", "ln_shared");
+    await withEnv({ ...cache.env(), HF_HUB_OFFLINE: "1" }, () =>
+      runCommand(convertCommand, ["convert", "--base", `allenai/specter2_base@${base.current}`, "--adapter", "proximity=allenai/specter2", "--adapter", `mine=${local}`, "--out", dir]),
+    );
+    const snapshot = (repo: string, commit: string) => join(cache.folder(repo), "snapshots", commit);
+    const out = (await runCommand(infoCommand, ["info", "--model", dir])).stdout;
+    expect(out).toContain(
+      `  base converted from allenai/specter2_base at revision ${base.current} = commit ${base.current}, from the Hugging Face cache: ${snapshot("allenai/specter2_base", base.current)}\n`,
+    );
+    expect(out).toContain(
+      `  proximity ([HOU]) from allenai/specter2 at revision main = commit ${proximity.current}, from the Hugging Face cache: ${snapshot("allenai/specter2", proximity.current)}\n`,
+    );
+    expect(out).toContain(`  mine ([LNS]) from ${local} (a local folder)\n`);
+
+    const info = JSON.parse((await runCommand(infoCommand, ["info", "--model", dir, "--json"])).stdout) as ModelInfo;
+    expect(info.base).toMatchObject({ origin: "cache", repo: "allenai/specter2_base", revision: base.current, commit: base.current });
+    expect(info.adapters.map((a) => [a.name, a.origin, a.repo, a.revision, a.commit])).toEqual([
+      ["proximity", "cache", "allenai/specter2", "main", proximity.current],
+      ["mine", "folder", undefined, undefined, undefined],
+    ]);
+
+    // After an adapter is removed in place, info says when; the others keep their provenance.
+    await runCommand(convertCommand, ["convert", "--into", dir, "--remove-adapter", "mine"]);
+    const after = (await runCommand(infoCommand, ["info", "--model", dir])).stdout;
+    expect(after).toMatch(/converted by specter2-tfjs \S+ on \S+, adapters changed on 20/);
+    expect(after).toContain(`  proximity ([HOU]) from allenai/specter2 at revision main = commit ${proximity.current}`);
+  });
+
+  it("a directory from before provenance was recorded is still read, its sources shown as paths", () => {
+    const dir = join(tempDir("info-old"), "model");
+    cpSync(model, dir, { recursive: true });
+    const manifestPath = join(dir, "manifest.json");
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
+    const strip = <T extends object>(entry: T): T => Object.fromEntries(Object.entries(entry).filter(([k]) => !["origin", "repo", "requestedRepo", "revision", "commit"].includes(k))) as T;
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, base: strip(manifest.base), adapters: Object.fromEntries(Object.entries(manifest.adapters).map(([n, a]) => [n, strip(a)])) }));
+    const info = describeModel(dir);
+    expect(info.base.origin).toBeUndefined();
+    expect(formatInfo(info)).toContain(`  base converted from ${manifest.base.source}\n`);
+    expect(formatInfo(info)).toContain(`  proximity ([HOU]) from ${manifest.adapters.proximity.source}\n`);
+  });
+
+  it("words for each origin, and for a renamed repo", () => {
+    expect(describeProvenance("/d", { origin: "download", repo: "allenai/specter2", requestedRepo: "allenai/spp_proximity", revision: "main", commit: "c".repeat(40) })).toBe(
+      `allenai/specter2 (asked for as allenai/spp_proximity, the Hub's old name) at revision main = commit ${"c".repeat(40)}, downloaded: /d`,
+    );
+    expect(describeProvenance("/h/models--a--b/snapshots/x", { origin: "folder", repo: "a/b", commit: "x" })).toBe(
+      "/h/models--a--b/snapshots/x (a local folder: a snapshot of a/b at commit x)",
+    );
+    expect(describeProvenance("/d", {})).toBe("/d");
   });
 });

@@ -275,6 +275,34 @@ describe("specter2 embed --shard and merge", () => {
     );
   });
 
+  it("a shard refuses an input that merge, it or another shard would write over, before writing anything", () => {
+    const input = corpus("own.jsonl", 6);
+    const original = readFileSync(input);
+    const partsInput = join(dir, "own-out.jsonl.parts", "0-of-2.jsonl");
+    const [idsInput, errorsInput] = [join(dir, "own.ids.jsonl"), join(dir, "own.errors.jsonl")];
+    for (const p of [idsInput, errorsInput]) writeFileSync(p, original);
+    const cases: [string, string, string, RegExp][] = [
+      [input, input, "0/2", /the input .*own\.jsonl is the merged output .*own\.jsonl: embedding would overwrite it/],
+      [idsInput, join(dir, "own.npy"), "1/2", /the input .*own\.ids\.jsonl is the merged output's ids file/],
+      [errorsInput, join(dir, "own"), "0/2", /the input .*own\.errors\.jsonl is the merged list of skipped lines/],
+    ];
+    for (const [inp, out, shard, message] of cases) {
+      const r = run([...EMBED, "--input", inp, "--output", out, "--shard", shard]);
+      expect([r.code, r.stderr]).toEqual([7, expect.stringMatching(message)]);
+      expect(existsSync(`${out}.parts`)).toBe(false);
+    }
+    expect(readFileSync(input)).toEqual(original);
+    for (const p of [idsInput, errorsInput]) expect(readFileSync(p)).toEqual(original);
+    // An input inside the parts folder (where every shard of the output writes), also as one shard's own part.
+    ok([...EMBED, "--input", input, "--output", join(dir, "own-out.jsonl"), "--shard", "1/2"]);
+    writeFileSync(partsInput, original);
+    const inside = run([...EMBED, "--input", partsInput, "--output", join(dir, "own-out.jsonl"), "--shard", "1/2"]);
+    expect([inside.code, inside.stderr]).toEqual([7, expect.stringMatching(/the input .*0-of-2\.jsonl is inside the parts folder .*own-out\.jsonl\.parts, which embedding writes/)]);
+    const own = run([...EMBED, "--input", partsInput, "--output", join(dir, "own-out.jsonl"), "--shard", "0/2"]);
+    expect([own.code, own.stderr]).toEqual([7, expect.stringMatching(/the input .*0-of-2\.jsonl is the output .*0-of-2\.jsonl/)]);
+    expect(readFileSync(partsInput)).toEqual(original);
+  });
+
   it("--shard takes K and N from Slurm's or Kubernetes' variables, and refuses stdin", () => {
     const input = corpus("env.jsonl", 12);
     const out = join(dir, "env.jsonl.out");

@@ -182,6 +182,8 @@ describe("adapters", () => {
     }
 
     expect(manifest.base.source).toBe(base);
+    expect(manifest.base.origin).toBe("folder"); // converted from a folder given as such: no repo or commit
+    expect(manifest.base.repo).toBeUndefined();
     const baseFiles = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "pytorch_model.bin"];
     expect(manifest.base.files).toEqual(baseFiles.map((f) => ({ path: f, sha256: sha256File(join(base, f)), bytes: statSync(join(base, f)).size })));
 
@@ -190,6 +192,7 @@ describe("adapters", () => {
       config: "adapters/shared.json",
       weights: "adapters/shared.safetensors",
       source: fixture("adapters", "ln_shared"),
+      origin: "folder",
       sourceFiles: ["adapter_config.json", "pytorch_adapter.bin"].map((f) => {
         const p = fixture("adapters", "ln_shared", f);
         return { path: f, sha256: sha256File(p), bytes: statSync(p).size };

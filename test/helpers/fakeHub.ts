@@ -22,6 +22,34 @@ export const SPECTER2_FIXTURE_REPOS: Record<string, string> = {
   "allenai/specter2_regression": join(CONVERT_FIXTURES, "adapters", "ln_shared"),
 };
 
+/**
+ * The aug2023refresh variant's repos, of other fixtures than the original's so that a mix-up shows: its base
+ * has only config.json, vocab.txt and pytorch_model.bin (the tokenizer files are optional), and the adapters swap.
+ */
+export const AUG2023_FIXTURE_REPOS: Record<string, string> = {
+  "allenai/specter2_aug2023refresh_base": join(CONVERT_FIXTURES, "bin_bf16", "base"),
+  "allenai/specter2_aug2023refresh": join(CONVERT_FIXTURES, "adapters", "ln_shared"),
+  "allenai/specter2_aug2023refresh_adhoc_query": join(CONVERT_FIXTURES, "adapters", "houlsby_preset"),
+  "allenai/specter2_aug2023refresh_classification": join(CONVERT_FIXTURES, "adapters", "ln_shared"),
+  "allenai/specter2_aug2023refresh_regression": join(CONVERT_FIXTURES, "adapters", "houlsby_preset"),
+};
+
+/** A user's own adapter: adapter.safetensors (no pytorch_adapter.bin), another config style. */
+export const USER_ADAPTER_REPO = "someone/my-adapter";
+export const USER_FIXTURE_REPOS: Record<string, string> = { [USER_ADAPTER_REPO]: join(CONVERT_FIXTURES, "adapters", "legacy_gelu") };
+
+/** The first release's names, which the Hub answers with a redirect to the current ones. */
+export const FIRST_RELEASE_RENAMES: Record<string, string> = {
+  "allenai/specter_plus_plus": "allenai/specter2_base",
+  "allenai/spp_proximity": "allenai/specter2",
+  "allenai/spp_adhoc_query": "allenai/specter2_adhoc_query",
+  "allenai/spp_classification": "allenai/specter2_classification",
+  "allenai/spp_regression": "allenai/specter2_regression",
+};
+
+/** Every fixture repo: both variants and the user's adapter. */
+export const ALL_FIXTURE_REPOS: Record<string, string> = { ...SPECTER2_FIXTURE_REPOS, ...AUG2023_FIXTURE_REPOS, ...USER_FIXTURE_REPOS };
+
 export const FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const LFS_FILE = /\.(bin|safetensors)$/;
 
@@ -98,6 +126,16 @@ export class FakeHub {
 
   private get cdn(): string {
     return `http://localhost:${this.port}`;
+  }
+
+  /** Requests so far, on the Hub and the CDN (a run that must not touch the network leaves it at 0). */
+  get requestCount(): number {
+    return this.requests.length;
+  }
+
+  /** The repos asked for on the Hub (by the path of their resolve URLs), in the order first asked. */
+  reposAsked(): string[] {
+    return [...new Set(this.requests.filter((r) => r.on === "hub" && r.file !== undefined).map((r) => /^\/(.+)\/resolve\//.exec(r.path)![1]))];
   }
 
   /** The requests made for `repo/file`, on the Hub and the CDN. */

@@ -33,6 +33,9 @@ function tempOut(): string {
   return mkdtempSync(join(tmpdir(), "download-"));
 }
 
+/** An empty Hugging Face cache: these tests are about the Hub alone (test/hub/cache.test.ts has the cache). */
+const EMPTY_CACHE = mkdtempSync(join(tmpdir(), "download-no-cache-"));
+
 let hub: FakeHub;
 afterEach(async () => {
   await hub?.close();
@@ -49,6 +52,7 @@ function download(out: string, connection: Partial<HubConnection> = {}, revision
     revision,
     adapters: ADAPTER_NAMES,
     hub: { endpoint: hub.endpoint, ...connection },
+    cache: EMPTY_CACHE,
     progress: captureProgress().progress,
   });
 }
@@ -118,6 +122,7 @@ describe("downloadSpecter2 end to end", () => {
       revision: "main",
       adapters: ["proximity"],
       hub: { endpoint: hub.endpoint },
+      cache: EMPTY_CACHE,
       progress: plain.progress,
     });
     expect(
@@ -278,6 +283,17 @@ describe("resume and skip", () => {
     expect(downloadSummary(result, "main")).toContain("13 files: 0 downloaded, 0 resumed, 13 already complete; 5 checked against the Hub's sha256");
   });
 
+  it("files of one repo from different commits (the branch moved between runs) are refused, not mixed", async () => {
+    await startHub();
+    const out = tempOut();
+    await download(out);
+    const recordPath = join(out, "hub", "allenai--specter2", RECORDS_DIR, "adapter_config.json.json");
+    writeFileSync(recordPath, JSON.stringify({ ...JSON.parse(readFileSync(recordPath, "utf8")), commit: "f".repeat(40) }));
+    await expect(download(out)).rejects.toThrow(
+      `the files of allenai/specter2 in ${join(out, "hub", "allenai--specter2")} come from different commits (${"f".repeat(40)}, ${FAKE_COMMIT}): revision main moved since some were downloaded`,
+    );
+  });
+
   it("another revision is not taken for the one on disk", async () => {
     await startHub();
     const out = tempOut();
@@ -338,7 +354,7 @@ describe("errors and the token", () => {
     await startHub({ renamed: { "allenai/specter_plus_plus": "allenai/specter2_base" } });
     const out = tempOut();
     const file: DownloadedFile = await downloadHubFile(request("allenai/specter_plus_plus", "pytorch_model.bin"), out, { endpoint: hub.endpoint }, captureProgress().progress);
-    expect(file).toMatchObject({ outcome: "downloaded", verified: true, bytes: BASE_BIN_BYTES.length });
+    expect(file).toMatchObject({ outcome: "downloaded", verified: true, bytes: BASE_BIN_BYTES.length, resolvedRepo: "allenai/specter2_base" });
     expect(readFileSync(join(out, "pytorch_model.bin"))).toEqual(BASE_BIN_BYTES);
     expect(hub.requests.map((r) => [r.on, r.path.replace(/[0-9a-f]{64}/, "SHA")])).toEqual([
       ["hub", "/allenai/specter_plus_plus/resolve/main/pytorch_model.bin"],
@@ -369,7 +385,7 @@ describe("errors and the token", () => {
 
   it("unknown or repeated adapter names fail before anything is fetched", async () => {
     await startHub();
-    const run = (adapters: string[]) => downloadSpecter2({ out: tempOut(), revision: "main", adapters, hub: { endpoint: hub.endpoint } });
+    const run = (adapters: string[]) => downloadSpecter2({ out: tempOut(), revision: "main", adapters, hub: { endpoint: hub.endpoint }, cache: EMPTY_CACHE });
     await expect(run(["proximity", "specter"])).rejects.toThrow('unknown adapter "specter": SPECTER2\'s adapters are proximity, adhoc_query, classification, regression');
     await expect(run(["constructor"])).rejects.toThrow('unknown adapter "constructor"');
     await expect(run(["proximity", "proximity"])).rejects.toThrow('adapter "proximity" is given twice');

@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseNpyHeader } from "../../src/io/npy";
+import type { Specter2Error } from "../../src/errors";
+import type { RunRecord } from "../../src/pipeline/sink";
 import { EmbeddingSink, idsPathFor } from "../../src/pipeline/sink";
 
 const dir = mkdtempSync(join(tmpdir(), "sink-test-"));
@@ -82,7 +84,56 @@ describe("EmbeddingSink", () => {
     const s = EmbeddingSink.open(out, "jsonl", false);
     s.write([row(1, 1)], 1);
     s.close();
-    writeFileSync(`${out}.progress.json`, JSON.stringify({ format: "npy", rows: 1, lastLine: 1, dataBytes: 10, idsBytes: 0, dim: 1 }));
+    writeFileSync(`${out}.progress.json`, JSON.stringify({ version: 2, format: "npy", rows: 1, lastLine: 1, dataBytes: 10, idsBytes: 0, dim: 1 }));
     expect(() => EmbeddingSink.open(out, "jsonl", true)).toThrow(/the interrupted run wrote npy, this one asks for jsonl/);
+  });
+
+  it("refuses a progress record of an earlier version, which did not record what made the output", () => {
+    const out = join(dir, "v1.jsonl");
+    EmbeddingSink.open(out, "jsonl", false).close();
+    writeFileSync(`${out}.progress.json`, JSON.stringify({ format: "jsonl", rows: 0, lastLine: 0, dataBytes: 0, idsBytes: 0, dim: null }));
+    expect(() => EmbeddingSink.open(out, "jsonl", true)).toThrow(
+      /v1\.jsonl\.progress\.json: written by an earlier specter2-tfjs, which did not record what made the output; this one reads version 2 and cannot resume it/,
+    );
+  });
+
+  it("records what made the output and the input consumed; a resume made otherwise is refused naming each change", () => {
+    const out = join(dir, "run.npy");
+    const run: RunRecord = {
+      model: { dir: "/models/a", manifestSha256: "a".repeat(64) },
+      adapter: "proximity",
+      maxLength: 512,
+      hiddenSize: 2,
+      input: { path: "/in.jsonl", size: 1000 },
+    };
+    const first = EmbeddingSink.open(out, "npy", false, undefined, run);
+    first.write([row("p", 1, 2)], 3, { bytes: 120, sha256: "c".repeat(64) });
+    first.close();
+    const saved = JSON.parse(readFileSync(`${out}.progress.json`, "utf8"));
+    expect(saved).toMatchObject({ version: 2, rows: 1, lastLine: 3, dim: 2, run, input: { bytes: 120, sha256: "c".repeat(64) } });
+
+    const other = { ...run, model: { dir: "/models/b", manifestSha256: "b".repeat(64) }, hiddenSize: 3, adapter: "adhoc_query", maxLength: 256 };
+    let error: Specter2Error | undefined;
+    try {
+      EmbeddingSink.open(out, "npy", true, undefined, other);
+    } catch (e) {
+      error = e as Specter2Error;
+    }
+    expect(error?.code).toBe("OUTPUT_ERROR");
+    expect(error?.field).toBe("model");
+    expect(error?.message).toBe(
+      `${out}.progress.json: cannot resume: the model changed: manifest digest ${"a".repeat(64)} (/models/a), now ${"b".repeat(64)} (/models/b); ` +
+        "rows were 2 values, this model makes 3; the adapter was proximity, now adhoc_query; the max length was 512 tokens, now 256. " +
+        "Rerun as the interrupted run did, or delete its .partial and .progress.json files to start again",
+    );
+    expect(() => EmbeddingSink.open(out, "npy", true, undefined, { ...run, adapter: null })).toThrow(/cannot resume: the adapter was proximity, now none \(the bare base\)\./);
+    // The same model found at another path, and an input that grew: both fine; the consumed prefix is handed back for the reader's check.
+    const same = EmbeddingSink.open(out, "npy", true, undefined, { ...run, model: { ...run.model, dir: "/moved/a" }, input: { path: "/in.jsonl", size: 2000 } });
+    expect(same.resumedInput).toEqual({ bytes: 120, sha256: "c".repeat(64) });
+    expect(same.resumedAfterLine).toBe(3);
+    same.close();
+    const fresh = EmbeddingSink.open(join(dir, "fresh.jsonl"), "jsonl", true, undefined, run);
+    expect(fresh.resumedInput).toBeNull();
+    fresh.close();
   });
 });

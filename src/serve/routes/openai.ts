@@ -13,7 +13,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: ServeContext): void {
   const created = Math.floor(Date.now() / 1000);
   const card = (id: string) => ({ id, object: "model", created, owned_by: OWNER });
 
-  app.post<{ Body: OpenAiEmbeddingsBody }>("/v1/embeddings", { schema: { body: openAiEmbeddingsSchema }, onRequest: ctx.admit }, async (request, reply) => {
+  app.post<{ Body: OpenAiEmbeddingsBody }>("/v1/embeddings", { schema: { body: openAiEmbeddingsSchema }, preHandler: ctx.admit }, async (request, reply) => {
     const body = request.body;
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
     const { vectors, tokens } = await embedRequest(ctx, request, reply, inputs, body.model, true);

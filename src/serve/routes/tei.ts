@@ -9,7 +9,7 @@ import type { TeiEmbedBody } from "../schemas";
 import { teiEmbedSchema } from "../schemas";
 
 export function teiRoutes(app: FastifyInstance, ctx: ServeContext): void {
-  app.post<{ Body: TeiEmbedBody }>("/embed", { schema: { body: teiEmbedSchema }, onRequest: ctx.admit }, async (request, reply) => {
+  app.post<{ Body: TeiEmbedBody }>("/embed", { schema: { body: teiEmbedSchema }, preHandler: ctx.admit }, async (request, reply) => {
     const body = request.body;
     if ((body.inputs === undefined) === (body.papers === undefined)) {
       throw new ApiError(400, "give either `inputs` (texts) or `papers` ([{title, abstract}]), not both or neither", "invalid_request");
