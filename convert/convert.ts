@@ -17,11 +17,11 @@ import {
   MODEL_DTYPES,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
-  modelPath,
   SAFETENSORS_DTYPE,
   TOKENIZER_CONFIG_FILE,
   VOCAB_FILE,
 } from "../src/weights/modelDir";
+import { modelPath } from "../src/weights/modelPath";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { converterName } from "./converterVersion";
 import { castFloatTensor } from "./floatCast";

@@ -66,7 +66,7 @@ export class Specter2Error extends Error implements ErrorDetails {
 /** A failed file operation's reason, for a message: its errno code (ENOENT) where it has one, else the
  *  error as text (an Error's "Name: message", any other object as JSON, never "[object Object]"). */
 export function errnoOrText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
+  const code = (e as { code?: unknown } | null | undefined)?.code;
   if (typeof code === "string") return code;
   if (e instanceof Error || typeof e !== "object" || e === null) return String(e);
   try {

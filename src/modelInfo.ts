@@ -10,7 +10,7 @@ import type { AdapterSpec } from "./model/config";
 import { bottleneckSize } from "./model/config";
 import { openModelDirectory } from "./weights/loadModelDir";
 import type { SourceProvenance } from "./weights/modelDir";
-import { modelPath } from "./weights/modelDir";
+import { modelPath } from "./weights/modelPath";
 import { describeProvenance, provenanceFields } from "./hub/provenanceText";
 
 /** Where a part came from (all optional: older directories lack them): how it was obtained (a local folder,

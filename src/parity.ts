@@ -8,7 +8,7 @@ import { Specter2Error } from "./errors";
 import type { Specter2 } from "./specter2";
 import type { RawTensor } from "./weights/dtypes";
 import { alignedBytes, toFloat32 } from "./weights/float";
-import { readSafetensors } from "./weights/safetensors";
+import { readSafetensors } from "./weights/safetensorsFile";
 
 export const REFERENCE_FORMAT = "specter2-tfjs-reference";
 export const REFERENCE_FORMAT_VERSION = 1;

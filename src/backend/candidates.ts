@@ -2,16 +2,8 @@
 // CLI's option definitions, `--help` and `specter2 info` read them without loading a backend.
 import { nativeAddonPath } from "./native/addon";
 
-export const BACKEND_CHOICES = ["auto", "native", "node-gpu", "node", "wasm", "cpu"] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-
-export interface BackendInfo {
-  /** The tfjs backend name now active ("tensorflow", "wasm", "cpu"). */
-  name: string;
-  choice: Exclude<BackendChoice, "auto">;
-  /** Why this one: what was tried before it and why it was passed over. */
-  reason: string;
-}
+import type { BackendChoice } from "./info";
+export { BACKEND_CHOICES, type BackendChoice, type BackendInfo, type WebBackendChoice } from "./info";
 
 export interface Candidate {
   choice: Exclude<BackendChoice, "auto">;

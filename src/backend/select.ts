@@ -35,3 +35,14 @@ function isMissingModule(e: unknown): boolean {
 }
 
 export { BACKEND_CHOICES, CANDIDATES, hint, missing, type BackendChoice, type BackendInfo, type Candidate } from "./candidates";
+
+/** initBackend, and the native backend's thread count where it was chosen and `threads` is given (other backends
+ *  ignore it: wasm and cpu kernels run on one thread, tfjs-node sets its own). */
+export async function initBackendWithThreads(choice: BackendChoice, threads: number | undefined): Promise<BackendInfo> {
+  const backend = await initBackend(choice);
+  if (threads !== undefined && backend.choice === "native") {
+    // eslint-disable-next-line @typescript-eslint/consistent-type-imports -- loaded only when native was chosen
+    (require("./native") as typeof import("./native")).setNativeThreads(threads);
+  }
+  return backend;
+}

@@ -1,9 +1,6 @@
 // Every default of the engine, in one module: the library, the CLI, serve, search and parity all read them here,
 // so that the same call gets the same backend, workers, threads, adapter and lengths wherever it is made.
-import { availableParallelism } from "node:os";
-import type { BackendProbe } from "../backend/probe";
-import { probeAutoBackend } from "../backend/probe";
-import type { BackendChoice } from "../backend/candidates";
+import type { BackendChoice } from "../backend/info";
 import { Specter2Error } from "../errors";
 import { DEFAULT_MAX_LENGTH } from "../tokenizer";
 
@@ -19,25 +16,24 @@ export const BASE_NAMES: readonly string[] = ["base", "none"];
  *  (and, on node-gpu, hold a second copy on the GPU). wasm and cpu kernels run on one thread each. */
 const MULTITHREADED: readonly BackendChoice[] = ["native", "node", "node-gpu"];
 
-/** The cores this process may use: a Slurm task's CPUs (SLURM_CPUS_PER_TASK, where its cores are not pinned),
- *  else the affinity mask's. */
-export function usableCores(env: NodeJS.ProcessEnv = process.env): number {
+/** The cores this process may use, of the `available` ones (Node's os.availableParallelism(), the affinity mask's;
+ *  a page's navigator.hardwareConcurrency): a Slurm task's CPUs where SLURM_CPUS_PER_TASK says so (its cores are not
+ *  always pinned). */
+export function usableCores(available: number, env: Readonly<Record<string, string | undefined>> = {}): number {
   const slurmCpus = Number(env.SLURM_CPUS_PER_TASK);
-  return Number.isInteger(slurmCpus) && slurmCpus > 0 ? Math.min(slurmCpus, availableParallelism()) : availableParallelism();
+  return Number.isInteger(slurmCpus) && slurmCpus > 0 ? Math.min(slurmCpus, available) : available;
 }
 
-/** One worker for a backend that uses every core itself, else one per usable core. `auto` is resolved as
- *  probeAutoBackend tells, before any worker loads a backend. */
-export function defaultWorkers(backend: BackendChoice, probe: () => BackendProbe = probeAutoBackend, env: NodeJS.ProcessEnv = process.env): number {
-  const choice = backend === "auto" ? probe().choice : backend;
-  if (choice !== null && MULTITHREADED.includes(choice)) return 1;
-  return usableCores(env);
+/** One worker for a backend that uses every core itself, else one per usable core. `backend` is what auto resolves
+ *  to before any worker loads one (null: nothing installed, so wasm or cpu at best). */
+export function defaultWorkers(backend: Exclude<BackendChoice, "auto"> | null, cores: number): number {
+  return backend !== null && MULTITHREADED.includes(backend) ? 1 : cores;
 }
 
 /** The native backend's threads per worker: undefined (oneDNN's own default: OMP_NUM_THREADS, else every core)
  *  for one worker or in-process, else the usable cores split between the workers, so workers × threads ≤ cores. */
-export function defaultThreads(workers: number, env: NodeJS.ProcessEnv = process.env): number | undefined {
-  return workers <= 1 ? undefined : Math.max(1, Math.floor(usableCores(env) / workers));
+export function defaultThreads(workers: number, cores: number): number | undefined {
+  return workers <= 1 ? undefined : Math.max(1, Math.floor(cores / workers));
 }
 
 /** Tokens per input, [CLS] and [SEP] included: 512 as every SPECTER2 reference usage passes (the tokenizer's

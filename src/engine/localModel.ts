@@ -1,8 +1,7 @@
 // The model on this thread: one base and its adapters in tfjs tensors, and the forward pass of one padded
-// batch of token ids. The engine (src/specter2.ts) runs it in-process or in each worker thread.
+// batch of token ids. The engine runs it in-process or in each worker thread, in Node and in the browser.
 import * as tf from "@tensorflow/tfjs-core";
-import type { BackendChoice, BackendInfo } from "../backend/select";
-import { initBackend } from "../backend/select";
+import type { BackendInfo } from "../backend/info";
 import { Adapter } from "../model/adapter";
 import { AdapterSet } from "../model/adapterSet";
 import { BertModel } from "../model/bert";
@@ -10,18 +9,12 @@ import type { Pooling } from "../model/config";
 import type { BatchAdapters } from "./runner";
 import { WeightSource } from "../model/weightSource";
 import type { BertTokenizer } from "../tokenizer";
-import { loadTokenizer } from "../tokenizer/load";
-import type { ModelDirectory } from "../weights/loadModelDir";
-import { loadAdapterFiles, loadBaseTensors, openModelDirectory } from "../weights/loadModelDir";
+import type { OpenedModel } from "../weights/openModel";
+import { loadAdapterFiles, loadBaseTensors, loadModelTokenizer } from "../weights/openModel";
 
 export interface LocalLoadOptions {
-  backend: BackendChoice;
   /** Adapters to load next to the base: names from the model directory, or "all". */
   adapters: string[] | "all";
-  /** Check every file against the manifest's sha256 before loading. */
-  verify?: boolean;
-  /** Threads for the native backend's kernels (undefined: oneDNN's default); other backends ignore it. */
-  threads?: number;
 }
 
 export class LocalModel {
@@ -30,29 +23,25 @@ export class LocalModel {
   private constructor(
     readonly model: BertModel,
     readonly tokenizer: BertTokenizer,
-    readonly directory: ModelDirectory,
+    readonly opened: OpenedModel,
     readonly backend: BackendInfo,
   ) {}
 
-  static async load(dir: string, options: LocalLoadOptions): Promise<LocalModel> {
-    const backend = await initBackend(options.backend);
-    if (options.threads !== undefined && backend.choice === "native") {
-      (require("../backend/native") as typeof import("../backend/native")).setNativeThreads(options.threads);
-    }
-    const directory = openModelDirectory(dir, { verify: options.verify });
-    const tokenizer = loadTokenizer(dir);
-    const base = loadBaseTensors(directory);
+  /** The opened model's weights on `backend` (initialised by the caller: which backends exist depends on the platform). */
+  static async load(opened: OpenedModel, backend: BackendInfo, options: LocalLoadOptions): Promise<LocalModel> {
+    const tokenizer = await loadModelTokenizer(opened);
+    const base = await loadBaseTensors(opened);
     let model: BertModel;
     try {
-      model = BertModel.load(new WeightSource(base.tensors, base.origin), directory.config);
+      model = BertModel.load(new WeightSource(base.tensors, base.origin), opened.config);
     } catch (e) {
       for (const t of base.tensors.values()) if (!t.isDisposed) t.dispose();
       throw e;
     }
-    const m = new LocalModel(model, tokenizer, directory, backend);
-    const names = options.adapters === "all" ? Object.keys(directory.manifest.adapters) : options.adapters;
+    const m = new LocalModel(model, tokenizer, opened, backend);
+    const names = options.adapters === "all" ? Object.keys(opened.manifest.adapters) : options.adapters;
     try {
-      for (const name of names) m.loadAdapter(name);
+      for (const name of names) await m.loadAdapter(name);
     } catch (e) {
       m.dispose();
       throw e;
@@ -61,8 +50,8 @@ export class LocalModel {
   }
 
   /** Loads one more adapter of the model directory next to the base. */
-  loadAdapter(name: string): void {
-    const files = loadAdapterFiles(this.directory, name);
+  async loadAdapter(name: string): Promise<void> {
+    const files = await loadAdapterFiles(this.opened, name);
     try {
       this.adapters.add(name, Adapter.load(new WeightSource(files.tensors, files.origin), files.spec, this.model.config));
     } catch (e) {

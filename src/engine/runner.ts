@@ -1,18 +1,11 @@
 // Where the engine's forward passes run: on the calling thread (InProcessRunner) or on worker threads
 // (src/pool/poolRunner.ts). Both take batches the engine has already formed and tokenized.
-import type { BackendChoice, BackendInfo } from "../backend/select";
+import type { BackendInfo } from "../backend/info";
 import type { Pooling } from "../model/config";
 import type { LocalModel } from "./localModel";
 
 /** A batch's adapters: one name (null: the bare base) for every row, or one per row. */
 export type BatchAdapters = string | null | readonly (string | null)[];
-
-export interface RunnerOptions {
-  backend: BackendChoice;
-  adapters: string[] | "all";
-  /** The native backend's threads (per worker). */
-  threads?: number;
-}
 
 export interface ForwardRunner {
   /** The backend the forward passes run on (auto's choice, as the loaded model tells it). */

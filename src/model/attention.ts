@@ -6,11 +6,14 @@ import type { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
 
 /** How attention's two products are issued: one BatchMatMul each (fast where the backend has a real
- *  batched kernel: tfjs-node, native) or 2-D products per row and head (fast on wasm and cpu). */
+ *  batched kernel: tfjs-node, native, and the GPU backends, which must not read their data back per head) or 2-D
+ *  products per row and head (fast on wasm and cpu). */
 export type AttentionShape = "batched" | "perHead";
 
+const BATCHED_BACKENDS = ["tensorflow", "native", "webgl", "webgpu"];
+
 export function preferredAttentionShape(backendName: string): AttentionShape {
-  return backendName === "tensorflow" || backendName === "native" ? "batched" : "perHead";
+  return BATCHED_BACKENDS.includes(backendName) ? "batched" : "perHead";
 }
 
 export class BertSelfAttention {

@@ -1,5 +1,5 @@
 // The messages between the pool runner and its workers.
-import type { BackendChoice, BackendInfo } from "../backend/select";
+import type { BackendChoice, BackendInfo } from "../backend/info";
 import type { BatchAdapters } from "../engine/runner";
 import type { Pooling } from "../model/config";
 

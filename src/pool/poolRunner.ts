@@ -1,19 +1,19 @@
-// Forward passes on worker threads: each worker holds its own backend and copy of the model and computes one
-// padded batch at a time. tfjs kernels are synchronous, so this keeps the calling thread free, and it is how
-// tfjs-backend-wasm (one thread in Node) uses every core (benchmarks/RESULTS.md). The engine (src/specter2.ts)
-// forms the batches; a worker that dies is replaced and its batch retried.
+// Forward passes on workers (Node's worker threads, a page's Web Workers): each holds its own backend and copy of
+// the model and computes one padded batch at a time. tfjs kernels are synchronous, so this keeps the calling
+// thread free, and it is how tfjs-backend-wasm (one thread in Node) uses every core (benchmarks/RESULTS.md). The
+// engine forms the batches; a worker that dies is replaced and its batch retried.
 import type { Pooling } from "../model/config";
-import type { BatchAdapters, ForwardRunner, RunnerOptions } from "../engine/runner";
-import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
-import { siblingScript, spawnWorker } from "./spawnWorker";
+import type { BatchAdapters, ForwardRunner } from "../engine/runner";
+import type { EmbedJob, EmbedResult, WorkerReady } from "./embedJob";
+import type { PoolWorker } from "./workerPool";
 import { WorkerPool } from "./workerPool";
 
-export interface PoolRunnerOptions extends RunnerOptions {
+export interface PoolRunnerOptions {
   workers: number;
+  /** Starts one worker that loads the model and speaks src/pool/embedJob.ts's messages. */
+  spawn: () => PoolWorker;
   /** How often a batch is retried on a fresh worker after the one running it died (default 2). */
   maxRetries?: number;
-  /** The worker's script; replaced only by tests (to make a worker crash or stall). */
-  workerScript?: string;
 }
 
 export class PoolRunner implements ForwardRunner {
@@ -25,10 +25,8 @@ export class PoolRunner implements ForwardRunner {
   ) {}
 
   /** Starts the workers and waits until every one has loaded the model (or one could not: then none is left running). */
-  static async start(dir: string, hiddenSize: number, options: PoolRunnerOptions): Promise<PoolRunner> {
-    const workerData: WorkerConfig = { dir, backend: options.backend, adapters: options.adapters, threads: options.threads };
-    const script = options.workerScript ?? siblingScript(__filename, __dirname, "worker");
-    const pool = new WorkerPool<EmbedJob, EmbedResult, WorkerReady>(options.workers, () => spawnWorker(script, workerData), options.maxRetries);
+  static async start(hiddenSize: number, options: PoolRunnerOptions): Promise<PoolRunner> {
+    const pool = new WorkerPool<EmbedJob, EmbedResult, WorkerReady>(options.workers, options.spawn, options.maxRetries);
     try {
       return new PoolRunner(pool, await pool.ready(), options.workers, hiddenSize);
     } catch (e) {

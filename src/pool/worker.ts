@@ -1,6 +1,9 @@
 // A pool worker: loads its own backend and copy of the model, then embeds one batch per message.
 import { parentPort, workerData } from "node:worker_threads";
+import { initBackendWithThreads } from "../backend/select";
 import { LocalModel } from "../engine/localModel";
+import { nodeModelSource } from "../weights/loadModelDir";
+import { openModel } from "../weights/openModel";
 import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import type { PoolJob, WorkerMessage } from "./workerPool";
 import { serializeError } from "./workerPool";
@@ -22,7 +25,9 @@ async function embed(model: LocalModel, job: EmbedJob): Promise<EmbedResult> {
   return flat;
 }
 
-LocalModel.load(config.dir, { backend: config.backend, adapters: config.adapters, threads: config.threads }).then(
+initBackendWithThreads(config.backend, config.threads)
+  .then(async (backend) => LocalModel.load(await openModel(nodeModelSource(config.dir)), backend, { adapters: config.adapters }))
+  .then(
   (model) => {
     port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
       embed(model, job).then(

@@ -1,7 +1,16 @@
 // A fixed-size pool of worker threads that each run one job at a time. A worker that dies while holding a
 // job is replaced and the job retried (up to `maxRetries` times); a worker that cannot start breaks the pool,
 // since its replacement would fail the same way.
-import type { Worker } from "node:worker_threads";
+
+/** What the pool needs of a worker: Node's worker_threads Worker as it is, a Web Worker through src/web/webWorker.ts. */
+export interface PoolWorker {
+  /** "message" with each message, "error" with an uncaught error, "exit" with a code once the worker is gone (a
+   *  Web Worker reports its uncaught error, then this). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each event has its own argument type, as in Node's Worker
+  on(event: "message" | "error" | "exit", listener: (value: any) => void): unknown;
+  postMessage(message: unknown): void;
+  terminate(): Promise<unknown> | void;
+}
 import type { ErrorCode, ErrorDetails } from "../errors";
 import { Specter2Error } from "../errors";
 
@@ -40,7 +49,7 @@ interface Pending<J, R> {
 }
 
 interface Slot<J, R> {
-  worker: Worker;
+  worker: PoolWorker;
   ready: boolean;
   current: Pending<J, R> | null;
 }
@@ -62,7 +71,7 @@ export class WorkerPool<J, R, I = undefined> {
   /** `spawn` starts one worker whose script speaks WorkerMessage and takes PoolJob messages. */
   constructor(
     private readonly size: number,
-    private readonly spawn: () => Worker,
+    private readonly spawn: () => PoolWorker,
     private readonly maxRetries = 2,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`a pool needs at least one worker (got ${size})`);

@@ -1,12 +1,10 @@
-// Node-only: a tokenizer from a model directory's vocab.txt and tokenizer_config.json
-// (the Hub's files, which our converted model directories also hold).
+// Node-only: a tokenizer from a model directory's vocab.txt and tokenizer_config.json on disk.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BertTokenizer, UNCASED_BERT, type BertTokenizerOptions } from "./bertTokenizer";
-import { parseTokenizerConfig } from "./tokenizerConfig";
+import type { BertTokenizer } from "./bertTokenizer";
+import { tokenizerFromFiles } from "./fromFiles";
 import { errnoOrText, Specter2Error } from "../errors";
 
-/** Without tokenizer_config.json the options are BertTokenizer's defaults (uncased), as in transformers. */
 export function loadTokenizer(dir: string): BertTokenizer {
   const vocabPath = join(dir, "vocab.txt");
   let vocabText: string;
@@ -16,22 +14,21 @@ export function loadTokenizer(dir: string): BertTokenizer {
     const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
     throw new Specter2Error(code, `${vocabPath}: cannot read the tokenizer vocabulary (${errnoOrText(e)})`, { file: vocabPath }, { cause: e });
   }
-  return BertTokenizer.fromVocab(vocabText, readOptions(join(dir, "tokenizer_config.json")), vocabPath);
+  const configPath = join(dir, "tokenizer_config.json");
+  return tokenizerFromFiles(vocabText, vocabPath, readConfig(configPath), configPath);
 }
 
-function readOptions(configPath: string): BertTokenizerOptions {
+function readConfig(configPath: string): unknown {
   let text: string;
   try {
     text = readFileSync(configPath, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return UNCASED_BERT;
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new Specter2Error("BAD_CHECKPOINT", (e as Error).message, { file: configPath }, { cause: e });
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new Specter2Error("BAD_CHECKPOINT", `${configPath}: malformed JSON: ${(e as Error).message}`, { file: configPath }, { cause: e });
   }
-  return parseTokenizerConfig(json, configPath);
 }

@@ -1,6 +1,5 @@
 // Our model directory: the layout `specter2 convert` writes and the loader reads (weights/README.md).
 // File names, the format version and the manifest's shape live here and nowhere else.
-import { join } from "node:path";
 import { Specter2Error } from "../errors";
 
 export const MODEL_FORMAT = "specter2-tfjs-model";
@@ -34,9 +33,6 @@ export function adapterWeightsFile(name: string): string {
   return `${ADAPTERS_DIR}/${name}.safetensors`;
 }
 
-export function modelPath(dir: string, relative: string): string {
-  return join(dir, ...relative.split("/"));
-}
 
 export type ModelDType = "float32" | "float16";
 export const MODEL_DTYPES: readonly ModelDType[] = ["float32", "float16"];

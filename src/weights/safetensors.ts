@@ -1,10 +1,9 @@
 // Safetensors: 8-byte little-endian header length N, N bytes of JSON header, then the data section.
-// Reading validates the whole header before any tensor is handed out; writing produces what
-// Python's `safetensors` accepts (header padded with spaces to 8 bytes, contiguous offsets).
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+// Parsing validates the whole header before any tensor is handed out; serializing produces what
+// Python's `safetensors` accepts (header padded with spaces to 8 bytes, contiguous offsets). Bytes in, bytes
+// out: files are src/weights/safetensorsFile.ts's (Node), URLs the browser entry's.
 import type { RawTensor } from "./dtypes";
 import { DTYPE_SIZES, isDType, numElements } from "./dtypes";
-import { writeFileAtomic } from "../io/atomicFile";
 import { Specter2Error } from "../errors";
 
 /** Headers of real models are a few hundred kB; anything far beyond is a corrupt or hostile file. */
@@ -23,36 +22,7 @@ export class SafetensorsError extends Specter2Error {
   }
 }
 
-/** Reads and validates a safetensors file; tensor data are views into one buffer. */
-export function readSafetensors(path: string): SafetensorsFile {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
-    throw new Specter2Error(code, (e as Error).message, { file: path }, { cause: e });
-  }
-  try {
-    const size = fstatSync(fd).size;
-    if (size < 8) throw new SafetensorsError(path, `file is ${size} bytes, shorter than the 8-byte header length`);
-    const lengthBytes = Buffer.alloc(8);
-    readSync(fd, lengthBytes, 0, 8, 0);
-    const headerLength = checkHeaderLength(path, lengthBytes.readBigUInt64LE(0), size);
-    // The length is checked against the file size before the rest is read: a hostile length allocates nothing.
-    const bytes = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, bytes, done, size - done, done);
-      if (n === 0) throw new SafetensorsError(path, `file shrank while reading (${done} of ${size} bytes)`);
-      done += n;
-    }
-    return parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, size), path, headerLength);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function checkHeaderLength(file: string, length: bigint, fileSize: number): number {
+export function checkHeaderLength(file: string, length: bigint, fileSize: number): number {
   if (length > BigInt(MAX_HEADER_BYTES)) {
     throw new SafetensorsError(file, `header length ${length} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   }
@@ -151,20 +121,16 @@ export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata?:
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + expected] };
     offset += expected;
   }
-  let json = Buffer.from(JSON.stringify(header), "utf8");
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.byteLength / 8) * 8;
-  json = Buffer.concat([json, Buffer.alloc(padded - json.byteLength, 0x20)]);
   const out = new Uint8Array(8 + padded + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
   out.set(json, 8);
+  out.fill(0x20, 8 + json.byteLength, 8 + padded); // the header is padded with spaces, as Python's safetensors does
   let at = 8 + padded;
   for (const t of tensors.values()) {
     out.set(t.data, at);
     at += t.data.byteLength;
   }
   return out;
-}
-
-export function writeSafetensors(path: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>): void {
-  writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

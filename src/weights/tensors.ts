@@ -1,14 +1,19 @@
-// Safetensors on disk → float32 tf.Tensors, the only place raw bytes become tensors.
+// Safetensors' raw tensors → float32 tf.Tensors, the only place raw bytes become tensors.
 import * as tf from "@tensorflow/tfjs-core";
+import type { RawTensor } from "./dtypes";
 import { toFloat32 } from "./float";
-import { readSafetensors } from "./safetensors";
+import { checkFiniteWeights } from "./integrity";
 
-/** Every tensor of the file as float32 (F16/BF16 widen exactly). The caller owns the tensors. */
-export function loadFloatTensors(path: string): Map<string, tf.Tensor> {
-  const { tensors } = readSafetensors(path);
+/** Every tensor as float32 (F16/BF16 widen exactly), refused if a value is NaN or ±Inf; `file` names them in errors.
+ *  The caller owns the tensors. */
+export function floatTensors(raw: ReadonlyMap<string, RawTensor>, file: string): Map<string, tf.Tensor> {
   const out = new Map<string, tf.Tensor>();
   try {
-    for (const [name, raw] of tensors) out.set(name, tf.tensor(toFloat32(raw, `${path}: ${name}`, { file: path, tensor: name }), raw.shape, "float32"));
+    for (const [name, t] of raw) {
+      const values = toFloat32(t, `${file}: ${name}`, { file, tensor: name });
+      checkFiniteWeights(values, file, name);
+      out.set(name, tf.tensor(values, t.shape, "float32"));
+    }
   } catch (e) {
     for (const t of out.values()) t.dispose();
     throw e;

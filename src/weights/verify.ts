@@ -1,23 +1,13 @@
-// Integrity checks of a model directory: the manifest's sha256 and byte counts against the files on disk,
-// and weights that must be finite. Errors name the file (and the tensor) so a corrupt download is found at once.
+// A model directory's files on disk against the manifest's sha256 and byte counts (Node), hashed in chunks.
+// Errors name the file so a corrupt download is found at once.
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
-import * as tf from "@tensorflow/tfjs-core";
 import type { Manifest } from "./modelDir";
-import { modelPath } from "./modelDir";
-import type { ErrorCode, ErrorDetails } from "../errors";
-import { Specter2Error } from "../errors";
+import { modelPath } from "./modelPath";
+import { IntegrityError } from "./integrity";
 
 /** Files are hashed in chunks, so verifying a 440 MB checkpoint holds 1 MB of it at a time. */
 const CHUNK_BYTES = 1 << 20;
-
-/** A model file that fails its checks (BAD_CHECKPOINT), or an output that is not finite (NOT_FINITE). */
-export class IntegrityError extends Specter2Error {
-  constructor(message: string, details: ErrorDetails = {}, code: ErrorCode = "BAD_CHECKPOINT") {
-    super(code, message, details);
-    this.name = "IntegrityError";
-  }
-}
 
 /** Hex sha256 of a file and its size, read in chunks. */
 export function fileDigest(path: string): { sha256: string; bytes: number } {
@@ -60,32 +50,5 @@ export function verifyManifestFiles(dir: string, manifest: Manifest): void {
   if (problems.length > 0) {
     // `file` is the first file at fault (the message lists them all).
     throw new IntegrityError(`${dir}: model directory failed verification (${problems.length} of ${Object.keys(files).length} files):\n  ${problems.join("\n  ")}`, { file: firstBad });
-  }
-}
-
-/** Throws naming the first tensor (and element) that holds NaN or ±Inf; `origin` is the file they came from. */
-export function checkFiniteTensors(tensors: ReadonlyMap<string, tf.Tensor>, origin: string): void {
-  for (const [name, t] of tensors) {
-    // One boolean read back per tensor; the element scan below runs only on a tensor already found bad.
-    const finite = tf.tidy(() => tf.all(tf.isFinite(t)));
-    const ok = finite.dataSync()[0] === 1;
-    finite.dispose();
-    if (!ok) {
-      const values = t.dataSync();
-      const index = values.findIndex((v) => !Number.isFinite(v));
-      throw new IntegrityError(`${origin}: tensor "${name}" holds ${values[index]} at flat index ${index} (weights must be finite: a corrupt or badly converted file)`, {
-        file: origin,
-        tensor: name,
-      });
-    }
-  }
-}
-
-/** Throws (NOT_FINITE) if an output vector holds NaN or ±Inf; `what` names the input it belongs to,
- *  `details` says the same in fields (e.g. `{ input: row }`). */
-export function checkFiniteVector(vector: Float32Array, what: string, details: ErrorDetails = {}): void {
-  const index = vector.findIndex((v) => !Number.isFinite(v));
-  if (index >= 0) {
-    throw new IntegrityError(`the embedding of ${what} holds ${vector[index]} at dimension ${index}: the weights or activations overflow float32`, details, "NOT_FINITE");
   }
 }

@@ -3,7 +3,7 @@
 // vectors; bad inputs and options are refused with a code, naming what is wrong.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultAdapterOf, defaultThreads, resolveMaxLength } from "../../src/engine/defaults";
 import { Specter2 } from "../../src/specter2";
@@ -88,11 +88,10 @@ describe("workers", () => {
     } finally {
       await Promise.all([local.close(), pooled.close()]);
     }
-    const cores = availableParallelism();
-    expect(defaultThreads(0)).toBeUndefined(); // oneDNN's own default: OMP_NUM_THREADS, else every core
-    expect(defaultThreads(1)).toBeUndefined();
-    for (const workers of [2, 3, 8]) expect(workers * defaultThreads(workers)!).toBeLessThanOrEqual(Math.max(cores, workers));
-    expect(defaultThreads(2, { SLURM_CPUS_PER_TASK: "8" })).toBe(Math.max(1, Math.floor(Math.min(8, cores) / 2)));
+    expect(defaultThreads(0, 8)).toBeUndefined(); // oneDNN's own default: OMP_NUM_THREADS, else every core
+    expect(defaultThreads(1, 8)).toBeUndefined();
+    for (const cores of [1, 2, 7, 16]) for (const workers of [2, 3, 8]) expect(workers * defaultThreads(workers, cores)!).toBeLessThanOrEqual(Math.max(cores, workers));
+    expect(defaultThreads(2, 8)).toBe(4);
   });
 });
 

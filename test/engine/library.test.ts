@@ -131,9 +131,9 @@ describe("load and dispose", () => {
     const dir = await convertedRandomModel();
     const model = await Specter2.load(dir, { workers: 0, backend: "cpu", adapters: ["adhoc_query"] });
     expect(model.adapterNames).toEqual(["adhoc_query"]);
-    model.local!.loadAdapter("proximity");
+    await model.local!.loadAdapter("proximity");
     expect(model.adapterNames).toEqual(["adhoc_query", "proximity"]);
-    expect(() => model.local!.loadAdapter("proximity")).toThrow(/already loaded/);
+    await expect(model.local!.loadAdapter("proximity")).rejects.toThrow(/already loaded/);
     await model.close();
   });
 });

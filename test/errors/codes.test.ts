@@ -17,9 +17,11 @@ import { RecordError } from "../../src/io/records";
 import { AdapterSet, unknownAdapter } from "../../src/model/adapterSet";
 import type { BadInputItem } from "../../src/pipeline/inputItems";
 import { inputItems } from "../../src/pipeline/inputItems";
-import { loadAdapterFiles, loadBaseTensors, openModelDirectory } from "../../src/weights/loadModelDir";
-import { parseSafetensors, readSafetensors, SafetensorsError } from "../../src/weights/safetensors";
-import { checkFiniteVector, IntegrityError } from "../../src/weights/verify";
+import { nodeModelSource, openModelDirectory } from "../../src/weights/loadModelDir";
+import { loadAdapterFiles, loadBaseTensors, openModel } from "../../src/weights/openModel";
+import { parseSafetensors, SafetensorsError } from "../../src/weights/safetensors";
+import { readSafetensors } from "../../src/weights/safetensorsFile";
+import { checkFiniteVector, IntegrityError } from "../../src/weights/integrity";
 import { FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 
 const DEMO = join(__dirname, "..", "..", "weights", "specter2-tiny");
@@ -79,7 +81,7 @@ describe("model directories and checkpoints", () => {
     // The tensor whose bytes end last is the one a cut-off file loses first.
     const last = [...whole.tensors].reduce((a, b) => (b[1].data.byteOffset + b[1].data.byteLength > a[1].data.byteOffset + a[1].data.byteLength ? b : a))[0];
     truncateSync(path, readFileSync(path).byteLength - 100);
-    const e = await specter2Error("BAD_CHECKPOINT", () => loadBaseTensors(openModelDirectory(dir)));
+    const e = await specter2Error("BAD_CHECKPOINT", async () => loadBaseTensors(await openModel(nodeModelSource(dir))));
     expect(e).toBeInstanceOf(SafetensorsError);
     expect(e.file).toBe(path);
     expect(e.tensor).toBe(last);
@@ -113,7 +115,7 @@ describe("model directories and checkpoints", () => {
   });
 
   test("an adapter the directory lacks is UNKNOWN_ADAPTER naming it", async () => {
-    const e = await specter2Error("UNKNOWN_ADAPTER", () => loadAdapterFiles(openModelDirectory(DEMO), "bogus"));
+    const e = await specter2Error("UNKNOWN_ADAPTER", async () => loadAdapterFiles(await openModel(nodeModelSource(DEMO)), "bogus"));
     expect(e.adapter).toBe("bogus");
     expect(e.file).toBe(DEMO);
   });

@@ -1,4 +1,6 @@
-// A real server on 127.0.0.1 (ephemeral port) around a loaded model, and small JSON request helpers.
+// A real server on 127.0.0.1 (ephemeral port) around a loaded model, small JSON request helpers, and raw
+// sockets for clients that misbehave (stall, trickle, never finish their headers).
+import { connect, type Socket } from "node:net";
 import type { ServeOptions } from "../../src/serve/context";
 import type { Specter2 } from "../../src/specter2";
 import type { Service } from "../../src/serve/server";
@@ -54,4 +56,81 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+export interface RawResponse {
+  /** 0: no answer came. */
+  status: number;
+  headers: Record<string, string>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  /** ms from the connection until the server closed it (or the wait ended, or the answer was in). */
+  closedAfterMs: number;
+  /** The server closed the connection (false: the wait ended first). */
+  closed: boolean;
+}
+
+export interface RawConnection {
+  socket: Socket;
+  /** Resolves once the server closes the connection (or, with `untilAnswered`, once an answer is in), or
+   *  after `waitMs`: whatever came back by then. */
+  response: Promise<RawResponse>;
+}
+
+/**
+ * Opens a connection to `url`'s host and port, writes `data` (if any) and collects what comes back. The
+ * socket is destroyed when the wait ends, so nothing outlives it.
+ */
+export function rawConnection(url: string, data: string | undefined, waitMs: number, { untilAnswered = false } = {}): RawConnection {
+  const { hostname, port } = new URL(url);
+  const t0 = performance.now();
+  const socket = connect(Number(port), hostname, () => {
+    if (data !== undefined) socket.write(data);
+  });
+  const chunks: Buffer[] = [];
+  socket.on("error", () => {}); // a reset is an answer too: "closed"
+  const response = new Promise<RawResponse>((resolve) => {
+    let done = false;
+    const finish = (closed: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ ...parseResponse(Buffer.concat(chunks).toString("utf8")), closedAfterMs: performance.now() - t0, closed });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.once("close", () => finish(true));
+    socket.on("data", (d: Buffer) => {
+      chunks.push(d);
+      // With `untilAnswered`, a whole answer (its Content-Length of body in) ends the wait.
+      if (untilAnswered && isComplete(Buffer.concat(chunks).toString("utf8"))) finish(false);
+    });
+  });
+  return { socket, response };
+}
+
+function isComplete(text: string): boolean {
+  const end = text.indexOf("\r\n\r\n");
+  const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end))?.[1];
+  return end >= 0 && length !== undefined && Buffer.byteLength(text.slice(end + 4)) >= Number(length);
+}
+
+function parseResponse(text: string): Omit<RawResponse, "closedAfterMs" | "closed"> {
+  const end = text.indexOf("\r\n\r\n");
+  if (end < 0) return { status: 0, headers: {}, body: undefined };
+  const [statusLine, ...lines] = text.slice(0, end).split("\r\n");
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+  const rest = text.slice(end + 4);
+  let body: unknown = rest;
+  try {
+    body = JSON.parse(rest);
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status: Number(statusLine.split(" ")[1]), headers, body };
+}
+
+/** The head of a POST whose body is `contentLength` bytes, for a client that then sends less, or slowly. */
+export function postHead(path: string, contentLength: number): string {
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { defaultWorkers } from "../../src/engine/defaults";
+import { defaultWorkers, usableCores } from "../../src/engine/defaults";
 import { Specter2 } from "../../src/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService } from "../helpers/serve";
@@ -134,25 +134,21 @@ it("on the main thread (--workers 0) the same probes wait for the batch: the mea
 });
 
 describe("defaultWorkers", () => {
-  const probe = (choice: "native" | "wasm" | null) => () => ({ choice, reason: "", candidates: [] });
-
-  it("is one worker where the backend uses every core itself, else one per core", () => {
-    expect(defaultWorkers("native")).toBe(1);
-    expect(defaultWorkers("node")).toBe(1);
-    expect(defaultWorkers("wasm")).toBe(availableParallelism());
-    expect(defaultWorkers("cpu")).toBe(availableParallelism());
+  it("is one worker where the backend uses every core itself, else one per usable core", () => {
+    expect(defaultWorkers("native", 8)).toBe(1);
+    expect(defaultWorkers("node", 8)).toBe(1);
+    expect(defaultWorkers("node-gpu", 8)).toBe(1);
+    expect(defaultWorkers("wasm", 8)).toBe(8);
+    expect(defaultWorkers("cpu", 3)).toBe(3);
+    // Nothing installed (auto resolves to none before loading): as for wasm.
+    expect(defaultWorkers(null, 4)).toBe(4);
   });
 
-  it("resolves auto as the probe tells, before any backend loads", () => {
-    expect(defaultWorkers("auto", probe("native"))).toBe(1);
-    expect(defaultWorkers("auto", probe("wasm"))).toBe(availableParallelism());
-    expect(defaultWorkers("auto", probe(null))).toBe(availableParallelism());
-  });
-
-  it("in a Slurm task, one per CPU the task was given (never more than there are)", () => {
-    expect(defaultWorkers("wasm", probe("wasm"), { SLURM_CPUS_PER_TASK: "1" })).toBe(1);
-    expect(defaultWorkers("wasm", probe("wasm"), { SLURM_CPUS_PER_TASK: "999" })).toBe(availableParallelism());
-    expect(defaultWorkers("wasm", probe("wasm"), { SLURM_CPUS_PER_TASK: "x" })).toBe(availableParallelism());
-    expect(defaultWorkers("native", probe("native"), { SLURM_CPUS_PER_TASK: "4" })).toBe(1);
+  it("in a Slurm task, counts the CPUs the task was given (never more than there are)", () => {
+    const cores = availableParallelism();
+    expect(usableCores(cores, { SLURM_CPUS_PER_TASK: "1" })).toBe(1);
+    expect(usableCores(cores, { SLURM_CPUS_PER_TASK: "999" })).toBe(cores);
+    expect(usableCores(cores, { SLURM_CPUS_PER_TASK: "x" })).toBe(cores);
+    expect(usableCores(cores, {})).toBe(cores);
   });
 });

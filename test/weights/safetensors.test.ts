@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RawTensor } from "../../src/weights/dtypes";
-import { MAX_HEADER_BYTES, parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from "../../src/weights/safetensors";
+import { MAX_HEADER_BYTES, parseSafetensors, serializeSafetensors } from "../../src/weights/safetensors";
+import { readSafetensors, writeSafetensors } from "../../src/weights/safetensorsFile";
 
 const dir = mkdtempSync(join(tmpdir(), "safetensors-test-"));
 
