@@ -1,6 +1,7 @@
 // Hub config.json → our normalized BertConfig, with Hugging Face BertConfig's defaults for missing keys
 // (transformers/models/bert/configuration_bert.py). Extra keys (e.g. adapter-transformers' "adapters") are ignored.
 import type { Activation, BertConfig } from "../../src/model/config";
+import { checkBertConfig } from "../../src/model/config";
 import type { Json } from "./hubFiles";
 import { nonNegativeInt, positiveInt, positiveNumber, string } from "./jsonFields";
 import { Specter2Error } from "../../src/errors";
@@ -33,14 +34,6 @@ export function parseBertConfig(json: Json, file: string): BertConfig {
     type_vocab_size: positiveInt(json, "type_vocab_size", file, 2),
     pad_token_id: nonNegativeInt(json, "pad_token_id", file, 0),
   };
-  if (config.hidden_size % config.num_attention_heads !== 0) {
-    throw new Specter2Error("BAD_CHECKPOINT", `${file}: hidden_size ${config.hidden_size} is not a multiple of num_attention_heads ${config.num_attention_heads}`, {
-      file,
-      field: "hidden_size",
-    });
-  }
-  if (config.pad_token_id >= config.vocab_size) {
-    throw new Specter2Error("BAD_CHECKPOINT", `${file}: pad_token_id ${config.pad_token_id} is outside the vocabulary (vocab_size ${config.vocab_size})`, { file, field: "pad_token_id" });
-  }
-  return config;
+  // The bounds every loader checks (sizes, heads dividing hidden, pad id in the vocabulary), at conversion already.
+  return checkBertConfig(config, file);
 }
