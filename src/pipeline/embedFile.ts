@@ -122,7 +122,9 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
     log(
       `${target.label}embedded ${done} inputs${summary.resumed ? ` (+${summary.resumed} from the interrupted run)` : ""}` +
         `${summary.skipped ? `, skipped ${summary.skipped} (see ${errorsPath})` : ""} in ${seconds.toFixed(1)} s` +
-        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"}${which} on ${model.runsOn} → ${target.output}`,
+        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"}${which} on ${model.runsOn} → ${target.output}` +
+        // Worker threads are threads of this process: its peak resident set is theirs too.
+        `; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
     );
     return result;
   } finally {

@@ -1,0 +1,38 @@
+// Memory, as a ratio that fails on regression (not a time): `specter2 embed` of 48 papers (50–480 words, batches
+// of 8) on the full-width fixture (BERT-base width, 2 layers: 58 MiB of float32 weights) reports its peak RSS, and
+// that peak over the weight bytes stays under a bound set from measurement.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seededRandom } from "../../convert/seededRandom";
+import { convertModelFixture } from "../helpers/modelFixtures";
+import { NATIVE_BUILT } from "../helpers/nativeBackends";
+
+const BIN = join(__dirname, "..", "..", "dist", "src", "cli", "main.js");
+
+/** Measured here (2 cores, Node 20): native 303–323 MiB = 5.3–5.6× the weights, wasm 397–411 MiB = 6.9–7.1×; most
+ *  of it is Node and tfjs themselves (~100 MiB with the tiny model). The bounds leave ~20% for allocator noise; a
+ *  second resident copy of the weights or an unbounded buffer pool crosses them. */
+const BOUND = { native: 6.5, wasm: 8.5 };
+
+it(`peak RSS of an embed run over its weight bytes stays within ${NATIVE_BUILT ? BOUND.native : BOUND.wasm}×`, async () => {
+  const { out } = await convertModelFixture("full_width");
+  const weights = statSync(join(out, "model.safetensors")).size + statSync(join(out, "adapters", "proximity.safetensors")).size;
+  const dir = mkdtempSync(join(tmpdir(), "specter2-memory-"));
+  const random = seededRandom(48);
+  const words = "graph citation neural embedding protein model data network learning paper".split(" ");
+  const lines = Array.from({ length: 48 }, (_, i) => {
+    const n = 50 + Math.floor(random() * 430);
+    return JSON.stringify({ id: i, title: `paper ${i}`, abstract: Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ") });
+  });
+  writeFileSync(join(dir, "papers.jsonl"), `${lines.join("\n")}\n`);
+  const backend = NATIVE_BUILT ? "native" : "wasm";
+  const r = spawnSync(process.execPath, [BIN, "embed", "--model", out, "--input", join(dir, "papers.jsonl"), "--output", join(dir, "out.jsonl"), "--backend", backend], { encoding: "utf8" });
+  expect(r.status).toBe(0);
+  const peak = /peak RSS (\d+) MiB/.exec(r.stderr);
+  expect(peak).not.toBeNull();
+  const ratio = (Number(peak![1]) * 2 ** 20) / weights;
+  expect(ratio).toBeGreaterThan(1); // the weights themselves are resident: the figure is real
+  expect(ratio).toBeLessThan(BOUND[backend]);
+});
