@@ -7,8 +7,14 @@ export class ServeMetrics implements QueueObserver {
   readonly registry = new Registry();
   private readonly requests = new Counter({
     name: "specter2_requests_total",
-    help: "HTTP requests answered, by route, adapter and status",
+    help: "HTTP requests, by route, adapter and status (499: the connection closed before the answer was sent)",
     labelNames: ["route", "adapter", "status"] as const,
+    registers: [this.registry],
+  });
+  private readonly aborted = new Counter({
+    name: "specter2_requests_aborted_total",
+    help: "HTTP requests whose connection closed before the answer was sent (the client went away, or shutdown closed it), by route and adapter",
+    labelNames: ["route", "adapter"] as const,
     registers: [this.registry],
   });
   private readonly latency = new Histogram({
@@ -60,6 +66,7 @@ export class ServeMetrics implements QueueObserver {
     const labels = { route, adapter, status: String(status) };
     this.requests.inc(labels);
     this.latency.observe(labels, seconds);
+    if (status === 499) this.aborted.inc({ route, adapter });
   }
 
   batch(report: BatchReport): void {

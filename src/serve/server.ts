@@ -9,6 +9,7 @@ import { bodyDeadline, Connections, DEFAULT_CONNECTION_LIMITS, serverOptions } f
 import type { ServeContext, ServeOptions } from "./context";
 import { Embedder } from "./embedder";
 import { ApiError, errorBody } from "./errors";
+import { readJsonBodies } from "./jsonBody";
 import { ServeMetrics } from "./metrics";
 import { openAiRoutes } from "./routes/openai";
 import { opsRoutes } from "./routes/ops";
@@ -41,8 +42,10 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   const app = Fastify({
     logger: options.logger,
     bodyLimit: options.maxBodyBytes,
-    // Wrong types are errors, not coerced; unknown fields are reported, not silently dropped.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Wrong types are errors, not coerced; unknown fields are reported, not silently dropped. String
+    // lengths in UTF-16 units (`unicode: false`): the schemas' only bound, minLength 1, means the same
+    // either way, and counting code points would read a whole 2 MiB text on the main thread.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, unicode: false, logger: AJV_LOGGER } },
     ...serverOptions(limits),
     // Errors of Node's HTTP parser (431, 408, 400) in the route's API style, not Fastify's.
     clientErrorHandler: (error, socket) => connections.clientError(error, socket),
@@ -56,6 +59,7 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   // Only JSON: Fastify's built-in text/plain parser would turn a text body into a 400 (not an object)
   // where the right answer is 415.
   app.removeContentTypeParser("text/plain");
+  const bodies = readJsonBodies(app, options.maxBodyBytes);
   app.decorateRequest("adapterLabel", "");
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const e = describe(error, request, options.maxBodyBytes);
@@ -110,10 +114,20 @@ export function createService(model: Specter2, options: ServeOptions): Service {
         await closed;
       } finally {
         clearTimeout(timer);
+        bodies.close();
       }
     },
   };
 }
+
+/** Ajv's warnings as usual, but for the deprecation notice of its `unicode` option (still honoured by Ajv 8). */
+const AJV_LOGGER = {
+  log: (...args: unknown[]) => console.log(...args),
+  warn: (...args: unknown[]) => {
+    if (!String(args[0]).startsWith("DEPRECATED: option unicode")) console.warn(...args);
+  },
+  error: (...args: unknown[]) => console.error(...args),
+};
 
 /** nginx's status for a request whose client closed the connection before the answer. */
 const CLIENT_CLOSED = 499;

@@ -2,10 +2,10 @@
 // special-token split → normalizer → pre-tokenizer → WordPiece → `[CLS] … [SEP]` with truncation.
 // Plain TypeScript without I/O, so it runs in a browser as well as in Node.
 import type { NormalizerOptions } from "./normalizer";
-import { segmentsOf } from "./specialTokens";
+import { boundedSegmentsOf } from "./specialTokens";
 import { parseVocab, vocabIndex } from "./vocab";
 import { WordPiece } from "./wordPiece";
-import { forEachWord } from "./words";
+import { forEachWord, separatesWords } from "./words";
 import { Specter2Error } from "../errors";
 
 /** The maximum length every SPECTER2 usage passes (the Hub's model_max_length of ~1e30 means none). */
@@ -64,6 +64,7 @@ export class BertTokenizer {
   private readonly normalizerOptions: NormalizerOptions;
   private readonly specialTokenIds: ReadonlyMap<string, number>;
   private readonly wordPiece: WordPiece;
+  private readonly cutsBefore: (cp: number) => boolean;
 
   private constructor(
     private readonly tokens: readonly string[],
@@ -89,6 +90,8 @@ export class BertTokenizer {
       handleChineseChars: options.handleChineseChars,
     };
     this.wordPiece = new WordPiece(index, this.specialIds.unk);
+    const normalizer = this.normalizerOptions;
+    this.cutsBefore = (cp) => separatesWords(cp, normalizer);
   }
 
   /** From the text of a vocab.txt; `source` names it in errors. */
@@ -129,7 +132,8 @@ export class BertTokenizer {
     const room = maxLength - 2;
     const ids = [this.specialIds.cls];
     // Pieces never depend on the text after them, so work stops once the room is full.
-    for (const segment of segmentsOf(text, this.specialTokenIds)) {
+    // Special tokens are looked for only as far as the text is read.
+    for (const segment of boundedSegmentsOf(text, this.specialTokenIds, this.cutsBefore)) {
       if (ids.length > room) break;
       if (segment.specialId !== undefined) {
         ids.push(segment.specialId);

@@ -122,6 +122,18 @@ function classify(cp: number, options: NormalizerOptions): number {
 }
 
 /**
+ * Whether text may be cut before `cp` into pieces whose words, each taken apart, are the words of the
+ * whole: a space (clean_text makes every whitespace one) or ASCII punctuation (a word of its own), or an
+ * ideograph (" X "); each a starter that NFD keeps as it is, and none removed by clean_text.
+ */
+export function separatesWords(cp: number, options: NormalizerOptions): boolean {
+  const flags = charFlags(cp);
+  if (flags & REMOVED_CHAR) return false;
+  if (flags & WHITESPACE_CHAR || (options.handleChineseChars && flags & CJK_CHAR)) return true;
+  return cp < 0x80 && (flags & PUNCTUATION_CHAR) !== 0;
+}
+
+/**
  * Whether `cp` (not a removed one) decomposes to something that starts with a starter, so that NFD
  * reorders nothing across a cut before it.
  */

@@ -9,7 +9,8 @@ import { lowercase } from "../../src/tokenizer/lowercase";
 import { normalize, type NormalizerOptions } from "../../src/tokenizer/normalizer";
 import { preTokenize } from "../../src/tokenizer/preTokenizer";
 import { MAX_INPUT_CHARS_PER_WORD } from "../../src/tokenizer/wordPiece";
-import { FIRST_CHUNK, forEachWord, startsWithStarter } from "../../src/tokenizer/words";
+import { boundedSegmentsOf, SEGMENT_WINDOW, splitOnSpecialTokens, type Segment } from "../../src/tokenizer/specialTokens";
+import { FIRST_CHUNK, forEachWord, separatesWords, startsWithStarter } from "../../src/tokenizer/words";
 import { VOCABS, describeMismatches, ourTokenizer, referenceIdsOf } from "../fixtures/tokenizer/tokenizers";
 
 const SEED = 20240420;
@@ -181,6 +182,38 @@ describe("forEachWord gives preTokenize(normalize(text))'s words", () => {
   });
 });
 
+describe("boundedSegmentsOf: special tokens searched only as far as the text is read", () => {
+  const specials = new Map([
+    ["[SEP]", 1],
+    ["[CLS]", 2],
+    ["[MASK]", 3],
+    ["[SEP]]", 4], // longer than another at the same place: the longest wins
+  ]);
+  const special = fc.constantFrom("[SEP]", "[CLS]", "[MASK]", "[SEP]]", "[SE", "P]", "[");
+  const withSpecials = fc.array(fc.oneof({ arbitrary: piece, weight: 4 }, { arbitrary: special, weight: 1 }), { maxLength: 30 }).map((p) => p.join(""));
+
+  test.each(OPTION_SETS)("the same special tokens, plain text cut only where its words part: %o", (options) => {
+    fc.assert(
+      fc.property(withSpecials, fc.constantFrom(0, 1, 2, 3, 5, 8, 64), (text, window) => {
+        const whole = splitOnSpecialTokens(text, specials);
+        const pieces = [...boundedSegmentsOf(text, specials, (cp) => separatesWords(cp, options), window)];
+        // Joined again between the special tokens, the pieces are the segments.
+        const joined: Segment[] = [];
+        for (const p of pieces) {
+          const last = joined[joined.length - 1];
+          if (p.specialId === undefined && last && last.specialId === undefined) joined[joined.length - 1] = { text: last.text + p.text };
+          else joined.push({ ...p });
+        }
+        expect(joined).toEqual(whole);
+        // Each plain piece's words, one piece after another, are the whole segment's.
+        const words = (segments: Segment[]) => segments.flatMap((seg) => (seg.specialId !== undefined ? [`<${seg.specialId}>`] : asPieces(chunkedWords(seg.text, options, 3))));
+        expect(words(pieces)).toEqual(words(whole));
+      }),
+      { seed: SEED + 3, numRuns: 2000 },
+    );
+  });
+});
+
 describe("ids equal the reference's (full encode, then truncation)", () => {
   const MAX_LENGTHS = [16, 128, 512];
 
@@ -233,6 +266,9 @@ describe("ids equal the reference's (full encode, then truncation)", () => {
       "[SEP]".repeat(n / 5) + tail,
       "x".repeat(n) + "\u037e" + tail,
       ("word ".repeat(50) + "\u0000\u0301 ").repeat(n / 260),
+      // Special tokens just around where the search for them stops (SEGMENT_WINDOW units on).
+      ...[-7, -5, -1, 0, 1, 3].map((d) => "y".repeat(SEGMENT_WINDOW + d) + "[SEP]" + "中 [MASK] word ".repeat(n / 16)),
+      "x".repeat(SEGMENT_WINDOW + 2) + " [SEP] " + "ab[CLS]cd ".repeat(n / 10),
     ];
   }
 

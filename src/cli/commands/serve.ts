@@ -17,11 +17,26 @@ interface ServeArgs {
   "max-client-batch-size": number;
   "max-body-bytes": number;
   "request-timeout": number;
+  "headers-timeout": number;
+  "body-timeout": number;
+  "max-connections": number;
+  "shutdown-timeout": number;
   "api-key"?: string;
   "log-level": string;
 }
 
-const POSITIVE_INTEGERS = ["port", "max-batch-tokens", "max-concurrent-requests", "max-client-batch-size", "max-body-bytes", "request-timeout"] as const;
+const POSITIVE_INTEGERS = [
+  "port",
+  "max-batch-tokens",
+  "max-concurrent-requests",
+  "max-client-batch-size",
+  "max-body-bytes",
+  "request-timeout",
+  "headers-timeout",
+  "body-timeout",
+  "max-connections",
+  "shutdown-timeout",
+] as const;
 
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: "serve",
@@ -40,6 +55,18 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("max-client-batch-size", { type: "number", default: 32, describe: "Inputs per request; more are refused with 413" })
       .option("max-body-bytes", { type: "number", default: 2 * 1024 * 1024, describe: "Request body size; larger bodies are refused with 413" })
       .option("request-timeout", { type: "number", default: 60, describe: "Seconds before an unanswered request gets 503 and leaves the queue" })
+      .option("headers-timeout", { type: "number", default: 10, describe: "Seconds a connection may take to send its request line and headers; then 408 and it is closed" })
+      .option("body-timeout", {
+        type: "number",
+        default: 30,
+        describe: "Seconds a request body may take to arrive whole (a deadline, so a trickle is cut too); then 408 and the connection is closed",
+      })
+      .option("max-connections", { type: "number", default: 1024, describe: "Open connections at once; further ones are closed as soon as they are accepted" })
+      .option("shutdown-timeout", {
+        type: "number",
+        default: 30,
+        describe: "On SIGTERM/SIGINT, seconds accepted requests may take to be answered before every connection is closed and the process exits",
+      })
       .option("api-key", { type: "string", defaultDescription: "$SPECTER2_API_KEY", describe: "Require `Authorization: Bearer <key>` on every route but /health" })
       .option("log-level", { choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", describe: "JSON logs on stdout from this level up" })
       .check((a) => {
@@ -70,6 +97,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         maxClientBatchSize: args["max-client-batch-size"],
         maxBodyBytes: args["max-body-bytes"],
         requestTimeoutMs: args["request-timeout"] * 1000,
+        headersTimeoutMs: args["headers-timeout"] * 1000,
+        bodyTimeoutMs: args["body-timeout"] * 1000,
+        maxConnections: args["max-connections"],
+        shutdownTimeoutMs: args["shutdown-timeout"] * 1000,
         apiKey,
         logger: { level: args["log-level"] },
       });
@@ -80,7 +111,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
       });
-      log.info({ signal }, "draining: no new connections, finishing accepted requests");
+      log.info({ signal, shutdown_timeout_s: args["shutdown-timeout"] }, "draining: no new connections, idle and unfinished ones closed, finishing accepted requests");
       await service.close();
       log.info("stopped");
     } finally {

@@ -1,6 +1,7 @@
 // For operators: readiness, what is served and with which limits, Prometheus metrics.
 import type { FastifyInstance } from "fastify";
 import { VERSION } from "../../version";
+import { DEFAULT_CONNECTION_LIMITS } from "../connections";
 import type { ServeContext } from "../context";
 import { BASE_MODEL } from "../embedder";
 
@@ -30,6 +31,10 @@ export function opsRoutes(app: FastifyInstance, ctx: ServeContext): void {
         max_client_batch_size: o.maxClientBatchSize,
         max_body_bytes: o.maxBodyBytes,
         request_timeout_s: o.requestTimeoutMs / 1000,
+        headers_timeout_s: (o.headersTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.headersTimeoutMs) / 1000,
+        body_timeout_s: (o.bodyTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.bodyTimeoutMs) / 1000,
+        max_connections: o.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+        shutdown_timeout_s: (o.shutdownTimeoutMs ?? DEFAULT_CONNECTION_LIMITS.shutdownTimeoutMs) / 1000,
       },
       auth: o.apiKey !== undefined,
       version: `specter2-tfjs ${VERSION}`,

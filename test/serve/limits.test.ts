@@ -1,0 +1,314 @@
+// Clients that misbehave, and every error status in the route's API style: stalled and trickling bodies
+// hold no concurrency slot and get 408 once the body deadline passes; unfinished headers and idle
+// connections are closed; the connection limit holds; abandoned requests are counted in /metrics; the
+// bearer scheme is case-insensitive; 415, 431, 413, 408, 404, 429, 503 and 400 all answer in OpenAI's
+// shape on /v1/… and TEI's elsewhere.
+import { join } from "node:path";
+import { Specter2 } from "../../src/specter2";
+import type { RawConnection, Running } from "../helpers/serve";
+import { get, post, postHead, rawConnection, startService } from "../helpers/serve";
+
+const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
+const BODY = JSON.stringify({ model: "proximity", input: "citation recommendation" });
+
+let model: Specter2;
+beforeAll(async () => {
+  model = await Specter2.load(MODEL, { workers: 0, backend: "wasm" });
+});
+afterAll(async () => {
+  await model?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Connections the server at `url` has open now. */
+function connectionCount(url: string): Promise<number> {
+  const server = servers.get(url);
+  if (!server) throw new Error(`no server at ${url}`);
+  return new Promise((resolve, reject) => server.service.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+}
+
+const servers = new Map<string, Running>();
+
+/** Runs `body` against a fresh server with these options, closed afterwards whatever happens. */
+async function withServer(overrides: Parameters<typeof startService>[1], body: (server: Running) => Promise<void>): Promise<void> {
+  const server = await startService(model, overrides);
+  servers.set(server.url, server);
+  try {
+    await body(server);
+  } finally {
+    await server.service.close();
+  }
+}
+
+/** The OpenAI error shape on /v1/…, TEI's elsewhere, with this status's `type` / `error_type`. */
+function expectApiStyle(path: string, body: unknown, code?: string): void {
+  if (path.startsWith("/v1/")) {
+    expect(body).toMatchObject({ error: { message: expect.any(String), type: expect.any(String) } });
+    if (code) expect((body as { error: { code: string } }).error.code).toBe(code);
+  } else {
+    expect(body).toMatchObject({ error: expect.any(String), error_type: expect.any(String) });
+    if (code) expect((body as { code: string }).code).toBe(code);
+  }
+}
+
+async function timedPost(url: string): Promise<{ status: number; ms: number }> {
+  const t0 = performance.now();
+  const r = await post(`${url}/v1/embeddings`, JSON.parse(BODY));
+  return { status: r.status, ms: performance.now() - t0 };
+}
+
+/** Holds every forward pass until released (the gate pattern of api.test.ts). */
+function gateModel() {
+  const original = model.embedBatch.bind(model);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let entered!: () => void;
+  const running = new Promise<void>((r) => (entered = r));
+  jest.spyOn(model, "embedBatch").mockImplementation(async (...args) => {
+    entered();
+    await gate;
+    return original(...args);
+  });
+  return { running, release: () => open() };
+}
+
+/** A metric's value (the sum over the lines that start with `prefix`). */
+async function metric(url: string, prefix: string): Promise<number> {
+  const text = (await get(`${url}/metrics`)).body as string;
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(prefix))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+}
+
+describe("slow clients (issue 20, row 1)", () => {
+  it("100 stalled or trickling bodies hold no slot: others are served as fast as without them, /health 200", async () => {
+    // The default limit of 64 requests in flight, and a body deadline longer than the test.
+    await withServer({ maxConcurrentRequests: 64, bodyTimeoutMs: 60_000 }, async ({ url }) => {
+      const baseline: number[] = [];
+      for (let i = 0; i < 5; i++) baseline.push((await timedPost(url)).ms);
+
+      const attackers: RawConnection[] = [];
+      const tricklers: NodeJS.Timeout[] = [];
+      try {
+        // 50 send headers promising 100 bytes and 10 of them, then nothing; 50 send one byte a second.
+        for (let i = 0; i < 50; i++) attackers.push(rawConnection(url, postHead("/v1/embeddings", 100) + BODY.slice(0, 10), 20_000));
+        for (let i = 0; i < 50; i++) {
+          const c = rawConnection(url, postHead("/embed", 1000), 20_000);
+          attackers.push(c);
+          let sent = 0;
+          tricklers.push(setInterval(() => sent++ < 15 && c.socket.write(" "), 1000));
+        }
+        // Every attacker's headers have reached the server: 100 connections besides ours.
+        for (let t = 0; t < 100 && (await connectionCount(url)) < 100; t++) await sleep(20);
+        expect(await connectionCount(url)).toBeGreaterThanOrEqual(100);
+        await sleep(1100); // the tricklers have sent a byte or two
+
+        const during: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const r = await timedPost(url);
+          expect(r.status).toBe(200); // before the fix: 429, every slot held by a body that never came
+          during.push(r.ms);
+        }
+        expect((await get(`${url}/health`)).status).toBe(200);
+        // Unloaded, a request takes ~10–30 ms here; 2 s is generous for a loaded 2-core machine, yet far
+        // below what waiting for a slot (the 60 s body deadline) would take.
+        expect(Math.max(...during)).toBeLessThan(2000);
+        process.stdout.write(
+          `latency without / with 100 slow clients: median ${median(baseline).toFixed(1)} / ${median(during).toFixed(1)} ms, max ${Math.max(...baseline).toFixed(1)} / ${Math.max(...during).toFixed(1)} ms\n`,
+        );
+      } finally {
+        tricklers.forEach(clearInterval);
+        attackers.forEach((a) => a.socket.destroy());
+      }
+    });
+  });
+
+  it("a stalled or trickling body gets 408 in the route's style once --body-timeout passes, and the connection closes", async () => {
+    await withServer({ bodyTimeoutMs: 500 }, async ({ url }) => {
+      const stalledOpenAi = rawConnection(url, postHead("/v1/embeddings", 100) + BODY.slice(0, 10), 5000);
+      const stalledTei = rawConnection(url, postHead("/embed", 100) + '{"inputs"', 5000);
+      const trickle = rawConnection(url, postHead("/embed", 1000), 5000);
+      // One byte every 100 ms: never idle for long, still far too slow for the deadline.
+      const timer = setInterval(() => trickle.socket.write(" "), 100);
+      try {
+        const [a, b, c] = await Promise.all([stalledOpenAi.response, stalledTei.response, trickle.response]);
+        for (const [r, path] of [
+          [a, "/v1/embeddings"],
+          [b, "/embed"],
+          [c, "/embed"],
+        ] as const) {
+          expect([r.status, r.closed]).toEqual([408, true]);
+          expectApiStyle(path, r.body, "body_timeout");
+          expect(r.closedAfterMs).toBeGreaterThanOrEqual(450);
+          expect(r.closedAfterMs).toBeLessThan(3000);
+        }
+        expect(a.body.error.type).toBe("invalid_request_error");
+      } finally {
+        clearInterval(timer);
+      }
+      // The server is fine afterwards.
+      expect((await timedPost(url)).status).toBe(200);
+    });
+  });
+
+  it("a connection that sends nothing, or never finishes its headers, is closed after --headers-timeout (408)", async () => {
+    await withServer({ headersTimeoutMs: 500 }, async ({ url }) => {
+      const silent = rawConnection(url, undefined, 5000);
+      const halfHeaders = rawConnection(url, "POST /embed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty", 5000);
+      const [s, h] = await Promise.all([silent.response, halfHeaders.response]);
+      for (const r of [s, h]) {
+        expect(r.closed).toBe(true);
+        expect(r.closedAfterMs).toBeLessThan(3000);
+      }
+      expect(h.status).toBe(408);
+      expectApiStyle("/embed", h.body, "request_timeout");
+    });
+  });
+
+  it("--max-connections: a connection over the limit is closed at once; one freed is usable again", async () => {
+    await withServer({ maxConnections: 4 }, async ({ url }) => {
+      const held = Array.from({ length: 4 }, () => rawConnection(url, undefined, 10_000));
+      try {
+        for (let t = 0; t < 100 && (await connectionCount(url)) < 4; t++) await sleep(20);
+        const over = await rawConnection(url, postHead("/embed", 2) + "{}", 3000).response;
+        expect([over.closed, over.status]).toEqual([true, 0]);
+        expect(over.closedAfterMs).toBeLessThan(1000);
+        held[0].socket.destroy();
+        for (let t = 0; t < 100 && (await connectionCount(url)) >= 4; t++) await sleep(20);
+        const ok = await rawConnection(url, postHead("/v1/embeddings", Buffer.byteLength(BODY)) + BODY, 5000, { untilAnswered: true }).response;
+        expect(ok.status).toBe(200);
+      } finally {
+        held.forEach((c) => c.socket.destroy());
+      }
+      for (let t = 0; t < 100 && (await connectionCount(url)) > 0; t++) await sleep(20);
+      expect((await get(`${url}/info`)).body.limits).toMatchObject({ max_connections: 4, headers_timeout_s: 10, body_timeout_s: 30, shutdown_timeout_s: 30 });
+    });
+  });
+});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+describe("abandoned requests (row 9)", () => {
+  it("requests whose client disconnects mid-flight are counted in /metrics (status 499, and the aborted counter)", async () => {
+    await withServer({}, async ({ url }) => {
+      const N = 3;
+      const gate = gateModel();
+      const controllers = Array.from({ length: N }, () => new AbortController());
+      try {
+        const sent = controllers.map((c) =>
+          fetch(`${url}/v1/embeddings`, { method: "POST", headers: { "content-type": "application/json" }, body: BODY, signal: c.signal }).catch((e: Error) => e),
+        );
+        await gate.running;
+        for (let t = 0; t < 100 && (await metric(url, "specter2_requests_in_flight")) < N; t++) await sleep(20);
+        expect(await metric(url, "specter2_requests_in_flight")).toBe(N);
+        controllers.forEach((c) => c.abort());
+        await Promise.all(sent);
+        for (let t = 0; t < 100 && (await metric(url, "specter2_requests_aborted_total{")) < N; t++) await sleep(20);
+        expect(await metric(url, 'specter2_requests_total{route="/v1/embeddings",adapter="proximity",status="499"}')).toBe(N);
+        expect(await metric(url, 'specter2_requests_aborted_total{route="/v1/embeddings",adapter="proximity"}')).toBe(N);
+        // Their slots and their waiting inputs are given back.
+        expect(await metric(url, "specter2_requests_in_flight")).toBe(0);
+        expect(await metric(url, "specter2_queue_depth")).toBe(0);
+      } finally {
+        gate.release();
+        jest.restoreAllMocks();
+      }
+      expect((await timedPost(url)).status).toBe(200);
+    });
+  });
+});
+
+describe("API key (row 10)", () => {
+  it("the Bearer scheme is case-insensitive and the spaces after it are any; a wrong key stays 401", async () => {
+    await withServer({ apiKey: "s3cret" }, async ({ url }) => {
+      const status = async (authorization: string) => (await post(`${url}/embed`, { inputs: "x" }, { authorization })).status;
+      for (const good of ["Bearer s3cret", "bearer s3cret", "BEARER s3cret", "bEaReR s3cret", "Bearer   s3cret", "Bearer\ts3cret", "Bearer s3cret  "]) {
+        expect([good, await status(good)]).toEqual([good, 200]);
+      }
+      for (const bad of ["bearer wrong", "BEARER s3cre", "Bearers3cret", "Bearer", "Bearer ", "Basic s3cret", "s3cret", "bearer s3cret extra", "Bearer s3cret\u00a0"]) {
+        expect([bad, await status(bad)]).toEqual([bad, 401]);
+      }
+    });
+  });
+});
+
+describe("every error status in the route's API style (row 12)", () => {
+  let server: Running;
+  beforeAll(async () => {
+    server = await startService(model, { maxBodyBytes: 1024 });
+  });
+  afterAll(async () => {
+    await server?.service.close();
+  });
+
+  it.each(["/v1/embeddings", "/embed"])("415 for a text/plain body on %s (not 400)", async (path) => {
+    const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "text/plain" }, body: "citation recommendation" });
+    expect(res.status).toBe(415);
+    expectApiStyle(path, await res.json(), "unsupported_media_type");
+  });
+
+  it.each(["/v1/embeddings", "/embed"])("415 for a body without a content type on %s", async (path) => {
+    const r = await rawConnection(server.url, `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}`, 5000, { untilAnswered: true }).response;
+    expect(r.status).toBe(415);
+    expectApiStyle(path, r.body, "unsupported_media_type");
+  });
+
+  it.each([
+    ["GET", "/v1/models"],
+    ["POST", "/embed"],
+  ])("431 for a 100 KB URL (%s %s)", async (method, path) => {
+    const res = await fetch(`${server.url}${path}?q=${"x".repeat(100_000)}`, { method, headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+    expect(res.status).toBe(431);
+    expectApiStyle(path, await res.json(), "headers_too_large");
+  });
+
+  it.each(["/v1/embeddings", "/embed"])("413 for a body over --max-body-bytes on %s", async (path) => {
+    const r = await post(`${server.url}${path}`, { input: "x".repeat(2000) });
+    expect(r.status).toBe(413);
+    expectApiStyle(path, r.body, "payload_too_large");
+  });
+
+  it.each(["/v1/nothing", "/nothing"])("404 for %s", async (path) => {
+    const r = await get(`${server.url}${path}`);
+    expect(r.status).toBe(404);
+    expectApiStyle(path, r.body, "not_found");
+  });
+
+  it("400 for a URL that cannot be decoded, and for a request that is not HTTP", async () => {
+    const bad = await get(`${server.url}/v1/models/%E0%A4%A`);
+    expect(bad.status).toBe(400);
+    expectApiStyle("/v1/models", bad.body);
+    const garbage = await rawConnection(server.url, "HELLO THERE\r\n\r\n", 5000).response;
+    expect(garbage.status).toBe(400);
+    expectApiStyle("/", garbage.body, "bad_request");
+  });
+
+  it("429 and 503 (not answered in time) on both APIs", async () => {
+    await withServer({ maxConcurrentRequests: 2, requestTimeoutMs: 300 }, async ({ url }) => {
+      const gate = gateModel();
+      try {
+        // Two requests wait past their deadline: 503; meanwhile a third finds both slots taken: 429.
+        const waiting = [post(`${url}/v1/embeddings`, JSON.parse(BODY)), post(`${url}/embed`, { inputs: "x" })];
+        await gate.running;
+        for (let t = 0; t < 100 && (await metric(url, "specter2_requests_in_flight")) < 2; t++) await sleep(20);
+        for (const path of ["/v1/embeddings", "/embed"]) {
+          const r = await post(`${url}${path}`, path === "/embed" ? { inputs: "x" } : JSON.parse(BODY));
+          expect(r.status).toBe(429);
+          expectApiStyle(path, r.body, "overloaded");
+        }
+        const [a, b] = await Promise.all(waiting);
+        expect([a.status, b.status]).toEqual([503, 503]);
+        expectApiStyle("/v1/embeddings", a.body, "timeout");
+        expectApiStyle("/embed", b.body, "timeout");
+      } finally {
+        gate.release();
+        jest.restoreAllMocks();
+      }
+    });
+  });
+});
