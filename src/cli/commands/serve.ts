@@ -107,10 +107,13 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const log = service.app.log;
       await service.app.listen({ host: args.host, port: args.port });
       await service.warmUp();
-      log.info({ adapters: model.adapterNames, default_adapter: model.defaultAdapter, backend: model.backend.name, workers: model.workers }, "ready");
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      // Listening for the signals before saying "ready": a SIGTERM sent as soon as "ready" is read must drain, not
+      // take the signal's default action.
+      const stopped = new Promise<NodeJS.Signals>((resolve) => {
         for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
       });
+      log.info({ adapters: model.adapterNames, default_adapter: model.defaultAdapter, backend: model.backend.name, workers: model.workers }, "ready");
+      const signal = await stopped;
       log.info({ signal, shutdown_timeout_s: args["shutdown-timeout"] }, "draining: no new connections, idle and unfinished ones closed, finishing accepted requests");
       await service.close();
       log.info("stopped");
