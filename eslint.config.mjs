@@ -59,6 +59,13 @@ export default defineConfig(
   },
 
   {
+    // The browser entry: outside tsconfig.json's program (which has Node's types), type-checked by tsconfig.web.json
+    // as a page sees it (the DOM, no Node), so linted with that program.
+    files: ["src/web/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: false, project: "./tsconfig.web.json", tsconfigRootDir: import.meta.dirname } },
+  },
+
+  {
     // fastify takes async hooks (onRequestHookHandler's type lists only the callback form's void return).
     files: ["src/serve/**/*.ts"],
     rules: { "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { returns: false } }] },
@@ -100,6 +107,11 @@ export default defineConfig(
   {
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: { sourceType: "commonjs" },
+  },
+  {
+    // Plain ES modules for the browser: the demo page (examples/web) and the browser tests' page (test/browser/page).
+    files: ["examples/web/**/*.js", "test/browser/page/**/*.mjs"],
+    languageOptions: { sourceType: "module", globals: globals.browser },
   },
 
   prettier,

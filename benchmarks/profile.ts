@@ -1,6 +1,7 @@
 // Where a backend's time goes: one forward pass under tf.profile, kernel times summed per op kind,
 // matrix products split by role (their FLOPs give each kind's GFLOP/s), and the time outside kernels.
 import * as tf from "@tensorflow/tfjs-core";
+import type { Precision } from "../src/backend/constants";
 import { Specter2 } from "../src/specter2";
 import { ADAPTER } from "./engines";
 
@@ -35,8 +36,8 @@ function kindOf(name: string, shapes: number[][], headDim: number): string {
   return inner === headDim || out === headDim ? `${name} (attention, per head)` : `${name} (projections, feed-forward, adapter)`;
 }
 
-export async function profileForward(model: string, batch: number, length: number, backend: "wasm" | "native" | "cpu" = "wasm"): Promise<Profile> {
-  const engine = await Specter2.load(model, { workers: 0, backend, adapters: [ADAPTER] });
+export async function profileForward(model: string, batch: number, length: number, backend: "wasm" | "native" | "cpu" = "wasm", precision: Precision = "fp32"): Promise<Profile> {
+  const engine = await Specter2.load(model, { workers: 0, backend, adapters: [ADAPTER], precision });
   const m = engine.local!;
   const headDim = m.model.config.hidden_size / m.model.config.num_attention_heads;
   const adapter = m.adapters.get(ADAPTER);

@@ -19,7 +19,7 @@ import { FULL_SIZES, makeWorkloads, QUICK_SIZES } from "./workloads";
 const PYTHON = "/usr/bin/python3";
 const REFERENCE = join(__dirname, "..", "convert", "reference");
 /** Sections other benchmarks append to RESULTS.md; a new run keeps them. */
-const FOREIGN_SECTIONS = /^## (Serve|Native backend)/m;
+const FOREIGN_SECTIONS = /^## (Serve|Native backend|Precision)/m;
 const LAST_RUN = join(CACHE, "last-run.json");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

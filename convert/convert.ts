@@ -22,9 +22,10 @@ import {
   VOCAB_FILE,
 } from "../src/weights/modelDir";
 import { modelPath } from "../src/weights/modelPath";
+import { INT8_SCALE_SUFFIX, INT8_SCHEME } from "../src/weights/float";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { converterName } from "./converterVersion";
-import { castFloatTensor } from "./floatCast";
+import { castFloatTensor, quantizeMatrix } from "./floatCast";
 import { parseAdapterConfig } from "./hub/adapterConfig";
 import { checkInvertible, mapAdapterWeights } from "./hub/adapterWeights";
 import { mapBaseWeights } from "./hub/baseWeights";
@@ -104,6 +105,7 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
     dtype,
+    ...(dtype === "int8" ? { quantization: { scheme: INT8_SCHEME, scaleSuffix: INT8_SCALE_SUFFIX } } : {}),
     files,
     base: { source: describe(base.source), ...(options.baseProvenance ?? folderProvenance(base.source)), files: base.sourceFiles, ignored: base.ignored },
     adapters: Object.fromEntries(adapters.map((a) => [a.name, { ...a.manifest, source: describe(a.manifest.source) }])),
@@ -207,9 +209,27 @@ export function convertAdapter(name: string, dir: string, base: BertConfig, dtyp
   };
 }
 
+/** The tensors stored in `dtype`: every one in float32 and float16; in bfloat16 the matrices (weights and embedding
+ *  tables), vectors (biases, LayerNorm) kept in float32; in int8 the matrices as row-wise symmetric int8 with their scales
+ *  (src/weights/float.ts), vectors in float32. */
 function castAll(tensors: Map<string, RawTensor>, dtype: ModelDType, file: string): Map<string, RawTensor> {
-  const to = SAFETENSORS_DTYPE[dtype];
-  return new Map([...tensors].map(([name, t]) => [name, castFloatTensor(t, to, `${file}: tensor "${name}"`, { file, tensor: name })]));
+  const out = new Map<string, RawTensor>();
+  for (const [name, t] of tensors) {
+    const what = `${file}: tensor "${name}"`;
+    const details = { file, tensor: name };
+    const matrix = t.shape.length === 2;
+    if (dtype === "int8" && matrix) {
+      for (const [stored, q] of quantizeMatrix(name, t, what, details)) {
+        if (stored !== name && (tensors.has(stored) || out.has(stored)))
+          throw new Specter2Error("BAD_CHECKPOINT", `${what}: its int8 scales would be stored as "${stored}", a name the checkpoint has`, details);
+        out.set(stored, q);
+      }
+      continue;
+    }
+    const to = dtype === "bfloat16" ? (matrix ? "BF16" : "F32") : dtype === "int8" ? "F32" : SAFETENSORS_DTYPE[dtype];
+    out.set(name, castFloatTensor(t, to, what, details));
+  }
+  return out;
 }
 
 function sourceFiles(dir: string, names: string[]): SourceFile[] {

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "specter2_native",
-      "sources": ["src/addon.cc", "src/matmul.cc", "src/elementwise.cc", "src/rows.cc", "src/transpose.cc", "src/onednn.cc"],
+      "sources": ["src/addon.cc", "src/matmul.cc", "src/elementwise.cc", "src/rows.cc", "src/transpose.cc", "src/onednn.cc", "src/reduced.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
       "libraries": ["-ldnnl"],

@@ -2,6 +2,8 @@
 // no backend is initialised, so it is instant even for the full-size model.
 import { readFileSync } from "node:fs";
 import { nativeAddonPath, nativeInfo } from "./backend/native/addon";
+import type { CpuIsa, NativePrecisionInfo } from "./backend/native/precision";
+import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "./backend/native/precision";
 import type { BackendProbe } from "./backend/probe";
 import { probeAutoBackend } from "./backend/probe";
 import { hint } from "./backend/candidates";
@@ -58,6 +60,11 @@ export interface ModelInfo {
   backend: BackendProbe;
   /** The native backend here: its oneDNN and default thread count, or why it is unavailable. */
   native: { onednn: string; threads: number } | { unavailable: string };
+  /** The CPU's instruction sets that reduced precision runs on (/proc/cpuinfo). */
+  cpu: CpuIsa;
+  /** Per precision, the oneDNN implementation of a large product here and whether it runs in hardware; null where
+   *  the native addon is unavailable (bf16 and int8 run on native only). */
+  precisions: NativePrecisionInfo | null;
 }
 
 export function describeModel(dir: string): ModelInfo {
@@ -105,7 +112,17 @@ export function describeModel(dir: string): ModelInfo {
     ),
     backend: probeAutoBackend(),
     native: describeNative(),
+    cpu: cpuIsa(),
+    precisions: describePrecisions(),
   };
+}
+
+function describePrecisions(): NativePrecisionInfo | null {
+  try {
+    return nativePrecisionInfo();
+  } catch {
+    return null; // describeNative says why
+  }
 }
 
 function readAdapterSpec(path: string): AdapterSpec {
@@ -139,6 +156,12 @@ export function formatInfo(info: ModelInfo): string {
     "backend (--backend auto)",
     `  would pick ${info.backend.choice ?? "none"}: ${info.backend.reason}`,
     "unavailable" in info.native ? `  native: unavailable (${info.native.unavailable})` : `  native: oneDNN ${info.native.onednn}, ${info.native.threads} threads (set with --threads)`,
+    "",
+    "precision (--precision: fp32 everywhere; bf16 and int8 on native only)",
+    `  CPU ${formatIsa(info.cpu)}`,
+    ...(info.precisions === null
+      ? ["  bf16, int8: unavailable (the native backend is not built)"]
+      : [`  oneDNN ISA ${info.precisions.isa}`, ...formatPrecisionSupport(info.precisions).map((l) => `  ${l}`)]),
   ];
   return out.join("\n") + "\n";
 }

@@ -6,14 +6,18 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { BackendChoice } from "./backend/candidates";
+import type { Precision, PrecisionTuning } from "./backend/info";
+import { PRECISIONS } from "./backend/info";
 import { probeAutoBackend } from "./backend/probe";
 import { initBackendWithThreads } from "./backend/select";
 import { Specter2Core } from "./engine/core";
 import { DEFAULT_BACKEND, defaultThreads, defaultWorkers, usableCores } from "./engine/defaults";
 import { LocalModel } from "./engine/localModel";
 import type { ForwardRunner } from "./engine/runner";
-import { InProcessRunner } from "./engine/runner";
+import { InProcessRunner } from "./engine/inProcessRunner";
 import { noNativeWarning } from "./engine/warnings";
+import { nativeAddonBuilt } from "./backend/native/addon";
+import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "./backend/native/precision";
 import { Specter2Error } from "./errors";
 import { unknownAdapter } from "./model/adapterSet";
 import type { WorkerConfig } from "./pool/embedJob";
@@ -35,6 +39,11 @@ export interface LoadOptions {
   threads?: number;
   /** Adapters to load next to the base: names from the model directory, or "all" (default). */
   adapters?: string[] | "all";
+  /** The matrix products' precision: "fp32" (default, the parity guarantee), or "bf16" / "int8" on the native backend
+   *  (faster where the CPU has the instructions, at a measured fidelity: docs/backends.md "Precision"). */
+  precision?: Precision;
+  /** @internal Overrides of which products run reduced (the fidelity and speed measurements). */
+  precisionTuning?: PrecisionTuning;
   /** Check every file against the manifest's sha256 before loading (reads the whole directory once more). */
   verify?: boolean;
   /** Receives the engine's warnings (e.g. that auto fell back to wasm); default: process.emitWarning. */
@@ -46,11 +55,24 @@ export interface LoadOptions {
 }
 
 export class Specter2 extends Specter2Core {
+  private precisionRun: Precision = "fp32";
+
   static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
     const backend = options.backend ?? DEFAULT_BACKEND;
+    const precision = options.precision ?? "fp32";
+    if (!PRECISIONS.includes(precision)) throw new Specter2Error("BAD_INPUT", `precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`, { field: "precision" });
+    if (precision !== "fp32" && backend !== "native" && backend !== "auto") {
+      throw new Specter2Error("BAD_INPUT", `precision ${precision} runs on the native backend only; the ${backend} backend runs fp32: use backend "native", or precision "fp32"`, {
+        field: "precision",
+      });
+    }
     const cores = usableCores(availableParallelism(), process.env);
     const workers = options.workers ?? defaultWorkers(backend === "auto" ? probeAutoBackend().choice : backend, cores);
     if (!Number.isInteger(workers) || workers < 0) throw new Specter2Error("BAD_INPUT", `workers must be a non-negative integer, got ${workers}`, { field: "workers" });
+    // Where the addon is there, a precision oneDNN cannot run on this CPU is refused before anything loads.
+    const precisionInfo = precision !== "fp32" && nativeAddonBuilt() ? nativePrecisionInfo() : null;
+    const unavailable = precisionInfo && precisionUnavailable(precision, precisionInfo);
+    if (unavailable) throw new Specter2Error("BACKEND_UNAVAILABLE", unavailable, { field: "precision" });
     const threads = options.threads ?? defaultThreads(workers, cores);
     const adapters = options.adapters ?? "all";
     // Read and checked once here, so a bad directory fails before any worker starts.
@@ -61,15 +83,31 @@ export class Specter2 extends Specter2Core {
     const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "pool"), "worker");
     const runner: ForwardRunner =
       workers === 0
-        ? new InProcessRunner(await LocalModel.load(await openModel(nodeModelSource(dir), { manifest: directory.manifest }), await initBackendWithThreads(backend, threads), { adapters }))
+        ? new InProcessRunner(
+            await LocalModel.load(await openModel(nodeModelSource(dir), { manifest: directory.manifest }), await initBackendWithThreads(backend, threads), {
+              adapters,
+              precision,
+              tuning: options.precisionTuning,
+            }),
+          )
         : await PoolRunner.start(directory.config.hidden_size, {
             workers,
-            spawn: () => spawnWorker(script, { dir, backend, adapters, threads } satisfies WorkerConfig),
+            spawn: () => spawnWorker(script, { dir, backend, adapters, threads, precision, tuning: options.precisionTuning } satisfies WorkerConfig),
             maxRetries: options.maxRetries,
           });
     const warning = backend === "auto" ? noNativeWarning(runner.backend) : null;
     if (warning) (options.onWarning ?? ((m) => process.emitWarning(m, { code: "SPECTER2_NO_NATIVE" })))(warning);
-    return new Specter2(dir, directory.manifest, directory.config, tokenizer, runner, workers);
+    // Never silent: a reduced precision without instructions for it here is slower than fp32.
+    const slow = precisionInfo !== null && runner.backend.choice === "native" ? precisionWarning(precision, precisionInfo) : null;
+    if (slow) (options.onWarning ?? ((m) => process.emitWarning(m, { code: "SPECTER2_PRECISION_EMULATED" })))(slow);
+    const engine = new Specter2(dir, directory.manifest, directory.config, tokenizer, runner, workers);
+    engine.precisionRun = precision;
+    return engine;
+  }
+
+  /** The precision the matrix products run at (fp32 unless loaded with `precision`). */
+  get precision(): Precision {
+    return this.precisionRun;
   }
 
   /** The model directory, as the caller gave it. */

@@ -13,6 +13,7 @@
 #include "matmul.h"
 #include "onednn.h"
 #include "oneapi/dnnl/dnnl.hpp"
+#include "reduced.h"
 #include "rows.h"
 #include "transpose.h"
 
@@ -109,6 +110,168 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
     float* out = output(env, argv[11], sizeOf3(outDims, "product"));
     specter2::matmul(p, a.data, b.data, bias, out, env);
     return nullptr;
+  });
+}
+
+// The product problem of matmul's first 10 arguments (a, aDims, b, bDims, transposeA, transposeB,
+// bias, biasDims, activation, alpha), checked; sets the operands and the product's length.
+MatMulProblem problemOf(napi_env env, napi_value* argv, const float*& a, const float*& b, const float*& bias, size_t& outLength) {
+  int64_t ad[3], bd[3], cd[3] = {0, 0, 0};
+  F32View av = float32Array(env, argv[0], "a");
+  dims3(env, argv[1], "aDims", ad);
+  F32View bv = float32Array(env, argv[2], "b");
+  dims3(env, argv[3], "bDims", bd);
+  MatMulProblem p{};
+  p.transA = boolean(env, argv[4], "transposeA");
+  p.transB = boolean(env, argv[5], "transposeB");
+  expectLength(av, sizeOf3(ad, "a"), "a");
+  expectLength(bv, sizeOf3(bd, "b"), "b");
+  p.batchA = ad[0];
+  p.batchB = bd[0];
+  p.m = p.transA ? ad[2] : ad[1];
+  p.k = p.transA ? ad[1] : ad[2];
+  const int64_t kb = p.transB ? bd[2] : bd[1];
+  p.n = p.transB ? bd[1] : bd[2];
+  if (p.k != kb) throw ArgError("inner dimensions differ: " + std::to_string(p.k) + " and " + std::to_string(kb));
+  if (p.batchA != p.batchB && p.batchA != 1 && p.batchB != 1)
+    throw ArgError("batch sizes " + std::to_string(p.batchA) + " and " + std::to_string(p.batchB) + " do not broadcast");
+  const int64_t batch = p.batchA > p.batchB ? p.batchA : p.batchB;
+  bias = nullptr;
+  if (isNullish(env, argv[6]) != isNullish(env, argv[7])) throw ArgError("bias and biasDims go together");
+  if (!isNullish(env, argv[6])) {
+    F32View biasView = float32Array(env, argv[6], "bias");
+    dims3(env, argv[7], "biasDims", cd);
+    if ((cd[0] != 1 && cd[0] != batch) || (cd[1] != 1 && cd[1] != p.m) || (cd[2] != 1 && cd[2] != p.n))
+      throw ArgError("biasDims do not broadcast to the product");
+    expectLength(biasView, sizeOf3(cd, "bias"), "bias");
+    bias = biasView.data;
+  }
+  p.biasBatch = cd[0];
+  p.biasM = cd[1];
+  p.biasN = cd[2];
+  p.activation = static_cast<Activation>(code(env, argv[8], "activation", static_cast<int>(Activation::Count)));
+  p.alpha = static_cast<float>(number(env, argv[9], "alpha"));
+  int64_t outDims[3] = {batch, p.m, p.n};
+  outLength = sizeOf3(outDims, "product");
+  a = av.data;
+  b = bv.data;
+  return p;
+}
+
+// matmulBf16(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, out):
+// matmul with both operands rounded to bf16, accumulated and written in f32.
+napi_value MatMulBf16(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[11];
+    arguments(env, info, argv);
+    const float *a, *b, *bias;
+    size_t length;
+    const MatMulProblem p = problemOf(env, argv, a, b, bias, length);
+    specter2::matmulBf16(p, a, b, bias, output(env, argv[10], length));
+    return nullptr;
+  });
+}
+
+// An id that packReduced returned: a positive integer.
+int64_t reducedId(napi_env env, napi_value v) {
+  const double d = number(env, v, "id");
+  if (!(d >= 1 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) throw ArgError("id must be a positive integer");
+  return static_cast<int64_t>(d);
+}
+
+// packReduced(b, [k, n], precision) → id: b (row-major [k, n]) packed as bf16 or int8 weights.
+napi_value PackReduced(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[3];
+    arguments(env, info, argv);
+    const F32View b = float32Array(env, argv[0], "b");
+    const std::vector<int64_t> kn = integers(env, argv[1], "dims", 2, 2, 1);
+    expectLength(b, sizeOf(kn, "b"), "b");
+    const auto p = static_cast<Precision>(code(env, argv[2], "precision", static_cast<int>(Precision::Count)));
+    const int64_t id = specter2::packReduced(b.data, kn[0], kn[1], p, env);
+    napi_value result;
+    check(napi_create_double(env, static_cast<double>(id), &result));
+    return result;
+  });
+}
+
+// unpackReduced(id, out): the values the packed weight multiplies by, row-major [k, n].
+napi_value UnpackReduced(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[2];
+    arguments(env, info, argv);
+    const ReducedShape s = specter2::reducedShape(reducedId(env, argv[0]));
+    specter2::unpackReduced(reducedId(env, argv[0]), output(env, argv[1], static_cast<size_t>(s.k * s.n)));
+    return nullptr;
+  });
+}
+
+napi_value DropReduced(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[1];
+    arguments(env, info, argv);
+    specter2::dropReduced(reducedId(env, argv[0]));
+    return nullptr;
+  });
+}
+
+napi_value ReducedBytes(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value result;
+    check(napi_create_double(env, static_cast<double>(specter2::reducedBytes()), &result));
+    return result;
+  });
+}
+
+// matmulReduced(id, a, aDims, bias | null, activation, alpha, int8Scales, out): out [batch, m, n] =
+// act(a · W + bias) with W the packed weight, a stored [batch, m, k] (untransposed), bias of n values.
+napi_value MatMulReduced(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[8];
+    arguments(env, info, argv);
+    const int64_t id = reducedId(env, argv[0]);
+    const ReducedShape s = specter2::reducedShape(id);
+    const F32View a = float32Array(env, argv[1], "a");
+    int64_t ad[3];
+    dims3(env, argv[2], "aDims", ad);
+    expectLength(a, sizeOf3(ad, "a"), "a");
+    if (ad[2] != s.k) throw ArgError("inner dimensions differ: " + std::to_string(ad[2]) + " and " + std::to_string(s.k));
+    const float* bias = nullptr;
+    if (!isNullish(env, argv[3])) {
+      const F32View bv = float32Array(env, argv[3], "bias");
+      expectLength(bv, static_cast<size_t>(s.n), "bias");
+      bias = bv.data;
+    }
+    const auto act = static_cast<Activation>(code(env, argv[4], "activation", static_cast<int>(Activation::Count)));
+    const auto alpha = static_cast<float>(number(env, argv[5], "alpha"));
+    const auto scales = static_cast<Int8Scales>(code(env, argv[6], "int8Scales", static_cast<int>(Int8Scales::Count)));
+    const int64_t rows = ad[0] * ad[1];
+    const int64_t outDims[3] = {1, rows, s.n};
+    specter2::matmulReduced(id, a.data, rows, bias, act, alpha, scales, output(env, argv[7], sizeOf3(outDims, "product")));
+    return nullptr;
+  });
+}
+
+napi_value setString(napi_env env, napi_value object, const char* key, const std::string& value) {
+  napi_value v;
+  check(napi_create_string_utf8(env, value.c_str(), value.size(), &v));
+  check(napi_set_named_property(env, object, key, v));
+  return object;
+}
+
+// precisionInfo() → { isa, int8FullRange, f32, bf16, int8 }: oneDNN's effective ISA and the implementation a
+// product of each precision gets here.
+napi_value PrecisionInfo(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value result, full;
+    check(napi_create_object(env, &result));
+    setString(env, result, "isa", specter2::cpuIsa());
+    check(napi_get_boolean(env, specter2::int8FullRange(), &full));
+    check(napi_set_named_property(env, result, "int8FullRange", full));
+    setString(env, result, "f32", specter2::implName(Precision::F32));
+    setString(env, result, "bf16", specter2::implName(Precision::BF16));
+    setString(env, result, "int8", specter2::implName(Precision::Int8));
+    return result;
   });
 }
 
@@ -282,10 +445,23 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"onednnVersion", nullptr, Version, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"matmulBf16", nullptr, MatMulBf16, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"packReduced", nullptr, PackReduced, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"unpackReduced", nullptr, UnpackReduced, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"dropReduced", nullptr, DropReduced, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"reducedBytes", nullptr, ReducedBytes, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"matmulReduced", nullptr, MatMulReduced, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
+      {"precisionInfo", nullptr, PrecisionInfo, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   // A worker's environment may end without its model disposed: its packed weights go with it.
-  napi_add_env_cleanup_hook(env, [](void* owner) { specter2::forgetOwner(owner); }, env);
+  napi_add_env_cleanup_hook(
+      env,
+      [](void* owner) {
+        specter2::forgetOwner(owner);
+        specter2::dropReducedOwner(owner);
+      },
+      env);
   return exports;
 }
 

@@ -22,8 +22,9 @@ memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed)
   return memory::desc({batch, rows, cols}, memory::data_type::f32, strides);
 }
 
-dnnl::primitive_attr postOps(Activation act, float alpha) {
-  dnnl::post_ops ops;
+}  // namespace
+
+void appendActivation(dnnl::post_ops& ops, Activation act, float alpha) {
   switch (act) {
     case Activation::Linear: break;
     case Activation::Relu: appendEltwise(ops, algorithm::eltwise_relu, 0.f, 0.f); break;
@@ -34,6 +35,13 @@ dnnl::primitive_attr postOps(Activation act, float alpha) {
     case Activation::GeluErf: appendEltwise(ops, algorithm::eltwise_gelu_erf, 0.f, 0.f); break;
     case Activation::Count: break;
   }
+}
+
+namespace {
+
+dnnl::primitive_attr postOps(Activation act, float alpha) {
+  dnnl::post_ops ops;
+  appendActivation(ops, act, alpha);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
   return attr;

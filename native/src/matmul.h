@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "oneapi/dnnl/dnnl.hpp"
+
 namespace specter2 {
 
 // Fused element-wise step applied to the product (after the bias), as a oneDNN post-op.
@@ -20,6 +22,9 @@ struct MatMulProblem {
   // with, kept until forgetPacked(owner, b), and reused by every later product with it.
   bool packB;
 };
+
+// Appends `act` (nothing for Linear) to a primitive's post-ops.
+void appendActivation(dnnl::post_ops& ops, Activation act, float alpha);
 
 // Runs out = act(a·b + bias). Buffers must hold exactly the sizes the problem implies (checked by the caller).
 // `owner`: the JS environment calling, whose packed weights these are. Throws dnnl::error on failure inside oneDNN.

@@ -42,6 +42,14 @@ dnnl::softmax_forward::primitive_desc softmaxDesc(const dnnl::memory::desc& data
 #endif
 }
 
+dnnl::eltwise_forward::primitive_desc eltwiseDesc(dnnl::algorithm alg, const dnnl::memory::desc& data, float alpha, float beta) {
+#if DNNL_VERSION_MAJOR >= 3
+  return dnnl::eltwise_forward::primitive_desc(cpuEngine(), dnnl::prop_kind::forward_inference, alg, data, data, alpha, beta);
+#else
+  return dnnl::eltwise_forward::primitive_desc(dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg, data, alpha, beta), cpuEngine());
+#endif
+}
+
 dnnl::engine& cpuEngine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;

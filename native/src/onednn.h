@@ -13,6 +13,7 @@ void appendEltwise(dnnl::post_ops& ops, dnnl::algorithm alg, float alpha, float 
 dnnl::matmul::primitive_desc matmulDesc(const dnnl::memory::desc& a, const dnnl::memory::desc& b, const dnnl::memory::desc& bias,
                                         const dnnl::memory::desc& out, const dnnl::primitive_attr& attr);
 dnnl::softmax_forward::primitive_desc softmaxDesc(const dnnl::memory::desc& data, int axis);
+dnnl::eltwise_forward::primitive_desc eltwiseDesc(dnnl::algorithm alg, const dnnl::memory::desc& data, float alpha, float beta);
 
 dnnl::engine& cpuEngine();
 // One per calling thread: worker threads may run primitives at the same time.

@@ -1,6 +1,8 @@
 // Options several commands share, defined once so their wording and checks agree.
 import type { BackendChoice } from "../backend/candidates";
 import { BACKEND_CHOICES } from "../backend/candidates";
+import type { Precision } from "../backend/info";
+import { PRECISIONS } from "../backend/info";
 import { DEFAULT_BATCH_SIZE } from "../engine/defaults";
 import type { OnError } from "../pipeline/embedRecords";
 import type { ModelDType } from "../weights/modelDir";
@@ -24,6 +26,14 @@ export function checkThreads(args: { threads?: number }): true {
   return true;
 }
 
+/** No yargs default (fp32 when absent), so that only a given --precision is passed on to shard tasks and recorded. */
+export const precisionOption = {
+  choices: PRECISIONS,
+  defaultDescription: "fp32",
+  describe:
+    "Precision of the matrix products: fp32 (the PyTorch parity guarantee), or bf16 / int8 on the native backend (faster where the CPU has the instructions; fidelity measured in docs/backends.md, check yours with `specter2 parity --precision`)",
+} as const;
+
 export const maxLengthOption = {
   type: "number",
   describe: "Tokens per input including [CLS] and [SEP]; longer inputs are truncated (default 512, or the model's position limit if lower)",
@@ -39,7 +49,8 @@ export function checkMaxLength(args: { "max-length"?: number }): true {
 export const dtypeOption = {
   choices: MODEL_DTYPES,
   default: "float32" as ModelDType,
-  describe: "Element type of the stored weights (float16 halves the size; rounded to nearest even as torch's .half(), values beyond float16's range are an error)",
+  describe:
+    "Element type of the stored weights: float16 or bfloat16 halve the size (rounded to nearest even as torch's .half() and .bfloat16(); values beyond float16's range are an error), int8 quarters it (matrices as symmetric int8 with a float32 scale per row); every dtype loads at any --precision",
 } as const;
 
 export const workersOption = {
@@ -67,6 +78,7 @@ export const EMBED_TASK_OPTIONS = {
   backend: backendOption,
   threads: threadsOption,
   workers: workersOption,
+  precision: precisionOption,
   verify: { type: "boolean", default: false, describe: "Check every model file against the sha256 in its manifest.json before loading" },
   "max-line-bytes": {
     type: "number",
@@ -86,6 +98,7 @@ export type EmbedTaskArgs = {
   backend: BackendChoice;
   threads?: number;
   workers?: number;
+  precision?: Precision;
   verify: boolean;
   "max-line-bytes"?: number;
   "on-error": OnError;

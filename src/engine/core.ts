@@ -11,11 +11,11 @@ import type { BertTokenizer } from "../tokenizer";
 import { checkFiniteVector } from "../weights/integrity";
 import type { Manifest } from "../weights/modelDir";
 import { BASE_NAMES, DEFAULT_BATCH_SIZE, defaultAdapterOf, resolveMaxLength } from "./defaults";
-import type { EmbedInput } from "./inputs";
+import type { BatchAdapters, EmbedInput } from "./inputs";
 import { encodeInputs, textOf } from "./inputs";
 import type { LocalModel } from "./localModel";
-import type { BatchAdapters, ForwardRunner } from "./runner";
-import { InProcessRunner } from "./runner";
+import type { ForwardRunner } from "./runner";
+import { InProcessRunner } from "./inProcessRunner";
 
 export interface EmbedOptions {
   /** An adapter name; null for the bare base model; undefined: the model's default adapter (`defaultAdapter`).

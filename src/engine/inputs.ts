@@ -11,6 +11,9 @@ export interface Paper {
 /** A raw text (a query) or a paper, embedded as `title [SEP] abstract`. */
 export type EmbedInput = string | Paper;
 
+/** A batch's adapters, resolved: one name (null: the bare base) for every row, or one per row. */
+export type BatchAdapters = string | null | readonly (string | null)[];
+
 /** A paper as the model card builds it: `title + [SEP] + (abstract ?? "")`; a string as it is. Anything else
  *  is refused naming its position, before any work is done. */
 export function textOf(input: EmbedInput, sep: string, index: number): string {

@@ -105,7 +105,9 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNRE
 /** A HubError without an HTTP status whose cause chain ends in one of those. */
 function unreachable(e: unknown): boolean {
   if (!(e instanceof HubError) || e.status !== undefined) return false;
-  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+  // Not `instanceof Error`: Node's own errors may come from another realm (a vm context, as in jest).
+  let c: unknown = e;
+  for (let depth = 0; depth < 10 && typeof c === "object" && c !== null; depth++, c = (c as { cause?: unknown }).cause) {
     const code = (c as NodeJS.ErrnoException).code;
     if (typeof code === "string" && UNREACHABLE.has(code)) return true;
   }

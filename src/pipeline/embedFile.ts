@@ -8,7 +8,9 @@ import { STDIN_SOURCE } from "../io/jsonl";
 import type { LinesBefore } from "../io/lines";
 import { InputDigest } from "../io/lines";
 import { Specter2Error } from "../errors";
+import type { ModelDType } from "../weights/modelDir";
 import { MANIFEST_FILE } from "../weights/modelDir";
+import type { Precision } from "../backend/constants";
 import { modelPath } from "../weights/modelPath";
 import { fileDigest } from "../weights/verify";
 import type { ShardRange } from "../shard/ranges";
@@ -69,6 +71,7 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
     backend: args.backend,
     threads: args.threads,
     workers: args.workers,
+    precision: args.precision,
     verify: args.verify,
     onWarning: (m) => log(`specter2: warning: ${m}`),
   });
@@ -122,7 +125,7 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
     log(
       `${target.label}embedded ${done} inputs${summary.resumed ? ` (+${summary.resumed} from the interrupted run)` : ""}` +
         `${summary.skipped ? `, skipped ${summary.skipped} (see ${errorsPath})` : ""} in ${seconds.toFixed(1)} s` +
-        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"}${which} on ${model.runsOn} → ${target.output}` +
+        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"}${which} on ${model.runsOn}, ${precisionText(model.precision, model.manifest.dtype)} → ${target.output}` +
         // Worker threads are threads of this process: its peak resident set is theirs too.
         `; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
     );
@@ -130,6 +133,15 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
   } finally {
     await model.close();
   }
+}
+
+/** Which precision ran, never silent (DESIGN.md §6): "precision fp32", "precision bf16 (reduced: not the fp32 parity
+ *  guarantee)", and where the weights were stored reduced, that too. */
+export function precisionText(precision: Precision, stored: ModelDType): string {
+  const reducedStore = stored === "bfloat16" || stored === "int8";
+  if (precision === "fp32")
+    return reducedStore ? `precision fp32 on weights stored ${stored} (${stored === "int8" ? "dequantized" : "widened"} at load: not the fp32 parity guarantee)` : "precision fp32";
+  return `precision ${precision} (reduced: not the fp32 parity guarantee)${reducedStore ? `, weights stored ${stored}` : ""}`;
 }
 
 function statOrNull(path: string): number | null {

@@ -1,6 +1,7 @@
 // The messages between the pool runner and its workers.
+import type { Precision, PrecisionTuning } from "../backend/info";
 import type { BackendChoice, BackendInfo } from "../backend/info";
-import type { BatchAdapters } from "../engine/runner";
+import type { BatchAdapters } from "../engine/inputs";
 import type { Pooling } from "../model/config";
 
 /** workerData of every pool worker. */
@@ -10,6 +11,10 @@ export interface WorkerConfig {
   adapters: string[] | "all";
   /** The native backend's thread count in this worker (undefined: oneDNN's default). */
   threads?: number;
+  /** The matrix products' precision (undefined: fp32). */
+  precision?: Precision;
+  /** @internal */
+  tuning?: PrecisionTuning;
 }
 
 /** One padded forward pass: token ids of one batch the engine formed; `adapter` null: the bare base, or one per row. */

@@ -3,7 +3,8 @@
 // thread free, and it is how tfjs-backend-wasm (one thread in Node) uses every core (benchmarks/RESULTS.md). The
 // engine forms the batches; a worker that dies is replaced and its batch retried.
 import type { Pooling } from "../model/config";
-import type { BatchAdapters, ForwardRunner } from "../engine/runner";
+import type { BatchAdapters } from "../engine/inputs";
+import type { ForwardRunner } from "../engine/runner";
 import type { EmbedJob, EmbedResult, WorkerReady } from "./embedJob";
 import type { PoolWorker } from "./workerPool";
 import { WorkerPool } from "./workerPool";

@@ -26,16 +26,16 @@ async function embed(model: LocalModel, job: EmbedJob): Promise<EmbedResult> {
 }
 
 initBackendWithThreads(config.backend, config.threads)
-  .then(async (backend) => LocalModel.load(await openModel(nodeModelSource(config.dir)), backend, { adapters: config.adapters }))
+  .then(async (backend) => LocalModel.load(await openModel(nodeModelSource(config.dir)), backend, { adapters: config.adapters, precision: config.precision, tuning: config.tuning }))
   .then(
-  (model) => {
-    port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
-      embed(model, job).then(
-        (result) => post({ type: "result", id, result }),
-        (e: unknown) => post({ type: "jobError", id, error: serializeError(e) }),
-      );
-    });
-    post({ type: "ready", info: { backend: model.backend, adapters: model.adapters.names() } });
-  },
-  (e: unknown) => post({ type: "loadError", error: serializeError(e) }),
-);
+    (model) => {
+      port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
+        embed(model, job).then(
+          (result) => post({ type: "result", id, result }),
+          (e: unknown) => post({ type: "jobError", id, error: serializeError(e) }),
+        );
+      });
+      post({ type: "ready", info: { backend: model.backend, adapters: model.adapters.names() } });
+    },
+    (e: unknown) => post({ type: "loadError", error: serializeError(e) }),
+  );

@@ -106,7 +106,7 @@ export class WorkerPool<J, R, I = undefined> {
     });
     const workers = [...this.slots].map((s) => s.worker);
     this.slots.clear();
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(workers.map(async (w) => w.terminate()));
   }
 
   private addWorker(): void {
@@ -115,7 +115,7 @@ export class WorkerPool<J, R, I = undefined> {
     slot.worker.on("message", (m: WorkerMessage<R, I>) => this.onMessage(slot, m));
     // An uncaught exception in the worker arrives as "error" and is followed by "exit": handled there.
     slot.worker.on("error", () => {});
-    slot.worker.on("exit", (code) => this.onExit(slot, code));
+    slot.worker.on("exit", (code: number) => this.onExit(slot, code));
   }
 
   private onMessage(slot: Slot<J, R>, m: WorkerMessage<R, I>): void {

@@ -8,6 +8,10 @@ export interface ServeOptions {
   maxLength: number;
   /** Padded tokens (rows × longest row) per forward pass. */
   maxBatchTokens: number;
+  /** Rows of different adapters share forward passes (default true); false: each adapter has its own batches. */
+  mixAdapters?: boolean;
+  /** Origin (or "*") whose browser clients get CORS headers; undefined: none. */
+  corsAllowOrigin?: string;
   /** Embedding requests in flight at once; more get 429. */
   maxConcurrentRequests: number;
   /** Inputs per request; more get 413. */

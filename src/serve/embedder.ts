@@ -19,6 +19,8 @@ export interface EmbedderLimits {
   maxLength: number;
   /** Padded tokens (rows × longest row) per forward pass. */
   maxBatchTokens: number;
+  /** Rows of different adapters share batches (src/serve/queue.ts). */
+  mixAdapters: boolean;
 }
 
 export interface EmbedResult {
@@ -39,7 +41,7 @@ export class Embedder {
       throw new Error(`the batch token budget (${limits.maxBatchTokens}) must hold one input of the maximum length (${limits.maxLength})`);
     }
     // Each worker computes one batch at a time; on the main thread, one batch at a time in all.
-    this.queue = new BatchQueue((rows, adapter) => model.embedBatch(rows, adapter), limits.maxBatchTokens, observer, model.parallel);
+    this.queue = new BatchQueue((rows, adapter) => model.embedBatch(rows, adapter), limits.maxBatchTokens, observer, model.parallel, limits.mixAdapters);
   }
 
   /** Every name a request may give: `base` and the loaded adapters. */

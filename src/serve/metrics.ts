@@ -30,6 +30,12 @@ export class ServeMetrics implements QueueObserver {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
+  private readonly batchAdapters = new Histogram({
+    name: "specter2_batch_adapters",
+    help: "Adapters (the bare base counting as one) mixed in one forward pass",
+    buckets: [1, 2, 3, 4, 5, 8],
+    registers: [this.registry],
+  });
   private readonly batchTokens = new Histogram({
     name: "specter2_batch_padded_tokens",
     help: "Padded tokens (rows × longest row) per forward pass",
@@ -72,7 +78,8 @@ export class ServeMetrics implements QueueObserver {
   batch(report: BatchReport): void {
     this.batchRows.observe(report.rows);
     this.batchTokens.observe(report.paddedTokens);
-    this.tokens.inc({ adapter: adapterLabel(report.adapter) }, report.tokens);
+    for (const [adapter, tokens] of report.tokensByAdapter) this.tokens.inc({ adapter: adapterLabel(adapter) }, tokens);
+    this.batchAdapters.observe(report.tokensByAdapter.length);
     if (report.seconds > 0) this.tokensPerSecond.set(report.tokens / report.seconds);
   }
 

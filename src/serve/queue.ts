@@ -1,15 +1,18 @@
-// Dynamic batching across requests: rows wait here grouped by adapter, at most `maxParallel` batches run
-// at once (one per worker thread; on the main thread one, since tfjs kernels run synchronously and two
-// batches would only interleave), and every vector goes back to its own request and position. A request's
+// Dynamic batching across requests: rows wait here, all in one line (mixing adapters: each row's adapter runs on
+// its rows inside the shared forward pass, src/model/rowAdapters.ts) or grouped by adapter; at most `maxParallel`
+// batches run at once (one per worker thread; on the main thread one, since tfjs kernels run synchronously and
+// two batches would only interleave), and every vector goes back to its own request and position. A request's
 // rows may be spread over several batches.
+import type { BatchAdapters } from "../engine/inputs";
 import { planBatch } from "./batchPlan";
 import { ApiError } from "./errors";
 
-/** Runs one padded batch of token rows through the model with an adapter (null: the base). */
-export type RunBatch = (rows: number[][], adapter: string | null) => Promise<Float32Array[]>;
+/** Runs one padded batch of token rows through the model: one adapter for all (null: the base), or one per row. */
+export type RunBatch = (rows: number[][], adapter: BatchAdapters) => Promise<Float32Array[]>;
 
 export interface BatchReport {
-  adapter: string | null;
+  /** Real tokens per adapter in the batch (null: the base); more than one entry when adapters were mixed. */
+  tokensByAdapter: [string | null, number][];
   rows: number;
   /** Real tokens (without padding). */
   tokens: number;
@@ -36,10 +39,15 @@ interface Row {
   index: number;
   ids: number[];
   seq: number;
+  adapter: string | null;
 }
 
+/** The one line every row waits in when adapters are mixed. */
+const MIXED: unique symbol = Symbol("mixed");
+type LineKey = string | null | typeof MIXED;
+
 export class BatchQueue {
-  private readonly pending = new Map<string | null, Row[]>();
+  private readonly pending = new Map<LineKey, Row[]>();
   private depth = 0;
   private seq = 0;
   /** Batches now running. */
@@ -52,6 +60,8 @@ export class BatchQueue {
     private readonly maxBatchTokens: number,
     private readonly observer?: QueueObserver,
     private readonly maxParallel = 1,
+    /** Rows of every adapter share batches (the oldest row still goes first); else each adapter has its own line. */
+    private readonly mixAdapters = false,
   ) {
     if (!Number.isInteger(maxParallel) || maxParallel < 1) throw new Error(`a queue runs at least one batch at a time (got ${maxParallel})`);
   }
@@ -78,9 +88,10 @@ export class BatchQueue {
         job.resolve = (v) => (signal.removeEventListener("abort", onAbort), resolve(v));
         job.reject = (e) => (signal.removeEventListener("abort", onAbort), reject(e));
       }
-      const group = this.pending.get(adapter) ?? [];
-      rows.forEach((ids, index) => group.push({ job, index, ids, seq: this.seq++ }));
-      this.pending.set(adapter, group);
+      const key: LineKey = this.mixAdapters ? MIXED : adapter;
+      const group = this.pending.get(key) ?? [];
+      rows.forEach((ids, index) => group.push({ job, index, ids, seq: this.seq++, adapter }));
+      this.pending.set(key, group);
       this.setDepth(this.depth + rows.length);
       this.start();
     });
@@ -104,12 +115,15 @@ export class BatchQueue {
     });
   }
 
-  /** The next batch: from the adapter whose oldest row has waited longest. */
-  private take(): { adapter: string | null; rows: Row[] } | undefined {
-    let adapter: string | null | undefined;
+  /** The next batch: from the line whose oldest row has waited longest. */
+  private take(): { adapter: LineKey; rows: Row[] } | undefined {
+    let adapter: LineKey | undefined;
     let oldest = Infinity;
     for (const [name, rows] of this.pending) {
-      if (rows[0].seq < oldest) [adapter, oldest] = [name, rows[0].seq];
+      if (rows[0].seq < oldest) {
+        adapter = name;
+        oldest = rows[0].seq;
+      }
     }
     if (adapter === undefined) return undefined;
     const group = this.pending.get(adapter)!;
@@ -125,13 +139,15 @@ export class BatchQueue {
     return { adapter, rows: chosen };
   }
 
-  private async runBatch(adapter: string | null, rows: Row[]): Promise<void> {
+  private async runBatch(line: LineKey, rows: Row[]): Promise<void> {
     const started = process.hrtime.bigint();
+    const adapters = line === MIXED ? rows.map((r) => r.adapter) : [line];
+    const uniform = adapters.every((a) => a === adapters[0]);
     let vectors: Float32Array[];
     try {
       vectors = await this.run(
         rows.map((r) => r.ids),
-        adapter,
+        uniform ? adapters[0] : adapters,
       );
     } catch (e) {
       const error = new ApiError(500, `the model failed on a batch: ${(e as Error).message}`, "inference_failed");
@@ -144,7 +160,9 @@ export class BatchQueue {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const longest = rows.reduce((m, r) => Math.max(m, r.ids.length), 0);
     const tokens = rows.reduce((n, r) => n + r.ids.length, 0);
-    this.observer?.batch({ adapter, rows: rows.length, tokens, paddedTokens: longest * rows.length, seconds });
+    const tokensByAdapter = new Map<string | null, number>();
+    for (const r of rows) tokensByAdapter.set(r.adapter, (tokensByAdapter.get(r.adapter) ?? 0) + r.ids.length);
+    this.observer?.batch({ tokensByAdapter: [...tokensByAdapter], rows: rows.length, tokens, paddedTokens: longest * rows.length, seconds });
     rows.forEach((row, k) => {
       const job = row.job;
       if (job.done) return; // aborted while its batch ran

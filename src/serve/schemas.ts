@@ -9,6 +9,8 @@ export interface OpenAiEmbeddingsBody {
   model?: string;
   input: string | string[];
   encoding_format: "float" | "base64";
+  /** An extension, as TEI has it: unit vectors (default false, so vectors equal the library's). */
+  normalize: boolean;
   user?: string;
 }
 
@@ -20,6 +22,7 @@ export const openAiEmbeddingsSchema = {
     model: text,
     input: texts,
     encoding_format: { enum: ["float", "base64"], default: "float" },
+    normalize: { type: "boolean", default: false },
     user: { type: "string" }, // accepted for compatibility; unused
   },
 } as const;
@@ -55,5 +58,51 @@ export const teiEmbedSchema = {
     adapter: text,
     truncate: { type: "boolean", default: true },
     normalize: { type: "boolean", default: false },
+  },
+} as const;
+
+export interface RankBody {
+  query: string;
+  papers: (PaperBody & { id?: string | number })[];
+  query_adapter?: string;
+  paper_adapter?: string;
+  top_k?: number;
+  truncate: boolean;
+}
+
+export const rankSchema = {
+  type: "object",
+  required: ["query", "papers"],
+  additionalProperties: false,
+  properties: {
+    query: text,
+    papers: {
+      type: "array",
+      minItems: 1,
+      items: {
+        type: "object",
+        properties: { id: { type: ["string", "integer"] }, title: { type: "string" }, abstract: { type: ["string", "null"] } },
+        anyOf: [{ required: ["title"] }, { required: ["abstract"] }],
+      },
+    },
+    query_adapter: text,
+    paper_adapter: text,
+    top_k: { type: "integer", minimum: 1 },
+    truncate: { type: "boolean", default: true },
+  },
+} as const;
+
+export interface TokenizeBody {
+  inputs: string | string[];
+  add_special_tokens: boolean;
+}
+
+export const tokenizeSchema = {
+  type: "object",
+  required: ["inputs"],
+  additionalProperties: false,
+  properties: {
+    inputs: texts,
+    add_special_tokens: { type: "boolean", default: true },
   },
 } as const;

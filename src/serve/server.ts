@@ -13,6 +13,8 @@ import { readJsonBodies } from "./jsonBody";
 import { ServeMetrics } from "./metrics";
 import { openAiRoutes } from "./routes/openai";
 import { opsRoutes } from "./routes/ops";
+import { extrasBeforeRoutes, extrasRoutes } from "./routes/extras";
+import { rankRoutes } from "./routes/rank";
 import { teiRoutes } from "./routes/tei";
 
 export interface Service {
@@ -29,7 +31,7 @@ export interface Service {
 
 export function createService(model: Specter2, options: ServeOptions): Service {
   const metrics = new ServeMetrics();
-  const embedder = new Embedder(model, { maxLength: options.maxLength, maxBatchTokens: options.maxBatchTokens }, metrics);
+  const embedder = new Embedder(model, { maxLength: options.maxLength, maxBatchTokens: options.maxBatchTokens, mixAdapters: options.mixAdapters ?? true }, metrics);
   const state = { ready: false, closing: false };
   const ctx: ServeContext = { options, embedder, metrics, state, admit: admission(options.maxConcurrentRequests, metrics) };
 
@@ -72,6 +74,8 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody(request.url, 404, `no route ${request.method} ${request.url.split("?")[0]}`, "not_found"));
   });
+  // CORS first: a browser's preflight is answered before auth (it carries no credentials).
+  const routes = extrasBeforeRoutes(app, ctx);
   // Every exchange is counted once it ends, however: "close" fires for an answered one and for one the
   // client abandoned (onResponse fires only for the first, so aborted requests went uncounted).
   app.addHook("onRequest", async (request, reply) => {
@@ -97,6 +101,8 @@ export function createService(model: Specter2, options: ServeOptions): Service {
   openAiRoutes(app, ctx);
   teiRoutes(app, ctx);
   opsRoutes(app, ctx);
+  rankRoutes(app, ctx);
+  extrasRoutes(app, ctx, routes);
 
   return {
     app,

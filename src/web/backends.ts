@@ -12,15 +12,26 @@ import { Specter2Error } from "../errors";
 export const WEB_BACKENDS = ["auto", "webgpu", "webgl", "wasm", "cpu"] as const;
 export type WebBackend = (typeof WEB_BACKENDS)[number];
 
+/** Refuses a backend name that is none of WEB_BACKENDS (BAD_INPUT on the backend field), before anything is fetched. */
+export function checkWebBackend(choice: string): asserts choice is WebBackend {
+  if (!(WEB_BACKENDS as readonly string[]).includes(choice)) {
+    throw new Specter2Error("BAD_INPUT", `unknown backend "${choice}" (choose one of ${WEB_BACKENDS.join(", ")})`, { field: "backend" });
+  }
+}
+
 /** Why a backend cannot run here, or null if it can; it is then active. */
-async function tryBackend(choice: Exclude<WebBackend, "auto">): Promise<string | null> {
+async function tryBackend(choice: Exclude<WebBackend, "auto">, wasmPaths: string): Promise<string | null> {
   if (choice === "webgpu") {
     const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
     if (!gpu) return "this browser has no WebGPU (navigator.gpu)";
     if (!(await gpu.requestAdapter())) return "the browser hands out no WebGPU adapter";
   }
   const ok = await tf.setBackend(choice).catch(() => false);
-  if (!ok) return `tfjs could not initialise ${choice}`;
+  if (!ok) {
+    // A bundled page that did not copy the binaries fails here: say where they were looked for.
+    if (choice === "wasm") return `tfjs could not initialise wasm (are its .wasm files at ${wasmPaths}? copy them there from dist/web, or set wasmPaths)`;
+    return `tfjs could not initialise ${choice}`;
+  }
   await tf.ready();
   if (choice === "webgl" && !tf.env().getBool("WEBGL_RENDER_FLOAT32_CAPABLE")) {
     return "WebGL here renders only 16-bit float textures, too coarse for BERT's LayerNorm and softmax (parity)";
@@ -31,15 +42,13 @@ async function tryBackend(choice: Exclude<WebBackend, "auto">): Promise<string |
 /** Activates the chosen backend; `auto` takes the first of webgpu, webgl, wasm, cpu that can run. `wasmPaths`:
  *  where the tfjs wasm binaries are (a URL ending in "/"). */
 export async function initWebBackend(choice: WebBackend, wasmPaths: string): Promise<BackendInfo> {
-  if (!(WEB_BACKENDS as readonly string[]).includes(choice)) {
-    throw new Specter2Error("BAD_INPUT", `unknown backend "${choice}" (choose one of ${WEB_BACKENDS.join(", ")})`, { field: "backend" });
-  }
+  checkWebBackend(choice);
   tf.env().set("PROD", true);
   setWasmPaths(wasmPaths);
   const candidates = choice === "auto" ? (["webgpu", "webgl", "wasm", "cpu"] as const) : [choice];
   const passed: string[] = [];
   for (const c of candidates) {
-    const why = await tryBackend(c);
+    const why = await tryBackend(c, wasmPaths);
     if (why === null) {
       const reason = choice === "auto" ? `auto: ${[...passed, `${c} initialised`].join("; ")}` : "requested";
       return { name: c === "wasm" ? wasmName() : tf.getBackend(), choice: c, reason };

@@ -10,7 +10,7 @@ import type { ModelSource } from "../weights/openModel";
 export interface Progress {
   /** The file being fetched (its URL). */
   file: string;
-  /** Bytes of the model fetched so far (from the network or the cache), of `total`. */
+  /** Bytes of the model fetched so far (from the network or the cache), of `total`; manifest.json is in neither. */
   loaded: number;
   /** Bytes of every file the load reads, once the manifest is known; else 0. */
   total: number;
@@ -50,10 +50,11 @@ export function fetchModelSource(url: string, options: FetchOptions = {}): Fetch
     }
     if (response.status === 404 && optional) return null;
     if (!response.ok) throw new Specter2Error("MODEL_NOT_FOUND", `${file}: ${response.status} ${response.statusText}`.trim(), { url: file });
-    return readWithProgress(response, file);
+    // The manifest is read before the total is known, and is not part of it.
+    return readWithProgress(response, file, path !== MANIFEST_FILE);
   }
 
-  async function readWithProgress(response: Response, file: string): Promise<Uint8Array> {
+  async function readWithProgress(response: Response, file: string, counted: boolean): Promise<Uint8Array> {
     if (!response.body) return new Uint8Array(await response.arrayBuffer());
     const chunks: Uint8Array[] = [];
     const reader = response.body.getReader();
@@ -61,6 +62,7 @@ export function fetchModelSource(url: string, options: FetchOptions = {}): Fetch
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
+      if (!counted) continue;
       loaded += value.byteLength;
       options.onProgress?.({ file, loaded, total });
     }

@@ -11,8 +11,10 @@ export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type Error
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "../tokenizer";
 export type { BackendInfo } from "../backend/info";
 
-/** tfjs' tensor count and bytes on this page's backend, e.g. to check that embedding frees what it makes. */
+/** tfjs' tensor count and bytes in this page (or worker), e.g. to check that embedding frees what it makes. Read from
+ *  tfjs' engine state, which needs no backend: tf.memory() would initialise the highest-priority one (webgpu) first,
+ *  and throws before a load has awaited one. */
 export function memory(): { numTensors: number; numBytes: number } {
-  const { numTensors, numBytes } = tf.memory();
+  const { numTensors, numBytes } = tf.engine().state;
   return { numTensors, numBytes };
 }

@@ -6,12 +6,12 @@
 import { Specter2Core } from "../engine/core";
 import { LocalModel } from "../engine/localModel";
 import type { ForwardRunner } from "../engine/runner";
-import { InProcessRunner } from "../engine/runner";
+import { InProcessRunner } from "../engine/inProcessRunner";
 import { unknownAdapter } from "../model/adapterSet";
 import { PoolRunner } from "../pool/poolRunner";
 import { loadModelTokenizer, openModel, readManifest } from "../weights/openModel";
 import type { WebBackend } from "./backends";
-import { initWebBackend } from "./backends";
+import { checkWebBackend, initWebBackend } from "./backends";
 import type { FetchOptions } from "./fetchSource";
 import { fetchModelSource } from "./fetchSource";
 import { spawnWebWorker } from "./webWorker";
@@ -39,7 +39,11 @@ function besideThisModule(file: string): string {
 export class Specter2 extends Specter2Core {
   static async load(url: string, options: WebLoadOptions = {}): Promise<Specter2> {
     const adapters = options.adapters ?? "all";
-    const source = fetchModelSource(url, options);
+    const backend = options.backend ?? "auto";
+    checkWebBackend(backend);
+    // In worker mode the worker fetches the weights, and reports the progress: the page's own few reads would make
+    // a second, never-completing count.
+    const source = fetchModelSource(url, options.worker ? { ...options, onProgress: undefined } : options);
     const manifest = await readManifest(source);
     const known = Object.keys(manifest.adapters);
     for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
@@ -47,17 +51,19 @@ export class Specter2 extends Specter2Core {
     // Every file this load reads, for the progress total: config, tokenizer, base, and the loaded adapters' files.
     const adapterFiles = new Set(Object.values(manifest.adapters).flatMap((a) => [a.config, a.weights]));
     const wanted = new Set(loaded.flatMap((a) => [manifest.adapters[a].config, manifest.adapters[a].weights]));
-    source.expect(
-      manifest,
-      Object.keys(manifest.files).filter((path) => !adapterFiles.has(path) || wanted.has(path)),
-    );
+    const paths = Object.keys(manifest.files).filter((path) => !adapterFiles.has(path) || wanted.has(path));
+    source.expect(manifest, paths);
     const opened = await openModel(source, { manifest });
     const wasmPaths = options.wasmPaths ?? besideThisModule("./");
-    const backend = options.backend ?? "auto";
     const runner: ForwardRunner = options.worker
       ? await PoolRunner.start(opened.config.hidden_size, {
           workers: 1,
-          spawn: () => spawnWebWorker(options.workerUrl ?? besideThisModule("./specter2.worker.js"), { url: source.name(""), backend, adapters, wasmPaths, cache: options.cache, verify: options.verify }),
+          spawn: () =>
+            spawnWebWorker(
+              options.workerUrl ?? besideThisModule("./specter2.worker.js"),
+              { url: source.name(""), backend, adapters, wasmPaths, cache: options.cache, verify: options.verify, paths },
+              options.onProgress,
+            ),
         })
       : new InProcessRunner(await LocalModel.load(opened, await initWebBackend(backend, wasmPaths), { adapters }));
     try {

@@ -1,12 +1,14 @@
 // The Web Worker of `Specter2.load(url, { worker: true })`: loads its own backend and copy of the model from the
-// URL, then embeds one batch per message, as src/pool/worker.ts does in Node (the same messages).
+// URL, then embeds one batch per message, as src/pool/worker.ts does in Node (the same messages, plus "progress"
+// while it fetches, which src/web/webWorker.ts hands to the caller's onProgress).
 import { LocalModel } from "../engine/localModel";
 import type { EmbedJob, EmbedResult, WorkerReady } from "../pool/embedJob";
 import type { PoolJob, WorkerMessage } from "../pool/workerPool";
 import { serializeError } from "../pool/workerPool";
-import { openModel } from "../weights/openModel";
+import { openModel, readManifest } from "../weights/openModel";
 import type { WebBackend } from "./backends";
 import { initWebBackend } from "./backends";
+import type { Progress } from "./fetchSource";
 import { fetchModelSource } from "./fetchSource";
 
 export interface WebWorkerConfig {
@@ -16,6 +18,8 @@ export interface WebWorkerConfig {
   wasmPaths: string;
   cache?: boolean;
   verify?: boolean;
+  /** The files the load reads (the page's list, for the progress total); progress is posted only when given. */
+  paths?: string[];
 }
 
 interface WorkerScope {
@@ -32,9 +36,11 @@ function post(m: WorkerMessage<EmbedResult, WorkerReady>): void {
 async function start(config: WebWorkerConfig): Promise<void> {
   let model: LocalModel;
   try {
-    const source = fetchModelSource(config.url, { cache: config.cache, verify: config.verify });
-    const opened = await openModel(source);
-    source.expect(opened.manifest, []);
+    const onProgress = config.paths ? (progress: Progress) => scope.postMessage({ type: "progress", progress }) : undefined;
+    const source = fetchModelSource(config.url, { cache: config.cache, verify: config.verify, onProgress });
+    const manifest = await readManifest(source);
+    source.expect(manifest, config.paths ?? []);
+    const opened = await openModel(source, { manifest });
     model = await LocalModel.load(opened, await initWebBackend(config.backend, config.wasmPaths), { adapters: config.adapters });
   } catch (e) {
     post({ type: "loadError", error: serializeError(e) });

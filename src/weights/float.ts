@@ -91,3 +91,83 @@ export function toFloat16Bytes(values: Float32Array): Uint8Array {
   for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]);
   return new Uint8Array(out.buffer);
 }
+
+/** float32 values as BF16 bytes, rounded to nearest even (as torch's .bfloat16() and oneDNN do); NaN stays NaN. */
+export function toBFloat16Bytes(values: Float32Array): Uint8Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) out[i] = (x >>> 16) | 0x40;
+    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16; // may carry into the exponent: still correct (to ±Inf beyond bf16's range)
+  }
+  return new Uint8Array(out.buffer);
+}
+
+/** Stored int8 weights (`convert --dtype int8`): tensor `name` of dtype I8, shape [rows, cols], with `name + INT8_SCALE_SUFFIX`
+ *  of dtype F32, shape [rows]: value = q · scale[row]. Symmetric: q in −127..127, scale = max |row| / 127 (1 for a zero row). */
+export const INT8_SCALE_SUFFIX = ".scale" as const;
+export const INT8_SCHEME = "s8-symmetric-per-row" as const;
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Row-wise symmetric int8 of a [rows, cols] matrix: the scales in float32 and q = round-half-even(value / scale) clamped to
+ *  ±127, computed in float32 as the native backend quantizes at load (so loading a stored int8 model gives the same integers). */
+export function quantizeRows(values: Float32Array, rows: number, cols: number): { q: Int8Array; scale: Float32Array } {
+  const q = new Int8Array(rows * cols);
+  const scale = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let max = 0;
+    for (let c = r * cols; c < (r + 1) * cols; c++) max = Math.max(max, Math.abs(values[c]));
+    const s = max > 0 ? Math.fround(max / 127) : 1;
+    scale[r] = s;
+    for (let c = r * cols; c < (r + 1) * cols; c++) q[c] = Math.max(-127, Math.min(127, roundHalfEven(Math.fround(values[c] / s))));
+  }
+  return { q, scale };
+}
+
+/**
+ * The file's tensors with every stored int8 weight dequantized to F32 (q · scale) and its scale tensor consumed. Verified:
+ * each I8 tensor is a matrix with a finite, positive F32 scale per row and values in −127..127, and every scale tensor has
+ * its I8 tensor; anything else is BAD_CHECKPOINT naming the tensor. A file without I8 tensors is returned as it is.
+ */
+export function dequantizeInt8(raw: ReadonlyMap<string, RawTensor>, file: string): ReadonlyMap<string, RawTensor> {
+  if (![...raw.values()].some((t) => t.dtype === "I8")) {
+    const orphan = [...raw.keys()].find((n) => n.endsWith(INT8_SCALE_SUFFIX) && raw.has(n.slice(0, -INT8_SCALE_SUFFIX.length)));
+    if (orphan !== undefined) throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensor "${orphan}" is an int8 scale, but its tensor is not int8`, { file, tensor: orphan });
+    return raw;
+  }
+  const out = new Map<string, RawTensor>();
+  for (const [name, t] of raw) {
+    const bad = (why: string): never => {
+      throw new Specter2Error("BAD_CHECKPOINT", `${file}: tensor "${name}" ${why} (stored int8 weights, ${INT8_SCHEME}: re-run \`specter2 convert --dtype int8\`)`, { file, tensor: name });
+    };
+    if (name.endsWith(INT8_SCALE_SUFFIX) && raw.get(name.slice(0, -INT8_SCALE_SUFFIX.length))?.dtype === "I8") continue;
+    if (name.endsWith(INT8_SCALE_SUFFIX) && raw.has(name.slice(0, -INT8_SCALE_SUFFIX.length))) bad("is an int8 scale, but its tensor is not int8");
+    if (t.dtype !== "I8") {
+      out.set(name, t);
+      continue;
+    }
+    if (t.shape.length !== 2) bad(`is int8 with shape [${t.shape.join(", ")}]: only matrices are stored so`);
+    const [rows, cols] = t.shape;
+    const s = raw.get(name + INT8_SCALE_SUFFIX);
+    if (s === undefined) bad(`is int8 without its scales "${name}${INT8_SCALE_SUFFIX}"`);
+    if (s!.dtype !== "F32" || s!.shape.length !== 1 || s!.shape[0] !== rows) bad(`has scales of ${s!.dtype} [${s!.shape.join(", ")}], expected F32 [${rows}]`);
+    const scale = new Float32Array(alignedBytes(s!.data));
+    const r = scale.findIndex((v) => !(Number.isFinite(v) && v > 0));
+    if (r >= 0) bad(`has scale ${scale[r]} for row ${r}: scales are finite and positive`);
+    const q = new Int8Array(alignedBytes(t.data));
+    const values = new Float32Array(rows * cols);
+    for (let row = 0; row < rows; row++) {
+      for (let c = row * cols; c < (row + 1) * cols; c++) {
+        if (q[c] === -128) bad(`holds −128 at index ${c}: symmetric int8 stays within −127..127`);
+        values[c] = q[c] * scale[row];
+      }
+    }
+    out.set(name, { dtype: "F32", shape: t.shape, data: new Uint8Array(values.buffer) });
+  }
+  return out;
+}

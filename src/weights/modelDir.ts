@@ -33,10 +33,36 @@ export function adapterWeightsFile(name: string): string {
   return `${ADAPTERS_DIR}/${name}.safetensors`;
 }
 
+/** How the weights are stored. float16 and bfloat16 halve the size, int8 quarters it (src/weights/float.ts's
+ *  INT8_SCHEME); every one loads at any precision (widened or dequantized to float32 first). */
+export type ModelDType = "float32" | "float16" | "bfloat16" | "int8";
+export const MODEL_DTYPES: readonly ModelDType[] = ["float32", "float16", "bfloat16", "int8"];
+/** The safetensors dtype of the weight matrices; vectors (biases, LayerNorm) stay F32 in bfloat16 and int8 models. */
+export const SAFETENSORS_DTYPE = { float32: "F32", float16: "F16", bfloat16: "BF16", int8: "I8" } as const;
 
-export type ModelDType = "float32" | "float16";
-export const MODEL_DTYPES: readonly ModelDType[] = ["float32", "float16"];
-export const SAFETENSORS_DTYPE = { float32: "F32", float16: "F16" } as const;
+/** manifest.json's record of stored int8 weights: which scheme, and how many matrices are stored so. */
+export interface StoredQuantization {
+  scheme: "s8-symmetric-per-row";
+  /** A matrix `name` (I8) has its scales in `name + scaleSuffix` (F32, one per row). */
+  scaleSuffix: ".scale";
+}
+
+/** BAD_CHECKPOINT unless the manifest's dtype is one this version reads (and, for int8, its quantization record is ours). */
+export function checkStoredDtype(manifest: Pick<Manifest, "dtype" | "quantization">, name: string): void {
+  if (!MODEL_DTYPES.includes(manifest.dtype)) {
+    throw new Specter2Error("BAD_CHECKPOINT", `${name}: dtype ${JSON.stringify(manifest.dtype)} is not one of ${MODEL_DTYPES.join(", ")}; re-run \`specter2 convert\``, {
+      file: name,
+      field: "dtype",
+    });
+  }
+  const q = manifest.quantization;
+  if (manifest.dtype === "int8" && (q?.scheme !== "s8-symmetric-per-row" || q.scaleSuffix !== ".scale")) {
+    throw new Specter2Error("BAD_CHECKPOINT", `${name}: int8 weights without a known quantization record (${JSON.stringify(q)}); re-run \`specter2 convert --dtype int8\``, {
+      file: name,
+      field: "quantization",
+    });
+  }
+}
 
 /** Adapter tensors in adapters/<name>.safetensors: `layer.{i}.{site}.{module}.{weight|bias}`. */
 export type AdapterSiteName = "attention" | "output";
@@ -90,6 +116,8 @@ export interface Manifest {
   format: typeof MODEL_FORMAT;
   formatVersion: number;
   dtype: ModelDType;
+  /** int8 models: how their matrices are stored (absent otherwise). */
+  quantization?: StoredQuantization;
   /** Every file of the model directory except manifest.json, by relative path. */
   files: Record<string, FileDigest>;
   base: SourceProvenance & {

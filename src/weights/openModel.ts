@@ -9,7 +9,18 @@ import { tokenizerFromFiles } from "../tokenizer/fromFiles";
 import { Specter2Error } from "../errors";
 import { checkDigest } from "./integrity";
 import type { Manifest } from "./modelDir";
-import { adapterConfigFile, adapterWeightsFile, BASE_WEIGHTS_FILE, checkAdapterName, CONFIG_FILE, MANIFEST_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, TOKENIZER_CONFIG_FILE, VOCAB_FILE } from "./modelDir";
+import {
+  adapterConfigFile,
+  adapterWeightsFile,
+  BASE_WEIGHTS_FILE,
+  checkAdapterName,
+  CONFIG_FILE,
+  MANIFEST_FILE,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  TOKENIZER_CONFIG_FILE,
+  VOCAB_FILE,
+} from "./modelDir";
 import { parseSafetensors } from "./safetensors";
 import { floatTensors } from "./tensors";
 

@@ -88,7 +88,7 @@ describe("specter2 convert", () => {
   it.each([
     [["--out", "/tmp/x"], "Missing required argument: base"],
     [["--base", "/tmp/x"], "Missing required argument: out"],
-    [["--base", "/tmp/x", "--out", "/tmp/y", "--dtype", "bfloat16"], 'Invalid values:\n  Argument: dtype, Given: "bfloat16", Choices: "float32", "float16"'],
+    [["--base", "/tmp/x", "--out", "/tmp/y", "--dtype", "int4"], 'Invalid values:\n  Argument: dtype, Given: "int4", Choices: "float32", "float16", "bfloat16", "int8"'],
   ])("usage errors %j", async (args, message) => {
     await expect(run(["convert", ...args])).rejects.toThrow(message);
   });

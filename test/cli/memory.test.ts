@@ -11,10 +11,12 @@ import { NATIVE_BUILT } from "../helpers/nativeBackends";
 
 const BIN = join(__dirname, "..", "..", "dist", "src", "cli", "main.js");
 
-/** Measured here (2 cores, Node 20): native 303–323 MiB = 5.3–5.6× the weights, wasm 397–411 MiB = 6.9–7.1×; most
- *  of it is Node and tfjs themselves (~100 MiB with the tiny model). The bounds leave ~20% for allocator noise; a
- *  second resident copy of the weights or an unbounded buffer pool crosses them. */
-const BOUND = { native: 6.5, wasm: 8.5 };
+/** Measured here (2 cores, Node 20): native 303–323 MiB = 5.3–5.6× the weights when run alone, but 7.2× (twice)
+ *  inside the full suite, with the other jest worker busy (cause not pinned down; glibc's per-thread arenas under
+ *  contention are the suspect); wasm 397–411 MiB = 6.9–7.1× alone. Most of it is Node and tfjs themselves
+ *  (~100 MiB with the tiny model). The bounds sit above the suite's figure; a second resident copy of the weights
+ *  or an unbounded buffer pool (~2 GiB before) crosses them. */
+const BOUND = { native: 8.5, wasm: 10 };
 
 it(`peak RSS of an embed run over its weight bytes stays within ${NATIVE_BUILT ? BOUND.native : BOUND.wasm}×`, async () => {
   const { out } = await convertModelFixture("full_width");

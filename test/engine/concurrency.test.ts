@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { soakTexts } from "../../benchmarks/soak";
-import type { BatchAdapters } from "../../src/engine/runner";
+import type { BatchAdapters } from "../../src/engine/inputs";
 import { Specter2 } from "../../src/specter2";
 import { crashingWorker } from "../helpers/crashingWorker";
 

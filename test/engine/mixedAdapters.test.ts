@@ -8,7 +8,9 @@ import { parityBackends } from "../helpers/nativeBackends";
 
 const TINY = `${__dirname}/../../weights/specter2-tiny`;
 
-const inputs = Array.from({ length: 9 }, (_, i) => (i % 4 === 3 ? `query ${i} about graphs` : { title: `Paper ${i} on citation graphs`, abstract: "We embed scientific papers. ".repeat(i * 2) }));
+const inputs = Array.from({ length: 9 }, (_, i) =>
+  i % 4 === 3 ? `query ${i} about graphs` : { title: `Paper ${i} on citation graphs`, abstract: "We embed scientific papers. ".repeat(i * 2) },
+);
 
 /** Every row, embedded in one batch with `perRow`'s adapters, against the same batch with one adapter at a time. */
 async function expectMixedEqualsSingle(model: Specter2, perRow: (string | null)[]): Promise<void> {

@@ -94,7 +94,7 @@ function runCli(args: string[]): Promise<Outcome> {
 }
 
 /** One line per run that went wrong, so a failure shows every run at once. */
-function problem(o: Outcome, c: Broken, command: string): string | null {
+function problem(o: Outcome, c: Broken): string | null {
   if (o.timedOut) return `did not end within ${RUN_TIMEOUT_MS} ms`;
   if (o.signal !== null || o.status === null) return `ended by ${o.signal} (a crash), stderr: ${JSON.stringify(o.stderr)}`;
   if (o.status !== c.exitCode) return `exit ${o.status} instead of ${c.exitCode}, stderr: ${JSON.stringify(o.stderr)}`;
@@ -154,7 +154,7 @@ describeNative("a model directory that fails to load, on the native backend", ()
           const problems: string[] = [];
           for (let run = 0; run < RUNS; run++) {
             const o = await runCli([...args, "--backend", "native", "--workers", String(workers)]);
-            const p = problem(o, c, command);
+            const p = problem(o, c);
             if (p !== null) problems.push(`run ${run + 1}: ${p}`);
           }
           expect(problems).toEqual([]);

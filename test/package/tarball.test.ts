@@ -1,7 +1,8 @@
 // The package as users install it: `npm pack` of a clean copy of this tree (its prepare script builds
 // dist/), then `npm install <tarball>` with production dependencies only into an empty project, and there
 // everything a user reaches: the `specter2` binary (help, embed, serve), `require` and `import` of the
-// three entries (one copy of the module state between them), the tokenizer entry free of Node modules,
+// three entries (one copy of the module state between them), the tokenizer entry free of Node modules, the
+// browser entry (dist/web: its `browser` condition through a bundler and TypeScript, `specter2 web`),
 // and the README's Library example type-checked by this repository's TypeScript (5.x) and by the current
 // release (7.x), without skipLibCheck where that passes.
 //
@@ -179,6 +180,14 @@ describe("the tarball", () => {
       "dist/esm/index.mjs",
       "dist/esm/serve.mjs",
       "dist/esm/tokenizer.mjs",
+      "dist/web/specter2.js",
+      "dist/web/specter2.worker.js",
+      "dist/web/tfjs-backend-wasm-threaded-simd.wasm",
+      "dist/web/esm/index.js",
+      "dist/web/esm/specter2.worker.js",
+      "dist/web/types/src/web/index.d.ts",
+      "dist/web/demo/index.html",
+      "dist/web/demo/app.js",
       "native/binding.gyp",
       "native/install.js",
     ])
@@ -373,6 +382,92 @@ console.log(JSON.stringify(out));
     visit(join(INSTALLED, "dist", "src", "tokenizer", "index.js"));
     expect(nodeModules).toEqual([]);
   });
+});
+
+describe("the browser entry", () => {
+  it('a bundler for the browser resolves "specter2-tfjs" to dist/web/esm (tfjs from the app\'s node_modules, no Node module)', async () => {
+    const { build } = await import("esbuild");
+    const dir = join(APP, "browser-bundle");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "entry.js"), `import { Specter2, memory, WEB_BACKENDS } from "specter2-tfjs";\nconsole.log(typeof Specter2.load, typeof memory, WEB_BACKENDS);\n`);
+    const result = await build({
+      absWorkingDir: APP,
+      entryPoints: [join(dir, "entry.js")],
+      outfile: join(dir, "out.js"),
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      metafile: true,
+      logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain(`node_modules/${PKG.name}/dist/web/esm/index.js`);
+    expect(inputs.filter((f) => f.includes(`${PKG.name}/dist/src/`) || f.startsWith("node:"))).toEqual([]);
+    expect(inputs.some((f) => f.startsWith("node_modules/@tensorflow/tfjs-core/"))).toBe(true);
+    expect(inputs.some((f) => f.startsWith("node_modules/@tensorflow/tfjs-backend-webgpu/"))).toBe(true);
+  }, 120_000);
+
+  it("its declarations: a TypeScript project for the browser (bundler resolution, the browser condition) gets the web API", async () => {
+    const dir = join(APP, "browser-types");
+    mkdirSync(dir, { recursive: true });
+    // worker and the "webgpu" backend exist only in the browser entry's options: this fails against the Node types.
+    writeFileSync(
+      join(dir, "check.ts"),
+      `import { Specter2, memory, type WebLoadOptions } from "specter2-tfjs";\nconst options: WebLoadOptions = { backend: "webgpu", worker: true, onProgress: (p) => console.log(p.loaded, p.total) };\nexport const used = [Specter2.load("/model/", options), memory().numTensors];\n`,
+    );
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "es2022",
+          module: "esnext",
+          moduleResolution: "bundler",
+          customConditions: ["browser"],
+          lib: ["es2022", "dom"],
+          types: [],
+          strict: true,
+          skipLibCheck: true,
+          noEmit: true,
+        },
+        files: ["check.ts"],
+      }),
+    );
+    const r = await run(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], dir, 120_000);
+    expect(`${r.stdout}${r.stderr}`).toBe("");
+    expect(r.code).toBe(0);
+  }, 150_000);
+
+  it("specter2 web serves the demo page and the bundle from the installed package", async () => {
+    const child: ChildProcess = spawn(join(APP, "node_modules", ".bin", "specter2"), ["web", "--model", "weights/specter2-tiny", "--port", "0"], {
+      cwd: APP,
+      env: cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      const demo = await new Promise<string>((resolveUrl, reject) => {
+        let out = "";
+        const timer = setTimeout(() => reject(new Error(`no URL in 30 s:\n${out}`)), 30_000);
+        child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+          out += d;
+          const url = /the demo is at (http:\/\/\S+\/demo\/)/.exec(out)?.[1];
+          if (url) {
+            clearTimeout(timer);
+            resolveUrl(url);
+          }
+        });
+        child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+      });
+      for (const url of [demo, new URL("../specter2.js", demo).href, new URL("../model/manifest.json", demo).href]) {
+        const response = await fetch(url);
+        expect([url, response.status, response.headers.get("cross-origin-embedder-policy")]).toEqual([url, 200, "require-corp"]);
+      }
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  }, 60_000);
 });
 
 describe("TypeScript users", () => {

@@ -1,12 +1,15 @@
 // The batching policy and queue alone, with a fake forward pass that records every batch it is given.
 import { planBatch } from "../../src/serve/batchPlan";
+import type { BatchAdapters } from "../../src/engine/inputs";
 import { BatchQueue } from "../../src/serve/queue";
 
-/** A fake model: the "vector" of a row is [adapter code, first id, length], so routing is checkable. */
-function recordingRun(batches: { adapter: string | null; rows: number[][] }[]) {
-  return async (rows: number[][], adapter: string | null) => {
+/** A fake model: the "vector" of a row is [adapter code, first id, length], so routing is checkable; a batch's
+ *  adapter is recorded as given (one for all rows, or one per row when the queue mixes them). */
+function recordingRun(batches: { adapter: BatchAdapters; rows: number[][] }[]) {
+  return async (rows: number[][], adapter: BatchAdapters) => {
     batches.push({ adapter, rows });
-    return rows.map((r) => Float32Array.from([adapter === null ? -1 : adapter.length, r[0], r.length]));
+    const code = (a: string | null) => (a === null ? -1 : a.length);
+    return rows.map((r, k) => Float32Array.from([code(Array.isArray(adapter) ? (adapter as (string | null)[])[k] : (adapter as string | null)), r[0], r.length]));
   };
 }
 
@@ -32,7 +35,7 @@ describe("planBatch", () => {
 
 describe("BatchQueue", () => {
   it("groups concurrent requests by adapter into shared batches and routes every vector to its request and position", async () => {
-    const batches: { adapter: string | null; rows: number[][] }[] = [];
+    const batches: { adapter: BatchAdapters; rows: number[][] }[] = [];
     const queue = new BatchQueue(recordingRun(batches), 1000);
     const a = queue.submit("proximity", [row(1, 5), row(2, 3)]);
     const b = queue.submit(null, [row(3, 4)]);
@@ -53,7 +56,7 @@ describe("BatchQueue", () => {
   });
 
   it("splits a request over several batches under the token budget", async () => {
-    const batches: { adapter: string | null; rows: number[][] }[] = [];
+    const batches: { adapter: BatchAdapters; rows: number[][] }[] = [];
     const queue = new BatchQueue(recordingRun(batches), 10);
     const vectors = await queue.submit("x", [row(1, 4), row(2, 4), row(3, 4), row(4, 4), row(5, 4)]);
     expect(vectors.map((v) => v[1])).toEqual([1, 2, 3, 4, 5]);
@@ -62,7 +65,7 @@ describe("BatchQueue", () => {
   });
 
   it("drops an aborted request's waiting rows, and rejects every request of a failed batch", async () => {
-    const batches: { adapter: string | null; rows: number[][] }[] = [];
+    const batches: { adapter: BatchAdapters; rows: number[][] }[] = [];
     const queue = new BatchQueue(recordingRun(batches), 4);
     const abort = new AbortController();
     const first = queue.submit("x", [row(1, 4)]);
@@ -106,5 +109,36 @@ describe("BatchQueue", () => {
   it("refuses a row longer than the budget instead of waiting forever", () => {
     const queue = new BatchQueue(recordingRun([]), 8);
     expect(() => queue.submit("x", [row(1, 9)])).toThrow(/exceeds the batch budget/);
+  });
+});
+
+describe("BatchQueue mixing adapters", () => {
+  it("forms batches by length and age alone, each row with its own adapter, and routes every vector back", async () => {
+    const batches: { adapter: BatchAdapters; rows: number[][] }[] = [];
+    const queue = new BatchQueue(recordingRun(batches), 1000, undefined, 1, true);
+    const a = queue.submit("proximity", [row(1, 5), row(2, 3)]);
+    const b = queue.submit(null, [row(3, 4)]);
+    const c = queue.submit("adhoc_query", [row(4, 7)]);
+    const [va, vb, vc] = await Promise.all([a, b, c]);
+    expect(va.map((v) => Array.from(v))).toEqual([
+      [9, 1, 5],
+      [9, 2, 3],
+    ]);
+    expect(vb.map((v) => Array.from(v))).toEqual([[-1, 3, 4]]);
+    expect(vc.map((v) => Array.from(v))).toEqual([[11, 4, 7]]);
+    // One batch for all three requests (the grouped queue above needed one per adapter), sorted by length.
+    expect(batches.map((x) => [x.adapter, x.rows.map((r) => r[0])])).toEqual([
+      [
+        ["proximity", null, "proximity", "adhoc_query"],
+        [2, 3, 1, 4],
+      ],
+    ]);
+  });
+
+  it("passes one adapter, not a list, for a batch whose rows share it", async () => {
+    const batches: { adapter: BatchAdapters; rows: number[][] }[] = [];
+    const queue = new BatchQueue(recordingRun(batches), 1000, undefined, 1, true);
+    await Promise.all([queue.submit("proximity", [row(1, 5)]), queue.submit("proximity", [row(2, 3)])]);
+    expect(batches.map((x) => x.adapter)).toEqual(["proximity"]);
   });
 });

@@ -13,6 +13,11 @@ export const UNARY_CODES = { Erf: 0, Exp: 1, Rsqrt: 2, Sqrt: 3, Square: 4, Tanh:
 /** Codes of native/src/rows.h's ReduceOp, by tfjs kernel name. */
 export const REDUCE_CODES = { Sum: 0, Mean: 1, Max: 2 } as const;
 
+/** Codes of native/src/reduced.h's Precision. */
+export const PRECISION_CODES = { fp32: 0, bf16: 1, int8: 2 } as const;
+/** Codes of native/src/reduced.h's Int8Scales: one (min, max) per product input, or per row. */
+export const INT8_SCALE_CODES = { tensor: 0, row: 1 } as const;
+
 /** [batch, rows, cols] as stored in memory. */
 export type Dims3 = [number, number, number];
 
@@ -46,6 +51,33 @@ export interface NativeAddon {
   reduce(op: number, x: Float32Array, dims: [number, number], out: Float32Array): void;
   /** out: x with its axes permuted (axis i of out is x's axis perm[i]). */
   transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
+  /** matmul with both operands rounded to bf16, accumulated and written in f32 (no packing: activation × activation). */
+  matmulBf16(
+    a: Float32Array,
+    aDims: Dims3,
+    b: Float32Array,
+    bDims: Dims3,
+    transposeA: boolean,
+    transposeB: boolean,
+    bias: Float32Array | null,
+    biasDims: Dims3 | null,
+    activation: number,
+    alpha: number,
+    out: Float32Array,
+  ): void;
+  /** Packs a weight, row-major [k, n], as bf16 or int8 (PRECISION_CODES; int8: s8 with a scale per column) and returns
+   *  its id; `b` is not kept. */
+  packReduced(b: Float32Array, dims: [number, number], precision: number): number;
+  /** The values a packed weight multiplies by (bf16 widened, or q · scale), row-major [k, n]. */
+  unpackReduced(id: number, out: Float32Array): void;
+  dropReduced(id: number): void;
+  /** Bytes held in packed bf16 and int8 weights. */
+  reducedBytes(): number;
+  /** out [batch·m, n] = act(a · W + bias) with W a packed weight: a stored [batch, m, k] untransposed, bias n values. */
+  matmulReduced(id: number, a: Float32Array, aDims: Dims3, bias: Float32Array | null, activation: number, alpha: number, int8Scales: number, out: Float32Array): void;
+  /** oneDNN's effective ISA, whether int8 activations use 8 bits (VNNI/AMX) or 7, and the implementation a
+   *  256×768·768×3072 product of each precision gets (e.g. "brg:avx512_core_bf16"; "unsupported: …"). */
+  precisionInfo(): { isa: string; int8FullRange: boolean; f32: string; bf16: string; int8: string };
   setThreads(n: number): void;
   threads(): number;
   onednnVersion(): string;

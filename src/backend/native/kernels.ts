@@ -4,8 +4,8 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { Dims3, NativeAddon } from "./addon";
-import { ACTIVATION_CODES } from "./addon";
-import type { NativeBackend } from "./nativeBackend";
+import { ACTIVATION_CODES, INT8_SCALE_CODES } from "./addon";
+import type { NativeBackend, ReducedWeight } from "./nativeBackend";
 
 export type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: NativeBackend; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
 
@@ -31,8 +31,11 @@ function product(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
-/** The values of a non-empty float32 tensor (no copy), or null: what every native kernel takes. */
+/** The values of a non-empty float32 tensor (no copy), or null: what every native kernel takes. A weight packed at
+ *  bf16 or int8 has no float32 values: it is unpacked (a copy, the values its products use). */
 export function floatValues(t: tf.TensorInfo | undefined, backend: MathBackendCPU): Float32Array | null {
+  const reduced = t && (backend as Partial<NativeBackend>).reducedWeight?.(t.dataId);
+  if (reduced) return (backend as NativeBackend).unpacked(reduced);
   const values = t?.dtype === "float32" ? backend.data.get(t.dataId)?.values : undefined;
   return values instanceof Float32Array && values.length > 0 ? values : null;
 }
@@ -75,8 +78,33 @@ interface MatMulCall {
   alpha: number;
 }
 
+/** x · W for a weight packed at bf16 or int8 (W stored [k, n]): the addon's reduced product where it covers the case
+ *  (x untransposed, W untransposed and unbatched, the bias one value per column), else null. */
+function reducedMatMul(addon: NativeAddon, backend: NativeBackend, w: ReducedWeight, c: MatMulCall): tf.TensorInfo | null {
+  const a = operand(c.a, backend);
+  // tfjs' fused matMul hands the kernel the weight reshaped to [1, k, n] (the same data).
+  const b = c.b!.shape;
+  const unbatched = b.length >= 2 && b[b.length - 2] === w.k && b[b.length - 1] === w.n && b.slice(0, -2).every((d) => d === 1);
+  if (a === null || c.transposeA || c.transposeB || !unbatched || a.dims[2] !== w.k || !(c.activation in ACTIVATION_CODES)) return null;
+  let bias: Float32Array | null = null;
+  if (c.bias !== undefined) {
+    const values = floatValues(c.bias, backend);
+    if (values === null || values.length !== w.n || c.bias.shape.slice(0, -1).some((d) => d !== 1)) return null;
+    bias = values;
+  }
+  const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];
+  const scales = INT8_SCALE_CODES[backend.precisionPolicy.int8Scales];
+  return result(backend, [...a.outer, a.dims[1], w.n], (out) => addon.matmulReduced(w.id, a.values, a.dims, bias, code, c.alpha, scales, out));
+}
+
 /** The product through the addon, or null where the case is left to the cpu kernel. */
 function nativeMatMul(addon: NativeAddon, backend: NativeBackend, c: MatMulCall): tf.TensorInfo | null {
+  const reduced = c.b && backend.reducedWeight(c.b.dataId);
+  if (reduced) {
+    const product = reducedMatMul(addon, backend, reduced, c);
+    if (product !== null) return product;
+    // Any other case with that weight: its unpacked values (floatValues) through the float32 product below.
+  }
   const a = operand(c.a, backend);
   const b = operand(c.b, backend);
   if (a === null || b === null || !(c.activation in ACTIVATION_CODES)) return null;
@@ -93,8 +121,12 @@ function nativeMatMul(addon: NativeAddon, backend: NativeBackend, c: MatMulCall)
   }
   const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];
   const packB = c.b !== undefined && backend.isConstant(c.b.dataId);
+  // Two activations (attention's products) at the policy's precision; a product with a weight at its weight's.
+  const lowered = !packB && reduced === undefined && !(c.a !== undefined && backend.isConstant(c.a.dataId)) && backend.precisionPolicy.activations === "bf16";
   return result(backend, [...outer, m, n], (out) =>
-    addon.matmul(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, packB, out),
+    lowered
+      ? addon.matmulBf16(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, out)
+      : addon.matmul(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, packB, out),
   );
 }
 

@@ -4,24 +4,75 @@
 // pooled arrays, so no array the pool may reuse ever leaves the backend.
 import type { backend_util, DataId, DataType } from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import type { Precision, PrecisionPolicy } from "../constants";
+import { precisionPolicy, roleOf } from "../constants";
 import type { NativeAddon } from "./addon";
+import { PRECISION_CODES } from "./addon";
 import { OutputPool } from "./outputPool";
+
+/** A weight packed at bf16 or int8 by the addon, its float32 values gone (markConstant). */
+export interface ReducedWeight {
+  id: number;
+  k: number;
+  n: number;
+  precision: Exclude<Precision, "fp32">;
+}
 
 export class NativeBackend extends MathBackendCPU {
   private readonly pool = new OutputPool();
   /** Tensors declared constant (src/backend/constants.ts): their matmuls use pre-packed weights. */
   private readonly constants = new Set<DataId>();
+  /** Constants packed at bf16 or int8: their tensors hold no values (an empty array), the addon holds the packed copy. */
+  private readonly reduced = new Map<DataId, ReducedWeight>();
+  private policy: PrecisionPolicy = precisionPolicy("fp32", { hidden: 0, intermediate: 0 });
 
   constructor(private readonly addon: NativeAddon) {
     super();
   }
 
-  markConstant(dataId: DataId): void {
-    if (this.data.has(dataId)) this.constants.add(dataId);
+  /** The precision of the products from now on (src/backend/constants.ts usePrecision). */
+  setPrecisionPolicy(policy: PrecisionPolicy): void {
+    this.policy = policy;
+  }
+
+  get precisionPolicy(): PrecisionPolicy {
+    return this.policy;
+  }
+
+  /** A weight declared constant: packed for oneDNN at its first product (fp32), or now at the policy's reduced
+   *  precision, its float32 values then dropped (2-D float32 weights only; anything else stays fp32). */
+  markConstant(dataId: DataId, shape: readonly number[] = []): void {
+    const entry = this.data.get(dataId);
+    if (entry === undefined) return;
+    const values = entry.values;
+    const precision = shape.length === 2 ? this.policy.weights[roleOf(shape, this.policy.widths)] : "fp32";
+    if (precision === "fp32" || entry.dtype !== "float32" || !(values instanceof Float32Array) || values.length === 0 || this.reduced.has(dataId)) {
+      this.constants.add(dataId);
+      return;
+    }
+    const [k, n] = shape;
+    const id = this.addon.packReduced(values, [k, n], PRECISION_CODES[precision]);
+    this.reduced.set(dataId, { id, k, n, precision });
+    // tfjs keeps the tensor's entry (its shape, dtype and reference count are the engine's bookkeeping), with no
+    // values: the float32 copy is freed, not recycled (no other tensor may take over a weight's memory unasked).
+    entry.values = new Float32Array(0);
+    this.forget(values);
   }
 
   isConstant(dataId: DataId): boolean {
     return this.constants.has(dataId);
+  }
+
+  /** The packed bf16 or int8 copy of a constant, or undefined where it is kept in float32. */
+  reducedWeight(dataId: DataId): ReducedWeight | undefined {
+    return this.reduced.get(dataId);
+  }
+
+  /** A reduced weight's values as the products use them (bf16 widened, int8 dequantized), row-major [k, n]. */
+  unpacked(w: ReducedWeight): Float32Array {
+    const out = new Float32Array(w.k * w.n);
+    this.addon.unpackReduced(w.id, out);
+    return out;
   }
   /** Buffers of arrays taken from the pool → how many tensor data entries hold a view of them. */
   private readonly holders = new Map<ArrayBufferLike, number>();
@@ -55,12 +106,19 @@ export class NativeBackend extends MathBackendCPU {
     if (removed && values !== undefined) {
       // Its packed copies go first: once its memory is freed, another array may take its address.
       if (this.constants.delete(dataId) && values instanceof Float32Array && values.length > 0) this.addon.forgetPacked(values);
+      const reduced = this.reduced.get(dataId);
+      if (reduced !== undefined) {
+        this.reduced.delete(dataId);
+        this.addon.dropReduced(reduced.id);
+      }
       this.release(values);
     }
     return removed;
   }
 
   override readSync(dataId: DataId): backend_util.BackendValues {
+    const reduced = this.reduced.get(dataId);
+    if (reduced !== undefined) return this.unpacked(reduced);
     const values = super.readSync(dataId);
     return values instanceof Float32Array && this.holders.has(values.buffer) ? values.slice() : values;
   }
@@ -82,6 +140,15 @@ export class NativeBackend extends MathBackendCPU {
     if (count === undefined) return;
     if (count > 1) this.holders.set(buffer, count - 1);
     else this.recycle(buffer);
+  }
+
+  /** Lets go of an array without recycling its buffer (the garbage collector frees it once no tensor holds a view). */
+  private forget(values: backend_util.BackendValues): void {
+    const buffer = (values as ArrayBufferView).buffer;
+    const count = buffer && this.holders.get(buffer);
+    if (count === undefined) return;
+    if (count > 1) this.holders.set(buffer, count - 1);
+    else this.holders.delete(buffer);
   }
 
   private recycle(buffer: ArrayBufferLike): void {

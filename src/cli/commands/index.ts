@@ -10,6 +10,7 @@ import { searchCommand } from "./search";
 import { serveCommand } from "./serve";
 import { slurmCommand } from "./slurm";
 import { tokenizeCommand } from "./tokenize";
+import { webCommand } from "./web";
 
 // Each command types its own arguments; yargs' list of them cannot express that.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -24,4 +25,5 @@ export const COMMANDS: CommandModule<object, any>[] = [
   tokenizeCommand,
   parityCommand,
   serveCommand,
+  webCommand,
 ];

@@ -1,7 +1,8 @@
 // `specter2 search`: ad-hoc search as SPECTER2 does it: the query embedded with the adhoc_query adapter,
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, checkThreads, maxLengthOption, threadsOption } from "../options";
+import { backendOption, checkMaxLength, checkThreads, maxLengthOption, precisionOption, threadsOption } from "../options";
+import type { Precision } from "../../backend/info";
 import type { BackendChoice } from "../../backend/candidates";
 import type { ScoreName } from "../../search/score";
 import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES } from "../../search/score";
@@ -19,6 +20,7 @@ interface SearchArgs {
   "max-length"?: number;
   backend: BackendChoice;
   threads?: number;
+  precision?: Precision;
   json: boolean;
 }
 
@@ -50,6 +52,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
       .option("max-length", maxLengthOption)
       .option("backend", backendOption)
       .option("threads", threadsOption)
+      .option("precision", precisionOption)
       .option("json", { type: "boolean", default: false, describe: "One JSON object per hit ({rank, paper_id, score[, title]}) instead of a table" })
       .check((a) => {
         if (!Number.isInteger(a.k) || a.k < 1) throw new Error(`--k must be a positive integer, got ${a.k}`);
@@ -73,6 +76,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
       backend: args.backend,
       threads: args.threads,
       workers: 0,
+      precision: args.precision,
       adapters: [...new Set([args["query-adapter"], args["index-adapter"]])],
       onWarning: (m) => process.stderr.write(`specter2: warning: ${m}\n`),
     });
@@ -87,7 +91,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
     process.stdout.write(args.json ? hits.map((h) => `${JSON.stringify(jsonHit(h))}\n`).join("") : formatTable(hits));
     process.stderr.write(
       `searched ${result.scanned} papers in ${((Date.now() - started) / 1000).toFixed(1)} s: query adapter ${args["query-adapter"]}, ` +
-        `index adapter ${args["index-adapter"]}, score ${args.score} (${SCORE_DESCRIPTIONS[args.score]}), backend ${model.backend.name}\n`,
+        `index adapter ${args["index-adapter"]}, score ${args.score} (${SCORE_DESCRIPTIONS[args.score]}), backend ${model.backend.name}, precision ${model.precision}\n`,
     );
   },
 };

@@ -1,8 +1,9 @@
 // `specter2 serve`: the model in worker threads (or on the main thread), every adapter chosen per request, over
 // HTTP until SIGTERM/SIGINT.
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, checkThreads, checkWorkers, maxLengthOption, threadsOption, workersOption } from "../options";
+import { backendOption, checkMaxLength, checkThreads, checkWorkers, maxLengthOption, precisionOption, threadsOption, workersOption } from "../options";
 import type { BackendChoice } from "../../backend/candidates";
+import type { Precision } from "../../backend/info";
 
 interface ServeArgs {
   model: string;
@@ -11,8 +12,11 @@ interface ServeArgs {
   backend: BackendChoice;
   workers?: number;
   threads?: number;
+  precision?: Precision;
   "max-length"?: number;
   "max-batch-tokens": number;
+  "mix-adapters": boolean;
+  "cors-allow-origin"?: string;
   "max-concurrent-requests": number;
   "max-client-batch-size": number;
   "max-body-bytes": number;
@@ -49,8 +53,15 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("backend", backendOption)
       .option("workers", { ...workersOption, describe: "Worker threads computing batches, so the event loop (/health, /metrics) never waits for a forward pass; 0: on the main thread" })
       .option("threads", threadsOption)
+      .option("precision", precisionOption)
       .option("max-length", maxLengthOption)
       .option("max-batch-tokens", { type: "number", default: 4096, describe: "Padded tokens (inputs × longest input) per forward pass; requests are batched together under it" })
+      .option("mix-adapters", {
+        type: "boolean",
+        default: true,
+        describe: "Rows of different adapters share forward passes (each adapter runs on its own rows); --no-mix-adapters batches each adapter apart",
+      })
+      .option("cors-allow-origin", { type: "string", describe: "Answer browser clients from this origin (or *) with CORS headers; off by default" })
       .option("max-concurrent-requests", { type: "number", default: 64, describe: "Embedding requests in flight at once; more are refused with 429 and Retry-After" })
       .option("max-client-batch-size", { type: "number", default: 32, describe: "Inputs per request; more are refused with 413" })
       .option("max-body-bytes", { type: "number", default: 2 * 1024 * 1024, describe: "Request body size; larger bodies are refused with 413" })
@@ -86,6 +97,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       backend: args.backend,
       workers: args.workers,
       threads: args.threads,
+      precision: args.precision,
       onWarning: (m) => process.stderr.write(`specter2: warning: ${m}\n`),
     });
     try {
@@ -93,6 +105,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const service = createService(model, {
         maxLength,
         maxBatchTokens: args["max-batch-tokens"],
+        mixAdapters: args["mix-adapters"],
+        corsAllowOrigin: args["cors-allow-origin"],
         maxConcurrentRequests: args["max-concurrent-requests"],
         maxClientBatchSize: args["max-client-batch-size"],
         maxBodyBytes: args["max-body-bytes"],
@@ -112,7 +126,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       const stopped = new Promise<NodeJS.Signals>((resolve) => {
         for (const s of ["SIGTERM", "SIGINT"] as const) process.once(s, () => resolve(s));
       });
-      log.info({ adapters: model.adapterNames, default_adapter: model.defaultAdapter, backend: model.backend.name, workers: model.workers }, "ready");
+      log.info({ adapters: model.adapterNames, default_adapter: model.defaultAdapter, backend: model.backend.name, precision: model.precision, workers: model.workers }, "ready");
       const signal = await stopped;
       log.info({ signal, shutdown_timeout_s: args["shutdown-timeout"] }, "draining: no new connections, idle and unfinished ones closed, finishing accepted requests");
       await service.close();

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ServeContext } from "../context";
 import { BASE_MODEL } from "../embedder";
 import { embedRequest } from "../embedRequest";
+import { normalized } from "../normalize";
 import type { OpenAiEmbeddingsBody } from "../schemas";
 import { openAiEmbeddingsSchema } from "../schemas";
 
@@ -19,7 +20,9 @@ export function openAiRoutes(app: FastifyInstance, ctx: ServeContext): void {
     const { vectors, tokens } = await embedRequest(ctx, request, reply, inputs, body.model, true);
     return {
       object: "list",
-      data: vectors.map((v, index) => ({ object: "embedding", index, embedding: body.encoding_format === "base64" ? toBase64(v) : Array.from(v) })),
+      data: vectors
+        .map((v) => (body.normalize ? normalized(v) : v))
+        .map((v, index) => ({ object: "embedding", index, embedding: body.encoding_format === "base64" ? toBase64(v) : Array.from(v) })),
       model: body.model ?? ctx.embedder.model.defaultAdapter ?? BASE_MODEL,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };

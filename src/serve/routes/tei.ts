@@ -5,6 +5,7 @@ import type { EmbedInput } from "../../engine/inputs";
 import type { ServeContext } from "../context";
 import { embedRequest } from "../embedRequest";
 import { ApiError } from "../errors";
+import { normalized } from "../normalize";
 import type { TeiEmbedBody } from "../schemas";
 import { teiEmbedSchema } from "../schemas";
 
@@ -16,14 +17,6 @@ export function teiRoutes(app: FastifyInstance, ctx: ServeContext): void {
     }
     const inputs: EmbedInput[] = body.papers ?? (typeof body.inputs === "string" ? [body.inputs] : body.inputs!);
     const { vectors } = await embedRequest(ctx, request, reply, inputs, body.adapter, body.truncate);
-    return vectors.map((v) => (body.normalize ? normalized(v) : Array.from(v)));
+    return vectors.map((v) => Array.from(body.normalize ? normalized(v) : v));
   });
-}
-
-/** The unit vector (TEI's `normalize`); a zero vector stays zero. */
-function normalized(v: Float32Array): number[] {
-  let sum = 0;
-  for (const x of v) sum += x * x;
-  const norm = Math.sqrt(sum) || 1;
-  return Array.from(v, (x) => Math.fround(x / norm));
 }
