@@ -7,7 +7,7 @@ import { onednnMatmulGflops } from "./onednnRoofline";
 import { profileForward } from "./profile";
 import { matmulGflops, parallelMatmulGflops, prepareMatmul } from "./roofline";
 
-export const ENGINES = ["wasm", "pool", "cpu", "native", "node", "ort", "roofline", "onednn", "profile", "nativeProfile"] as const;
+export const ENGINES = ["wasm", "pool", "cpu", "native", "native-bf16", "native-int8", "node", "ort", "roofline", "onednn", "profile", "nativeProfile"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export interface EngineSpec {
@@ -29,6 +29,7 @@ export interface EngineReport {
 
 async function open(name: EngineName, spec: EngineSpec): Promise<Engine> {
   if (name === "wasm" || name === "cpu" || name === "native" || name === "node") return tfjsEngine(spec.model, name);
+  if (name === "native-bf16" || name === "native-int8") return tfjsEngine(spec.model, "native", name === "native-bf16" ? "bf16" : "int8");
   if (name === "pool") return poolEngine(spec.model, spec.threads);
   return ortEngine(spec.onnx, spec.threads);
 }

@@ -1,4 +1,5 @@
 // The engines under test, behind one interface: embed every batch of a workload, in order.
+import type { Precision } from "../src/backend/info";
 import { Specter2 } from "../src/specter2";
 
 export interface Engine {
@@ -11,8 +12,8 @@ export interface Engine {
 export const ADAPTER = "proximity";
 
 /** This project in one thread (native: its kernels on every core): one Specter2, batches one after another. */
-export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "native" | "node"): Promise<Engine> {
-  const m = await Specter2.load(model, { workers: 0, backend, adapters: [ADAPTER] });
+export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "native" | "node", precision: Precision = "fp32"): Promise<Engine> {
+  const m = await Specter2.load(model, { workers: 0, backend, precision, adapters: [ADAPTER] });
   return {
     async run(batches) {
       for (const b of batches) await m.embedBatch(b, ADAPTER);

@@ -34,15 +34,17 @@ function corpusSection(r: RunResults, w: Workload): string {
   const rows = r.engines.flatMap((e) => {
     const c = cell(r, e, w);
     if (!c) return [];
-    return [[e.label, String(e.threads), f(c.papersPerSecond), f(1000 / c.papersPerSecond, 0), f(c.gflops, 1), pct(c.rooflineFraction), ratio(r, e, w, "ort"), ratio(r, e, w, "torch")]];
+    return [
+      [e.label, String(e.threads), f(c.papersPerSecond), f(1000 / c.papersPerSecond, 0), f(c.gflops, 1), pct(c.rooflineFraction), ratio(r, e, w, "ort"), ratio(r, e, w, "torch"), ratio(r, e, w, "native")],
+    ];
   });
   return `## Realistic corpus
 
 ${papersIn(w)} synthetic title+abstract lengths (log-normal, mean ${f(mean, 0)} tokens, ${Math.min(...lengths)}–${Math.max(...lengths)}), batches of ${w.batchSize} sorted by length.
 Model GFLOP/s counts the useful work (each paper at its own length, padding not counted).
-"% roofline" is that over the engine's ceiling: the wasm matmul roofline × its threads; for native, oneDNN's own large matmul on every core.
+"% roofline" is that over the engine's ceiling: the wasm matmul roofline × its threads; for native (every precision), oneDNN's own large fp32 matmul on every core.
 
-${table(["engine", "threads", "papers/s", "ms/paper", "model GFLOP/s", "% roofline", "× onnxruntime", "× PyTorch"], rows)}`;
+${table(["engine", "threads", "papers/s", "ms/paper", "model GFLOP/s", "% roofline", "× onnxruntime", "× PyTorch", "× native fp32"], rows)}`;
 }
 
 function fixedSection(r: RunResults): string {
@@ -122,6 +124,27 @@ oneDNN's own ${ONEDNN_SHAPE.m}×${ONEDNN_SHAPE.k} · ${ONEDNN_SHAPE.k}×${ONEDNN
 ${table(["target", "measured", ""], rows)}`;
 }
 
+function precisionTargetsSection(r: RunResults, corpus: Workload): string {
+  const rate = (key: string) => {
+    const e = engine(r, key);
+    return e && cell(r, e, corpus)?.papersPerSecond;
+  };
+  const [fp32, bf16, int8, ort] = ["native", "native-bf16", "native-int8", "ort"].map(rate);
+  if (!fp32 || !bf16 || !int8) return "";
+  const amx = r.machine.isa?.[0].includes("AMX-BF16 yes") ?? false;
+  const row = (target: string, x: number | undefined, bound: number) => [target, x === undefined ? "–" : `${f(x)}×`, x !== undefined && x >= bound ? "met" : "not met"];
+  const rows = [
+    row("bf16 ≥ 2.5× native fp32 (corpus)", bf16 / fp32, 2.5),
+    row("bf16 ≥ 2× onnxruntime-node (corpus)", ort && bf16 / ort, 2),
+    row("int8 ≥ 3.5× native fp32 (corpus)", int8 / fp32, 3.5),
+  ];
+  return `## Targets (issue 17)
+
+The targets are set for a CPU with AMX; this one has ${amx ? "it" : "none (what bounds bf16 and int8 without it: ANALYSIS.md, Reduced precision)"}.
+
+${table(["target", "measured", ""], rows)}`;
+}
+
 function profileSection(p: Profile, title: string, ceiling: string): string {
   const kernelMs = p.kinds.reduce((a, k) => a + k.ms, 0);
   const rows = p.kinds.filter((k) => k.ms >= kernelMs * 0.005).map((k) => [k.kind, String(k.calls), f(k.ms, 0), pct(k.ms / p.wallMs), k.gflops === undefined ? "" : f(k.gflops, 1)]);
@@ -145,7 +168,7 @@ ${r.quick ? "**A `--quick` run: a check that every engine works; its figures mea
 analysis is in [ANALYSIS.md](ANALYSIS.md).
 
 - Machine: ${m.cpu}, ${m.cores} cores, ${f(m.memoryGiB, 0)} GiB. Load average before ${m.loadBefore.map((x) => f(x)).join(" ")}, after ${m.loadAfter.map((x) => f(x)).join(" ")}.
-- Also running when the run started: ${m.otherProcesses.length ? m.otherProcesses.join("; ") : "nothing busy"}.
+${m.isa ? `- ISA: ${m.isa.join("; ")}.\n` : ""}- Also running when the run started: ${m.otherProcesses.length ? m.otherProcesses.join("; ") : "nothing busy"}.
 - Versions: ${Object.entries(r.versions)
     .map(([k, v]) => `${k} ${v}`)
     .join(", ")}.
@@ -163,6 +186,8 @@ ${memorySection(r)}
 ${targetsSection(r, corpus)}
 
 ${nativeTargetsSection(r, corpus)}
+
+${precisionTargetsSection(r, corpus)}
 
 ${profileSection(r.profile, "Profile of the wasm path (one thread)", `the roofline is ${f(r.rooflineGflops, 1)}`)}
 ${r.nativeProfile && r.onednnGflops !== undefined ? `\n${profileSection(r.nativeProfile, `Profile of the native path (${r.machine.cores} threads)`, `oneDNN's large matmul reaches ${f(r.onednnGflops, 1)}`)}\n` : ""}`;

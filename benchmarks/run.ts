@@ -12,7 +12,9 @@ import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
 import type { Profile } from "./profile";
 import { renderResults } from "./report";
 import type { EngineRun, RunResults } from "./runResults";
+import type { Precision } from "../src/backend/info";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
+import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "../src/backend/native/precision";
 import type { Workload } from "./workloads";
 import { FULL_SIZES, makeWorkloads, QUICK_SIZES } from "./workloads";
 
@@ -43,10 +45,10 @@ function runEngine(name: EngineName, spec: EngineSpec): EngineReport {
   return JSON.parse(child.stdout.trim().split("\n").pop()!) as EngineReport;
 }
 
-function runTorch(hub: string, spec: EngineSpec): { report: EngineReport; version: string } {
-  const specPath = join(CACHE, "spec-torch.json");
+function runTorch(hub: string, spec: EngineSpec, precision: Precision): { report: EngineReport; version: string } {
+  const specPath = join(CACHE, `spec-torch-${precision}.json`);
   writeFileSync(specPath, JSON.stringify({ warmup: spec.warmup[0], workloads: spec.workloads }));
-  const out = execFileSync(PYTHON, [join(REFERENCE, "bench_torch.py"), hub, ADAPTER, specPath, String(spec.threads)], {
+  const out = execFileSync(PYTHON, [join(REFERENCE, "bench_torch.py"), hub, ADAPTER, specPath, String(spec.threads), precision], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 1 << 26,
@@ -107,22 +109,33 @@ async function measure(quick: boolean): Promise<void> {
   const cpuSample: Workload = { ...first, name: `${first.name}-sample`, batches: first.batches.slice(0, 1) };
   // One batch of 32 × 512 takes minutes on the wasm path; its throughput is that of 8 × 512.
   const tfjsWorkloads = workloads.filter((w) => quick || !(w.length === 512 && w.batchSize === 32));
+  // Reduced precisions (issue 17): the corpus and every length at batch 8, beside fp32's figures for the same.
+  const reducedWorkloads = workloads.filter((w) => quick || w.length === "corpus" || w.batchSize === 8);
   // Warm-up: one short batch per pool worker.
   const warmup = Array.from({ length: threads }, () => first.batches[0]);
   const base = { model, onnx, threads, warmup, profile: quick ? { batch: 2, length: 64 } : { batch: 8, length: 256 } };
   const plan: { engine: string; label: string; threads: number; workloads: Workload[] }[] = [
     { engine: "ort", label: `onnxruntime-node (${threads} threads)`, threads, workloads },
     { engine: "torch", label: `PyTorch (${threads} threads)`, threads, workloads },
+    { engine: "torch-bf16", label: `PyTorch bf16 autocast (${threads} threads)`, threads, workloads: reducedWorkloads },
+    { engine: "torch-int8", label: `PyTorch int8 dynamic (${threads} threads)`, threads, workloads: reducedWorkloads },
     { engine: "wasm", label: "this project, wasm (1 thread)", threads: 1, workloads: tfjsWorkloads },
     { engine: "pool", label: `this project, wasm pool (${threads} workers)`, threads, workloads: tfjsWorkloads },
     { engine: "cpu", label: "this project, cpu (1 thread)", threads: 1, workloads: [cpuSample] },
   ];
   // Where the addon is built: the native backend on every core, after the peers it is measured against.
-  if (nativeBuilt) plan.splice(2, 0, { engine: "native", label: `this project, native (${threads} threads)`, threads, workloads });
+  if (nativeBuilt)
+    plan.splice(
+      4,
+      0,
+      { engine: "native", label: `this project, native (${threads} threads)`, threads, workloads },
+      { engine: "native-bf16", label: `this project, native bf16 (${threads} threads)`, threads, workloads: reducedWorkloads },
+      { engine: "native-int8", label: `this project, native int8 (${threads} threads)`, threads, workloads: reducedWorkloads },
+    );
   else log("the native addon is not built: the native backend is left out (README, Native backend)");
   // tfjs-node is an optional peer that cannot install where its download host is unreachable (as on the
   // machine RESULTS.md comes from); where it is installed it is measured too.
-  if (isInstalled("@tensorflow/tfjs-node")) plan.splice(3, 0, { engine: "node", label: `this project, tfjs-node (${threads} threads)`, threads, workloads });
+  if (isInstalled("@tensorflow/tfjs-node")) plan.splice(nativeBuilt ? 7 : 4, 0, { engine: "node", label: `this project, tfjs-node (${threads} threads)`, threads, workloads });
   else log("@tensorflow/tfjs-node is not installed: the node backend is left out");
   log("roofline");
   const roofline = runEngine("roofline", { ...base, workloads: [] }).value as { single: number; parallel: number };
@@ -139,8 +152,8 @@ async function measure(quick: boolean): Promise<void> {
     log(`${p.label}: ${p.workloads.length} workloads`);
     const spec = { ...base, workloads: p.workloads.map((w) => ({ name: w.name, batches: w.batches })) };
     let report: EngineReport;
-    if (p.engine === "torch") {
-      const torch = runTorch(hub, spec);
+    if (p.engine.startsWith("torch")) {
+      const torch = runTorch(hub, spec, (p.engine.split("-")[1] ?? "fp32") as Precision);
       report = torch.report;
       versions.torch = `${torch.version} (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? "unset"})`;
     } else {
@@ -154,7 +167,7 @@ async function measure(quick: boolean): Promise<void> {
   const results: RunResults = {
     date: new Date().toISOString(),
     quick,
-    machine: { cpu: cpus()[0].model, cores: threads, memoryGiB: totalmem() / 2 ** 30, loadBefore, loadAfter: loadavg(), otherProcesses: others },
+    machine: { cpu: cpus()[0].model, cores: threads, isa: [formatIsa(cpuIsa()), ...(nativeBuilt ? formatPrecisionSupport(nativePrecisionInfo()) : [])], memoryGiB: totalmem() / 2 ** 30, loadBefore, loadAfter: loadavg(), otherProcesses: others },
     versions,
     config: FULL_CONFIG,
     weightsBytes: weightsBytes(model),

@@ -18,7 +18,8 @@ export interface EngineRun {
 export interface RunResults {
   date: string;
   quick: boolean;
-  machine: { cpu: string; cores: number; memoryGiB: number; loadBefore: number[]; loadAfter: number[]; otherProcesses: string[] };
+  /** isa: the CPU's relevant instruction sets, then oneDNN's implementation per precision (older runs lack it). */
+  machine: { cpu: string; cores: number; isa?: string[]; memoryGiB: number; loadBefore: number[]; loadAfter: number[]; otherProcesses: string[] };
   versions: Record<string, string>;
   config: BertConfig;
   weightsBytes: number;
@@ -39,7 +40,7 @@ export interface Cell {
   seconds: number;
   papersPerSecond: number;
   gflops: number;
-  /** Model FLOP/s over the engine's ceiling: oneDNN's matmul for native, else (wasm roofline × threads used). */
+  /** Model FLOP/s over the engine's ceiling: oneDNN's fp32 matmul for native (at every precision), else (wasm roofline × threads used). */
   rooflineFraction: number;
 }
 
@@ -48,6 +49,6 @@ export function cell(r: RunResults, engine: EngineRun, workload: Workload): Cell
   if (!hit) return undefined;
   const papers = papersIn(workload);
   const gflops = flopsOf(r.config, workload.batches.flat()) / hit.seconds / 1e9;
-  const ceiling = engine.engine === "native" && r.onednnGflops ? r.onednnGflops : r.rooflineGflops * engine.threads;
+  const ceiling = engine.engine.startsWith("native") && r.onednnGflops ? r.onednnGflops : r.rooflineGflops * engine.threads;
   return { papers, seconds: hit.seconds, papersPerSecond: papers / hit.seconds, gflops, rooflineFraction: gflops / ceiling };
 }

@@ -1,11 +1,14 @@
 """The PyTorch peer of the benchmark (benchmarks/): times the reference forward pass on the same model and
 token ids as the other engines.
 
-    /usr/bin/python3 convert/reference/bench_torch.py HUB_DIR ADAPTER_DIR_NAME WORKLOADS.json THREADS
+    /usr/bin/python3 convert/reference/bench_torch.py HUB_DIR ADAPTER_DIR_NAME WORKLOADS.json THREADS [PRECISION]
 
 WORKLOADS.json: {"warmup": [[ids, ...]], "workloads": [{"name": str, "batches": [[[ids...], ...], ...]}]},
-each batch padded here to its longest row. Prints one JSON object: seconds per workload and peak RSS.
+each batch padded here to its longest row. PRECISION: fp32 (default); bf16, PyTorch's CPU autocast over the
+reference forward; int8, torch.ao dynamic quantization of every nn.Linear (s8 weights per tensor, activations
+quantized per call). Prints one JSON object: seconds per workload and peak RSS.
 """
+import contextlib
 import json
 import resource
 import sys
@@ -27,13 +30,25 @@ def padded(batch):
     return ids, mask
 
 
-def main(hub_dir, adapter_dir, workloads_path, threads):
+def with_precision(encoder, precision):
+    """The encoder and the context its forward runs in, at `precision`."""
+    if precision == "fp32":
+        return encoder, contextlib.nullcontext()
+    if precision == "bf16":
+        return encoder, torch.autocast("cpu", dtype=torch.bfloat16)
+    if precision == "int8":
+        quantized = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantized, contextlib.nullcontext()
+    raise ValueError(f"precision {precision!r}: expected fp32, bf16 or int8")
+
+
+def main(hub_dir, adapter_dir, workloads_path, threads, precision="fp32"):
     torch.set_num_threads(int(threads))
-    encoder = load_encoder(hub_dir, adapter_dir)
+    encoder, context = with_precision(load_encoder(hub_dir, adapter_dir), precision)
     with open(workloads_path, encoding="utf-8") as f:
         spec = json.load(f)
     results = []
-    with torch.inference_mode():
+    with torch.inference_mode(), context:
         encoder(*padded(spec["warmup"]))
         for w in spec["workloads"]:
             inputs = [padded(b) for b in w["batches"]]
@@ -47,6 +62,6 @@ def main(hub_dir, adapter_dir, workloads_path, threads):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 6):
         sys.exit(__doc__)
     main(*sys.argv[1:])
