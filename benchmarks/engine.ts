@@ -23,6 +23,9 @@ export interface EngineSpec {
 export interface EngineReport {
   results: { name: string; seconds: number }[];
   peakRssBytes: number;
+  /** RSS once the model is loaded (before any forward pass) and after the last workload; for the native backend,
+   *  its packed weights and the free outputs its pool keeps, after the last workload. */
+  memory?: { loadedRssBytes: number; endRssBytes: number; packedBytes?: number; pooledBytes?: number };
   /** roofline: GFLOP/s on one thread and summed over `threads` at once; onednn: GFLOP/s; (native)profile: the Profile. */
   value?: unknown;
 }
@@ -43,6 +46,7 @@ async function measure(name: EngineName, spec: EngineSpec): Promise<Omit<EngineR
   if (name === "profile") return { results: [], value: await profileForward(spec.model, spec.profile.batch, spec.profile.length, "wasm") };
   if (name === "nativeProfile") return { results: [], value: await profileForward(spec.model, spec.profile.batch, spec.profile.length, "native") };
   const engine = await open(name, spec);
+  const loadedRssBytes = process.memoryUsage().rss;
   await engine.run(spec.warmup);
   const results = [];
   for (const w of spec.workloads) {
@@ -51,8 +55,9 @@ async function measure(name: EngineName, spec: EngineSpec): Promise<Omit<EngineR
     results.push({ name: w.name, seconds: (performance.now() - start) / 1000 });
     process.stderr.write(`  ${name} ${w.name}: ${results[results.length - 1].seconds.toFixed(2)} s\n`);
   }
+  const memory = { loadedRssBytes, endRssBytes: process.memoryUsage().rss, ...engine.memory?.() };
   await engine.close();
-  return { results };
+  return { results, memory };
 }
 
 if (require.main === module) {

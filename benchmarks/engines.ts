@@ -1,10 +1,15 @@
 // The engines under test, behind one interface: embed every batch of a workload, in order.
+import * as tf from "@tensorflow/tfjs-core";
 import type { Precision } from "../src/backend/info";
+import { loadAddon } from "../src/backend/native/addon";
+import type { NativeBackend } from "../src/backend/native/nativeBackend";
 import { Specter2 } from "../src/specter2";
 
 export interface Engine {
   /** Embeds the workload's batches (each already length-sorted and padded by the engine as it likes). */
   run(batches: number[][][]): Promise<void>;
+  /** Where this project's native backend keeps memory now: packed weights, and free outputs its pool holds. */
+  memory?(): { packedBytes: number; pooledBytes: number };
   close(): Promise<void>;
 }
 
@@ -18,6 +23,10 @@ export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "nativ
     async run(batches) {
       for (const b of batches) await m.embedBatch(b, ADAPTER);
     },
+    memory:
+      backend === "native"
+        ? () => ({ packedBytes: loadAddon().reducedBytes(), pooledBytes: (tf.backend() as unknown as NativeBackend).pooledBytes })
+        : undefined,
     async close() {
       await m.close();
     },

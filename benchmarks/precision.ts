@@ -17,6 +17,7 @@ import { ADAPTER } from "./engines";
 import type { RunFidelity } from "./fidelity";
 import { compareVectors, referenceFidelity } from "./fidelity";
 import { ensureFullModel } from "./fullModel";
+import { packedMatmulGops } from "./onednnRoofline";
 import { profileForward } from "./profile";
 import { makeWorkloads, papersIn } from "./workloads";
 
@@ -176,30 +177,6 @@ async function speed(): Promise<void> {
 
 // --- the bare products ---
 
-/** GOP/s of the best of `repeats` products through the addon, each precision as the model runs it (weights packed,
- *  bias and GELU fused; the input converted or quantized inside the timed call). */
-export function matmulGops(precision: Precision, m: number, k: number, n: number, repeats = 10): number {
-  const addon = loadAddon();
-  const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
-  const bias = new Float32Array(n).fill(0.1);
-  const result = new Float32Array(m * n);
-  const gelu = 6;
-  const id = precision === "fp32" ? 0 : addon.packReduced(b, [k, n], precision === "bf16" ? 1 : 2);
-  const multiply = () =>
-    precision === "fp32" ? addon.matmul(a, [1, m, k], b, [1, k, n], false, false, bias, [1, 1, n], gelu, 0, true, result) : addon.matmulReduced(id, a, [1, m, k], bias, gelu, 0, 1, result);
-  multiply();
-  let best = Infinity;
-  for (let i = 0; i < repeats; i++) {
-    const start = performance.now();
-    multiply();
-    best = Math.min(best, performance.now() - start);
-  }
-  if (precision === "fp32") addon.forgetPacked(b);
-  else addon.dropReduced(id);
-  return (2 * m * k * n) / (best / 1000) / 1e9;
-}
-
 function matmul(): void {
   out("| product (m×k·k×n) | fp32 GFLOP/s | bf16 GOP/s | int8 GOP/s | bf16 × fp32 | int8 × fp32 |");
   out("| --- | --- | --- | --- | --- | --- |");
@@ -209,7 +186,7 @@ function matmul(): void {
     [2048, 768, 768],
     [256, 768, 3072],
   ]) {
-    const g = (["fp32", "bf16", "int8"] as const).map((p) => matmulGops(p, m, k, n));
+    const g = (["fp32", "bf16", "int8"] as const).map((p) => packedMatmulGops(p, m, k, n));
     out(`| ${m}×${k}·${k}×${n} | ${g[0].toFixed(0)} | ${g[1].toFixed(0)} | ${g[2].toFixed(0)} | ${(g[1] / g[0]).toFixed(2)} | ${(g[2] / g[0]).toFixed(2)} |`);
   }
 }

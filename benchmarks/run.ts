@@ -1,12 +1,13 @@
 // The benchmark: every engine on the same full-size model and the same token ids, one after another, each
 // in its own process; writes benchmarks/RESULTS.md and throughput.svg.
 //   npx ts-node --transpile-only benchmarks/run.ts [--quick | --report (re-render the last run)]
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
-import { extname, join } from "node:path";
+import { join } from "node:path";
 import { renderChart } from "./chart";
-import type { EngineName, EngineReport, EngineSpec } from "./engine";
+import { ensureOnnx, runEngine, runTorch } from "./children";
+import type { EngineName, EngineReport } from "./engine";
 import { ADAPTER } from "./engines";
 import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
 import type { Profile } from "./profile";
@@ -18,44 +19,10 @@ import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "
 import type { Workload } from "./workloads";
 import { FULL_SIZES, makeWorkloads, QUICK_SIZES } from "./workloads";
 
-const PYTHON = "/usr/bin/python3";
-const REFERENCE = join(__dirname, "..", "convert", "reference");
 /** Sections other benchmarks append to RESULTS.md; a new run keeps them. */
 const FOREIGN_SECTIONS = /^## (Serve|Native backend|Precision)/m;
 const LAST_RUN = join(CACHE, "last-run.json");
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function ensureOnnx(hub: string): string {
-  const onnx = join(CACHE, "specter2-random.onnx");
-  if (!existsSync(onnx)) {
-    log("exporting the ONNX model with PyTorch (once)");
-    execFileSync(PYTHON, [join(REFERENCE, "export_onnx.py"), hub, ADAPTER, onnx], { stdio: "inherit" });
-  }
-  return onnx;
-}
-
-/** Runs engine.ts in a fresh Node process (through ts-node when run from sources). */
-function runEngine(name: EngineName, spec: EngineSpec): EngineReport {
-  const specPath = join(CACHE, `spec-${name}.json`);
-  writeFileSync(specPath, JSON.stringify(spec));
-  const script = join(__dirname, `engine${extname(__filename)}`);
-  const loader = extname(__filename) === ".ts" ? ["-r", "ts-node/register/transpile-only"] : [];
-  const child = spawnSync(process.execPath, [...loader, script, name, specPath], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
-  if (child.status !== 0) throw new Error(`engine ${name} failed (exit ${child.status})`);
-  return JSON.parse(child.stdout.trim().split("\n").pop()!) as EngineReport;
-}
-
-function runTorch(hub: string, spec: EngineSpec, precision: Precision): { report: EngineReport; version: string } {
-  const specPath = join(CACHE, `spec-torch-${precision}.json`);
-  writeFileSync(specPath, JSON.stringify({ warmup: spec.warmup[0], workloads: spec.workloads }));
-  const out = execFileSync(PYTHON, [join(REFERENCE, "bench_torch.py"), hub, ADAPTER, specPath, String(spec.threads), precision], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    maxBuffer: 1 << 26,
-  });
-  const parsed = JSON.parse(out.trim().split("\n").pop()!) as EngineReport & { torch: string };
-  return { report: parsed, version: parsed.torch };
-}
 
 /** The busiest other processes right now (this run, its parent and its children left out): the run shares
  *  this machine and says with what. */

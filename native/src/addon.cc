@@ -64,55 +64,6 @@ Shaped shaped(napi_env env, napi_value values, napi_value shape, const char* nam
   return s;
 }
 
-// matmul(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, packB, out)
-// aDims/bDims are the stored [batch, rows, cols]; the product is [max(batchA, batchB), m, n].
-napi_value MatMul(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value argv[12];
-    arguments(env, info, argv);
-    int64_t ad[3], bd[3], cd[3] = {0, 0, 0};
-    F32View a = float32Array(env, argv[0], "a");
-    dims3(env, argv[1], "aDims", ad);
-    F32View b = float32Array(env, argv[2], "b");
-    dims3(env, argv[3], "bDims", bd);
-    MatMulProblem p{};
-    p.transA = boolean(env, argv[4], "transposeA");
-    p.transB = boolean(env, argv[5], "transposeB");
-    expectLength(a, sizeOf3(ad, "a"), "a");
-    expectLength(b, sizeOf3(bd, "b"), "b");
-    p.batchA = ad[0];
-    p.batchB = bd[0];
-    p.m = p.transA ? ad[2] : ad[1];
-    p.k = p.transA ? ad[1] : ad[2];
-    const int64_t kb = p.transB ? bd[2] : bd[1];
-    p.n = p.transB ? bd[1] : bd[2];
-    if (p.k != kb) throw ArgError("inner dimensions differ: " + std::to_string(p.k) + " and " + std::to_string(kb));
-    if (p.batchA != p.batchB && p.batchA != 1 && p.batchB != 1)
-      throw ArgError("batch sizes " + std::to_string(p.batchA) + " and " + std::to_string(p.batchB) + " do not broadcast");
-    const int64_t batch = p.batchA > p.batchB ? p.batchA : p.batchB;
-    const float* bias = nullptr;
-    if (isNullish(env, argv[6]) != isNullish(env, argv[7])) throw ArgError("bias and biasDims go together");
-    if (!isNullish(env, argv[6])) {
-      F32View bv = float32Array(env, argv[6], "bias");
-      dims3(env, argv[7], "biasDims", cd);
-      if ((cd[0] != 1 && cd[0] != batch) || (cd[1] != 1 && cd[1] != p.m) || (cd[2] != 1 && cd[2] != p.n))
-        throw ArgError("biasDims do not broadcast to the product");
-      expectLength(bv, sizeOf3(cd, "bias"), "bias");
-      bias = bv.data;
-    }
-    p.biasBatch = cd[0];
-    p.biasM = cd[1];
-    p.biasN = cd[2];
-    p.activation = static_cast<Activation>(code(env, argv[8], "activation", static_cast<int>(Activation::Count)));
-    p.alpha = static_cast<float>(number(env, argv[9], "alpha"));
-    p.packB = boolean(env, argv[10], "packB");
-    int64_t outDims[3] = {batch, p.m, p.n};
-    float* out = output(env, argv[11], sizeOf3(outDims, "product"));
-    specter2::matmul(p, a.data, b.data, bias, out, env);
-    return nullptr;
-  });
-}
-
 // The product problem of matmul's first 10 arguments (a, aDims, b, bDims, transposeA, transposeB,
 // bias, biasDims, activation, alpha), checked; sets the operands and the product's length.
 MatMulProblem problemOf(napi_env env, napi_value* argv, const float*& a, const float*& b, const float*& bias, size_t& outLength) {
@@ -156,6 +107,20 @@ MatMulProblem problemOf(napi_env env, napi_value* argv, const float*& a, const f
   a = av.data;
   b = bv.data;
   return p;
+}
+
+// matmul(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, out)
+// aDims/bDims are the stored [batch, rows, cols]; the product is [max(batchA, batchB), m, n].
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value argv[11];
+    arguments(env, info, argv);
+    const float *a, *b, *bias;
+    size_t length;
+    const MatMulProblem p = problemOf(env, argv, a, b, bias, length);
+    specter2::matmul(p, a, b, bias, output(env, argv[10], length));
+    return nullptr;
+  });
 }
 
 // matmulBf16(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, out):
@@ -355,24 +320,6 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   });
 }
 
-// forgetPacked(b): drops the packed copies of weight b (its tensor is being disposed).
-napi_value ForgetPacked(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value argv[1];
-    arguments(env, info, argv);
-    specter2::forgetPacked(env, float32Array(env, argv[0], "b").data);
-    return nullptr;
-  });
-}
-
-napi_value PackedBytes(napi_env env, napi_callback_info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value result;
-    check(napi_create_double(env, static_cast<double>(specter2::packedBytes()), &result));
-    return result;
-  });
-}
-
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     napi_value argv[1];
@@ -440,8 +387,6 @@ napi_value Init(napi_env env, napi_value exports) {
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
-      {"forgetPacked", nullptr, ForgetPacked, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
-      {"packedBytes", nullptr, PackedBytes, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
       {"onednnVersion", nullptr, Version, nullptr, nullptr, nullptr, napi_default_jsproperty, nullptr},
@@ -455,13 +400,7 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   // A worker's environment may end without its model disposed: its packed weights go with it.
-  napi_add_env_cleanup_hook(
-      env,
-      [](void* owner) {
-        specter2::forgetOwner(owner);
-        specter2::dropReducedOwner(owner);
-      },
-      env);
+  napi_add_env_cleanup_hook(env, [](void* owner) { specter2::dropReducedOwner(owner); }, env);
   return exports;
 }
 

@@ -18,25 +18,14 @@ struct MatMulProblem {
   int64_t biasBatch, biasM, biasN;
   Activation activation;
   float alpha;             // LeakyRelu's negative slope
-  // b never changes (a model weight): it is reordered once into the layout oneDNN computes fastest
-  // with, kept until forgetPacked(owner, b), and reused by every later product with it.
-  bool packB;
 };
 
 // Appends `act` (nothing for Linear) to a primitive's post-ops.
 void appendActivation(dnnl::post_ops& ops, Activation act, float alpha);
 
-// Runs out = act(a·b + bias). Buffers must hold exactly the sizes the problem implies (checked by the caller).
-// `owner`: the JS environment calling, whose packed weights these are. Throws dnnl::error on failure inside oneDNN.
-void matmul(const MatMulProblem& p, const float* a, const float* b, const float* bias, float* out, const void* owner);
-
-// Drops the packed copies of b (its tensor is being disposed; its memory may be reused).
-void forgetPacked(const void* owner, const float* b);
-
-// Drops every packed copy an environment made (it is being torn down: a worker thread ending).
-void forgetOwner(const void* owner);
-
-// Bytes held in packed copies of weights.
-size_t packedBytes();
+// Runs out = act(a·b + bias) on plain operands (model weights are packed once instead: reduced.h).
+// Buffers must hold exactly the sizes the problem implies (checked by the caller). Throws dnnl::error on
+// failure inside oneDNN.
+void matmul(const MatMulProblem& p, const float* a, const float* b, const float* bias, float* out);
 
 }  // namespace specter2

@@ -34,10 +34,10 @@ using dt = memory::data_type;
 using tag = memory::format_tag;
 
 memory::desc plain(int64_t rows, int64_t cols, dt type) { return memory::desc({rows, cols}, type, tag::ab); }
-dt weightType(Precision p) { return p == Precision::BF16 ? dt::bf16 : dt::s8; }
+dt weightType(Precision p) { return p == Precision::F32 ? dt::f32 : p == Precision::BF16 ? dt::bf16 : dt::s8; }
 // u8, not s8: VNNI multiplies u8 by s8 natively, and an s8 source would need oneDNN's s8s8
 // compensation in the weights; the asymmetric u8 range also fits skewed inputs (GELU's outputs).
-dt sourceType(Precision p) { return p == Precision::BF16 ? dt::bf16 : dt::u8; }
+dt sourceType(Precision p) { return p == Precision::F32 ? dt::f32 : p == Precision::BF16 ? dt::bf16 : dt::u8; }
 
 // The weight layout oneDNN picks for products at this precision. It does not depend on the number of
 // rows (checked for 1, 8, 37, 256 and 2048 rows: the same blocked layout), so one packed copy serves
@@ -135,7 +135,7 @@ ReducedPrimitive buildReduced(const Reduced& w, int64_t rows, bool bias, Activat
   const memory::desc a = plain(rows, w.k, sourceType(w.precision)), o = plain(rows, w.n, dt::f32);
   dnnl::post_ops ops;
   memory::desc biasDesc;
-  if (w.precision == Precision::BF16) {
+  if (w.precision != Precision::Int8) {
     if (bias) biasDesc = plain(1, w.n, dt::f32);
     appendActivation(ops, act, alpha);
   } else {
@@ -187,7 +187,7 @@ void applyActivation(Activation act, float alpha, float* data, int64_t rows, int
 }  // namespace
 
 int64_t packReduced(const float* b, int64_t k, int64_t n, Precision p, const void* owner) {
-  if (p != Precision::BF16 && p != Precision::Int8) throw ArgError("precision must be bf16 or int8 for packed weights");
+  if (p != Precision::F32 && p != Precision::BF16 && p != Precision::Int8) throw ArgError("precision must be fp32, bf16 or int8 for packed weights");
   const size_t values = static_cast<size_t>(k) * static_cast<size_t>(n);
   for (size_t i = 0; i < values; i++)
     if (!std::isfinite(b[i])) throw ArgError("weights to pack must be finite");
@@ -199,8 +199,8 @@ int64_t packReduced(const float* b, int64_t k, int64_t n, Precision p, const voi
   r->layout = packedLayout(p, k, n);
   dnnl::engine& engine = cpuEngine();
   r->packed = memory(r->layout, engine);
-  if (p == Precision::BF16) {
-    // oneDNN rounds f32 to bf16 to nearest even.
+  if (p != Precision::Int8) {
+    // fp32: the same values in oneDNN's layout; bf16: oneDNN rounds f32 to bf16 to nearest even.
     reorderInto(memory(plain(k, n, dt::f32), engine, const_cast<float*>(b)), r->packed);
   } else {
     std::vector<float> maxAbs(n, 0.f);
@@ -237,7 +237,7 @@ ReducedShape reducedShape(int64_t id) {
 void unpackReduced(int64_t id, float* out) {
   const auto r = find(id);
   dnnl::engine& engine = cpuEngine();
-  if (r->precision == Precision::BF16) {
+  if (r->precision != Precision::Int8) {
     reorderInto(r->packed, memory(plain(r->k, r->n, dt::f32), engine, out));
     return;
   }
@@ -301,6 +301,13 @@ void matmulReduced(int64_t id, const float* a, int64_t rows, const float* bias, 
   }
   std::unordered_map<int, memory> args = {{DNNL_ARG_WEIGHTS, weightsMemory}, {DNNL_ARG_DST, memory(plain(rows, n, dt::f32), engine, out)}};
 
+  if (w->precision == Precision::F32) {
+    args.insert({DNNL_ARG_SRC, memory(plain(rows, k, dt::f32), engine, const_cast<float*>(a))});
+    if (bias != nullptr) args.insert({DNNL_ARG_BIAS, memory(plain(1, n, dt::f32), engine, const_cast<float*>(bias))});
+    c.primitive.execute(stream, args);
+    stream.wait();
+    return;
+  }
   if (w->precision == Precision::BF16) {
     thread_local std::vector<uint16_t> src;
     const memory converted(plain(rows, k, dt::bf16), engine, scratch(src, static_cast<size_t>(rows) * k));

@@ -1,6 +1,7 @@
-// Reduced-precision matrix products (DESIGN.md §6): bf16 and int8 weights packed once, activations
-// converted or quantized at each product's input, accumulation and outputs in f32. Only the products
-// change precision; everything around them (bias, activation post-ops included) is f32.
+// Products with a model weight (DESIGN.md §6): the weight packed once into oneDNN's layout at fp32, bf16 or
+// int8, the only copy kept; activations converted (bf16) or quantized (int8) at each product's input,
+// accumulation and outputs in f32. Only the products change precision; everything around them (bias,
+// activation post-ops included) is f32.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,8 +17,10 @@ enum class Precision : int { F32 = 0, BF16, Int8, Count };
 // In the order of src/backend/native/addon.ts's INT8_SCALE_CODES.
 enum class Int8Scales : int { PerTensor = 0, PerRow, Count };
 
-// Packs the weight b, row-major [k, n], into a bf16 or int8 copy in the layout oneDNN computes fastest
-// with, and returns its id; b itself is not kept (the caller may free it). int8: symmetric s8 with one
+// Packs the weight b, row-major [k, n], into an fp32, bf16 or int8 copy in the layout oneDNN computes
+// fastest with (measured: 2048×768·768×3072 at 366 GFLOP/s packed against 295 from the plain layout,
+// which oneDNN otherwise reorders block by block inside every call), and returns its id; b itself is
+// not kept (the caller may free it). int8: symmetric s8 with one
 // scale per output channel (column n): scale = max |b[:, n]| / 127, q = round-to-nearest-even(b / scale).
 int64_t packReduced(const float* b, int64_t k, int64_t n, Precision p, const void* owner);
 
@@ -29,7 +32,7 @@ struct ReducedShape {
 // Throws ArgError for an unknown id.
 ReducedShape reducedShape(int64_t id);
 
-// The values the products multiply by (bf16 widened, or q·scale), row-major [k, n].
+// The values the products multiply by (fp32 as given, bf16 widened, or q·scale), row-major [k, n].
 void unpackReduced(int64_t id, float* out);
 
 void dropReduced(int64_t id);

@@ -10,6 +10,10 @@ import { Specter2Error } from "../errors";
  *  products per row and head (fast on wasm and cpu). */
 export type AttentionShape = "batched" | "perHead";
 
+/** The most attention scores (values) one batched product makes at once: 4M values, 16 MiB, so 5 rows of
+ *  256 tokens or one of 512 (SPECTER2's 12 heads). Measured: the same speed as the whole batch at once (ANALYSIS.md). */
+const SCORE_CHUNK_VALUES = 2 ** 22;
+
 const BATCHED_BACKENDS = ["tensorflow", "native", "webgl", "webgpu"];
 
 export function preferredAttentionShape(backendName: string): AttentionShape {
@@ -56,10 +60,26 @@ export class BertSelfAttention {
     return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * rows, this.heads * this.headDim]);
   }
 
-  /** softmax(Q·Kᵀ + mask)·V (Q already scaled) as two BatchMatMuls over [batch, heads, seq, ·]. */
+  /** softmax(Q·Kᵀ + mask)·V (Q already scaled) as two BatchMatMuls over [batch, heads, seq, ·], a few rows of the
+   *  batch at a time: the [rows, heads, seq, seq] scores of all 32 × 512 rows at once would be 400 MB, of one row 12.6 MB. */
   private batched(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D): tf.Tensor4D {
-    // Each [batch, heads, seq, seq] step is freed as soon as the next exists (400 MB each at 32 × 512),
-    // not at the layer's end: two of them at a time at most, which a backend can recycle.
+    const [batch, heads, rows] = q.shape;
+    const perChunk = Math.max(1, Math.floor(SCORE_CHUNK_VALUES / (heads * rows * k.shape[2])));
+    if (perChunk >= batch) return this.batchedChunk(q, k, v, maskBias);
+    const parts: tf.Tensor4D[] = [];
+    for (let b = 0; b < batch; b += perChunk) {
+      const n = Math.min(perChunk, batch - b);
+      const rowsOf = <T extends tf.Tensor4D>(t: T) => tf.slice(t, [b, 0, 0, 0], [n, -1, -1, -1]);
+      parts.push(tf.tidy(() => this.batchedChunk(rowsOf(q), rowsOf(k), rowsOf(v), rowsOf(maskBias))));
+    }
+    const context = tf.concat(parts, 0);
+    parts.forEach((p) => p.dispose());
+    return context;
+  }
+
+  private batchedChunk(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D): tf.Tensor4D {
+    // Each [rows, heads, seq, seq] step is freed as soon as the next exists, not at the layer's end: two of them
+    // at a time at most, which a backend can recycle.
     const products = tf.matMul(q, k, false, true);
     const scores = tf.add(products, maskBias);
     products.dispose();

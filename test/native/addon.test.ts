@@ -30,18 +30,18 @@ const ADD = BINARY_CODES.Add;
     const a = new Float32Array(6); // [1, 2, 3]
     const b = new Float32Array(12); // [1, 3, 4]
     const out = sentinel(8); // [1, 2, 4]
-    const ok: unknown[] = [a, [1, 2, 3], b, [1, 3, 4], false, false, null, null, 0, 0, false, out];
+    const ok: unknown[] = [a, [1, 2, 3], b, [1, 3, 4], false, false, null, null, 0, 0, out];
     const w = (changes: Record<number, unknown>) => withArgs(ok, changes);
 
     it("a good call works: [2, 3]·[3, 4] of ones is 3 everywhere", () => {
       const result = sentinel(8);
-      expect(addon.matmul(a.fill(1), [1, 2, 3], b.fill(1), [1, 3, 4], false, false, null, null, 0, 0, false, result)).toBeUndefined();
+      expect(addon.matmul(a.fill(1), [1, 2, 3], b.fill(1), [1, 3, 4], false, false, null, null, 0, 0, result)).toBeUndefined();
       expect(Array.from(result)).toEqual(new Array(8).fill(3));
     });
 
     it.each([
-      ["too few arguments", ok.slice(0, 11), /expected 12 arguments, got 11/],
-      ["too many arguments", [...ok, null], /expected 12 arguments, got 13/],
+      ["too few arguments", ok.slice(0, 10), /expected 11 arguments, got 10/],
+      ["too many arguments", [...ok, null], /expected 11 arguments, got 12/],
       ["a plain array for a", w({ 0: [1, 2, 3, 4, 5, 6] }), /a must be a Float32Array/],
       ["an Int32Array for b", w({ 2: new Int32Array(12) }), /b must be a Float32Array/],
       ["a Float64Array for a", w({ 0: new Float64Array(6) }), /a must be a Float32Array/],
@@ -66,13 +66,12 @@ const ADD = BINARY_CODES.Add;
       ["a fractional activation", w({ 8: 1.5 }), /activation must be an integer code/],
       ["a negative activation", w({ 8: -1 }), /activation must be an integer code/],
       ["a string alpha", w({ 9: "0.1" }), /alpha must be a number/],
-      ["a number for packB", w({ 10: 1 }), /packB must be a boolean/],
-      ["out one value short", w({ 11: new Float32Array(7) }), /out has 7 values, its dimensions say 8/],
-      ["out one value long", w({ 11: new Float32Array(9) }), /out has 9 values, its dimensions say 8/],
-      ["a plain array for out", w({ 11: new Array(8).fill(0) }), /out must be a Float32Array/],
-      ["a Float64Array for out", w({ 11: new Float64Array(8) }), /out must be a Float32Array/],
-      ["null for out", w({ 11: null }), /out must be a Float32Array/],
-      ["an empty out", w({ 11: new Float32Array(0) }), /out must not be empty/],
+      ["out one value short", w({ 10: new Float32Array(7) }), /out has 7 values, its dimensions say 8/],
+      ["out one value long", w({ 10: new Float32Array(9) }), /out has 9 values, its dimensions say 8/],
+      ["a plain array for out", w({ 10: new Array(8).fill(0) }), /out must be a Float32Array/],
+      ["a Float64Array for out", w({ 10: new Float64Array(8) }), /out must be a Float32Array/],
+      ["null for out", w({ 10: null }), /out must be a Float32Array/],
+      ["an empty out", w({ 10: new Float32Array(0) }), /out must not be empty/],
     ])("%s throws", (_name, args, message) => {
       expectRefused("matmul", args, message, out);
     });
@@ -226,27 +225,6 @@ const ADD = BINARY_CODES.Add;
     });
   });
 
-  describe("forgetPacked and packedBytes", () => {
-    it.each([
-      ["no arguments", [], /expected 1 arguments, got 0/],
-      ["two arguments", [new Float32Array(1), new Float32Array(1)], /expected 1 arguments, got 2/],
-      ["a plain array", [[1, 2]], /b must be a Float32Array/],
-      ["an Int32Array", [new Int32Array(2)], /b must be a Float32Array/],
-      ["null", [null], /b must be a Float32Array/],
-      ["an empty array", [new Float32Array(0)], /b must not be empty/],
-    ])("forgetPacked with %s throws", (_name, args, message) => {
-      expectRefused("forgetPacked", args, message);
-    });
-
-    it("forgetting an array that was never packed changes nothing", () => {
-      const before = addon.packedBytes();
-      expect(typeof before).toBe("number");
-      expect(before).toBeGreaterThanOrEqual(0);
-      expect(addon.forgetPacked(new Float32Array(16))).toBeUndefined();
-      expect(addon.packedBytes()).toBe(before);
-    });
-  });
-
   it("thread counts are checked", () => {
     expect(() => addon.setThreads(0)).toThrow(/threads must be an integer/);
     expect(() => addon.setThreads(2.5)).toThrow(/threads must be an integer/);
@@ -262,7 +240,7 @@ const ADD = BINARY_CODES.Add;
     it("matmul: 2·3 + 1 = 7", () => {
       const dims: Dims3 = [1, 1, 1];
       const out = sentinel(1);
-      addon.matmul(Float32Array.of(2), dims, Float32Array.of(3), dims, false, false, Float32Array.of(1), dims, 0, 0, false, out);
+      addon.matmul(Float32Array.of(2), dims, Float32Array.of(3), dims, false, false, Float32Array.of(1), dims, 0, 0, out);
       expect(Array.from(out)).toEqual([7]);
     });
 

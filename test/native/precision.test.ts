@@ -96,6 +96,8 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
   it.each(["bf16", "int8"] as const)("%s: the weight matrices are packed once and their float32 values not kept; reading one back gives the values its products use", async (precision) => {
     const dir = dirs.get("houlsby")!;
     const addon = loadAddon();
+    const start = addon.reducedBytes();
+    // The fp32 model's matrices are packed too (in fp32): only the bytes the reduced model adds are its own.
     const reference = await Specter2.load(dir, { workers: 0, backend: "native", adapters: [] });
     const before = addon.reducedBytes();
     const engine = await Specter2.load(dir, { workers: 0, backend: "native", precision, adapters: [] });
@@ -141,7 +143,7 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
       await engine.close();
       await reference.close();
     }
-    expect(addon.reducedBytes()).toBe(before); // freed with the model
+    expect(addon.reducedBytes()).toBe(start); // freed with the models
   });
 
   it("two models of different precisions share the backend: each forward pass runs at its own", async () => {

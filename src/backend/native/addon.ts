@@ -35,13 +35,8 @@ export interface NativeAddon {
     biasDims: Dims3 | null,
     activation: number,
     alpha: number,
-    packB: boolean,
     out: Float32Array,
   ): void;
-  /** Drops the packed copies of weight b made for matmuls with packB (before its memory is freed). */
-  forgetPacked(b: Float32Array): void;
-  /** Bytes held in packed copies of weights. */
-  packedBytes(): number;
   /** out = op(a, b) with tfjs' broadcasting, row-major in the broadcast shape. */
   binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array): void;
@@ -65,13 +60,13 @@ export interface NativeAddon {
     alpha: number,
     out: Float32Array,
   ): void;
-  /** Packs a weight, row-major [k, n], as bf16 or int8 (PRECISION_CODES; int8: s8 with a scale per column) and returns
-   *  its id; `b` is not kept. */
+  /** Packs a weight, row-major [k, n], in oneDNN's layout as fp32, bf16 or int8 (PRECISION_CODES; int8: s8 with a
+   *  scale per column) and returns its id; `b` is not kept. */
   packReduced(b: Float32Array, dims: [number, number], precision: number): number;
-  /** The values a packed weight multiplies by (bf16 widened, or q · scale), row-major [k, n]. */
+  /** The values a packed weight multiplies by (fp32 as given, bf16 widened, or q · scale), row-major [k, n]. */
   unpackReduced(id: number, out: Float32Array): void;
   dropReduced(id: number): void;
-  /** Bytes held in packed bf16 and int8 weights. */
+  /** Bytes held in packed weights (every precision). */
   reducedBytes(): number;
   /** out [batch·m, n] = act(a · W + bias) with W a packed weight: a stored [batch, m, k] untransposed, bias n values. */
   matmulReduced(id: number, a: Float32Array, aDims: Dims3, bias: Float32Array | null, activation: number, alpha: number, int8Scales: number, out: Float32Array): void;

@@ -31,8 +31,8 @@ function product(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
-/** The values of a non-empty float32 tensor (no copy), or null: what every native kernel takes. A weight packed at
- *  bf16 or int8 has no float32 values: it is unpacked (a copy, the values its products use). */
+/** The values of a non-empty float32 tensor (no copy), or null: what every native kernel takes. A packed weight
+ *  matrix has no float32 values: it is unpacked (a copy, the values its products use). */
 export function floatValues(t: tf.TensorInfo | undefined, backend: MathBackendCPU): Float32Array | null {
   const reduced = t && (backend as Partial<NativeBackend>).reducedWeight?.(t.dataId);
   if (reduced) return (backend as NativeBackend).unpacked(reduced);
@@ -78,7 +78,7 @@ interface MatMulCall {
   alpha: number;
 }
 
-/** x · W for a weight packed at bf16 or int8 (W stored [k, n]): the addon's reduced product where it covers the case
+/** x · W for a packed weight (W stored [k, n], at fp32, bf16 or int8): the addon's packed product where it covers the case
  *  (x untransposed, W untransposed and unbatched, the bias one value per column), else null. */
 function reducedMatMul(addon: NativeAddon, backend: NativeBackend, w: ReducedWeight, c: MatMulCall): tf.TensorInfo | null {
   const a = operand(c.a, backend);
@@ -120,13 +120,12 @@ function nativeMatMul(addon: NativeAddon, backend: NativeBackend, c: MatMulCall)
     bias = { values, dims };
   }
   const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];
-  const packB = c.b !== undefined && backend.isConstant(c.b.dataId);
   // Two activations (attention's products) at the policy's precision; a product with a weight at its weight's.
-  const lowered = !packB && reduced === undefined && !(c.a !== undefined && backend.isConstant(c.a.dataId)) && backend.precisionPolicy.activations === "bf16";
+  const lowered = reduced === undefined && !(c.a !== undefined && backend.reducedWeight(c.a.dataId)) && backend.precisionPolicy.activations === "bf16";
   return result(backend, [...outer, m, n], (out) =>
     lowered
       ? addon.matmulBf16(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, out)
-      : addon.matmul(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, packB, out),
+      : addon.matmul(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, out),
   );
 }
 

@@ -10,19 +10,18 @@ import type { NativeAddon } from "./addon";
 import { PRECISION_CODES } from "./addon";
 import { OutputPool } from "./outputPool";
 
-/** A weight packed at bf16 or int8 by the addon, its float32 values gone (markConstant). */
+/** A weight matrix packed by the addon in oneDNN's layout at its precision (fp32 included), its float32 values
+ *  gone (markConstant): the packed copy is the only one. */
 export interface ReducedWeight {
   id: number;
   k: number;
   n: number;
-  precision: Exclude<Precision, "fp32">;
+  precision: Precision;
 }
 
 export class NativeBackend extends MathBackendCPU {
   private readonly pool = new OutputPool();
-  /** Tensors declared constant (src/backend/constants.ts): their matmuls use pre-packed weights. */
-  private readonly constants = new Set<DataId>();
-  /** Constants packed at bf16 or int8: their tensors hold no values (an empty array), the addon holds the packed copy. */
+  /** Weight matrices packed by the addon: their tensors hold no values (an empty array), the addon holds the packed copy. */
   private readonly reduced = new Map<DataId, ReducedWeight>();
   private policy: PrecisionPolicy = precisionPolicy("fp32", { hidden: 0, intermediate: 0 });
 
@@ -39,18 +38,17 @@ export class NativeBackend extends MathBackendCPU {
     return this.policy;
   }
 
-  /** A weight declared constant: packed for oneDNN at its first product (fp32), or now at the policy's reduced
-   *  precision, its float32 values then dropped (2-D float32 weights only; anything else stays fp32). */
+  /** A weight declared constant. A 2-D float32 matrix is packed now, at the precision the policy gives its role,
+   *  and its float32 values dropped: one resident copy, in the layout the products read (fp32 packed that way
+   *  multiplies bit for bit as from the plain array: test/native/backend.test.ts). Any other constant (a vector,
+   *  an integer tensor) stays as it is. */
   markConstant(dataId: DataId, shape: readonly number[] = []): void {
     const entry = this.data.get(dataId);
     if (entry === undefined) return;
     const values = entry.values;
-    const precision = shape.length === 2 ? this.policy.weights[roleOf(shape, this.policy.widths)] : "fp32";
-    if (precision === "fp32" || entry.dtype !== "float32" || !(values instanceof Float32Array) || values.length === 0 || this.reduced.has(dataId)) {
-      this.constants.add(dataId);
-      return;
-    }
+    if (shape.length !== 2 || entry.dtype !== "float32" || !(values instanceof Float32Array) || values.length === 0 || this.reduced.has(dataId)) return;
     const [k, n] = shape;
+    const precision = this.policy.weights[roleOf(shape, this.policy.widths)];
     const id = this.addon.packReduced(values, [k, n], PRECISION_CODES[precision]);
     this.reduced.set(dataId, { id, k, n, precision });
     // tfjs keeps the tensor's entry (its shape, dtype and reference count are the engine's bookkeeping), with no
@@ -59,16 +57,12 @@ export class NativeBackend extends MathBackendCPU {
     this.forget(values);
   }
 
-  isConstant(dataId: DataId): boolean {
-    return this.constants.has(dataId);
-  }
-
-  /** The packed bf16 or int8 copy of a constant, or undefined where it is kept in float32. */
+  /** The packed copy of a weight matrix, or undefined for any other tensor. */
   reducedWeight(dataId: DataId): ReducedWeight | undefined {
     return this.reduced.get(dataId);
   }
 
-  /** A reduced weight's values as the products use them (bf16 widened, int8 dequantized), row-major [k, n]. */
+  /** A packed weight's values as the products use them (fp32 as stored, bf16 widened, int8 dequantized), row-major [k, n]. */
   unpacked(w: ReducedWeight): Float32Array {
     const out = new Float32Array(w.k * w.n);
     this.addon.unpackReduced(w.id, out);
@@ -104,8 +98,6 @@ export class NativeBackend extends MathBackendCPU {
     const values = this.data.get(dataId)?.values;
     const removed = super.disposeData(dataId, force);
     if (removed && values !== undefined) {
-      // Its packed copies go first: once its memory is freed, another array may take its address.
-      if (this.constants.delete(dataId) && values instanceof Float32Array && values.length > 0) this.addon.forgetPacked(values);
       const reduced = this.reduced.get(dataId);
       if (reduced !== undefined) {
         this.reduced.delete(dataId);
