@@ -36,6 +36,7 @@ export function precisionPolicy(precision: Precision, widths: PrecisionPolicy["w
 interface ConstantAware {
   markConstant(dataId: tf.DataId, shape: readonly number[]): void;
   setPrecisionPolicy(policy: PrecisionPolicy): void;
+  endForwardPass(): void;
 }
 
 /** `t` must never be written again (tfjs tensors are immutable; this also promises it is not a view of
@@ -61,4 +62,10 @@ export function usePrecision(policy: PrecisionPolicy): void {
   const backend = tf.backend() as Partial<ConstantAware>;
   if (backend.setPrecisionPolicy) backend.setPrecisionPolicy(policy);
   else if (policy.precision !== "fp32") throw new Error(`precision ${policy.precision} needs the native backend, not ${tf.getBackend()}`);
+}
+
+/** A forward pass is over and its tensors disposed: the native backend sizes the outputs it keeps for reuse by what
+ *  recent passes needed at once (src/backend/native/outputPool.ts). Other backends ignore it. */
+export function endForwardPass(): void {
+  (tf.backend() as Partial<ConstantAware>).endForwardPass?.();
 }

@@ -2,7 +2,7 @@
 // batch of token ids. The engine runs it in-process or in each worker thread, in Node and in the browser.
 import * as tf from "@tensorflow/tfjs-core";
 import type { Precision, PrecisionPolicy, PrecisionTuning } from "../backend/info";
-import { backendHasPrecision, precisionPolicy, usePrecision } from "../backend/constants";
+import { backendHasPrecision, endForwardPass, precisionPolicy, usePrecision } from "../backend/constants";
 import type { BackendInfo } from "../backend/info";
 import { Specter2Error } from "../errors";
 import { Adapter } from "../model/adapter";
@@ -105,6 +105,7 @@ export class LocalModel {
     });
     const flat = (await pooled.data()) as Float32Array;
     pooled.dispose();
+    endForwardPass();
     const hidden = this.model.config.hidden_size;
     return ids.map((_, r) => flat.slice(r * hidden, (r + 1) * hidden));
   }

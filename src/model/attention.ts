@@ -10,9 +10,6 @@ import { Specter2Error } from "../errors";
  *  products per row and head (fast on wasm and cpu). */
 export type AttentionShape = "batched" | "perHead";
 
-/** The most attention scores (values) one batched product makes at once: 4M values, 16 MiB, so 5 rows of
- *  256 tokens or one of 512 (SPECTER2's 12 heads). Measured: the same speed as the whole batch at once (ANALYSIS.md). */
-const SCORE_CHUNK_VALUES = 2 ** 22;
 
 const BATCHED_BACKENDS = ["tensorflow", "native", "webgl", "webgpu"];
 
@@ -21,6 +18,10 @@ export function preferredAttentionShape(backendName: string): AttentionShape {
 }
 
 export class BertSelfAttention {
+  /** The most attention scores (values) one batched product makes at once: 4M values, 16 MiB, so 5 rows of
+   *  256 tokens or one of 512 (SPECTER2's 12 heads). Measured against the whole batch at once: ANALYSIS.md.
+   *  @internal (benchmarks/attentionChunks.ts changes it to measure) */
+  static scoreChunkValues = 2 ** 22;
   private readonly heads: number;
   private readonly headDim: number;
 
@@ -64,7 +65,7 @@ export class BertSelfAttention {
    *  batch at a time: the [rows, heads, seq, seq] scores of all 32 × 512 rows at once would be 400 MB, of one row 12.6 MB. */
   private batched(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D): tf.Tensor4D {
     const [batch, heads, rows] = q.shape;
-    const perChunk = Math.max(1, Math.floor(SCORE_CHUNK_VALUES / (heads * rows * k.shape[2])));
+    const perChunk = Math.max(1, Math.floor(BertSelfAttention.scoreChunkValues / (heads * rows * k.shape[2])));
     if (perChunk >= batch) return this.batchedChunk(q, k, v, maskBias);
     const parts: tf.Tensor4D[] = [];
     for (let b = 0; b < batch; b += perChunk) {

@@ -11,6 +11,7 @@ import type { NativeAddon } from "../../src/backend/native/addon";
 import { loadAddon, nativeAddonPath } from "../../src/backend/native/addon";
 import type { NativeBackend } from "../../src/backend/native/nativeBackend";
 import { declareConstant } from "../../src/backend/constants";
+import { PASSES_REMEMBERED } from "../../src/backend/native/outputPool";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 import { seededSigned } from "../../convert/seededRandom";
 
@@ -357,6 +358,29 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
     } finally {
       await model.close();
       addon.setThreads(before);
+    }
+  });
+});
+
+(NATIVE_BUILT ? describe : describe.skip)("the output pool between forward passes", () => {
+  it("keeps what a long batch needed while such batches run, and gives it back within PASSES_REMEMBERED short ones", async () => {
+    const { Specter2 } = await import("../../src/specter2");
+    const model = await Specter2.load(join(__dirname, "..", "..", "weights", "specter2-tiny"), { workers: 0, backend: "native" });
+    try {
+      const pooled = () => (tf.backend() as NativeBackend).pooledBytes;
+      const row = (length: number) => [2, ...Array.from({ length: length - 2 }, (_, i) => 5 + (i % 300)), 3];
+      const long = Array.from({ length: 16 }, () => row(512));
+      await model.embedBatch(long, null);
+      const afterLong = pooled();
+      // 16 × 512 rows: each [16·512, 64] activation is 2 MiB, the attention scores 16 MiB a chunk.
+      expect(afterLong).toBeGreaterThan(16 * 2 ** 20);
+      await model.embedBatch(long, null);
+      expect(pooled()).toBeLessThanOrEqual(afterLong * 1.01); // the same shapes again: reused, not grown
+      for (let i = 0; i < PASSES_REMEMBERED; i++) await model.embedBatch([row(8)], null);
+      // Eight tokens of width 64 need a few KiB per output.
+      expect(pooled()).toBeLessThan(2 ** 20);
+    } finally {
+      await model.close();
     }
   });
 });

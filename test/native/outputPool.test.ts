@@ -1,5 +1,5 @@
 // The native backend's output pool (pure JavaScript, so it runs where the addon is not built too).
-import { OutputPool, sizeClass } from "../../src/backend/native/outputPool";
+import { OutputPool, PASSES_REMEMBERED, sizeClass } from "../../src/backend/native/outputPool";
 
 describe("sizeClass", () => {
   it("holds the length, with at most 1/8 unused above 16 values, for every length up to 2^20 and some beyond", () => {
@@ -57,5 +57,42 @@ describe("OutputPool", () => {
     expect(second.some((x) => first.includes(x))).toBe(false); // another class: fresh buffers
     second.forEach((x) => pool.give(x));
     expect([pool.take(1700).buffer, pool.take(1700).buffer].every((x) => second.includes(x as ArrayBuffer))).toBe(true);
+  });
+
+  it("keeps no more free than the most a recent pass had in use at once", () => {
+    const pool = new OutputPool();
+    // One pass with two 4096-byte outputs alive at once, then a third after one of them went back.
+    const a = pool.take(1000).buffer as ArrayBuffer;
+    const b = pool.take(1000).buffer as ArrayBuffer;
+    pool.give(a);
+    const c = pool.take(1000).buffer as ArrayBuffer;
+    expect(c).toBe(a); // reused
+    pool.give(b);
+    pool.give(c);
+    pool.endPass();
+    expect(pool.bytes).toBe(2 * 4096);
+    // Outputs that were never in use at once in a recent pass are not kept: a buffer given back beyond them is dropped.
+    pool.give(new ArrayBuffer(4096));
+    expect(pool.bytes).toBe(2 * 4096);
+  });
+
+  it("after a run of long passes, shrinks to what short passes need within PASSES_REMEMBERED passes, and the same shapes again allocate nothing", () => {
+    const pool = new OutputPool();
+    const long = () => [pool.take(1 << 20), pool.take(1 << 20)].map((x) => x.buffer as ArrayBuffer); // 4 MiB each
+    const first = long();
+    first.forEach((x) => pool.give(x));
+    pool.endPass();
+    const again = long();
+    expect(again.every((x) => first.includes(x))).toBe(true);
+    again.forEach((x) => pool.give(x));
+    pool.endPass();
+    for (let i = 0; i < PASSES_REMEMBERED; i++) {
+      // The long passes are still among the last PASSES_REMEMBERED: their class stays (one of its two buffers goes
+      // when a small one comes back, since the free bytes may not pass the long pass's 8 MiB).
+      expect(pool.bytes).toBeGreaterThanOrEqual(4 * 2 ** 20);
+      pool.give(pool.take(1000).buffer as ArrayBuffer);
+      pool.endPass();
+    }
+    expect(pool.bytes).toBe(4096);
   });
 });

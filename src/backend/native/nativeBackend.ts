@@ -140,7 +140,15 @@ export class NativeBackend extends MathBackendCPU {
     const count = buffer && this.holders.get(buffer);
     if (count === undefined) return;
     if (count > 1) this.holders.set(buffer, count - 1);
-    else this.holders.delete(buffer);
+    else {
+      this.holders.delete(buffer);
+      this.pool.letGo(buffer as ArrayBuffer);
+    }
+  }
+
+  /** A forward pass ended (src/backend/constants.ts endForwardPass): the pool keeps what recent passes needed. */
+  endForwardPass(): void {
+    this.pool.endPass();
   }
 
   private recycle(buffer: ArrayBufferLike): void {

@@ -13,45 +13,80 @@ export function sizeClass(length: number): number {
   return Math.ceil(length / step) * step;
 }
 
+/** How many recent forward passes the pool keeps enough free memory for: the largest of them. */
+export const PASSES_REMEMBERED = 8;
+
 export class OutputPool {
   /** Free buffers by capacity; the Map's order is least recently used first (a class moves to the end
    *  when used), so the classes of the shapes in use now are the ones kept. */
   private readonly free = new Map<number, ArrayBuffer[]>();
   private freeBytes = 0;
+  /** Bytes of buffers taken and not given back (nor let go). */
+  private inUse = 0;
+  /** The most in use at once during the pass now running, and during each of the last PASSES_REMEMBERED. */
+  private passPeak = 0;
+  private readonly recentPeaks: number[] = [];
 
-  /** `maxFreeBytes` bounds what is kept for reuse; beyond it the least recently used classes are left to
-   *  the garbage collector. */
+  /** What is kept for reuse is bounded by the most a recent forward pass had in use at once (a pass of the same
+   *  shapes again finds all it needs; after a run of long batches ends, the pool shrinks within PASSES_REMEMBERED
+   *  passes), and by `maxFreeBytes`; beyond it the least recently used classes are left to the garbage collector. */
   constructor(private readonly maxFreeBytes = 2 ** 31) {}
 
   /** `length` values over a pooled buffer of its size class (the array is a view of its start). */
   take(length: number): Float32Array {
     const capacity = sizeClass(length);
     const list = this.free.get(capacity);
-    const buffer = list?.pop();
+    let buffer = list?.pop();
     if (list !== undefined) this.touch(capacity, list);
-    if (buffer === undefined) return new Float32Array(new ArrayBuffer(capacity * 4), 0, length);
-    this.freeBytes -= buffer.byteLength;
+    if (buffer === undefined) buffer = new ArrayBuffer(capacity * 4);
+    else this.freeBytes -= buffer.byteLength;
+    this.inUse += buffer.byteLength;
+    this.passPeak = Math.max(this.passPeak, this.inUse);
     return new Float32Array(buffer, 0, length);
   }
 
   /** Takes back a buffer from take(); the caller must hold no view of it any more. */
   give(buffer: ArrayBuffer): void {
-    if (buffer.byteLength > this.maxFreeBytes) return;
+    this.inUse -= buffer.byteLength;
+    if (buffer.byteLength > this.bound) return;
     const capacity = buffer.byteLength / 4;
     const list = this.free.get(capacity) ?? [];
     list.push(buffer);
     this.touch(capacity, list);
     this.freeBytes += buffer.byteLength;
-    for (const [c, stale] of this.free) {
-      if (this.freeBytes <= this.maxFreeBytes) break;
-      while (stale.length > 0 && this.freeBytes > this.maxFreeBytes) this.freeBytes -= stale.pop()!.byteLength;
-      if (stale.length === 0) this.free.delete(c);
-    }
+    this.trim();
+  }
+
+  /** A buffer from take() that will not come back (a tensor kept its memory, e.g. a weight that was packed). */
+  letGo(buffer: ArrayBuffer): void {
+    this.inUse -= buffer.byteLength;
+  }
+
+  /** A forward pass ended: its peak joins the recent ones, and what the bound no longer covers is freed. */
+  endPass(): void {
+    this.recentPeaks.push(this.passPeak);
+    if (this.recentPeaks.length > PASSES_REMEMBERED) this.recentPeaks.shift();
+    this.passPeak = this.inUse;
+    this.trim();
   }
 
   /** Bytes held for reuse now. */
   get bytes(): number {
     return this.freeBytes;
+  }
+
+  /** The most free bytes kept: as much as the largest recent pass (or the one running) had in use at once. */
+  private get bound(): number {
+    return Math.min(this.maxFreeBytes, Math.max(this.passPeak, ...this.recentPeaks));
+  }
+
+  private trim(): void {
+    const bound = this.bound;
+    for (const [c, stale] of this.free) {
+      if (this.freeBytes <= bound) break;
+      while (stale.length > 0 && this.freeBytes > bound) this.freeBytes -= stale.pop()!.byteLength;
+      if (stale.length === 0) this.free.delete(c);
+    }
   }
 
   /** Marks the class as the most recently used (and drops it when empty). */
