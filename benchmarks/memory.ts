@@ -1,6 +1,6 @@
 // Peak memory (issue 18): each engine in its own process on the same realistic papers at batch 8, full-size model,
 // with where this project's memory goes. Prints a markdown table (benchmarks/RESULTS.md "Memory at batch 8").
-//   npx ts-node --transpile-only benchmarks/memory.ts [--papers 48]
+//   npx ts-node --transpile-only benchmarks/memory.ts [--papers 48] [--engines native,wasm,...]
 import { cpus, loadavg } from "node:os";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -59,8 +59,9 @@ async function main(): Promise<void> {
       : []),
     { engine: "wasm", label: "this project, wasm (1 thread)" },
   ];
+  const only = process.argv.includes("--engines") ? process.argv[process.argv.indexOf("--engines") + 1].split(",") : undefined;
   const rows: Row[] = [];
-  for (const p of plan) {
+  for (const p of plan.filter((x) => only === undefined || only.includes(x.engine))) {
     log(p.label);
     const report = p.engine.startsWith("torch") ? runTorch(hub, spec, p.engine.split("-")[1] as Precision).report : runEngine(p.engine as EngineName, spec);
     rows.push({ ...p, report });

@@ -37,6 +37,7 @@ interface ConstantAware {
   markConstant(dataId: tf.DataId, shape: readonly number[]): void;
   setPrecisionPolicy(policy: PrecisionPolicy): void;
   endForwardPass(): void;
+  releaseMemory(): void;
 }
 
 /** `t` must never be written again (tfjs tensors are immutable; this also promises it is not a view of
@@ -68,4 +69,10 @@ export function usePrecision(policy: PrecisionPolicy): void {
  *  recent passes needed at once (src/backend/native/outputPool.ts). Other backends ignore it. */
 export function endForwardPass(): void {
   (tf.backend() as Partial<ConstantAware>).endForwardPass?.();
+}
+
+/** A model's weights are loaded (their float32 copies packed and dropped): the native backend gives the memory back
+ *  to the system. Other backends ignore it. */
+export function releaseMemory(): void {
+  (tf.backend() as Partial<ConstantAware>).releaseMemory?.();
 }

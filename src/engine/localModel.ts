@@ -2,7 +2,7 @@
 // batch of token ids. The engine runs it in-process or in each worker thread, in Node and in the browser.
 import * as tf from "@tensorflow/tfjs-core";
 import type { Precision, PrecisionPolicy, PrecisionTuning } from "../backend/info";
-import { backendHasPrecision, endForwardPass, precisionPolicy, usePrecision } from "../backend/constants";
+import { backendHasPrecision, endForwardPass, precisionPolicy, releaseMemory, usePrecision } from "../backend/constants";
 import type { BackendInfo } from "../backend/info";
 import { Specter2Error } from "../errors";
 import { Adapter } from "../model/adapter";
@@ -77,6 +77,7 @@ export class LocalModel {
       m.dispose();
       throw e;
     }
+    releaseMemory();
     return m;
   }
 

@@ -59,11 +59,17 @@ export function alignedBytes(data: Uint8Array): ArrayBuffer {
   return new Uint8Array(data).buffer;
 }
 
+function ownsItsBuffer(data: Uint8Array): boolean {
+  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+}
+
 /** The tensor's values as float32 (F32, F16, BF16, F64 sources). */
 export function toFloat32(t: RawTensor, name: string, details?: ErrorDetails): Float32Array {
   switch (t.dtype) {
     case "F32":
-      return new Float32Array(alignedBytes(t.data));
+      // Bytes that are a buffer of their own (read a tensor at a time) become the values as they are; a view into a
+      // whole file is copied, so the file's buffer can go once the tensors are made.
+      return ownsItsBuffer(t.data) ? new Float32Array(t.data.buffer, 0, t.data.byteLength / 4) : new Float32Array(alignedBytes(t.data));
     case "F16": {
       const bits = new Uint16Array(alignedBytes(t.data));
       const table = halfToFloatTable();

@@ -2,7 +2,7 @@
 // (`info`, `search` and the engine read them before anything loads), and a ModelSource over its files for the
 // loaders in src/weights/openModel.ts.
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync, realpathSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, sep } from "node:path";
 import type { BertConfig } from "../model/config";
@@ -12,6 +12,7 @@ import type { Manifest } from "./modelDir";
 import { CONFIG_FILE, MANIFEST_FILE } from "./modelDir";
 import { modelPath } from "./modelPath";
 import type { ModelSource } from "./openModel";
+import type { RangeReader } from "./safetensors";
 import { checkManifest, manifestPaths } from "./openModel";
 import { verifyManifestFiles } from "./verify";
 
@@ -55,12 +56,48 @@ export function nodeModelSource(dir: string): ModelSource {
       try {
         return new Uint8Array(await readFile(file));
       } catch (e) {
-        const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
-        if (missing && optional) return null;
-        throw new Specter2Error(missing ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT", missing ? `${file}: missing` : `${file}: ${(e as Error).message}`, { file }, { cause: e });
+        if ((e as NodeJS.ErrnoException).code === "ENOENT" && optional) return null;
+        throw unreadable(file, e);
       }
     },
     sha256: async (bytes) => createHash("sha256").update(bytes).digest("hex"),
+    withRanges: async (path, use) => {
+      const file = modelPath(dir, path);
+      let fd: number;
+      try {
+        fd = openSync(file, "r");
+      } catch (e) {
+        throw unreadable(file, e);
+      }
+      try {
+        return use(fileRanges(fd, file));
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+/** MODEL_NOT_FOUND for a file that is not there, BAD_CHECKPOINT for one that cannot be read; naming it. */
+function unreadable(file: string, e: unknown): Specter2Error {
+  const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+  return new Specter2Error(missing ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT", missing ? `${file}: missing` : `${file}: ${(e as Error).message}`, { file }, { cause: e });
+}
+
+/** An open file read at offsets, each read into a buffer of its own. */
+function fileRanges(fd: number, file: string): RangeReader {
+  const size = fstatSync(fd).size;
+  return {
+    size,
+    read(offset, length) {
+      const bytes = new Uint8Array(length);
+      for (let done = 0; done < length; ) {
+        const n = readSync(fd, bytes, done, length - done, offset + done);
+        if (n === 0) throw new Specter2Error("BAD_CHECKPOINT", `${file}: file shrank while reading (${offset + done} of ${size} bytes)`, { file });
+        done += n;
+      }
+      return bytes;
+    },
   };
 }
 

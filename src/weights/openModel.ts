@@ -9,6 +9,7 @@ import { tokenizerFromFiles } from "../tokenizer/fromFiles";
 import { Specter2Error } from "../errors";
 import { checkDigest } from "./integrity";
 import type { Manifest } from "./modelDir";
+import type { ModelSource } from "./modelSource";
 import {
   adapterConfigFile,
   adapterWeightsFile,
@@ -21,20 +22,10 @@ import {
   TOKENIZER_CONFIG_FILE,
   VOCAB_FILE,
 } from "./modelDir";
-import { parseSafetensors } from "./safetensors";
+import { parseSafetensors, readSafetensorsRanges } from "./safetensors";
 import { floatTensors } from "./tensors";
 
-/** Where a model directory's files are read from. */
-export interface ModelSource {
-  /** The directory or URL as the caller gave it. */
-  readonly location: string;
-  /** How errors and fields name one of its files (a path or a URL). */
-  name(path: string): string;
-  /** A file's bytes by its manifest path; MODEL_NOT_FOUND naming it if it is not there. `optional`: null then. */
-  read(path: string, optional?: boolean): Promise<Uint8Array | null>;
-  /** Hex sha256 of bytes, as the platform computes it (node:crypto, SubtleCrypto). */
-  sha256(bytes: Uint8Array): Promise<string>;
-}
+export type { ModelSource } from "./modelSource";
 
 export interface OpenedModel {
   source: ModelSource;
@@ -135,10 +126,15 @@ export async function readChecked(model: Omit<OpenedModel, "config">, path: stri
   return bytes;
 }
 
-/** The file's tensors as float32, refused if any value is NaN or ±Inf. */
+/** The file's tensors as float32, refused if any value is NaN or ±Inf. Read a tensor at a time where the source can
+ *  (the peak then holds each tensor once, not the whole file beside its tensors), else whole. */
 async function finiteTensors(model: OpenedModel, path: string): Promise<Map<string, tf.Tensor>> {
   const name = model.source.name(path);
-  return floatTensors(parseSafetensors(await readChecked(model, path), name).tensors, name);
+  const raw =
+    !model.verify && model.source.withRanges
+      ? await model.source.withRanges(path, (reader) => readSafetensorsRanges(reader, name))
+      : parseSafetensors(await readChecked(model, path), name);
+  return floatTensors(raw.tensors, name);
 }
 
 export async function loadBaseTensors(model: OpenedModel): Promise<{ tensors: Map<string, tf.Tensor>; origin: string }> {

@@ -38,19 +38,52 @@ export function parseSafetensors(bytes: Uint8Array, file: string, knownHeaderLen
   if (bytes.byteLength < 8) throw new SafetensorsError(file, `file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = knownHeaderLength ?? checkHeaderLength(file, view.getBigUint64(0, true), bytes.byteLength);
+  const dataStart = 8 + headerLength;
+  const { entries, metadata } = parseHeader(file, bytes.subarray(8, dataStart), bytes.byteLength - dataStart);
+  const tensors = new Map<string, RawTensor>();
+  for (const e of entries) tensors.set(e.name, { ...e.tensor, data: bytes.subarray(dataStart + e.begin, dataStart + e.end) });
+  return { tensors, metadata };
+}
+
+/** A file read at offsets (Node's positional reads): each call returns a fresh buffer of its own. */
+export interface RangeReader {
+  readonly size: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** Parses a safetensors file read a tensor at a time, so the whole file is never in memory at once beside the tensors
+ *  made from it: each tensor's bytes are a buffer of their own (what src/weights/float.ts's toFloat32 then keeps as is). */
+export function readSafetensorsRanges(reader: RangeReader, file: string): SafetensorsFile {
+  if (reader.size < 8) throw new SafetensorsError(file, `file is ${reader.size} bytes, shorter than the 8-byte header length`);
+  const lengthBytes = reader.read(0, 8);
+  const headerLength = checkHeaderLength(file, new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true), reader.size);
+  const dataStart = 8 + headerLength;
+  const { entries, metadata } = parseHeader(file, reader.read(8, headerLength), reader.size - dataStart);
+  const tensors = new Map<string, RawTensor>();
+  for (const e of entries) tensors.set(e.name, { ...e.tensor, data: reader.read(dataStart + e.begin, e.end - e.begin) });
+  return { tensors, metadata };
+}
+
+interface HeaderEntry {
+  name: string;
+  begin: number;
+  end: number;
+  tensor: Omit<RawTensor, "data">;
+}
+
+/** The header's tensors, checked (dtypes, shapes, offsets inside the data section, no overlaps), in file order. */
+function parseHeader(file: string, headerBytes: Uint8Array, dataLength: number): { entries: HeaderEntry[]; metadata: Record<string, string> } {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
   } catch (e) {
     throw new SafetensorsError(file, `header is not valid UTF-8 JSON: ${(e as Error).message}`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) {
     throw new SafetensorsError(file, "header is not a JSON object");
   }
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.byteLength - dataStart;
   let metadata: Record<string, string> = {};
-  const entries: { name: string; begin: number; end: number; tensor: Omit<RawTensor, "data"> }[] = [];
+  const entries: HeaderEntry[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       metadata = checkMetadata(file, value);
@@ -70,11 +103,7 @@ export function parseSafetensors(bytes: Uint8Array, file: string, knownHeaderLen
       throw new SafetensorsError(file, `tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`, cur.name);
     }
   }
-  const tensors = new Map<string, RawTensor>();
-  for (const e of entries) {
-    tensors.set(e.name, { ...e.tensor, data: bytes.subarray(dataStart + e.begin, dataStart + e.end) });
-  }
-  return { tensors, metadata };
+  return { entries, metadata };
 }
 
 function checkMetadata(file: string, value: unknown): Record<string, string> {

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RawTensor } from "../../src/weights/dtypes";
-import { MAX_HEADER_BYTES, parseSafetensors, serializeSafetensors } from "../../src/weights/safetensors";
+import type { RangeReader } from "../../src/weights/safetensors";
+import { MAX_HEADER_BYTES, parseSafetensors, readSafetensorsRanges, serializeSafetensors } from "../../src/weights/safetensors";
+import { toFloat32 } from "../../src/weights/float";
 import { readSafetensors, writeSafetensors } from "../../src/weights/safetensorsFile";
 
 const dir = mkdtempSync(join(tmpdir(), "safetensors-test-"));
@@ -20,6 +22,38 @@ function handMade(header: unknown, data: Uint8Array = new Uint8Array(0), lengthO
   out.set(data, 8 + json.byteLength);
   return out;
 }
+
+/** A file's bytes read at offsets, each read a copy of its own, as Node's positional reads give them. */
+function rangesOf(bytes: Uint8Array): RangeReader {
+  return { size: bytes.byteLength, read: (offset, length) => bytes.slice(offset, offset + length) };
+}
+
+describe("safetensors read a tensor at a time", () => {
+  it("gives the tensors and metadata the whole-file parse gives, each tensor's bytes a buffer of its own that becomes its values uncopied", () => {
+    const tensors = new Map<string, RawTensor>([
+      ["b", f32([5, 6], [2])],
+      ["a", f32([1, 2, 3, 4, 5, 6], [2, 3])],
+      ["h", { dtype: "F16", shape: [3], data: new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x3800]).buffer) }],
+    ]);
+    const bytes = serializeSafetensors(tensors, { format: "pt" });
+    const whole = parseSafetensors(bytes, "x.safetensors");
+    const ranged = readSafetensorsRanges(rangesOf(bytes), "x.safetensors");
+    expect(ranged.metadata).toEqual({ format: "pt" });
+    expect([...ranged.tensors.keys()]).toEqual([...whole.tensors.keys()]);
+    for (const [name, t] of ranged.tensors) {
+      expect(t.shape).toEqual(whole.tensors.get(name)!.shape);
+      expect(Array.from(t.data)).toEqual(Array.from(whole.tensors.get(name)!.data));
+      expect(t.data.byteLength).toBe(t.data.buffer.byteLength);
+    }
+    const a = ranged.tensors.get("a")!;
+    const values = toFloat32(a, "a");
+    expect(values.buffer).toBe(a.data.buffer); // no second copy of a tensor read on its own
+    expect(Array.from(values)).toEqual([1, 2, 3, 4, 5, 6]);
+    // A view into a whole file is copied, so the file's buffer can go.
+    expect(toFloat32(whole.tensors.get("a")!, "a").buffer).not.toBe(bytes.buffer);
+    expect(Array.from(toFloat32(ranged.tensors.get("h")!, "h"))).toEqual([1, -2, 0.5]);
+  });
+});
 
 describe("safetensors writer", () => {
   it("lays out the header exactly as the format requires", () => {
@@ -91,6 +125,8 @@ describe("safetensors reader refuses bad files, naming the file and the tensor",
   ])("%s", (_label, bytes, message) => {
     expect(() => parseSafetensors(bytes, file)).toThrow(message);
     expect(() => parseSafetensors(bytes, file)).toThrow(/^bad\.safetensors: /);
+    // Read a tensor at a time (Node's model loads), the same checks refuse it the same way.
+    expect(() => readSafetensorsRanges(rangesOf(bytes), file)).toThrow(message);
   });
 
   it("a truncated file on disk is refused with its path", () => {

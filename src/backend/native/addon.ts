@@ -73,6 +73,8 @@ export interface NativeAddon {
   /** oneDNN's effective ISA, whether int8 activations use 8 bits (VNNI/AMX) or 7, and the implementation a
    *  256×768·768×3072 product of each precision gets (e.g. "brg:avx512_core_bf16"; "unsupported: …"). */
   precisionInfo(): { isa: string; int8FullRange: boolean; f32: string; bf16: string; int8: string };
+  /** Hands the process heap's free pages back to the system (glibc's malloc_trim; a no-op elsewhere). */
+  trimMemory(): void;
   setThreads(n: number): void;
   threads(): number;
   onednnVersion(): string;

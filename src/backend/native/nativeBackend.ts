@@ -19,11 +19,16 @@ export interface ReducedWeight {
   precision: Precision;
 }
 
+/** How much memory let go makes trimming the heap worth its cost (it walks the heap: a few ms). */
+const TRIM_AFTER_BYTES = 64 * 2 ** 20;
+
 export class NativeBackend extends MathBackendCPU {
   private readonly pool = new OutputPool();
   /** Weight matrices packed by the addon: their tensors hold no values (an empty array), the addon holds the packed copy. */
   private readonly reduced = new Map<DataId, ReducedWeight>();
   private policy: PrecisionPolicy = precisionPolicy("fp32", { hidden: 0, intermediate: 0 });
+  /** Bytes let go since the heap was last trimmed. */
+  private released = 0;
 
   constructor(private readonly addon: NativeAddon) {
     super();
@@ -55,6 +60,7 @@ export class NativeBackend extends MathBackendCPU {
     // values: the float32 copy is freed, not recycled (no other tensor may take over a weight's memory unasked).
     entry.values = new Float32Array(0);
     this.forget(values);
+    this.released += values.byteLength;
   }
 
   /** The packed copy of a weight matrix, or undefined for any other tensor. */
@@ -146,9 +152,19 @@ export class NativeBackend extends MathBackendCPU {
     }
   }
 
-  /** A forward pass ended (src/backend/constants.ts endForwardPass): the pool keeps what recent passes needed. */
+  /** A forward pass ended (src/backend/constants.ts endForwardPass): the pool keeps what recent passes needed, and
+   *  where much memory was let go since the last pass (a model's float32 weights once packed, pooled outputs beyond
+   *  the bound), the heap's free pages go back to the system (addon.trimMemory has the measurement). */
   endForwardPass(): void {
-    this.pool.endPass();
+    this.released += this.pool.endPass();
+    this.releaseMemory();
+  }
+
+  /** Memory was let go (src/backend/constants.ts releaseMemory: a model loaded): trims the heap if it was much. */
+  releaseMemory(): void {
+    if (this.released < TRIM_AFTER_BYTES) return;
+    this.released = 0;
+    this.addon.trimMemory();
   }
 
   private recycle(buffer: ArrayBufferLike): void {

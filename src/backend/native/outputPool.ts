@@ -26,6 +26,8 @@ export class OutputPool {
   /** The most in use at once during the pass now running, and during each of the last PASSES_REMEMBERED. */
   private passPeak = 0;
   private readonly recentPeaks: number[] = [];
+  /** Bytes of buffers dropped (not kept for reuse) since the last endPass. */
+  private dropped = 0;
 
   /** What is kept for reuse is bounded by the most a recent forward pass had in use at once (a pass of the same
    *  shapes again finds all it needs; after a run of long batches ends, the pool shrinks within PASSES_REMEMBERED
@@ -48,7 +50,10 @@ export class OutputPool {
   /** Takes back a buffer from take(); the caller must hold no view of it any more. */
   give(buffer: ArrayBuffer): void {
     this.inUse -= buffer.byteLength;
-    if (buffer.byteLength > this.bound) return;
+    if (buffer.byteLength > this.bound) {
+      this.dropped += buffer.byteLength;
+      return;
+    }
     const capacity = buffer.byteLength / 4;
     const list = this.free.get(capacity) ?? [];
     list.push(buffer);
@@ -62,12 +67,16 @@ export class OutputPool {
     this.inUse -= buffer.byteLength;
   }
 
-  /** A forward pass ended: its peak joins the recent ones, and what the bound no longer covers is freed. */
-  endPass(): void {
+  /** A forward pass ended: its peak joins the recent ones, and what the bound no longer covers is freed. Returns the
+   *  bytes let go since the last call (buffers the garbage collector may now free). */
+  endPass(): number {
     this.recentPeaks.push(this.passPeak);
     if (this.recentPeaks.length > PASSES_REMEMBERED) this.recentPeaks.shift();
     this.passPeak = this.inUse;
     this.trim();
+    const dropped = this.dropped;
+    this.dropped = 0;
+    return dropped;
   }
 
   /** Bytes held for reuse now. */
@@ -84,7 +93,11 @@ export class OutputPool {
     const bound = this.bound;
     for (const [c, stale] of this.free) {
       if (this.freeBytes <= bound) break;
-      while (stale.length > 0 && this.freeBytes > bound) this.freeBytes -= stale.pop()!.byteLength;
+      while (stale.length > 0 && this.freeBytes > bound) {
+        const gone = stale.pop()!.byteLength;
+        this.freeBytes -= gone;
+        this.dropped += gone;
+      }
       if (stale.length === 0) this.free.delete(c);
     }
   }
