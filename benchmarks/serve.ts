@@ -1,14 +1,17 @@
-// Load test of `specter2 serve` on loopback: autocannon sends one paper per request (POST /embed,
-// proximity) at several concurrencies; papers/s and latency are set against the library's offline
-// batch throughput on the same model, measured in the same run.
-// Run: npx ts-node --transpile-only benchmarks/serve.ts [--full] [--duration 10] [--concurrency 1,4,16]
+// Load test of `specter2 serve` on loopback under mixed traffic (issue 19): autocannon sends one paper per request
+// (POST /embed), the requests spread evenly over the model's adapters, at several concurrencies, with the server
+// mixing adapters in one forward pass and with it batching each adapter apart (--no-mix-adapters). Papers/s and
+// latency are set against the library's offline rate on the same papers and adapters, measured in the same run.
+// Run: npx ts-node --transpile-only benchmarks/serve.ts [--full] [--backend native] [--duration 120] [--concurrency 1,8,32,64]
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { nativeAddonBuilt } from "../src/backend/native/addon";
 import type { Paper } from "../src/engine/inputs";
 import { Specter2 } from "../src/specter2";
 import { ensureFullModel } from "./fullModel";
@@ -19,21 +22,29 @@ const papers = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
   .split("\n")
   .map((l) => JSON.parse(l) as Paper);
 
-/** The library's best offline rate: every paper once, sorted by length, batches of 8. */
-async function offlinePapersPerSecond(dir: string, rounds: number): Promise<number> {
-  const model = await Specter2.load(dir, { workers: 0, backend: "wasm" });
+/** Every paper with every adapter, the adapters rotating request by request: traffic spread evenly over them. */
+function mixedTraffic(adapters: string[]): { paper: Paper; adapter: string }[] {
+  return papers.flatMap((paper, i) => adapters.map((_, j) => ({ paper, adapter: adapters[(i + j) % adapters.length] })));
+}
+
+/** The library's offline rate on the same traffic: all of it at once (length-sorted batches of 8, adapters mixed per row). */
+async function offlinePapersPerSecond(dir: string, backend: string, traffic: { paper: Paper; adapter: string }[], rounds: number): Promise<number> {
+  const model = await Specter2.load(dir, { workers: 0, backend: backend as "native" | "wasm" });
   try {
-    await model.embed(papers, { adapter: "proximity" }); // warm-up
+    const inputs = traffic.map((t) => t.paper);
+    const adapter = traffic.map((t) => t.adapter);
+    await model.embed(inputs, { adapter }); // warm-up
     const started = process.hrtime.bigint();
-    for (let r = 0; r < rounds; r++) await model.embed(papers, { adapter: "proximity", batchSize: 8 });
-    return (rounds * papers.length) / (Number(process.hrtime.bigint() - started) / 1e9);
+    for (let r = 0; r < rounds; r++) await model.embed(inputs, { adapter, batchSize: 8 });
+    return (rounds * inputs.length) / (Number(process.hrtime.bigint() - started) / 1e9);
   } finally {
     await model.close();
   }
 }
 
-function startServer(dir: string, maxBatchTokens: number): Promise<{ child: ChildProcess; url: string }> {
-  const args = ["serve", "--model", dir, "--port", "0", "--backend", "wasm", "--max-batch-tokens", String(maxBatchTokens), "--max-concurrent-requests", "1024", "--request-timeout", "600"];
+function startServer(dir: string, backend: string, maxBatchTokens: number, mix: boolean): Promise<{ child: ChildProcess; url: string }> {
+  const args = ["serve", "--model", dir, "--port", "0", "--backend", backend, "--max-batch-tokens", String(maxBatchTokens), "--max-concurrent-requests", "1024", "--request-timeout", "600"];
+  if (!mix) args.push("--no-mix-adapters");
   const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "src", "cli", "main.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let url = "";
@@ -45,44 +56,74 @@ function startServer(dir: string, maxBatchTokens: number): Promise<{ child: Chil
   });
 }
 
+/** The server's counts of forward passes and of adapters in them (specter2_batch_adapters). */
+async function batchAdapters(url: string): Promise<{ batches: number; adapters: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  return { batches: value("specter2_batch_adapters_count"), adapters: value("specter2_batch_adapters_sum") };
+}
+
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
     .option("full", { type: "boolean", default: false, describe: "Full-size random SPECTER2 (benchmarks/fullModel.ts) instead of the demo model" })
-    .option("duration", { type: "number", default: 10, describe: "Seconds per concurrency" })
-    .option("concurrency", { type: "string", default: "1,4,16", describe: "Comma-separated client connections" })
+    .option("backend", { type: "string", default: nativeAddonBuilt() ? "native" : "wasm" })
+    .option("duration", { type: "number", default: 120, describe: "Seconds per point (concurrency × mixing)" })
+    .option("concurrency", { type: "string", default: "1,8,32,64", describe: "Comma-separated client connections" })
     .option("max-batch-tokens", { type: "number", default: 4096 })
-    .option("rounds", { type: "number", default: 5, describe: "Offline passes over the papers" })
+    .option("rounds", { type: "number", default: 3, describe: "Offline passes over the traffic" })
     .strict()
     .parse();
   const dir = args.full ? (await ensureFullModel((l) => process.stderr.write(`${l}\n`))).model : join(ROOT, "weights", "specter2-tiny");
-  const offline = await offlinePapersPerSecond(dir, args.rounds);
-  const { child, url } = await startServer(dir, args["max-batch-tokens"]);
+  const adapters = Object.keys((JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { adapters: Record<string, unknown> }).adapters);
+  const traffic = mixedTraffic(adapters);
+  const loadBefore = loadavg();
+  const offline = await offlinePapersPerSecond(dir, args.backend, traffic, args.rounds);
+  process.stderr.write(`offline: ${offline.toFixed(2)} papers/s\n`);
+  const requests = traffic.map((t) => ({
+    method: "POST" as const,
+    path: "/embed",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ papers: [t.paper], adapter: t.adapter }),
+  }));
   const rows: string[] = [];
-  try {
-    const requests = papers.map((p) => ({
-      method: "POST" as const,
-      path: "/embed",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ papers: [p], adapter: "proximity" }),
-    }));
-    for (const connections of args.concurrency.split(",").map(Number)) {
-      const r = await autocannon({ url, connections, duration: args.duration, requests });
-      const perSecond = r.requests.total / args.duration;
-      const failed = r.non2xx + r.errors + r.timeouts;
-      rows.push(`| ${connections} | ${perSecond.toFixed(1)} | ${r.latency.p50} | ${r.latency.p99} | ${((100 * perSecond) / offline).toFixed(0)} % | ${failed} |`);
-      process.stderr.write(`${rows[rows.length - 1]}\n`);
+  const rates = new Map<string, number>();
+  for (const connections of args.concurrency.split(",").map(Number)) {
+    for (const mix of [true, false]) {
+      const { child, url } = await startServer(dir, args.backend, args["max-batch-tokens"], mix);
+      try {
+        const before = await batchAdapters(url);
+        const r = await autocannon({ url, connections, duration: args.duration, requests, timeout: 600 });
+        const after = await batchAdapters(url);
+        const perSecond = r.requests.total / args.duration;
+        rates.set(`${connections} ${mix}`, perSecond);
+        const failed = r.non2xx + r.errors + r.timeouts;
+        const perBatch = (after.adapters - before.adapters) / Math.max(1, after.batches - before.batches);
+        rows.push(
+          `| ${mix ? "on" : "off"} | ${connections} | ${r.requests.total} | ${perSecond.toFixed(2)} | ${r.latency.p50} | ${r.latency.p99} | ${((100 * perSecond) / offline).toFixed(0)} % | ${perBatch.toFixed(2)} | ${failed} |`,
+        );
+        process.stderr.write(`${rows[rows.length - 1]}\n`);
+      } finally {
+        child.kill("SIGTERM");
+        await new Promise((resolve) => child.once("exit", resolve));
+      }
     }
-  } finally {
-    child.kill("SIGTERM");
   }
   const model = args.full ? "full-size random SPECTER2 (768/12/12/3072)" : "the demo model weights/specter2-tiny (hidden 64, 2 layers)";
+  const gain = args.concurrency
+    .split(",")
+    .map(Number)
+    .map((c) => `${c} connections ${((rates.get(`${c} true`) ?? 0) / (rates.get(`${c} false`) ?? 1)).toFixed(2)}×`)
+    .join(", ");
   process.stdout.write(
     [
-      `Model: ${model}, wasm backend, --max-batch-tokens ${args["max-batch-tokens"]}; ${args.duration} s per concurrency; ` +
-        `one paper of examples/papers.jsonl per request (POST /embed, proximity). Offline library rate (embed, batches of 8): **${offline.toFixed(1)} papers/s**.`,
+      `Model: ${model}, ${args.backend} backend, --max-batch-tokens ${args["max-batch-tokens"]}; ${args.duration} s per point; CPU ${cpus()[0].model}, ${cpus().length} cores; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}.`,
+      `One paper of examples/papers.jsonl per request (POST /embed), spread evenly over ${adapters.join(", ")}. Offline library rate on the same traffic (embed, per-row adapters, batches of 8): **${offline.toFixed(2)} papers/s**.`,
+      `Mixing on over off: ${gain}.`,
       "",
-      "| connections | papers/s | p50 ms | p99 ms | of offline | failed |",
-      "|---|---|---|---|---|---|",
+      "| mixing | connections | requests | papers/s | p50 ms | p99 ms | of offline | adapters per batch | failed |",
+      "|---|---|---|---|---|---|---|---|---|",
       ...rows,
       "",
     ].join("\n"),
