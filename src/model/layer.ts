@@ -31,10 +31,15 @@ export class BertLayer {
    *  every row after attention depends on its own row alone, so the rest need not be computed. */
   forward(x: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, adapters: RowAdapters, shape: AttentionShape, clsOnly = false): tf.Tensor2D {
     const rows = clsOnly ? tf.reshape<tf.Rank.R2>(tf.slice(tf.reshape(x, [batch, seq, -1]), [0, 0, 0], [batch, 1, -1]), [batch, -1]) : x;
-    const context = this.selfAttention.forward(x, maskBias, batch, seq, shape, rows);
     const rowsPerItem = clsOnly ? 1 : seq;
-    const attn = this.selfOutput.forward(context, rows, adapters, this.index, "attention", rowsPerItem);
-    return this.output.forward(this.intermediate.forward(attn), attn, adapters, this.index, "output", rowsPerItem);
+    // Each step in its own tidy, so its intermediates (a dozen [batch·seq, hidden] tensors, the feed-forward's
+    // 4× wider one) are freed before the next step makes its own: at most one step's are alive at once.
+    const context = tf.tidy(() => this.selfAttention.forward(x, maskBias, batch, seq, shape, rows));
+    const attn = tf.tidy(() => this.selfOutput.forward(context, rows, adapters, this.index, "attention", rowsPerItem));
+    context.dispose();
+    const out = tf.tidy(() => this.output.forward(this.intermediate.forward(attn), attn, adapters, this.index, "output", rowsPerItem));
+    attn.dispose();
+    return out;
   }
 
   parameters(): tf.Tensor[] {
