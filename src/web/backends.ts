@@ -1,11 +1,14 @@
 // The tfjs backends of a page, and `auto`'s choice among them: WebGPU where the browser hands out an adapter, then
 // WebGL with 32-bit float textures (16-bit ones lose parity in BERT's LayerNorm and softmax), then wasm (SIMD;
 // threaded where the page is cross-origin isolated), then cpu (docs/browser.md says why this order).
+//
+// tfjs-backend-wasm 4.22 runs at most half of navigator.hardwareConcurrency threads (its backend.cc takes every
+// second logical core for a hyperthread), whatever setThreadsCount asks: on 2 cores its threaded build runs one.
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-webgl";
 import "@tensorflow/tfjs-backend-webgpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import type { BackendInfo } from "../backend/info";
 import { Specter2Error } from "../errors";
 
@@ -19,12 +22,33 @@ export function checkWebBackend(choice: string): asserts choice is WebBackend {
   }
 }
 
+/** Refuses a wasm thread count that is not a positive integer (BAD_INPUT on the threads field). */
+export function checkThreads(threads: number | undefined): void {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new Specter2Error("BAD_INPUT", `threads must be a positive integer, got ${threads}`, { field: "threads" });
+  }
+}
+
+/** Before this page's (or worker's) wasm backend starts, and only then (tfjs keeps the first one): 1 thread loads the
+ *  single-threaded SIMD build (no pthread workers at all), more ask tfjs' threaded build for that many. */
+function configureWasmThreads(threads: number | undefined): void {
+  // (tf.findBackend would start the backend it looks for.)
+  if (threads === undefined || wasmStarting || "wasm" in tf.engine().registry) return;
+  if (threads === 1) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  else setThreadsCount(threads);
+}
+let wasmStarting = false;
+
 /** Why a backend cannot run here, or null if it can; it is then active. */
-async function tryBackend(choice: Exclude<WebBackend, "auto">, wasmPaths: string): Promise<string | null> {
+async function tryBackend(choice: Exclude<WebBackend, "auto">, wasmPaths: string, threads: number | undefined): Promise<string | null> {
   if (choice === "webgpu") {
     const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
     if (!gpu) return "this browser has no WebGPU (navigator.gpu)";
     if (!(await gpu.requestAdapter())) return "the browser hands out no WebGPU adapter";
+  }
+  if (choice === "wasm") {
+    configureWasmThreads(threads);
+    wasmStarting = true;
   }
   const ok = await tf.setBackend(choice).catch(() => false);
   if (!ok) {
@@ -40,15 +64,16 @@ async function tryBackend(choice: Exclude<WebBackend, "auto">, wasmPaths: string
 }
 
 /** Activates the chosen backend; `auto` takes the first of webgpu, webgl, wasm, cpu that can run. `wasmPaths`:
- *  where the tfjs wasm binaries are (a URL ending in "/"). */
-export async function initWebBackend(choice: WebBackend, wasmPaths: string): Promise<BackendInfo> {
+ *  where the tfjs wasm binaries are (a URL ending in "/"); `threads`: wasm's (undefined: tfjs' own choice). */
+export async function initWebBackend(choice: WebBackend, wasmPaths: string, threads?: number): Promise<BackendInfo> {
   checkWebBackend(choice);
+  checkThreads(threads);
   tf.env().set("PROD", true);
   setWasmPaths(wasmPaths);
   const candidates = choice === "auto" ? (["webgpu", "webgl", "wasm", "cpu"] as const) : [choice];
   const passed: string[] = [];
   for (const c of candidates) {
-    const why = await tryBackend(c, wasmPaths);
+    const why = await tryBackend(c, wasmPaths, threads);
     if (why === null) {
       const reason = choice === "auto" ? `auto: ${[...passed, `${c} initialised`].join("; ")}` : "requested";
       return { name: c === "wasm" ? wasmName() : tf.getBackend(), choice: c, reason };
@@ -59,8 +84,13 @@ export async function initWebBackend(choice: WebBackend, wasmPaths: string): Pro
   throw new Specter2Error("BACKEND_UNAVAILABLE", `no tfjs backend initialised (${passed.join("; ")})`);
 }
 
-/** wasm says whether it runs threads: only a cross-origin-isolated page may share memory with them. */
+/** wasm says how many threads it runs, and why not more: only a cross-origin-isolated page may share memory with
+ *  threads, and tfjs' threaded build runs at most half of navigator.hardwareConcurrency. */
 function wasmName(): string {
-  if (!tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT")) return "wasm (single-threaded: the page is not cross-origin isolated)";
-  return "wasm (multi-threaded)";
+  if (!tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT")) {
+    return globalThis.crossOriginIsolated ? "wasm (single-threaded)" : "wasm (single-threaded: the page is not cross-origin isolated)";
+  }
+  const threads = getThreadsCount();
+  if (threads > 1) return `wasm (multi-threaded: ${threads} threads)`;
+  return `wasm (multi-threaded build on 1 thread: tfjs runs at most half of navigator.hardwareConcurrency, ${navigator.hardwareConcurrency})`;
 }

@@ -5,7 +5,7 @@ import { Specter2Error } from "../errors";
 import { checkDigest } from "../weights/integrity";
 import type { Manifest } from "../weights/modelDir";
 import { MANIFEST_FILE } from "../weights/modelDir";
-import type { ModelSource } from "../weights/openModel";
+import type { ModelSource } from "../weights/modelSource";
 
 export interface Progress {
   /** The file being fetched (its URL). */

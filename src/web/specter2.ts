@@ -1,20 +1,23 @@
 // The engine in a page (or a Web Worker, or Electron's renderer): `Specter2.load(url)` fetches a model directory
 // served over HTTP and embeds with the same front half, adapters and numbers as in Node (src/engine/core.ts).
-//   const m = await Specter2.load(modelUrl, { backend: "auto", onProgress });
+//   const m = await Specter2.load(modelUrl, { backend: "auto", onProgress });   // or { backend: "wasm", workers: "auto" }
 //   const v = await m.embed(papers, { adapter: "proximity" });
 //   await m.close();
 import { Specter2Core } from "../engine/core";
 import { LocalModel } from "../engine/localModel";
 import type { ForwardRunner } from "../engine/runner";
 import { InProcessRunner } from "../engine/inProcessRunner";
+import { Specter2Error } from "../errors";
 import { unknownAdapter } from "../model/adapterSet";
 import { PoolRunner } from "../pool/poolRunner";
+import type { PoolWorker } from "../pool/workerPool";
 import { loadModelTokenizer, openModel, readManifest } from "../weights/openModel";
 import type { WebBackend } from "./backends";
-import { checkWebBackend, initWebBackend } from "./backends";
+import { checkThreads, checkWebBackend, initWebBackend } from "./backends";
 import type { FetchOptions } from "./fetchSource";
 import { fetchModelSource } from "./fetchSource";
 import { spawnWebWorker } from "./webWorker";
+import type { WebWorkerConfig } from "./worker";
 
 export type { EmbedOptions } from "../engine/core";
 
@@ -23,12 +26,36 @@ export interface WebLoadOptions extends FetchOptions {
   backend?: WebBackend;
   /** Adapters to load next to the base: names from the model directory, or "all" (default). */
   adapters?: string[] | "all";
-  /** Compute in a Web Worker, so the page stays responsive during forward passes (seconds on wasm): the same numbers. */
+  /** Compute in a Web Worker, so the page stays responsive during forward passes (seconds on wasm): the same numbers.
+   *  The same as `workers: 1`. */
   worker?: boolean;
+  /** Web Workers computing batches at once, each with its own backend and copy of the model (memory × N): 0 computes
+   *  on the page's thread; "auto" is one per core (navigator.hardwareConcurrency, at most 4) on wasm and cpu, else 1.
+   *  Default: 1 with `worker: true`, else 0. */
+  workers?: number | "auto";
+  /** wasm's threads, in the page or in each worker (default: tfjs' own, at most half of navigator.hardwareConcurrency;
+   *  1 in each worker of a pool of several, which is how a pool uses the cores). 1 loads the single-threaded build. */
+  threads?: number;
   /** Where the tfjs wasm binaries are (a URL ending in "/"); default: beside this module. */
   wasmPaths?: string;
   /** Where the worker module is; default: specter2.worker.js beside this module. */
   workerUrl?: string;
+}
+
+/** `workers: "auto"`'s ceiling: each worker holds a whole copy of the model (~0.5 GB for full-size SPECTER2). */
+export const MAX_AUTO_WORKERS = 4;
+
+/** The Web Workers a load starts (0: none, the page computes). "auto": one per core on wasm and cpu, whose kernels
+ *  run one thread each; one on a GPU backend, or "auto" (which prefers a GPU), where more would only share the GPU. */
+export function resolveWebWorkers(options: Pick<WebLoadOptions, "worker" | "workers" | "backend">, cores: number): number {
+  const { workers } = options;
+  if (workers === undefined) return options.worker ? 1 : 0;
+  if (workers === "auto") {
+    const backend = options.backend ?? "auto";
+    return backend === "wasm" || backend === "cpu" ? Math.max(1, Math.min(cores, MAX_AUTO_WORKERS)) : 1;
+  }
+  if (!Number.isInteger(workers) || workers < 0) throw new Specter2Error("BAD_INPUT", `workers must be a non-negative integer or "auto", got ${String(workers)}`, { field: "workers" });
+  return workers;
 }
 
 /** This module's folder: the wasm binaries and the worker module are built beside it (npm run build:web). */
@@ -41,9 +68,11 @@ export class Specter2 extends Specter2Core {
     const adapters = options.adapters ?? "all";
     const backend = options.backend ?? "auto";
     checkWebBackend(backend);
-    // In worker mode the worker fetches the weights, and reports the progress: the page's own few reads would make
+    checkThreads(options.threads);
+    const workers = resolveWebWorkers(options, navigator.hardwareConcurrency || 1);
+    // With workers, the first one fetches the weights and reports the progress: the page's own few reads would make
     // a second, never-completing count.
-    const source = fetchModelSource(url, options.worker ? { ...options, onProgress: undefined } : options);
+    const source = fetchModelSource(url, workers > 0 ? { ...options, onProgress: undefined } : options);
     const manifest = await readManifest(source);
     const known = Object.keys(manifest.adapters);
     for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
@@ -55,23 +84,33 @@ export class Specter2 extends Specter2Core {
     source.expect(manifest, paths);
     const opened = await openModel(source, { manifest });
     const wasmPaths = options.wasmPaths ?? besideThisModule("./");
-    const runner: ForwardRunner = options.worker
-      ? await PoolRunner.start(opened.config.hidden_size, {
-          workers: 1,
-          spawn: () =>
-            spawnWebWorker(
-              options.workerUrl ?? besideThisModule("./specter2.worker.js"),
-              { url: source.name(""), backend, adapters, wasmPaths, cache: options.cache, verify: options.verify, paths },
-              options.onProgress,
-            ),
-        })
-      : new InProcessRunner(await LocalModel.load(opened, await initWebBackend(backend, wasmPaths), { adapters }));
+    const runner: ForwardRunner =
+      workers > 0
+        ? await PoolRunner.start(opened.config.hidden_size, { workers, spawn: webWorkerSpawner(source.name(""), options, { backend, adapters, wasmPaths, paths }, workers) })
+        : new InProcessRunner(await LocalModel.load(opened, await initWebBackend(backend, wasmPaths, options.threads), { adapters }));
     try {
       const tokenizer = runner instanceof InProcessRunner ? runner.local.tokenizer : await loadModelTokenizer(opened);
-      return new Specter2(url, manifest, opened.config, tokenizer, runner, options.worker ? 1 : 0);
+      return new Specter2(url, manifest, opened.config, tokenizer, runner, workers);
     } catch (e) {
       await runner.close();
       throw e;
     }
   }
+}
+
+/**
+ * Starts the pool's Web Workers. The first fetches the model (reporting onProgress) and fills the Cache API; the
+ * others start once it has loaded and read from the cache (without it, each downloads the files again). With several
+ * workers each runs wasm on one thread, so that the workers, not tfjs' threads, share the cores.
+ */
+function webWorkerSpawner(url: string, options: WebLoadOptions, config: Pick<WebWorkerConfig, "backend" | "adapters" | "wasmPaths" | "paths">, workers: number): () => PoolWorker {
+  const workerUrl = options.workerUrl ?? besideThisModule("./specter2.worker.js");
+  const full: WebWorkerConfig = { url, ...config, threads: options.threads ?? (workers > 1 ? 1 : undefined), cache: options.cache, verify: options.verify };
+  let firstLoaded: Promise<void> | null = null;
+  return () => {
+    if (firstLoaded) return spawnWebWorker(workerUrl, full, undefined, firstLoaded);
+    const worker = spawnWebWorker(workerUrl, full, options.onProgress);
+    firstLoaded = new Promise((resolve) => worker.on("message", (m: { type?: string }) => m?.type === "ready" && resolve()));
+    return worker;
+  };
 }

@@ -1,6 +1,6 @@
-// The Web Worker of `Specter2.load(url, { worker: true })`: loads its own backend and copy of the model from the
-// URL, then embeds one batch per message, as src/pool/worker.ts does in Node (the same messages, plus "progress"
-// while it fetches, which src/web/webWorker.ts hands to the caller's onProgress).
+// A Web Worker of `Specter2.load(url, { worker: true })` or `{ workers: N }`: loads its own backend and copy of the
+// model from the URL, then embeds one batch per message, as src/pool/worker.ts does in Node (the same messages, plus
+// "progress" while it fetches, which src/web/webWorker.ts hands to the caller's onProgress).
 import { LocalModel } from "../engine/localModel";
 import type { EmbedJob, EmbedResult, WorkerReady } from "../pool/embedJob";
 import type { PoolJob, WorkerMessage } from "../pool/workerPool";
@@ -16,6 +16,8 @@ export interface WebWorkerConfig {
   backend: WebBackend;
   adapters: string[] | "all";
   wasmPaths: string;
+  /** wasm's threads in this worker (undefined: tfjs' own choice; a pool of several workers sends 1). */
+  threads?: number;
   cache?: boolean;
   verify?: boolean;
   /** The files the load reads (the page's list, for the progress total); progress is posted only when given. */
@@ -41,7 +43,7 @@ async function start(config: WebWorkerConfig): Promise<void> {
     const manifest = await readManifest(source);
     source.expect(manifest, config.paths ?? []);
     const opened = await openModel(source, { manifest });
-    model = await LocalModel.load(opened, await initWebBackend(config.backend, config.wasmPaths), { adapters: config.adapters });
+    model = await LocalModel.load(opened, await initWebBackend(config.backend, config.wasmPaths, config.threads), { adapters: config.adapters });
   } catch (e) {
     post({ type: "loadError", error: serializeError(e) });
     return;

@@ -95,9 +95,15 @@ describeInBrowser("the browser entry in Chromium", () => {
   /** Bytes of every file of the tiny model (all adapters loaded), as its manifest lists them. */
   const TINY_BYTES = Object.values((JSON.parse(readFileSync(join(TINY, "manifest.json"), "utf8")) as Manifest).files).reduce((n, f) => n + f.bytes, 0);
 
-  it("is cross-origin isolated, so wasm runs threads", async () => {
+  it("is cross-origin isolated, so wasm loads its threaded build, and its name says how many threads run", async () => {
     expect(await call<boolean>(page, "crossOriginIsolated")).toBe(true);
-    expect(mainThread.backend).toMatchObject({ choice: "wasm", name: "wasm (multi-threaded)" });
+    const cores = (await page.evaluate("navigator.hardwareConcurrency")) as number;
+    // tfjs-backend-wasm runs at most half of navigator.hardwareConcurrency threads (one on 2 cores).
+    const threads = Math.min(8, Math.max(1, Math.floor(cores / 2)));
+    expect(mainThread.backend).toMatchObject({
+      choice: "wasm",
+      name: threads > 1 ? `wasm (multi-threaded: ${threads} threads)` : `wasm (multi-threaded build on 1 thread: tfjs runs at most half of navigator.hardwareConcurrency, ${cores})`,
+    });
   });
 
   it("onProgress counts up to every byte the load reads", () => {

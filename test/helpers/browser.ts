@@ -51,10 +51,12 @@ export function describeInBrowser(name: string, body: () => void): void {
 const nodeModule = (process as unknown as { getBuiltinModule(id: string): typeof NodeModule }).getBuiltinModule("node:module");
 const puppeteer = nodeModule.createRequire(__filename)("puppeteer-core") as typeof Puppeteer;
 
-export async function launchChromium(options: { webgpu?: boolean } = {}): Promise<Browser> {
+/** `protocolTimeout`: how long one call into the page may take (puppeteer's default 180 s; the benchmark's are longer). */
+export async function launchChromium(options: { webgpu?: boolean; protocolTimeout?: number } = {}): Promise<Browser> {
   return puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
+    ...(options.protocolTimeout ? { protocolTimeout: options.protocolTimeout } : {}),
     args: [
       // Tests run as root in containers, where Chromium's sandbox cannot start.
       "--no-sandbox",

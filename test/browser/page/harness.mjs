@@ -13,6 +13,19 @@ function errorOf(e) {
 
 const rows = (vectors) => vectors.map((v) => Array.from(v));
 
+/** Batches posted to each of our Web Workers (those sent our "init"), in the order they were started: how the pool
+ *  spread the batches (every job message it sends is `{ id, job }`). */
+const workerJobs = new Map();
+const postMessage = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (message, ...rest) {
+  if (message?.type === "init") workerJobs.set(this, 0);
+  else if (workerJobs.has(this) && typeof message?.id === "number" && message.job) workerJobs.set(this, workerJobs.get(this) + 1);
+  return postMessage.call(this, message, ...rest);
+};
+
+/** The model `keep` loaded, between calls. */
+let kept = null;
+
 export const harness = {
   crossOriginIsolated: () => globalThis.crossOriginIsolated,
 
@@ -80,6 +93,34 @@ export const harness = {
     }
   },
 
+  /** Loads a model and keeps it for embedKept and closeKept (the pool test watches its workers meanwhile): what it
+   *  runs on, and the load's last progress report. */
+  async keep(url, options) {
+    let progress = null;
+    workerJobs.clear();
+    kept = await Specter2.load(url, { ...options, onProgress: (p) => (progress = p) });
+    return { backend: kept.backend, workers: kept.workers, runsOn: kept.runsOn, progress };
+  },
+
+  /** embed() on the kept model: the vectors, and the batches each Web Worker of the page was sent since `keep`. */
+  async embedKept(inputs, embedOptions) {
+    const vectors = rows(await kept.embed(inputs, embedOptions));
+    return { vectors, jobs: [...workerJobs.values()] };
+  },
+
+  /** Closes the kept model; then an embed on it: its error. */
+  async closeKept() {
+    await kept.close();
+    try {
+      await kept.embed(["after close"]);
+      return { error: null };
+    } catch (e) {
+      return { error: errorOf(e) };
+    } finally {
+      kept = null;
+    }
+  },
+
   /** Our tokenizer, in the page, from a vocab.txt fetched over HTTP: the ids of each text. */
   async tokenize(vocabUrl, texts, maxLength) {
     const response = await fetch(vocabUrl);
@@ -88,6 +129,31 @@ export const harness = {
     const started = performance.now();
     const ids = texts.map((t) => tokenizer.encode(t, { maxLength }).ids);
     return { ids, ms: performance.now() - started };
+  },
+
+  /** benchmarks/browser.ts, on the kept model: each warm-up batch once per worker at once (first shapes, shader
+   *  compiles), then the timed batches (one forward pass each, all handed over at once when the model computes
+   *  several at a time, as embed does): ms, and the first timed batch's first vector (to compare engines). */
+  async warmKept(warmup, adapter) {
+    for (const ids of warmup) await Promise.all(Array.from({ length: kept.parallel }, () => kept.embedBatch(ids, adapter)));
+  },
+  async timeKept(batches, adapter) {
+    const started = performance.now();
+    let vectors;
+    if (kept.parallel > 1) vectors = await Promise.all(batches.map((ids) => kept.embedBatch(ids, adapter)));
+    else {
+      vectors = [];
+      for (const ids of batches) vectors.push(await kept.embedBatch(ids, adapter));
+    }
+    return { runMs: performance.now() - started, first: Array.from(vectors[0][0]) };
+  },
+
+  /** benchmarks/browser.ts, before the page's first wasm load: tfjs-backend-wasm runs at most half of
+   *  navigator.hardwareConcurrency threads, so presenting twice the cores lets it start as many threads as there are
+   *  (a measurement of its threads, never what a page should do). */
+  presentCores(n) {
+    Object.defineProperty(Navigator.prototype, "hardwareConcurrency", { get: () => n, configurable: true });
+    return navigator.hardwareConcurrency;
   },
 
   /** Which entries the page's Cache API holds (their URLs). */
