@@ -15,7 +15,11 @@ async function main(): Promise<void> {
   const { model } = await ensureFullModel((l) => process.stderr.write(`${l}\n`));
   const engine = await Specter2.load(model, { workers: 0, backend: "native", adapters: [ADAPTER] });
   const budgets = { chunked: BertSelfAttention.scoreChunkValues, whole: Infinity };
-  out(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}; best of ${repeats}, interleaved`);
+  out(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}; best of ${repeats}, interleaved`,
+  );
   out("| batch | chunked ms | whole batch ms | chunked / whole |");
   out("| --- | --- | --- | --- |");
   for (const [rows, length] of [

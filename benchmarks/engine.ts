@@ -23,9 +23,9 @@ export interface EngineSpec {
 export interface EngineReport {
   results: { name: string; seconds: number }[];
   peakRssBytes: number;
-  /** RSS once the model is loaded (before any forward pass) and after the last workload; for the native backend,
-   *  its packed weights and the free outputs its pool keeps, after the last workload. */
-  memory?: { loadedRssBytes: number; endRssBytes: number; packedBytes?: number; pooledBytes?: number };
+  /** RSS before the model is loaded (Node, the engine's modules), once it is loaded (before any forward pass) and after
+   *  the last workload; for the native backend, its packed weights and the free outputs its pool keeps, after the last workload. */
+  memory?: { startRssBytes: number; loadedRssBytes: number; endRssBytes: number; packedBytes?: number; pooledBytes?: number };
   /** roofline: GFLOP/s on one thread and summed over `threads` at once; onednn: GFLOP/s; (native)profile: the Profile. */
   value?: unknown;
 }
@@ -45,6 +45,7 @@ async function measure(name: EngineName, spec: EngineSpec): Promise<Omit<EngineR
   if (name === "onednn") return { results: [], value: onednnMatmulGflops() };
   if (name === "profile") return { results: [], value: await profileForward(spec.model, spec.profile.batch, spec.profile.length, "wasm") };
   if (name === "nativeProfile") return { results: [], value: await profileForward(spec.model, spec.profile.batch, spec.profile.length, "native") };
+  const startRssBytes = process.memoryUsage().rss;
   const engine = await open(name, spec);
   const loadedRssBytes = process.memoryUsage().rss;
   await engine.run(spec.warmup);
@@ -55,7 +56,7 @@ async function measure(name: EngineName, spec: EngineSpec): Promise<Omit<EngineR
     results.push({ name: w.name, seconds: (performance.now() - start) / 1000 });
     process.stderr.write(`  ${name} ${w.name}: ${results[results.length - 1].seconds.toFixed(2)} s\n`);
   }
-  const memory = { loadedRssBytes, endRssBytes: process.memoryUsage().rss, ...engine.memory?.() };
+  const memory = { startRssBytes, loadedRssBytes, endRssBytes: process.memoryUsage().rss, ...engine.memory?.() };
   await engine.close();
   return { results, memory };
 }

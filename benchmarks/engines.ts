@@ -23,10 +23,7 @@ export async function tfjsEngine(model: string, backend: "wasm" | "cpu" | "nativ
     async run(batches) {
       for (const b of batches) await m.embedBatch(b, ADAPTER);
     },
-    memory:
-      backend === "native"
-        ? () => ({ packedBytes: loadAddon().reducedBytes(), pooledBytes: (tf.backend() as unknown as NativeBackend).pooledBytes })
-        : undefined,
+    memory: backend === "native" ? () => ({ packedBytes: loadAddon().reducedBytes(), pooledBytes: (tf.backend() as unknown as NativeBackend).pooledBytes }) : undefined,
     async close() {
       await m.close();
     },

@@ -3,7 +3,7 @@
 //   npx ts-node --transpile-only benchmarks/memory.ts [--papers 48] [--engines native,wasm,...]
 import { cpus, loadavg } from "node:os";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { extname, join } from "node:path";
 import type { Precision } from "../src/backend/info";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
 import { ensureOnnx, runEngine, runTorch } from "./children";
@@ -67,19 +67,28 @@ async function main(): Promise<void> {
     rows.push({ ...p, report });
   }
   const mib = (b: number | undefined) => (b === undefined ? "" : (b / MiB).toFixed(0));
-  out(`CPU: ${cpus()[0].model}, ${cpus().length} cores; load average after ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  out(
+    `CPU: ${cpus()[0].model}, ${cpus().length} cores; load average after ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   out(
     `full-size model, ${ADAPTER}; ${papers} papers (${Math.min(...lengths)}–${Math.max(...lengths)} tokens, mean ${(lengths.reduce((a, b) => a + b, 0) / lengths.length).toFixed(0)}) in batches of 8; weights ${mib(weights)} MiB (fp32, base + adapter); each engine in its own process`,
   );
+  out(
+    extname(__filename) === ".ts"
+      ? "this project's engines ran through ts-node (its TypeScript compiler counts in their RSS; `node dist/benchmarks/memory.js` runs them compiled, as users do)"
+      : "this project's engines ran compiled (node dist/benchmarks/engine.js), as users run them",
+  );
   out();
-  out("| engine | peak RSS (MiB) | × weights | target | RSS loaded | RSS at end | packed weights | free pooled outputs at end | seconds |");
-  out("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  out("| engine | peak RSS (MiB) | × weights | target | RSS before load | RSS loaded | RSS at end | packed weights | free pooled outputs at end | seconds |");
+  out("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const r of rows) {
     const m = r.report.memory;
     const ratio = r.report.peakRssBytes / weights;
     const target = TARGETS[r.engine];
     out(
-      `| ${r.label} | ${mib(r.report.peakRssBytes)} | ${ratio.toFixed(2)} | ${target === undefined ? "" : `≤ ${target.toFixed(1)}: ${ratio <= target ? "met" : "not met"}`} | ${mib(m?.loadedRssBytes)} | ${mib(m?.endRssBytes)} | ${mib(m?.packedBytes)} | ${mib(m?.pooledBytes)} | ${r.report.results[0].seconds.toFixed(1)} |`,
+      `| ${r.label} | ${mib(r.report.peakRssBytes)} | ${ratio.toFixed(2)} | ${target === undefined ? "" : `≤ ${target.toFixed(1)}: ${ratio <= target ? "met" : "not met"}`} | ${mib(m?.startRssBytes)} | ${mib(m?.loadedRssBytes)} | ${mib(m?.endRssBytes)} | ${mib(m?.packedBytes)} | ${mib(m?.pooledBytes)} | ${r.report.results[0].seconds.toFixed(1)} |`,
     );
   }
 }

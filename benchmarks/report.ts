@@ -35,7 +35,17 @@ function corpusSection(r: RunResults, w: Workload): string {
     const c = cell(r, e, w);
     if (!c) return [];
     return [
-      [e.label, String(e.threads), f(c.papersPerSecond), f(1000 / c.papersPerSecond, 0), f(c.gflops, 1), pct(c.rooflineFraction), ratio(r, e, w, "ort"), ratio(r, e, w, "torch"), ratio(r, e, w, "native")],
+      [
+        e.label,
+        String(e.threads),
+        f(c.papersPerSecond),
+        f(1000 / c.papersPerSecond, 0),
+        f(c.gflops, 1),
+        pct(c.rooflineFraction),
+        ratio(r, e, w, "ort"),
+        ratio(r, e, w, "torch"),
+        ratio(r, e, w, "native"),
+      ],
     ];
   });
   return `## Realistic corpus

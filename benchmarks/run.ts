@@ -134,7 +134,15 @@ async function measure(quick: boolean): Promise<void> {
   const results: RunResults = {
     date: new Date().toISOString(),
     quick,
-    machine: { cpu: cpus()[0].model, cores: threads, isa: [formatIsa(cpuIsa()), ...(nativeBuilt ? formatPrecisionSupport(nativePrecisionInfo()) : [])], memoryGiB: totalmem() / 2 ** 30, loadBefore, loadAfter: loadavg(), otherProcesses: others },
+    machine: {
+      cpu: cpus()[0].model,
+      cores: threads,
+      isa: [formatIsa(cpuIsa()), ...(nativeBuilt ? formatPrecisionSupport(nativePrecisionInfo()) : [])],
+      memoryGiB: totalmem() / 2 ** 30,
+      loadBefore,
+      loadAfter: loadavg(),
+      otherProcesses: others,
+    },
     versions,
     config: FULL_CONFIG,
     weightsBytes: weightsBytes(model),

@@ -56,11 +56,11 @@ function startServer(dir: string, backend: string, maxBatchTokens: number, mix: 
   });
 }
 
-/** The server's counts of forward passes and of adapters in them (specter2_batch_adapters). */
-async function batchAdapters(url: string): Promise<{ batches: number; adapters: number }> {
+/** The server's counts of forward passes and of adapters in them (specter2_batch_adapters), and its RSS now. */
+async function serverMetrics(url: string): Promise<{ batches: number; adapters: number; rssBytes: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-  return { batches: value("specter2_batch_adapters_count"), adapters: value("specter2_batch_adapters_sum") };
+  return { batches: value("specter2_batch_adapters_count"), adapters: value("specter2_batch_adapters_sum"), rssBytes: value("process_resident_memory_bytes") };
 }
 
 async function main(): Promise<void> {
@@ -91,9 +91,9 @@ async function main(): Promise<void> {
     for (const mix of [true, false]) {
       const { child, url } = await startServer(dir, args.backend, args["max-batch-tokens"], mix);
       try {
-        const before = await batchAdapters(url);
+        const before = await serverMetrics(url);
         const r = await autocannon({ url, connections, duration: args.duration, requests, timeout: 600 });
-        const after = await batchAdapters(url);
+        const after = await serverMetrics(url);
         const perSecond = r.requests.total / args.duration;
         rates.set(`${connections} ${mix}`, perSecond);
         const failed = r.non2xx + r.errors + r.timeouts;
@@ -122,8 +122,8 @@ async function main(): Promise<void> {
       `One paper of examples/papers.jsonl per request (POST /embed), spread evenly over ${adapters.join(", ")}. Offline library rate on the same traffic (embed, per-row adapters, batches of 8): **${offline.toFixed(2)} papers/s**.`,
       `Mixing on over off: ${gain}.`,
       "",
-      "| mixing | connections | requests | papers/s | p50 ms | p99 ms | of offline | adapters per batch | failed |",
-      "|---|---|---|---|---|---|---|---|---|",
+      "| mixing | connections | requests | papers/s | p50 ms | p99 ms | of offline | adapters per batch | server RSS after (MiB) | failed |",
+      "|---|---|---|---|---|---|---|---|---|---|",
       ...rows,
       "",
     ].join("\n"),

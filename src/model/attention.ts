@@ -10,7 +10,6 @@ import { Specter2Error } from "../errors";
  *  products per row and head (fast on wasm and cpu). */
 export type AttentionShape = "batched" | "perHead";
 
-
 const BATCHED_BACKENDS = ["tensorflow", "native", "webgl", "webgpu"];
 
 export function preferredAttentionShape(backendName: string): AttentionShape {

@@ -91,7 +91,7 @@ function fileRanges(fd: number, file: string): RangeReader {
     size,
     read(offset, length) {
       const bytes = new Uint8Array(length);
-      for (let done = 0; done < length; ) {
+      for (let done = 0; done < length;) {
         const n = readSync(fd, bytes, done, length - done, offset + done);
         if (n === 0) throw new Specter2Error("BAD_CHECKPOINT", `${file}: file shrank while reading (${offset + done} of ${size} bytes)`, { file });
         done += n;

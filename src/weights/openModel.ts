@@ -131,9 +131,7 @@ export async function readChecked(model: Omit<OpenedModel, "config">, path: stri
 async function finiteTensors(model: OpenedModel, path: string): Promise<Map<string, tf.Tensor>> {
   const name = model.source.name(path);
   const raw =
-    !model.verify && model.source.withRanges
-      ? await model.source.withRanges(path, (reader) => readSafetensorsRanges(reader, name))
-      : parseSafetensors(await readChecked(model, path), name);
+    !model.verify && model.source.withRanges ? await model.source.withRanges(path, (reader) => readSafetensorsRanges(reader, name)) : parseSafetensors(await readChecked(model, path), name);
   return floatTensors(raw.tensors, name);
 }
 
