@@ -1,5 +1,5 @@
 // Load test of `specter2 serve` on loopback under mixed traffic (issue 19): autocannon sends one paper per request
-// (POST /embed), the requests spread evenly over the model's adapters, at several concurrencies, with the server
+// (POST /embed), each with a paper and adapter drawn at random (evenly over the model's adapters), at several concurrencies, with the server
 // mixing adapters in one forward pass and with it batching each adapter apart (--no-mix-adapters). Papers/s and
 // latency are set against the library's offline rate on the same papers and adapters, measured in the same run.
 // Run: npx ts-node --transpile-only benchmarks/serve.ts [--full] [--backend native] [--duration 120] [--concurrency 1,8,32,64]
@@ -79,12 +79,17 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   const offline = await offlinePapersPerSecond(dir, args.backend, traffic, args.rounds);
   process.stderr.write(`offline: ${offline.toFixed(2)} papers/s\n`);
-  const requests = traffic.map((t) => ({
-    method: "POST" as const,
-    path: "/embed",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ papers: [t.paper], adapter: t.adapter }),
-  }));
+  // Each request draws its paper and adapter at random: autocannon walks a list of requests in lockstep on every
+  // connection, so concurrent requests would all carry the same adapter and nothing would be left to mix.
+  const bodies = traffic.map((t) => JSON.stringify({ papers: [t.paper], adapter: t.adapter }));
+  const requests = [
+    {
+      method: "POST" as const,
+      path: "/embed",
+      headers: { "content-type": "application/json" },
+      setupRequest: (request: Record<string, unknown>) => ({ ...request, body: bodies[Math.floor(Math.random() * bodies.length)] }),
+    },
+  ];
   const rows: string[] = [];
   const rates = new Map<string, number>();
   for (const connections of args.concurrency.split(",").map(Number)) {
@@ -99,7 +104,7 @@ async function main(): Promise<void> {
         const failed = r.non2xx + r.errors + r.timeouts;
         const perBatch = (after.adapters - before.adapters) / Math.max(1, after.batches - before.batches);
         rows.push(
-          `| ${mix ? "on" : "off"} | ${connections} | ${r.requests.total} | ${perSecond.toFixed(2)} | ${r.latency.p50} | ${r.latency.p99} | ${((100 * perSecond) / offline).toFixed(0)} % | ${perBatch.toFixed(2)} | ${failed} |`,
+          `| ${mix ? "on" : "off"} | ${connections} | ${r.requests.total} | ${perSecond.toFixed(2)} | ${r.latency.p50} | ${r.latency.p99} | ${((100 * perSecond) / offline).toFixed(0)} % | ${perBatch.toFixed(2)} | ${(after.rssBytes / 2 ** 20).toFixed(0)} | ${failed} |`,
         );
         process.stderr.write(`${rows[rows.length - 1]}\n`);
       } finally {
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
       `Model: ${model}, ${args.backend} backend, --max-batch-tokens ${args["max-batch-tokens"]}; ${args.duration} s per point; CPU ${cpus()[0].model}, ${cpus().length} cores; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")}.`,
-      `One paper of examples/papers.jsonl per request (POST /embed), spread evenly over ${adapters.join(", ")}. Offline library rate on the same traffic (embed, per-row adapters, batches of 8): **${offline.toFixed(2)} papers/s**.`,
+      `One paper of examples/papers.jsonl per request (POST /embed), paper and adapter drawn at random per request, evenly over ${adapters.join(", ")}. Offline library rate on the same traffic (embed, per-row adapters, batches of 8): **${offline.toFixed(2)} papers/s**.`,
       `Mixing on over off: ${gain}.`,
       "",
       "| mixing | connections | requests | papers/s | p50 ms | p99 ms | of offline | adapters per batch | server RSS after (MiB) | failed |",
