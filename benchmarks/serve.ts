@@ -60,7 +60,7 @@ function startServer(dir: string, backend: string, maxBatchTokens: number, mix: 
 async function serverMetrics(url: string): Promise<{ batches: number; adapters: number; rssBytes: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-  return { batches: value("specter2_batch_adapters_count"), adapters: value("specter2_batch_adapters_sum"), rssBytes: value("process_resident_memory_bytes") };
+  return { batches: value("specter2_batch_adapters_count"), adapters: value("specter2_batch_adapters_sum"), rssBytes: value("specter2_process_resident_memory_bytes") };
 }
 
 async function main(): Promise<void> {
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       method: "POST" as const,
       path: "/embed",
       headers: { "content-type": "application/json" },
-      setupRequest: (request: Record<string, unknown>) => ({ ...request, body: bodies[Math.floor(Math.random() * bodies.length)] }),
+      setupRequest: (request: autocannon.Request) => ({ ...request, body: bodies[Math.floor(Math.random() * bodies.length)] }),
     },
   ];
   const rows: string[] = [];

@@ -17,10 +17,11 @@ export function preferredAttentionShape(backendName: string): AttentionShape {
 }
 
 export class BertSelfAttention {
-  /** The most attention scores (values) one batched product makes at once: 4M values, 16 MiB, so 5 rows of
-   *  256 tokens or one of 512 (SPECTER2's 12 heads). Measured against the whole batch at once: ANALYSIS.md.
-   *  @internal (benchmarks/attentionChunks.ts changes it to measure) */
-  static scoreChunkValues = 2 ** 22;
+  /** The most attention scores (values) one batched product makes at once: 16M values, 64 MiB, so 8 × 256 and
+   *  32 × 128 run whole (chunks of 4M cost them 17 % and 8 %) and 32 × 512 (400 MB at once) in chunks of 5 rows.
+   *  Measured against the whole batch at once: ANALYSIS.md, "Memory (issue 18)".
+   *  @internal (benchmarks/attentionChunks.ts and a test change it) */
+  static scoreChunkValues = 2 ** 24;
   private readonly heads: number;
   private readonly headDim: number;
 
@@ -61,7 +62,7 @@ export class BertSelfAttention {
   }
 
   /** softmax(Q·Kᵀ + mask)·V (Q already scaled) as two BatchMatMuls over [batch, heads, seq, ·], a few rows of the
-   *  batch at a time: the [rows, heads, seq, seq] scores of all 32 × 512 rows at once would be 400 MB, of one row 12.6 MB. */
+   *  batch at a time: the [rows, heads, seq, seq] scores of all 32 × 512 rows at once would be 400 MB, of five rows 63 MB. */
   private batched(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, maskBias: tf.Tensor4D): tf.Tensor4D {
     const [batch, heads, rows] = q.shape;
     const perChunk = Math.max(1, Math.floor(BertSelfAttention.scoreChunkValues / (heads * rows * k.shape[2])));

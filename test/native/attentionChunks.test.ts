@@ -3,18 +3,22 @@
 // row the vector it gets alone. The rows alone are the parity-tested path (test/parity: single rows against PyTorch).
 // On the native backend, whose attention is batched; skipped where the addon is not built.
 import { loadAddon } from "../../src/backend/native/addon";
+import { BertSelfAttention } from "../../src/model/attention";
 import { Specter2 } from "../../src/specter2";
 import { convertModelFixture } from "../helpers/modelFixtures";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 import { seededSigned } from "../../convert/seededRandom";
 
 (NATIVE_BUILT ? describe : describe.skip)("attention in chunks of the batch", () => {
-  it("24 rows of up to 128 tokens (two chunks at 12 heads) equal each row embedded alone", async () => {
+  it("24 rows of up to 128 tokens (two chunks at 12 heads, a 4M budget) equal each row embedded alone", async () => {
     const { out: dir } = await convertModelFixture("full_width"); // 768 wide, 12 heads, 128 positions
     const engine = await Specter2.load(dir, { workers: 0, backend: "native", adapters: ["proximity"] });
+    // A budget of 4M scores, so that a fixture batch is split (the default's 16M needs 86 rows of 128 tokens).
+    const budget = BertSelfAttention.scoreChunkValues;
+    BertSelfAttention.scoreChunkValues = 2 ** 22;
     try {
       const next = seededSigned(5);
-      // The longest row sets the padded length: 128, so 21 rows (12 · 128 · 128 scores each) fit the 4M-value budget.
+      // The longest row sets the padded length: 128, so 21 rows (12 · 128 · 128 scores each) fit the budget.
       const rows = Array.from({ length: 24 }, (_, i) => {
         const length = i === 0 ? 128 : 8 + Math.floor((next() + 1) * 60);
         return [2, ...Array.from({ length: length - 2 }, () => 5 + Math.floor((next() + 1) * 50)), 3];
@@ -38,6 +42,7 @@ import { seededSigned } from "../../convert/seededRandom";
         expect(worst).toBeLessThan(1e-5);
       }
     } finally {
+      BertSelfAttention.scoreChunkValues = budget;
       await engine.close();
     }
   });
