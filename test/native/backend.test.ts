@@ -192,7 +192,7 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
     const biasv = randomArray([N], 11);
     const product = (b: tf.Tensor, bias = true) => tf.fused.matMul({ a: t(av, [M, K]), b, bias: bias ? t(biasv, [N]) : undefined });
     /** The float32 values a tensor's entry holds now (an empty array once the weight is packed). */
-    const held = (x: tf.Tensor) => backend.data.get(x.dataId)!.values as Float32Array;
+    const held = (x: tf.Tensor) => backend.data.get(x.dataId).values as Float32Array;
 
     it("a declared weight matrix is packed once, its float32 values dropped: the product equals cpu's, and the copy goes with the weight", () => {
       const bv = randomArray([K, N], 12);
