@@ -11,13 +11,14 @@ import type { ChildProcess } from "node:child_process";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { connect } from "node:net";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
 import { EXIT_CODES } from "../src/cli/exitCodes";
 import { DEFAULT_CONNECTION_LIMITS } from "../src/serve/connections";
+import { BROKEN_MODELS } from "../test/helpers/brokenModels";
 import { convertedRandomModel } from "../test/helpers/models";
 import type { RawConnection, RawResponse } from "../test/helpers/serve";
 import { get, post, postHead, rawConnection } from "../test/helpers/serve";
@@ -352,40 +353,12 @@ async function row2(): Promise<Measured> {
 
 // --- row 3: a model directory that fails to load ---
 
-interface Broken {
-  name: string;
-  damage: (dir: string) => void;
-  exitCode: number;
-  message: RegExp;
-}
-
-const BROKEN: Broken[] = [
-  {
-    name: "truncated adapter file",
-    damage: (dir) => truncateSync(join(dir, "adapters", "proximity.safetensors"), 100),
-    exitCode: EXIT_CODES.BAD_CHECKPOINT,
-    message: /adapters\/proximity\.safetensors: .*truncated/,
-  },
-  {
-    name: "missing adapter file",
-    damage: (dir) => rmSync(join(dir, "adapters", "regression.safetensors")),
-    exitCode: EXIT_CODES.MODEL_NOT_FOUND,
-    message: /adapters\/regression\.safetensors/,
-  },
-  {
-    name: "manifest without base",
-    damage: (dir) => editJson(join(dir, "manifest.json"), (m) => delete m.base),
-    exitCode: EXIT_CODES.BAD_CHECKPOINT,
-    message: /manifest\.json.*\bbase\b/,
-  },
-];
-
 async function row3(runsPerCase: number): Promise<Measured> {
   const details: string[] = [];
   const summary: string[] = [];
   let failures = 0;
   let total = 0;
-  for (const b of BROKEN) {
+  for (const b of BROKEN_MODELS) {
     const dir = copyOfModel(b.name.replace(/\W+/g, "-"));
     b.damage(dir);
     const outcomes: string[] = [];

@@ -112,33 +112,27 @@ MatMulProblem problemOf(napi_env env, napi_value* argv, const float*& a, const f
   return p;
 }
 
-// matmul(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, out)
-// aDims/bDims are the stored [batch, rows, cols]; the product is [max(batchA, batchB), m, n].
-napi_value MatMul(napi_env env, napi_callback_info info) {
+using Product = void (*)(const MatMulProblem&, const float*, const float*, const float*, float*);
+
+// A product's binding: matmul's 10 arguments (problemOf), then out; `product` computes it.
+template <Product product>
+napi_value ProductOf(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     napi_value argv[11];
     arguments(env, info, argv);
     const float *a, *b, *bias;
     size_t length;
     const MatMulProblem p = problemOf(env, argv, a, b, bias, length);
-    specter2::matmul(p, a, b, bias, output(env, argv[10], length));
+    product(p, a, b, bias, output(env, argv[10], length));
     return nullptr;
   });
 }
 
-// matmulBf16(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, out):
-// matmul with both operands rounded to bf16, accumulated and written in f32.
-napi_value MatMulBf16(napi_env env, napi_callback_info info) {
-  return guarded(env, [&]() -> napi_value {
-    napi_value argv[11];
-    arguments(env, info, argv);
-    const float *a, *b, *bias;
-    size_t length;
-    const MatMulProblem p = problemOf(env, argv, a, b, bias, length);
-    specter2::matmulBf16(p, a, b, bias, output(env, argv[10], length));
-    return nullptr;
-  });
-}
+// matmul(a, aDims, b, bDims, transposeA, transposeB, bias | null, biasDims | null, activation, alpha, out)
+// aDims/bDims are the stored [batch, rows, cols]; the product is [max(batchA, batchB), m, n].
+// matmulBf16(the same): both operands rounded to bf16, accumulated and written in f32.
+napi_value MatMul(napi_env env, napi_callback_info info) { return ProductOf<specter2::matmul>(env, info); }
+napi_value MatMulBf16(napi_env env, napi_callback_info info) { return ProductOf<specter2::matmulBf16>(env, info); }
 
 // An id that packReduced returned: a positive integer.
 int64_t reducedId(napi_env env, napi_value v) {

@@ -5,11 +5,12 @@
 // thread of that worker still ran libgomp code: SIGSEGV in most runs, often before the message was
 // written. The crash is a race, so each case runs several times. Skipped where the addon is not built.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nativeAddonPath } from "../../src/backend/native/addon";
-import { EXIT_CODES } from "../../src/cli/exitCodes";
+import type { BrokenModel } from "../helpers/brokenModels";
+import { BROKEN_MODELS } from "../helpers/brokenModels";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 
 const ROOT = join(__dirname, "..", "..");
@@ -20,40 +21,6 @@ const PAPERS = join(ROOT, "examples", "papers.jsonl");
 const RUNS = 5;
 /** A run that has not ended by then hangs: it is killed and fails the test. */
 const RUN_TIMEOUT_MS = 30_000;
-
-interface Broken {
-  name: string;
-  /** Breaks a copy of the demo model. */
-  damage: (dir: string) => void;
-  exitCode: number;
-  message: RegExp;
-}
-
-const BROKEN: Broken[] = [
-  {
-    name: "a truncated adapter file",
-    damage: (dir) => truncateSync(join(dir, "adapters", "proximity.safetensors"), 100),
-    exitCode: EXIT_CODES.BAD_CHECKPOINT,
-    message: /adapters\/proximity\.safetensors: .*truncated/,
-  },
-  {
-    name: "a missing adapter file",
-    damage: (dir) => rmSync(join(dir, "adapters", "regression.safetensors")),
-    exitCode: EXIT_CODES.MODEL_NOT_FOUND,
-    message: /adapters\/regression\.safetensors/,
-  },
-  {
-    name: "a manifest without base",
-    damage: (dir) => {
-      const path = join(dir, "manifest.json");
-      const manifest = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-      delete manifest.base;
-      writeFileSync(path, JSON.stringify(manifest, null, 2));
-    },
-    exitCode: EXIT_CODES.BAD_CHECKPOINT,
-    message: /manifest\.json.*\bbase\b/,
-  },
-];
 
 interface Outcome {
   status: number | null;
@@ -94,7 +61,7 @@ function runCli(args: string[]): Promise<Outcome> {
 }
 
 /** One line per run that went wrong, so a failure shows every run at once. */
-function problem(o: Outcome, c: Broken): string | null {
+function problem(o: Outcome, c: BrokenModel): string | null {
   if (o.timedOut) return `did not end within ${RUN_TIMEOUT_MS} ms`;
   if (o.signal !== null || o.status === null) return `ended by ${o.signal} (a crash), stderr: ${JSON.stringify(o.stderr)}`;
   if (o.status !== c.exitCode) return `exit ${o.status} instead of ${c.exitCode}, stderr: ${JSON.stringify(o.stderr)}`;
@@ -137,7 +104,7 @@ describeNative("a model directory that fails to load, on the native backend", ()
     expect(seen).toEqual({ first: seen.first, last: seen.first, addon: true, gomp: true });
   });
 
-  describe.each(BROKEN)("$name", (c) => {
+  describe.each(BROKEN_MODELS)("$name", (c) => {
     const dir = join(work, c.name.replace(/\W+/g, "-"));
     beforeAll(() => {
       cpSync(MODEL, dir, { recursive: true });

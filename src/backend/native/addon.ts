@@ -47,19 +47,7 @@ export interface NativeAddon {
   /** out: x with its axes permuted (axis i of out is x's axis perm[i]). */
   transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
   /** matmul with both operands rounded to bf16, accumulated and written in f32 (no packing: activation × activation). */
-  matmulBf16(
-    a: Float32Array,
-    aDims: Dims3,
-    b: Float32Array,
-    bDims: Dims3,
-    transposeA: boolean,
-    transposeB: boolean,
-    bias: Float32Array | null,
-    biasDims: Dims3 | null,
-    activation: number,
-    alpha: number,
-    out: Float32Array,
-  ): void;
+  matmulBf16: NativeAddon["matmul"];
   /** Packs a weight, row-major [k, n], in oneDNN's layout as fp32, bf16 or int8 (PRECISION_CODES; int8: s8 with a
    *  scale per column) and returns its id; `b` is not kept. */
   packReduced(b: Float32Array, dims: [number, number], precision: number): number;
