@@ -33,7 +33,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const CORES = availableParallelism();
 /** /proc's clock ticks per second (getconf CLK_TCK). */
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-const WASM_ALL_THREADS = `wasm, tfjs threads on ${CORES} cores (hardwareConcurrency presented as ${2 * CORES})`;
+const WASM_ALL_THREADS = `wasm, threads: ${CORES} (one tfjs thread per core)`;
 const WASM_POOL = `wasm, pool of ${CORES} Web Workers`;
 
 /** --quick's model: SPECTER2's width (so the same matrix shapes), 2 layers, the demo vocabulary, proximity only. */
@@ -125,20 +125,21 @@ interface Row {
 }
 
 /** A fresh browser context (its own wasm instance, empty Cache API), the harness page in it. */
-async function withPage<T>(site: TestSite, browser: Browser, work: (page: Page) => Promise<T>): Promise<T> {
-  const { page, context } = await site.open(browser);
+/** `persistent`: in the browser's default context, whose Cache API is on disk as a user's profile's is (a fresh
+ *  context's is in memory and refuses the full-size weights file). */
+async function withPage<T>(site: TestSite, browser: Browser, work: (page: Page) => Promise<T>, persistent = false): Promise<T> {
+  const { page, context } = await site.open(browser, { persistent });
   try {
     return await work(page);
   } finally {
-    await context.close();
+    await (persistent ? page.close() : context.close());
   }
 }
 
-async function pageEngine(site: TestSite, browser: Browser, engine: string, options: Record<string, unknown>, w: Workload, cores?: number): Promise<Row> {
+async function pageEngine(site: TestSite, browser: Browser, engine: string, options: Record<string, unknown>, w: Workload): Promise<Row> {
   log(`page ${engine}: ${w.name}`);
   const pid = browser.process()?.pid;
   const r = await withPage(site, browser, async (page) => {
-    if (cores) await call(page, "presentCores", cores);
     const started = performance.now();
     const { runsOn } = await call<{ runsOn: string }>(page, "keep", `${site.url}/model/`, { cache: false, adapters: [ADAPTER], ...options });
     const loadMs = performance.now() - started;
@@ -242,29 +243,37 @@ interface FirstVector {
   rssGrowth: number;
 }
 
-/** load() to the first vector of one paper, timed from here around the page's calls: in a fresh context (nothing
- *  cached), then after a reload (from the Cache API); and what Chromium's memory grew by with the cold load. */
+/** load() to the first vector of one paper, timed from here around the page's calls: cold (the browser's HTTP cache
+ *  and our Cache API entries emptied first), then after a reload (from the Cache API); and what Chromium's memory
+ *  grew by with the cold load. In the default context, whose Cache API is on disk (withPage). */
 async function firstVector(site: TestSite, browser: Browser, engine: string, options: Record<string, unknown>, paper: { title: string; abstract: string | null }): Promise<FirstVector> {
   log(`load → first vector, ${engine}`);
   const pid = browser.process()?.pid;
-  return withPage(site, browser, async (page) => {
-    const run = async () => {
-      const started = performance.now();
-      const { runsOn } = await call<{ runsOn: string }>(page, "keep", `${site.url}/model/`, { cache: true, adapters: [ADAPTER], ...options });
-      await call(page, "embedKept", [paper], {});
-      return { runsOn, seconds: (performance.now() - started) / 1000 };
-    };
-    const before = pid ? treeRss(pid) : 0;
-    const cold = await run();
-    const rssGrowth = pid ? treeRss(pid) - before : 0;
-    await call(page, "closeKept");
-    await page.reload();
-    await page.waitForFunction(() => "harness" in globalThis, { timeout: 30_000 });
-    const cached = await run();
-    await call(page, "closeKept");
-    log(`  ${cold.runsOn}: cold ${cold.seconds.toFixed(1)} s, from the cache ${cached.seconds.toFixed(1)} s, Chromium +${(rssGrowth / 2 ** 20).toFixed(0)} MiB`);
-    return { engine, runsOn: cold.runsOn, coldSeconds: cold.seconds, cachedSeconds: cached.seconds, rssGrowth };
-  });
+  return withPage(
+    site,
+    browser,
+    async (page) => {
+      const run = async () => {
+        const started = performance.now();
+        const { runsOn } = await call<{ runsOn: string }>(page, "keep", `${site.url}/model/`, { cache: true, adapters: [ADAPTER], ...options });
+        await call(page, "embedKept", [paper], {});
+        return { runsOn, seconds: (performance.now() - started) / 1000 };
+      };
+      await (await page.createCDPSession()).send("Network.clearBrowserCache");
+      await page.evaluate(`caches.delete("specter2-tfjs")`);
+      const before = pid ? treeRss(pid) : 0;
+      const cold = await run();
+      const rssGrowth = pid ? treeRss(pid) - before : 0;
+      await call(page, "closeKept");
+      await page.reload();
+      await page.waitForFunction(() => "harness" in globalThis, { timeout: 30_000 });
+      const cached = await run();
+      await call(page, "closeKept");
+      log(`  ${cold.runsOn}: cold ${cold.seconds.toFixed(1)} s, from the cache ${cached.seconds.toFixed(1)} s, Chromium +${(rssGrowth / 2 ** 20).toFixed(0)} MiB`);
+      return { engine, runsOn: cold.runsOn, coldSeconds: cold.seconds, cachedSeconds: cached.seconds, rssGrowth };
+    },
+    true,
+  );
 }
 
 function maxAbsDiff(a: number[] | undefined, b: number[] | undefined): string {
@@ -322,8 +331,8 @@ async function main(): Promise<void> {
     chromium = await browser.version();
     await attempt("page wasm, 1 thread", rows, () => pageEngine(site, browser, WASM_ONE, { backend: "wasm", threads: 1 }, w.cpu));
     await attempt("page wasm, tfjs threads", rows, () => pageEngine(site, browser, WASM_THREADS, { backend: "wasm" }, w.cpu));
-    // tfjs runs at most half of navigator.hardwareConcurrency threads: presented twice the cores, it runs one per core.
-    await attempt("page wasm, tfjs threads on every core", rows, () => pageEngine(site, browser, WASM_ALL_THREADS, { backend: "wasm" }, w.cpu, 2 * CORES));
+    // tfjs alone runs at most half of navigator.hardwareConcurrency threads; `threads` asks for one per core.
+    await attempt("page wasm, tfjs threads on every core", rows, () => pageEngine(site, browser, WASM_ALL_THREADS, { backend: "wasm", threads: CORES }, w.cpu));
     await attempt("page wasm pool", rows, () => pageEngine(site, browser, WASM_POOL, { backend: "wasm", workers: CORES }, w.cpu));
     await gpu("webgl (SwiftShader)", { backend: "webgl" }, w.webgl);
     await gpu("webgpu (SwiftShader)", { backend: "webgpu" }, w.webgpu);
@@ -391,7 +400,7 @@ async function main(): Promise<void> {
   out.push("");
   out.push("## load() to the first vector (one paper), in the page", "");
   out.push(
-    "Cold: a fresh browser context, nothing cached; then the page reloaded, the files from the Cache API. Memory: what Chromium's processes grew by (resident, all of them) from before the cold load to after its first vector, garbage not yet collected included: an upper bound of what the model costs there.",
+    "Cold: the browser's default context (its profile on disk, as a user's), its HTTP cache and our Cache API entries emptied first; then the page reloaded, the files from the Cache API (a fresh context's Cache API, in memory as a private window's, refuses entries of 256 MiB and more: the load then warns and downloads again next time). Memory: what Chromium's processes grew by (resident, all of them) from before the cold load to after its first vector, garbage not yet collected included: an upper bound of what the model costs there.",
     "",
   );
   out.push("| engine | runs on | cold (nothing cached) s | after a reload (Cache API) s | Chromium memory with the model MiB |", "| --- | --- | ---: | ---: | ---: |");

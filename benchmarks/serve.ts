@@ -42,9 +42,10 @@ async function offlinePapersPerSecond(dir: string, backend: string, traffic: { p
   }
 }
 
-function startServer(dir: string, backend: string, maxBatchTokens: number, mix: boolean): Promise<{ child: ChildProcess; url: string }> {
+function startServer(dir: string, backend: string, maxBatchTokens: number, mix: boolean, workers: number | undefined): Promise<{ child: ChildProcess; url: string }> {
   const args = ["serve", "--model", dir, "--port", "0", "--backend", backend, "--max-batch-tokens", String(maxBatchTokens), "--max-concurrent-requests", "1024", "--request-timeout", "600"];
   if (!mix) args.push("--no-mix-adapters");
+  if (workers !== undefined) args.push("--workers", String(workers));
   const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "src", "cli", "main.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let url = "";
@@ -56,11 +57,18 @@ function startServer(dir: string, backend: string, maxBatchTokens: number, mix: 
   });
 }
 
-/** The server's counts of forward passes and of adapters in them (specter2_batch_adapters), and its RSS now. */
-async function serverMetrics(url: string): Promise<{ batches: number; adapters: number; rssBytes: number }> {
+/** The server's counts of forward passes, of adapters and rows in them, its learned pass overhead, and its peak RSS. */
+async function serverMetrics(url: string): Promise<{ batches: number; adapters: number; rows: number; overhead: number; adapterCost: number; peakRssBytes: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-  return { batches: value("specter2_batch_adapters_count"), adapters: value("specter2_batch_adapters_sum"), rssBytes: value("specter2_process_resident_memory_bytes") };
+  return {
+    batches: value("specter2_batch_adapters_count"),
+    adapters: value("specter2_batch_adapters_sum"),
+    rows: value("specter2_batch_size_sum"),
+    overhead: value("specter2_batch_pass_overhead_tokens"),
+    adapterCost: value("specter2_batch_adapter_cost"),
+    peakRssBytes: value("specter2_process_peak_resident_memory_bytes"),
+  };
 }
 
 async function main(): Promise<void> {
@@ -70,14 +78,15 @@ async function main(): Promise<void> {
     .option("duration", { type: "number", default: 120, describe: "Seconds per point (concurrency × mixing)" })
     .option("concurrency", { type: "string", default: "1,8,32,64", describe: "Comma-separated client connections" })
     .option("max-batch-tokens", { type: "number", default: 4096 })
-    .option("rounds", { type: "number", default: 3, describe: "Offline passes over the traffic" })
+    .option("workers", { type: "number", describe: "The server's --workers (default: its own)" })
+    .option("rounds", { type: "number", default: 3, describe: "Offline passes over the traffic (0: none, for a memory run)" })
     .strict()
     .parse();
   const dir = args.full ? (await ensureFullModel((l) => process.stderr.write(`${l}\n`))).model : join(ROOT, "weights", "specter2-tiny");
   const adapters = Object.keys((JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { adapters: Record<string, unknown> }).adapters);
   const traffic = mixedTraffic(adapters);
   const loadBefore = loadavg();
-  const offline = await offlinePapersPerSecond(dir, args.backend, traffic, args.rounds);
+  const offline = args.rounds > 0 ? await offlinePapersPerSecond(dir, args.backend, traffic, args.rounds) : NaN;
   process.stderr.write(`offline: ${offline.toFixed(2)} papers/s\n`);
   // Each request draws its paper and adapter at random: autocannon walks a list of requests in lockstep on every
   // connection, so concurrent requests would all carry the same adapter and nothing would be left to mix.
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
   const rates = new Map<string, number>();
   for (const connections of args.concurrency.split(",").map(Number)) {
     for (const mix of [true, false]) {
-      const { child, url } = await startServer(dir, args.backend, args["max-batch-tokens"], mix);
+      const { child, url } = await startServer(dir, args.backend, args["max-batch-tokens"], mix, args.workers);
       try {
         const before = await serverMetrics(url);
         const r = await autocannon({ url, connections, duration: args.duration, requests, timeout: 600 });
@@ -102,9 +111,11 @@ async function main(): Promise<void> {
         const perSecond = r.requests.total / args.duration;
         rates.set(`${connections} ${mix}`, perSecond);
         const failed = r.non2xx + r.errors + r.timeouts;
-        const perBatch = (after.adapters - before.adapters) / Math.max(1, after.batches - before.batches);
+        const batches = Math.max(1, after.batches - before.batches);
+        const perBatch = (after.adapters - before.adapters) / batches;
+        const rowsPerBatch = (after.rows - before.rows) / batches;
         rows.push(
-          `| ${mix ? "on" : "off"} | ${connections} | ${r.requests.total} | ${perSecond.toFixed(2)} | ${r.latency.p50} | ${r.latency.p99} | ${((100 * perSecond) / offline).toFixed(0)} % | ${perBatch.toFixed(2)} | ${(after.rssBytes / 2 ** 20).toFixed(0)} | ${failed} |`,
+          `| ${mix ? "on" : "off"} | ${connections} | ${r.requests.total} | ${perSecond.toFixed(2)} | ${r.latency.p50} | ${r.latency.p99} | ${Number.isNaN(offline) ? "–" : `${((100 * perSecond) / offline).toFixed(0)} %`} | ${perBatch.toFixed(2)} | ${rowsPerBatch.toFixed(2)} | ${after.overhead.toFixed(0)} | ${(100 * after.adapterCost).toFixed(1)} % | ${(after.peakRssBytes / 2 ** 20).toFixed(0)} | ${failed} |`,
         );
         process.stderr.write(`${rows[rows.length - 1]}\n`);
       } finally {
@@ -121,14 +132,14 @@ async function main(): Promise<void> {
     .join(", ");
   process.stdout.write(
     [
-      `Model: ${model}, ${args.backend} backend, --max-batch-tokens ${args["max-batch-tokens"]}; ${args.duration} s per point; CPU ${cpus()[0].model}, ${cpus().length} cores; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadavg()
+      `Model: ${model}, ${args.backend} backend${args.workers === undefined ? "" : `, --workers ${args.workers}`}, --max-batch-tokens ${args["max-batch-tokens"]}; ${args.duration} s per point; CPU ${cpus()[0].model}, ${cpus().length} cores; load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")}.`,
-      `One paper of examples/papers.jsonl per request (POST /embed), paper and adapter drawn at random per request, evenly over ${adapters.join(", ")}. Offline library rate on the same traffic (embed, per-row adapters, batches of 8): **${offline.toFixed(2)} papers/s**.`,
+      `One paper of examples/papers.jsonl per request (POST /embed), paper and adapter drawn at random per request, evenly over ${adapters.join(", ")}. Offline library rate on the same traffic (embed, per-row adapters, batches of 8): ${Number.isNaN(offline) ? "not measured (--rounds 0)" : `**${offline.toFixed(2)} papers/s**`}.`,
       `Mixing on over off: ${gain}.`,
       "",
-      "| mixing | connections | requests | papers/s | p50 ms | p99 ms | of offline | adapters per batch | server RSS after (MiB) | failed |",
-      "|---|---|---|---|---|---|---|---|---|---|",
+      "| mixing | connections | requests | papers/s | p50 ms | p99 ms | of offline | adapters per batch | rows per batch | pass overhead learned (tokens) | each adapter beyond the first, learned | server peak RSS (MiB) | failed |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
       ...rows,
       "",
     ].join("\n"),

@@ -3,6 +3,8 @@
 //   ?model=URL     the model directory (default ../model/, where `specter2 web --model DIR` serves DIR)
 //   ?backend=NAME  auto (default), webgpu, webgl, wasm or cpu
 //   ?worker=1      compute in a Web Worker
+//   ?workers=N     a pool of N Web Workers (or auto: one per core, at most 4, on wasm), each on one wasm thread
+//   ?threads=N     wasm threads (in the page, or in the one worker)
 //   ?papers=URL    the papers to search, JSON Lines of {paper_id, title, abstract} (default ./papers.jsonl)
 // Papers are embedded with the `proximity` adapter, queries with `adhoc_query` (where the model has them), and
 // ranked by Euclidean distance, lower is closer, as `specter2 search` ranks by default (src/search/score.ts).
@@ -12,6 +14,8 @@ const params = new URLSearchParams(location.search);
 const modelUrl = new URL(params.get("model") ?? "../model/", location.href).href;
 const backend = params.get("backend") ?? "auto";
 const worker = params.get("worker") === "1";
+const workers = params.get("workers") === "auto" ? "auto" : params.has("workers") ? Number(params.get("workers")) : undefined;
+const threads = params.has("threads") ? Number(params.get("threads")) : undefined;
 const papersUrl = new URL(params.get("papers") ?? "./papers.jsonl", location.href).href;
 
 const $ = (id) => document.getElementById(id);
@@ -48,6 +52,8 @@ async function load() {
   model = await Specter2.load(modelUrl, {
     backend,
     worker,
+    workers,
+    threads,
     onProgress: ({ file, loaded, total }) => {
       progress.max = total || 1;
       progress.value = loaded;
@@ -59,7 +65,7 @@ async function load() {
   paperAdapter = names.includes("proximity") ? "proximity" : model.defaultAdapter;
   queryAdapter = names.includes("adhoc_query") ? "adhoc_query" : paperAdapter;
   $("load-status").textContent =
-    `backend ${model.backend.name}${worker ? " in a Web Worker" : ""} · loaded in ${ms(performance.now() - started)} · ` +
+    `backend ${model.backend.name}${model.workers > 1 ? ` in ${model.workers} Web Workers` : model.workers === 1 ? " in a Web Worker" : ""} · loaded in ${ms(performance.now() - started)} · ` +
     `${model.hiddenSize} dimensions · adapters ${names.join(", ") || "none"}`;
   $("embed-button").disabled = false;
   $("search-button").disabled = false;

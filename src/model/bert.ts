@@ -59,24 +59,32 @@ export class BertModel {
     const shape = options.attentionShape ?? preferredAttentionShape(tf.getBackend());
     const adapters = RowAdapters.of(options.adapter, batch);
     return tf.tidy(() => {
-      // (1 - mask) · min_float32 on the keys, as Hugging Face's get_extended_attention_mask.
-      const maskBias = tf.reshape<tf.Rank.R4>(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]);
+      // (1 - mask) · min_float32 on the keys, as Hugging Face's get_extended_attention_mask (below, in the batch's order).
       const states: tf.Tensor3D[] = [];
       const pooling = options.pooling ?? "cls";
       // CLS and pooler pooling read only the CLS row: the last layer computes that row alone after attention.
       const clsOnly = pooling !== "mean" && !options.hiddenStates;
+      // A mixed batch runs with each adapter's rows together (rowAdapters.ts); its results go back to the caller's order.
+      const order = adapters.order && tf.tensor1d(adapters.order as number[], "int32");
+      const inverse = adapters.order && tf.tensor1d(inversePermutation(adapters.order), "int32");
+      const back = <T extends tf.Tensor>(t: T): T => (inverse ? tf.gather(t, inverse) : t);
+      if (order) {
+        ids = tf.gather(ids, order);
+        mask = tf.gather(mask, order);
+      }
+      const maskBias = tf.reshape<tf.Rank.R4>(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -3.4028234663852886e38), [batch, 1, 1, seq]);
       let x = this.embeddings.forward(ids);
-      if (options.hiddenStates) states.push(tf.reshape(x, [batch, seq, hidden]));
+      if (options.hiddenStates) states.push(back(tf.reshape(x, [batch, seq, hidden])));
       for (const [i, layer] of this.layers.entries()) {
         const last = clsOnly && i === this.layers.length - 1;
         // A tidy per layer frees its intermediates as soon as it is done: kept for all 12 layers
         // they outgrow the wasm heap (4 GB) at batch 8 × 256 tokens.
         const next = tf.tidy(() => layer.forward(x, maskBias, batch, seq, adapters, shape, last));
-        if (options.hiddenStates) states.push(tf.reshape(next, [batch, seq, hidden]));
+        if (options.hiddenStates) states.push(back(tf.reshape(next, [batch, seq, hidden])));
         x.dispose();
         x = next;
       }
-      const pooled = this.pool(tf.reshape(x, [batch, clsOnly ? 1 : seq, hidden]), mask, pooling);
+      const pooled = back(this.pool(tf.reshape(x, [batch, clsOnly ? 1 : seq, hidden]), mask, pooling));
       return options.hiddenStates ? { pooled, hiddenStates: states } : { pooled };
     });
   }
@@ -101,4 +109,11 @@ export class BertModel {
   dispose(): void {
     for (const t of this.parameters()) t.dispose();
   }
+}
+
+/** p[inverse[i]] = i. */
+function inversePermutation(p: readonly number[]): number[] {
+  const inverse = new Array<number>(p.length);
+  p.forEach((row, k) => (inverse[row] = k));
+  return inverse;
 }

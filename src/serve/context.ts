@@ -10,6 +10,8 @@ export interface ServeOptions {
   maxBatchTokens: number;
   /** Rows of different adapters share forward passes (default true); false: each adapter has its own batches. */
   mixAdapters?: boolean;
+  /** Padding a row may add to join a batch, in tokens; undefined: learned from the passes run (src/serve/passCost.ts). */
+  passOverheadTokens?: number;
   /** Origin (or "*") whose browser clients get CORS headers; undefined: none. */
   corsAllowOrigin?: string;
   /** Embedding requests in flight at once; more get 429. */

@@ -5,6 +5,7 @@ import { isSpecter2Error } from "../errors";
 import type { Specter2 } from "../specter2";
 import { ApiError } from "./errors";
 import type { QueueObserver } from "./queue";
+import { PassCost } from "./passCost";
 import { BatchQueue } from "./queue";
 
 /** The `model` / `adapter` name that means no adapter: the bare SPECTER2 base. */
@@ -21,7 +22,12 @@ export interface EmbedderLimits {
   maxBatchTokens: number;
   /** Rows of different adapters share batches (src/serve/queue.ts). */
   mixAdapters: boolean;
+  /** Padding a row may add to join a batch (src/serve/batchPlan.ts); undefined: learned from the passes run. */
+  passOverheadTokens?: number;
 }
+
+/** The learned estimate's start: ~26 measured for native on the 2-core CPU of RESULTS.md, rounded up. */
+const PASS_OVERHEAD_PRIOR = 32;
 
 export interface EmbedResult {
   vectors: Float32Array[];
@@ -41,7 +47,8 @@ export class Embedder {
       throw new Error(`the batch token budget (${limits.maxBatchTokens}) must hold one input of the maximum length (${limits.maxLength})`);
     }
     // Each worker computes one batch at a time; on the main thread, one batch at a time in all.
-    this.queue = new BatchQueue((rows, adapter) => model.embedBatch(rows, adapter), limits.maxBatchTokens, observer, model.parallel, limits.mixAdapters);
+    const passCost = new PassCost(limits.passOverheadTokens ?? PASS_OVERHEAD_PRIOR, limits.passOverheadTokens === undefined);
+    this.queue = new BatchQueue((rows, adapter) => model.embedBatch(rows, adapter), limits.maxBatchTokens, observer, model.parallel, limits.mixAdapters, passCost);
   }
 
   /** Every name a request may give: `base` and the loaded adapters. */

@@ -53,6 +53,16 @@ export class ServeMetrics implements QueueObserver {
     help: "Tokens per second of the last forward pass",
     registers: [this.registry],
   });
+  private readonly passOverhead = new Gauge({
+    name: "specter2_batch_pass_overhead_tokens",
+    help: "Padded tokens a row may add to join a batch: one more pass's cost beyond its tokens (learned unless set)",
+    registers: [this.registry],
+  });
+  private readonly mixingCost = new Gauge({
+    name: "specter2_batch_adapter_cost",
+    help: "What each adapter beyond the first costs a batch, as a fraction of its padded tokens (learned unless the overhead is set)",
+    registers: [this.registry],
+  });
   private readonly inFlight = new Gauge({
     name: "specter2_requests_in_flight",
     help: "Embedding requests accepted and not yet answered",
@@ -66,6 +76,15 @@ export class ServeMetrics implements QueueObserver {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "specter2_" });
+    // Worker threads share the process, so its peak is theirs too: there is no per-worker resident memory.
+    new Gauge({
+      name: "specter2_process_peak_resident_memory_bytes",
+      help: "Peak resident memory of the process since it started (worker threads included), in bytes",
+      registers: [this.registry],
+      collect() {
+        this.set(process.resourceUsage().maxRSS * 1024); // Linux and macOS report KiB
+      },
+    });
   }
 
   request(route: string, adapter: string, status: number, seconds: number): void {
@@ -80,6 +99,8 @@ export class ServeMetrics implements QueueObserver {
     this.batchTokens.observe(report.paddedTokens);
     for (const [adapter, tokens] of report.tokensByAdapter) this.tokens.inc({ adapter: adapterLabel(adapter) }, tokens);
     this.batchAdapters.observe(report.tokensByAdapter.length);
+    this.passOverhead.set(report.overheadTokens);
+    this.mixingCost.set(report.groupCost);
     if (report.seconds > 0) this.tokensPerSecond.set(report.tokens / report.seconds);
   }
 

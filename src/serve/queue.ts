@@ -6,6 +6,7 @@
 import type { BatchAdapters } from "../engine/inputs";
 import { planBatch } from "./batchPlan";
 import { ApiError } from "./errors";
+import type { PassCost } from "./passCost";
 
 /** Runs one padded batch of token rows through the model: one adapter for all (null: the base), or one per row. */
 export type RunBatch = (rows: number[][], adapter: BatchAdapters) => Promise<Float32Array[]>;
@@ -19,6 +20,10 @@ export interface BatchReport {
   /** rows × longest row: what the forward pass computed. */
   paddedTokens: number;
   seconds: number;
+  /** The padding a row may now add to join a batch (src/serve/passCost.ts); Infinity: up to the budget. */
+  overheadTokens: number;
+  /** What each adapter beyond the first now costs a batch, as a fraction of its padded tokens (passCost.ts). */
+  groupCost: number;
 }
 
 export interface QueueObserver {
@@ -62,8 +67,14 @@ export class BatchQueue {
     private readonly maxParallel = 1,
     /** Rows of every adapter share batches (the oldest row still goes first); else each adapter has its own line. */
     private readonly mixAdapters = false,
+    /** Weighs padding against passes (src/serve/batchPlan.ts); without it batches fill the token budget. */
+    private readonly passCost?: PassCost,
   ) {
     if (!Number.isInteger(maxParallel) || maxParallel < 1) throw new Error(`a queue runs at least one batch at a time (got ${maxParallel})`);
+  }
+
+  private get overheadTokens(): number {
+    return this.passCost?.overheadTokens ?? Infinity;
   }
 
   /** Rows waiting for a batch. */
@@ -130,6 +141,11 @@ export class BatchQueue {
     const chosen = planBatch(
       group.map((r) => r.ids.length),
       this.maxBatchTokens,
+      {
+        overheadTokens: this.overheadTokens,
+        groups: adapter === MIXED ? group.map((r) => r.adapter) : undefined,
+        groupCost: this.passCost?.groupCost,
+      },
     ).map((i) => group[i]);
     const taken = new Set(chosen);
     const rest = group.filter((r) => !taken.has(r));
@@ -162,7 +178,16 @@ export class BatchQueue {
     const tokens = rows.reduce((n, r) => n + r.ids.length, 0);
     const tokensByAdapter = new Map<string | null, number>();
     for (const r of rows) tokensByAdapter.set(r.adapter, (tokensByAdapter.get(r.adapter) ?? 0) + r.ids.length);
-    this.observer?.batch({ tokensByAdapter: [...tokensByAdapter], rows: rows.length, tokens, paddedTokens: longest * rows.length, seconds });
+    this.passCost?.observe(longest * rows.length, seconds, tokensByAdapter.size);
+    this.observer?.batch({
+      tokensByAdapter: [...tokensByAdapter],
+      rows: rows.length,
+      tokens,
+      paddedTokens: longest * rows.length,
+      seconds,
+      overheadTokens: this.overheadTokens,
+      groupCost: this.passCost?.groupCost ?? 0,
+    });
     rows.forEach((row, k) => {
       const job = row.job;
       if (job.done) return; // aborted while its batch ran

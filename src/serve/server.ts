@@ -31,7 +31,11 @@ export interface Service {
 
 export function createService(model: Specter2, options: ServeOptions): Service {
   const metrics = new ServeMetrics();
-  const embedder = new Embedder(model, { maxLength: options.maxLength, maxBatchTokens: options.maxBatchTokens, mixAdapters: options.mixAdapters ?? true }, metrics);
+  const embedder = new Embedder(
+    model,
+    { maxLength: options.maxLength, maxBatchTokens: options.maxBatchTokens, mixAdapters: options.mixAdapters ?? true, passOverheadTokens: options.passOverheadTokens },
+    metrics,
+  );
   const state = { ready: false, closing: false };
   const ctx: ServeContext = { options, embedder, metrics, state, admit: admission(options.maxConcurrentRequests, metrics) };
 
@@ -47,7 +51,7 @@ export function createService(model: Specter2, options: ServeOptions): Service {
     // Wrong types are errors, not coerced; unknown fields are reported, not silently dropped. String
     // lengths in UTF-16 units (`unicode: false`): the schemas' only bound, minLength 1, means the same
     // either way, and counting code points would read a whole 2 MiB text on the main thread.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, unicode: false, logger: AJV_LOGGER } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, unicode: false, allowUnionTypes: true, logger: AJV_LOGGER } },
     ...serverOptions(limits),
     // Errors of Node's HTTP parser (431, 408, 400) in the route's API style, not Fastify's.
     clientErrorHandler: (error, socket) => connections.clientError(error, socket),

@@ -4,6 +4,7 @@
 //
 // tfjs-backend-wasm 4.22 runs at most half of navigator.hardwareConcurrency threads (its backend.cc takes every
 // second logical core for a hyperthread), whatever setThreadsCount asks: on 2 cores its threaded build runs one.
+// So `threads: N` presents N × 2 cores to tfjs while its wasm backend starts (and only then): N threads run.
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-webgl";
@@ -39,6 +40,14 @@ function configureWasmThreads(threads: number | undefined): void {
 }
 let wasmStarting = false;
 
+/** navigator.hardwareConcurrency reads at least `cores` until the returned function undoes it (where it already
+ *  does, nothing changes): an own property over the prototype's getter, deleted again. */
+function presentCores(cores: number): () => void {
+  if ((navigator.hardwareConcurrency || 1) >= cores) return () => {};
+  Object.defineProperty(navigator, "hardwareConcurrency", { value: cores, configurable: true });
+  return () => delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+}
+
 /** Why a backend cannot run here, or null if it can; it is then active. */
 async function tryBackend(choice: Exclude<WebBackend, "auto">, wasmPaths: string, threads: number | undefined): Promise<string | null> {
   if (choice === "webgpu") {
@@ -46,17 +55,23 @@ async function tryBackend(choice: Exclude<WebBackend, "auto">, wasmPaths: string
     if (!gpu) return "this browser has no WebGPU (navigator.gpu)";
     if (!(await gpu.requestAdapter())) return "the browser hands out no WebGPU adapter";
   }
+  let restoreCores = () => {};
   if (choice === "wasm") {
+    if (threads !== undefined && threads > 1 && !wasmStarting) restoreCores = presentCores(2 * threads);
     configureWasmThreads(threads);
     wasmStarting = true;
   }
-  const ok = await tf.setBackend(choice).catch(() => false);
-  if (!ok) {
-    // A bundled page that did not copy the binaries fails here: say where they were looked for.
-    if (choice === "wasm") return `tfjs could not initialise wasm (are its .wasm files at ${wasmPaths}? copy them there from dist/web, or set wasmPaths)`;
-    return `tfjs could not initialise ${choice}`;
+  try {
+    const ok = await tf.setBackend(choice).catch(() => false);
+    if (!ok) {
+      // A bundled page that did not copy the binaries fails here: say where they were looked for.
+      if (choice === "wasm") return `tfjs could not initialise wasm (are its .wasm files at ${wasmPaths}? copy them there from dist/web, or set wasmPaths)`;
+      return `tfjs could not initialise ${choice}`;
+    }
+    await tf.ready();
+  } finally {
+    restoreCores();
   }
-  await tf.ready();
   if (choice === "webgl" && !tf.env().getBool("WEBGL_RENDER_FLOAT32_CAPABLE")) {
     return "WebGL here renders only 16-bit float textures, too coarse for BERT's LayerNorm and softmax (parity)";
   }

@@ -22,6 +22,8 @@ export interface FetchOptions {
   cache?: boolean;
   /** Check each file's sha256 against the manifest (SubtleCrypto; default true). Sizes are always checked. */
   verify?: boolean;
+  /** What did not stop the load but should be known (a file the Cache API would not keep); default console.warn. */
+  onWarning?: (message: string) => void;
 }
 
 const CACHE_NAME = "specter2-tfjs";
@@ -75,6 +77,15 @@ export function fetchModelSource(url: string, options: FetchOptions = {}): Fetch
     return bytes;
   }
 
+  /** A file that the Cache API refuses (its quota, or a private window's) is still loaded: the next load fetches it. */
+  async function keep(cache: Cache, key: string, bytes: Uint8Array, file: string): Promise<void> {
+    try {
+      await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>));
+    } catch (e) {
+      (options.onWarning ?? console.warn)(`${file}: the Cache API did not keep it (${e instanceof Error ? e.message : String(e)}), so the next load downloads it again`);
+    }
+  }
+
   /** The cache key of a file: its URL with the manifest's digest of it, so another version is another key. */
   function cacheKey(path: string): string | null {
     const digest = manifest?.files[path]?.sha256;
@@ -100,7 +111,7 @@ export function fetchModelSource(url: string, options: FetchOptions = {}): Fetch
       const expected = path === MANIFEST_FILE ? undefined : manifest?.files[path];
       if (bytes && expected) {
         checkDigest(name(path), bytes, options.verify === false ? null : await sha256(bytes), expected);
-        if (cache && key && !hit) await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>));
+        if (cache && key && !hit) await keep(cache, key, bytes, name(path));
       }
       return bytes;
     },

@@ -34,7 +34,8 @@ export interface WebLoadOptions extends FetchOptions {
    *  Default: 1 with `worker: true`, else 0. */
   workers?: number | "auto";
   /** wasm's threads, in the page or in each worker (default: tfjs' own, at most half of navigator.hardwareConcurrency;
-   *  1 in each worker of a pool of several, which is how a pool uses the cores). 1 loads the single-threaded build. */
+   *  1 in each worker of a pool of several, which is how a pool uses the cores). 1 loads the single-threaded build;
+   *  N > 1 runs N, past tfjs' cap of half the cores (src/web/backends.ts). */
   threads?: number;
   /** Where the tfjs wasm binaries are (a URL ending in "/"); default: beside this module. */
   wasmPaths?: string;

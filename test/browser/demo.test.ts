@@ -93,6 +93,23 @@ describeInBrowser("the demo page in Chromium", () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it("?backend=wasm&workers=2 computes in a pool of two Web Workers, and searches as on the page's thread", async () => {
+    const poolPage = await browser.newPage();
+    try {
+      await poolPage.goto(`${demo.demoUrl}?backend=wasm&workers=2`);
+      await poolPage.waitForSelector("body[data-state=ready], body[data-state=error]", { timeout: 60_000 });
+      expect(await poolPage.$eval("#load-status", (e) => e.textContent)).toMatch(/^backend wasm \(single-threaded\) in 2 Web Workers · loaded in \d+ ms · /);
+      await poolPage.$eval("#query", (e) => (e.value = ""));
+      await poolPage.type("#query", QUERY);
+      await poolPage.click("#search-button");
+      await poolPage.waitForSelector("body[data-state=ready] #results:not([hidden])", { timeout: 60_000 });
+      const ids = await poolPage.$$eval("#results tbody tr", (trs) => trs.map((tr) => tr.dataset.paperId));
+      expect(ids).toEqual(expected.ranking.map((r) => r.id));
+    } finally {
+      await poolPage.close();
+    }
+  }, 90_000);
+
   it("shows a load error in the page: a model URL that is not there, named", async () => {
     const errorPage = await browser.newPage();
     try {

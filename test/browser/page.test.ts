@@ -258,6 +258,19 @@ describeInBrowser("the browser entry in Chromium", () => {
     }
   }, 120_000);
 
+  it("a Cache API that refuses to keep a file loses nothing: the model loads, and a warning names each file", async () => {
+    const { page: p, context } = await site.open(browser);
+    try {
+      const r = await call<{ warnings: string[]; vectors: number[][] }>(p, "loadWithRefusingCache", `${site.url}/tiny/`, { backend: "wasm" }, INPUTS);
+      const files = Object.keys((JSON.parse(readFileSync(join(TINY, "manifest.json"), "utf8")) as Manifest).files).sort();
+      expect(r.warnings.map((w) => /^(\S+): /.exec(w)?.[1]).sort()).toEqual(files.map((f) => `${site.url}/tiny/${f}`).sort());
+      expect(r.warnings[0]).toMatch(/: the Cache API did not keep it \(Quota exceeded\.\), so the next load downloads it again$/);
+      expect(r.vectors).toEqual((await call<Embedded>(page, "embedRepeatedly", `${site.url}/tiny/`, { backend: "wasm", cache: false }, INPUTS, {}, 1)).vectors);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("the Web Worker mode (worker: true) gives the main thread's vectors exactly, and the load's progress", async () => {
     const inWorker = await call<Embedded>(page, "embedRepeatedly", `${site.url}/tiny/`, { backend: "wasm", cache: false, worker: true }, INPUTS, {}, 2);
     expect(inWorker.workers).toBe(1);

@@ -85,6 +85,23 @@ describeInBrowser("the browser entry's Web Worker pool in Chromium", () => {
     60_000,
   );
 
+  it("threads: 2 runs two tfjs threads (past tfjs' cap of half the cores) with the page's vectors, and leaves hardwareConcurrency as it was", async () => {
+    // A page of its own: tfjs keeps the first wasm backend a page starts.
+    const { page: fresh } = await site.open(browser);
+    try {
+      const cores = (await fresh.evaluate("navigator.hardwareConcurrency")) as number;
+      const kept = await call<Kept>(fresh, "keep", `${site.url}/tiny/`, { backend: "wasm", cache: false, threads: 2 });
+      expect(kept.backend).toMatchObject({ choice: "wasm", name: "wasm (multi-threaded: 2 threads)" });
+      expect(await fresh.evaluate("navigator.hardwareConcurrency")).toBe(cores);
+      const { vectors } = await call<{ vectors: number[][] }>(fresh, "embedKept", INPUTS, EMBED);
+      // The same kernels, their work split over two threads: within the parity bound (DEFAULT_TOLERANCE); measured 0.
+      expect(compareRows(vectors, mainThread).maxAbs).toBeLessThan(1e-4);
+      await call(fresh, "closeKept");
+    } finally {
+      await fresh.close();
+    }
+  }, 60_000);
+
   it.each([
     [{ workers: -1 }, "workers", 'workers must be a non-negative integer or "auto", got -1'],
     [{ workers: 1.5 }, "workers", 'workers must be a non-negative integer or "auto", got 1.5'],

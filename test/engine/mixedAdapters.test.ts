@@ -2,6 +2,9 @@
 // the vector a single-adapter batch of the same rows gives it. The base's work is the same matrix products over the
 // same padded batch either way, and a bottleneck or LayerNorm works row by row, so the bound is exact equality:
 // measured 0 on wasm, cpu and native.
+import * as tf from "@tensorflow/tfjs-core";
+import { encodeInputs } from "../../src/engine/inputs";
+import type { ForwardOptions } from "../../src/model/bert";
 import { Specter2 } from "../../src/specter2";
 import { convertModelFixture } from "../helpers/modelFixtures";
 import { parityBackends } from "../helpers/nativeBackends";
@@ -52,6 +55,40 @@ describe.each(parityBackends())("on %s", (backend) => {
       await model.close();
     }
   });
+});
+
+it("reorders a mixed batch by adapter inside the pass and back: mean pooling and every layer's states equal single-adapter batches", async () => {
+  const model = await Specter2.load(TINY, { backend: "wasm", workers: 0 });
+  try {
+    const local = model.local!;
+    const names = [...model.adapterNames, null];
+    const perRow = inputs.map((_, i) => names[(i * 3) % names.length]); // interleaved: the pass must reorder
+    const encoded = encodeInputs(model.tokenizer, inputs, 512);
+    const seq = Math.max(...encoded.map((r) => r.length));
+    const ids = tf.tensor2d(
+      encoded.flatMap((r) => [...r, ...new Array<number>(seq - r.length).fill(0)]),
+      [encoded.length, seq],
+      "int32",
+    );
+    const mask = tf.tensor2d(
+      encoded.flatMap((r) => [...r.map(() => 1), ...new Array<number>(seq - r.length).fill(0)]),
+      [encoded.length, seq],
+      "int32",
+    );
+    const run = (adapter: ForwardOptions["adapter"]) => local.model.forward(ids, mask, { adapter, pooling: "mean", hiddenStates: true });
+    const mixed = run(perRow.map((n) => (n === null ? null : local.adapters.get(n)!)));
+    for (const name of new Set(perRow)) {
+      const single = run(name === null ? null : local.adapters.get(name)!);
+      const rows = perRow.flatMap((n, i) => (n === name ? [i] : []));
+      const pick = (t: tf.Tensor) => tf.tidy(() => tf.gather(t, rows).arraySync());
+      expect(pick(mixed.pooled)).toEqual(pick(single.pooled));
+      mixed.hiddenStates!.forEach((state, k) => expect(pick(state)).toEqual(pick(single.hiddenStates![k])));
+      tf.dispose([single.pooled, ...single.hiddenStates!]);
+    }
+    tf.dispose([mixed.pooled, ...mixed.hiddenStates!, ids, mask]);
+  } finally {
+    await model.close();
+  }
 });
 
 describe("per-input adapters", () => {

@@ -78,8 +78,10 @@ export function buildWebBundle(): string {
 export interface TestSite extends StaticServer {
   /** Every request so far, as "GET /path". */
   readonly requests: string[];
-  /** The page with the harness (test/browser/page/harness.mjs) loaded, in a fresh browser context (its own Cache API). */
-  open(browser: Browser): Promise<{ page: Page; context: BrowserContext; errors: string[] }>;
+  /** The page with the harness (test/browser/page/harness.mjs) loaded, in a fresh browser context (its own Cache API,
+   *  kept in memory, as a private window's: it refuses entries of 256 MiB and more), or with `persistent` in the
+   *  browser's default context (its profile on disk, as a user's), which the caller must not close. */
+  open(browser: Browser, options?: { persistent?: boolean }): Promise<{ page: Page; context: BrowserContext; errors: string[] }>;
 }
 
 /** The bundle at /, the harness page at /harness/, the scivocab and the model fixtures where `mounts` says. */
@@ -93,8 +95,8 @@ export async function startTestSite(mounts: Record<string, string> = {}): Promis
   return {
     ...server,
     requests,
-    async open(browser) {
-      const context = await browser.createBrowserContext();
+    async open(browser, options = {}) {
+      const context = options.persistent ? browser.defaultBrowserContext() : await browser.createBrowserContext();
       const page = await context.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));

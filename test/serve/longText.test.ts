@@ -34,7 +34,8 @@ require(${JSON.stringify(join(__dirname, "..", "..", "src", "pool", "worker.ts")
   model = await Specter2.load(MODEL, { workers: 1, backend: "wasm", workerScript: worker });
   // Texts cut to 64 tokens: the forward passes (in their worker thread) stay cheap, so that the two cores
   // of a CI machine are left to what is measured, the main thread; the texts are read as far as 64 tokens need.
-  server = await startService(model, { maxLength: 64, maxBodyBytes: 4 * 2 ** 20, maxConcurrentRequests: 1000, requestTimeoutMs: 120_000 });
+  // Padding free (passOverheadTokens), so rows batch as in the library's embed and the vectors match bit for bit.
+  server = await startService(model, { maxLength: 64, maxBodyBytes: 4 * 2 ** 20, maxConcurrentRequests: 1000, requestTimeoutMs: 120_000, passOverheadTokens: Infinity });
 });
 afterAll(async () => {
   await server?.service.close();

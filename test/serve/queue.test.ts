@@ -1,6 +1,7 @@
 // The batching policy and queue alone, with a fake forward pass that records every batch it is given.
 import { planBatch } from "../../src/serve/batchPlan";
 import type { BatchAdapters } from "../../src/engine/inputs";
+import { PassCost } from "../../src/serve/passCost";
 import { BatchQueue } from "../../src/serve/queue";
 
 /** A fake model: the "vector" of a row is [adapter code, first id, length], so routing is checkable; a batch's
@@ -16,18 +17,35 @@ function recordingRun(batches: { adapter: BatchAdapters; rows: number[][] }[]) {
 const row = (id: number, length: number) => Array.from({ length }, (_, i) => (i === 0 ? id : 0));
 
 describe("planBatch", () => {
-  it("keeps rows × longest within the budget, always takes the oldest row, and sorts by length", () => {
-    const lengths = [50, 10, 12, 48, 200, 49, 11, 51];
+  const lengths = [50, 10, 12, 48, 200, 49, 11, 51];
+
+  it("fills the budget with the oldest row's nearest neighbours in padding when a pass costs nothing extra", () => {
     const picked = planBatch(lengths, 200);
-    expect(picked).toContain(0);
+    // From the 50-token oldest row: 49 and 48 add 1 padded token each (ties go to the shorter row, which pads
+    // nothing else), then 12 adds 38 (51 would take 4 × 51 = 204 > 200); 11 would make 5 × 50 = 250.
+    expect(picked).toEqual([2, 3, 5, 0]);
     expect(picked.length * Math.max(...picked.map((i) => lengths[i]))).toBeLessThanOrEqual(200);
-    // The oldest (50 tokens) batches with its neighbours in length, not with the 10-token rows.
-    expect(picked).toEqual([5, 0, 7]);
-    expect(picked.map((i) => lengths[i])).toEqual([49, 50, 51]);
+  });
+
+  it("adds a row only while the padding it brings is at most what another pass would cost", () => {
+    // 12 would add 38 padded tokens, more than 26: it waits for a pass of its own.
+    expect(planBatch(lengths, 200, { overheadTokens: 26 }).map((i) => lengths[i])).toEqual([48, 49, 50]);
+    // A longer row pads every row already in: 110 after three of 100 adds 3 × 10 = 30.
+    expect(planBatch([100, 100, 100, 110], 1000, { overheadTokens: 29 })).toEqual([0, 1, 2]);
+    expect(planBatch([100, 100, 100, 110], 1000, { overheadTokens: 30 })).toEqual([0, 1, 2, 3]);
+    expect(planBatch([50, 49], 1000, { overheadTokens: 0 })).toEqual([0]);
+  });
+
+  it("counts a new group (adapter) as a fraction of the batch's padded tokens, and prefers rows of groups already in", () => {
+    // A third row of another adapter: 3 % of 3 × 100 = 9 tokens ≤ 26 joins; of 3 × 300 = 27 does not.
+    expect(planBatch([100, 100, 100], 1000, { overheadTokens: 26, groups: ["a", "a", "b"], groupCost: 0.03 })).toEqual([0, 1, 2]);
+    expect(planBatch([300, 300, 300], 1000, { overheadTokens: 26, groups: ["a", "a", "b"], groupCost: 0.03 })).toEqual([0, 1]);
+    // Equal padding: the row of the oldest's adapter first (cost 0); then b would cost 9 > 5.
+    expect(planBatch([100, 100, 100], 1000, { overheadTokens: 5, groups: ["a", "b", "a"], groupCost: 0.03 })).toEqual([0, 2]);
   });
 
   it("fills the budget with short rows when the oldest is short, and takes a row alone when it fills it", () => {
-    expect(planBatch([4, 4, 4, 4, 4], 12)).toEqual([0, 1, 2]);
+    expect(planBatch([4, 4, 4, 4, 4], 12, { overheadTokens: 0 })).toEqual([0, 1, 2]);
     expect(planBatch([300, 1, 1], 300)).toEqual([0]);
     expect(planBatch([], 100)).toEqual([]);
   });
@@ -132,6 +150,22 @@ describe("BatchQueue mixing adapters", () => {
         ["proximity", null, "proximity", "adhoc_query"],
         [2, 3, 1, 4],
       ],
+    ]);
+  });
+
+  it("with a pass cost, lets a row join only while the padding and the adapter it adds cost less than a pass of its own", async () => {
+    const batches: { adapter: BatchAdapters; rows: number[][] }[] = [];
+    // A pass costs 2 tokens' worth: 11 (the base) may join 10 (1 padded token + 3 % of 2 × 11 for a second adapter:
+    // 1.66), 40 may not (2 rows × 29); 41 may not join 40 (1 + 3 % of 2 × 41 = 3.46).
+    const queue = new BatchQueue(recordingRun(batches), 1000, undefined, 1, true, new PassCost(2, false));
+    await Promise.all([queue.submit("proximity", [row(1, 10), row(2, 40)]), queue.submit(null, [row(3, 11)]), queue.submit("adhoc_query", [row(4, 41)])]);
+    expect(batches.map((x) => [x.adapter, x.rows.map((r) => r[0])])).toEqual([
+      [
+        ["proximity", null],
+        [1, 3],
+      ],
+      ["proximity", [2]],
+      ["adhoc_query", [4]],
     ]);
   });
 

@@ -3,6 +3,7 @@
 // distance), and the query row must share a batch with the paper rows.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { encodeInputs } from "../../src/engine/inputs";
 import { makeScorer } from "../../src/search/score";
 import { Specter2 } from "../../src/specter2";
 import type { Running } from "../helpers/serve";
@@ -49,14 +50,24 @@ it("ranks the papers by ascending L2 distance to the query, as the library does,
   expect(other.map((x) => x.index)).not.toEqual(expected.map((x) => x.index));
 });
 
-it("runs the query row in the same forward pass as the papers' (a batch mixing two adapters)", async () => {
-  const before = await get(`${server.url}/metrics`);
+it("runs the query row in the same forward pass as the papers' where padding costs less than a pass, else apart", async () => {
   const count = (text: string, bucket: string) => Number(new RegExp(`specter2_batch_adapters_bucket\\{le="${bucket}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
-  await post(`${server.url}/rank`, { query: QUERY, papers: papers.slice(0, 4) });
-  const after = await get(`${server.url}/metrics`);
-  // One more batch with 2 adapters: counted in le="2" but not in le="1".
-  expect(count(after.body as string, "2") - count(before.body as string, "2")).toBe(1);
-  expect(count(after.body as string, "1") - count(before.body as string, "1")).toBe(0);
+  const batchesOf = async (passOverheadTokens: number) => {
+    const s = await startService(model, { passOverheadTokens });
+    try {
+      const before = (await get(`${s.url}/metrics`)).body as string; // the warm-up's batches
+      await post(`${s.url}/rank`, { query: QUERY, papers: papers.slice(0, 4) });
+      const text = (await get(`${s.url}/metrics`)).body as string;
+      return { one: count(text, "1") - count(before, "1"), two: count(text, "2") - count(before, "2"), overhead: /^specter2_batch_pass_overhead_tokens (\S+)$/m.exec(text)?.[1] };
+    } finally {
+      await s.service.close();
+    }
+  };
+  // Padding free: one batch holding both adapters, counted in le="2" but not in le="1".
+  expect(await batchesOf(Infinity)).toEqual({ one: 0, two: 1, overhead: "+Inf" });
+  // No padding allowed: the four papers (all of different lengths) and the query each run alone.
+  expect(new Set(encodeInputs(model.tokenizer, papers.slice(0, 4), 512).map((ids) => ids.length)).size).toBe(4);
+  expect(await batchesOf(0)).toEqual({ one: 5, two: 5, overhead: "0" });
 });
 
 it("takes other adapters, keeps top_k, and names papers without ids by index only", async () => {

@@ -16,6 +16,7 @@ interface ServeArgs {
   "max-length"?: number;
   "max-batch-tokens": number;
   "mix-adapters": boolean;
+  "pass-overhead-tokens"?: number;
   "cors-allow-origin"?: string;
   "max-concurrent-requests": number;
   "max-client-batch-size": number;
@@ -61,6 +62,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         default: true,
         describe: "Rows of different adapters share forward passes (each adapter runs on its own rows); --no-mix-adapters batches each adapter apart",
       })
+      .option("pass-overhead-tokens", {
+        type: "number",
+        defaultDescription: "learned from the passes run",
+        describe: "Padded tokens a row may add to join a batch: what one more forward pass costs beyond its tokens (0: equal lengths only)",
+      })
       .option("cors-allow-origin", { type: "string", describe: "Answer browser clients from this origin (or *) with CORS headers; off by default" })
       .option("max-concurrent-requests", { type: "number", default: 64, describe: "Embedding requests in flight at once; more are refused with 429 and Retry-After" })
       .option("max-client-batch-size", { type: "number", default: 32, describe: "Inputs per request; more are refused with 413" })
@@ -85,6 +91,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
           const n = a[name];
           if (!Number.isInteger(n) || n < (name === "port" ? 0 : 1)) throw new Error(`--${name} must be a ${name === "port" ? "non-negative" : "positive"} integer, got ${n}`);
         }
+        const overhead = a["pass-overhead-tokens"];
+        if (overhead !== undefined && !(overhead >= 0)) throw new Error(`--pass-overhead-tokens must be a non-negative number, got ${overhead}`);
         checkWorkers(a);
         checkMaxLength(a);
         return checkThreads(a);
@@ -106,6 +114,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         maxLength,
         maxBatchTokens: args["max-batch-tokens"],
         mixAdapters: args["mix-adapters"],
+        passOverheadTokens: args["pass-overhead-tokens"],
         corsAllowOrigin: args["cors-allow-origin"],
         maxConcurrentRequests: args["max-concurrent-requests"],
         maxClientBatchSize: args["max-client-batch-size"],

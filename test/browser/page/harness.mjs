@@ -93,6 +93,22 @@ export const harness = {
     }
   },
 
+  /** A load while the Cache API refuses every put (as a full quota or a private window's does): the warnings it
+   *  gave, and the vectors of `inputs`. */
+  async loadWithRefusingCache(url, options, inputs) {
+    const put = Cache.prototype.put;
+    Cache.prototype.put = () => Promise.reject(new DOMException("Quota exceeded.", "QuotaExceededError"));
+    const warnings = [];
+    try {
+      const m = await Specter2.load(url, { ...options, cache: true, onWarning: (w) => warnings.push(w) });
+      const vectors = rows(await m.embed(inputs));
+      await m.close();
+      return { warnings, vectors };
+    } finally {
+      Cache.prototype.put = put;
+    }
+  },
+
   /** Loads a model and keeps it for embedKept and closeKept (the pool test watches its workers meanwhile): what it
    *  runs on, and the load's last progress report. */
   async keep(url, options) {
@@ -146,14 +162,6 @@ export const harness = {
       for (const ids of batches) vectors.push(await kept.embedBatch(ids, adapter));
     }
     return { runMs: performance.now() - started, first: Array.from(vectors[0][0]) };
-  },
-
-  /** benchmarks/browser.ts, before the page's first wasm load: tfjs-backend-wasm runs at most half of
-   *  navigator.hardwareConcurrency threads, so presenting twice the cores lets it start as many threads as there are
-   *  (a measurement of its threads, never what a page should do). */
-  presentCores(n) {
-    Object.defineProperty(Navigator.prototype, "hardwareConcurrency", { get: () => n, configurable: true });
-    return navigator.hardwareConcurrency;
   },
 
   /** Which entries the page's Cache API holds (their URLs). */
