@@ -31,12 +31,17 @@ export function checkThreads(threads: number | undefined): void {
 }
 
 /** Before this page's (or worker's) wasm backend starts, and only then (tfjs keeps the first one): 1 thread loads the
- *  single-threaded SIMD build (no pthread workers at all), more ask tfjs' threaded build for that many. */
-function configureWasmThreads(threads: number | undefined): void {
+ *  single-threaded SIMD build (no pthread workers at all), more ask tfjs' threaded build for that many and present
+ *  the cores it needs for them until the returned function is called, once the backend has started. */
+function configureWasmThreads(threads: number | undefined): () => void {
   // (tf.findBackend would start the backend it looks for.)
-  if (threads === undefined || wasmStarting || "wasm" in tf.engine().registry) return;
-  if (threads === 1) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-  else setThreadsCount(threads);
+  if (threads === undefined || wasmStarting || "wasm" in tf.engine().registry) return () => {};
+  if (threads === 1) {
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    return () => {};
+  }
+  setThreadsCount(threads);
+  return presentCores(2 * threads);
 }
 let wasmStarting = false;
 
@@ -57,8 +62,7 @@ async function tryBackend(choice: Exclude<WebBackend, "auto">, wasmPaths: string
   }
   let restoreCores = () => {};
   if (choice === "wasm") {
-    if (threads !== undefined && threads > 1 && !wasmStarting) restoreCores = presentCores(2 * threads);
-    configureWasmThreads(threads);
+    restoreCores = configureWasmThreads(threads);
     wasmStarting = true;
   }
   try {

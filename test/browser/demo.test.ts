@@ -9,12 +9,10 @@ import { startWebDemo } from "../../src/cli/webServer";
 import { makeScorer } from "../../src/search/score";
 import { Specter2 } from "../../src/specter2";
 import { buildWebBundle, describeInBrowser, ensureOutputDir, launchChromium, ROOT } from "../helpers/browser";
+import { EXAMPLE_PAPERS } from "../helpers/examplePapers";
 
 const TINY = join(ROOT, "weights", "specter2-tiny");
-const PAPERS = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
-  .split("\n")
-  .filter((l) => l.trim() !== "")
-  .map((l) => JSON.parse(l) as { paper_id: string; title: string; abstract: string | null });
+const PAPERS = EXAMPLE_PAPERS;
 const QUERY = "adapters for search queries";
 const PAPER = { title: "Attention is all you need", abstract: "We propose the Transformer, based solely on attention mechanisms." };
 

@@ -13,12 +13,10 @@ import { ourTokenizer, SMALL_VOCAB } from "../fixtures/tokenizer/tokenizers";
 import type { PageError, TestSite } from "../helpers/browser";
 import { call, compareRows, describeInBrowser, launchChromium, ROOT, startTestSite } from "../helpers/browser";
 import { SCIVOCAB } from "../helpers/hfTokenizer";
+import { EXAMPLE_PAPERS } from "../helpers/examplePapers";
 
 const TINY = join(ROOT, "weights", "specter2-tiny");
-const PAPERS = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
-  .split("\n")
-  .filter((l) => l.trim() !== "")
-  .map((l) => JSON.parse(l) as { title: string; abstract: string | null });
+const PAPERS = EXAMPLE_PAPERS;
 const INPUTS = [...PAPERS, "citation graph embeddings", "protein structure"];
 
 interface Tensors {

@@ -7,12 +7,10 @@ import type { Browser, Page } from "puppeteer-core";
 import type { Manifest } from "../../src/weights/modelDir";
 import type { PageError, TestSite } from "../helpers/browser";
 import { call, compareRows, describeInBrowser, launchChromium, ROOT, startTestSite } from "../helpers/browser";
+import { EXAMPLE_PAPERS } from "../helpers/examplePapers";
 
 const TINY = join(ROOT, "weights", "specter2-tiny");
-const PAPERS = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
-  .split("\n")
-  .filter((l) => l.trim() !== "")
-  .map((l) => JSON.parse(l) as { title: string; abstract: string | null });
+const PAPERS = EXAMPLE_PAPERS;
 const INPUTS = [...PAPERS, "citation graph embeddings", "protein structure"];
 /** Batches of 3: INPUTS make several, more than the workers, so each worker gets some. */
 const EMBED = { batchSize: 3 };

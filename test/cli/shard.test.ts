@@ -8,14 +8,12 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseNpyHeader } from "../../src/io/npy";
+import { EXAMPLE_PAPERS } from "../helpers/examplePapers";
 
 const ROOT = join(__dirname, "..", "..");
 const BIN = join(ROOT, "dist", "src", "cli", "main.js");
 const MODEL = join(ROOT, "weights", "specter2-tiny");
-const PAPERS = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
-  .trim()
-  .split("\n")
-  .map((l) => JSON.parse(l) as { title: string; abstract: string | null });
+const PAPERS = EXAMPLE_PAPERS;
 const dir = mkdtempSync(join(tmpdir(), "specter2-shard-"));
 const EMBED = ["embed", "--model", MODEL, "--adapter", "proximity", "--backend", "wasm"];
 

@@ -1,6 +1,5 @@
 // The HTTP API on the demo model, served on 127.0.0.1: vectors equal the library's, the official
 // openai client works unchanged, every bad request gets its status and a JSON error, auth, 429, timeout.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import OpenAI from "openai";
@@ -8,12 +7,10 @@ import { createService } from "../../src/serve/server";
 import { Specter2 } from "../../src/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService, TEST_OPTIONS } from "../helpers/serve";
+import { EXAMPLE_PAPERS } from "../helpers/examplePapers";
 
 const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
-const papers = readFileSync(join(__dirname, "..", "..", "examples", "papers.jsonl"), "utf8")
-  .trim()
-  .split("\n")
-  .map((l) => JSON.parse(l) as { paper_id: string; title: string; abstract: string | null });
+const papers = EXAMPLE_PAPERS;
 const queries = ["citation recommendation", "protein folding with transformers", "graph neural networks for molecules"];
 const ADAPTERS = ["proximity", "adhoc_query", "classification", "regression"];
 

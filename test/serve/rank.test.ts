@@ -1,20 +1,16 @@
 // POST /rank: SPECTER2's ad-hoc search in one request, and the queue mixing adapters in one forward pass. The
 // ranking must be the one the library gives (the query with adhoc_query, the papers with proximity, ascending L2
 // distance), and the query row must share a batch with the paper rows.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeInputs } from "../../src/engine/inputs";
 import { makeScorer } from "../../src/search/score";
 import { Specter2 } from "../../src/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService } from "../helpers/serve";
+import { EXAMPLE_PAPERS } from "../helpers/examplePapers";
 
 const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
-const papers = readFileSync(join(__dirname, "..", "..", "examples", "papers.jsonl"), "utf8")
-  .trim()
-  .split("\n")
-  .map((l) => JSON.parse(l) as { paper_id: string; title: string; abstract: string | null })
-  .map(({ paper_id, title, abstract }) => ({ id: paper_id, title, abstract }));
+const papers = EXAMPLE_PAPERS.map(({ paper_id, title, abstract }) => ({ id: paper_id, title, abstract }));
 const QUERY = "adapters for scientific document search";
 
 let model: Specter2;
