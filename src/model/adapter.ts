@@ -40,6 +40,19 @@ export class Bottleneck {
 
   /** h: the sub-layer's output, input: its residual input, ln: the layer's own LayerNorm. [rows, hidden] */
   forward(h: tf.Tensor2D, input: tf.Tensor2D, ln: LayerNorm): tf.Tensor2D {
+    const entered = this.enter(h, input, ln);
+    return this.leave(this.own(entered.h, entered.residual), input, ln);
+  }
+
+  /** What the steps around this bottleneck's own weights depend on: adapters that agree on it run those steps
+   *  on their rows together (RowAdapters), only `own` on each adapter's rows. */
+  get flow(): string {
+    const c = this.spec.config;
+    return `${String(c.residual_before_ln)}/${c.original_ln_before}/${c.original_ln_after}`;
+  }
+
+  /** The steps before the bottleneck's own weights: its input and the residual it adds back. */
+  enter(h: tf.Tensor2D, input: tf.Tensor2D, ln: LayerNorm): { h: tf.Tensor2D; residual: tf.Tensor2D } {
     const c = this.spec.config;
     let residual: tf.Tensor2D | null = c.residual_before_ln === true ? h : null;
     if (c.original_ln_before) {
@@ -49,14 +62,24 @@ export class Bottleneck {
     }
     if (c.residual_before_ln === false) residual = h;
     if (residual === null) throw new Error("unreachable: Adapter.load refuses post_add without original_ln_before");
+    return { h, residual };
+  }
+
+  /** The bottleneck's own weights on entered rows, its residual added back. */
+  own(h: tf.Tensor2D, residual: tf.Tensor2D): tf.Tensor2D {
+    const c = this.spec.config;
     const z = this.normBefore ? this.normBefore.forward(h) : h;
     let out: tf.Tensor2D = this.up.forward(this.act(this.down.forward(z)) as tf.Tensor2D);
     if (c.scaling !== 1) out = tf.mul(out, c.scaling);
     if (c.adapter_residual_before_ln) out = tf.add(out, residual);
     if (this.normAfter) out = this.normAfter.forward(out);
     if (!c.adapter_residual_before_ln) out = tf.add(out, residual);
-    if (c.original_ln_after) out = ln.forward(tf.add(out, input));
     return out;
+  }
+
+  /** The step after: the layer's LayerNorm over the result and the site's input, where the config has it. */
+  leave(out: tf.Tensor2D, input: tf.Tensor2D, ln: LayerNorm): tf.Tensor2D {
+    return this.spec.config.original_ln_after ? ln.forward(tf.add(out, input)) : out;
   }
 
   parameters(): tf.Tensor[] {

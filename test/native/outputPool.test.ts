@@ -48,18 +48,49 @@ describe("OutputPool", () => {
     expect(huge.bytes).toBe(0);
   });
 
-  it("after a run of one shape then another, keeps the second's buffers", () => {
-    const pool = new OutputPool(3 * 8192);
+  it("after a run of one shape then a larger one, keeps the second's buffers", () => {
+    const pool = new OutputPool(4 * 8192);
     const first = [pool.take(2000), pool.take(2000), pool.take(2000)].map((x) => x.buffer as ArrayBuffer); // 8192 bytes each
     first.forEach((x) => pool.give(x));
-    // 1700 values are in the 1792-value class, 2000 in the 2048 one.
-    const second = [pool.take(1700), pool.take(1700), pool.take(1700), pool.take(1700)].map((x) => x.buffer as ArrayBuffer);
-    expect(second.some((x) => first.includes(x))).toBe(false); // another class: fresh buffers
+    // 2000 values are in the 2048-value class, 2300 in the 2304 one: no free buffer is large enough.
+    const second = [pool.take(2300), pool.take(2300), pool.take(2300), pool.take(2300)].map((x) => x.buffer as ArrayBuffer);
+    expect(second.some((x) => first.includes(x))).toBe(false);
     second.forEach((x) => pool.give(x));
-    expect([pool.take(1700).buffer, pool.take(1700).buffer].every((x) => second.includes(x as ArrayBuffer))).toBe(true);
+    expect([pool.take(2300).buffer, pool.take(2300).buffer].every((x) => second.includes(x as ArrayBuffer))).toBe(true);
   });
 
-  it("keeps no more free than the most a recent pass had in use at once", () => {
+  it("serves a shorter length from a free buffer up to twice its class, and allocates beyond that", () => {
+    const pool = new OutputPool();
+    const long = [pool.take(2000), pool.take(2000)].map((x) => x.buffer as ArrayBuffer); // the 2048-value class
+    long.forEach((x) => pool.give(x));
+    // 1500 values (the 1536 class) fit in 2048: the longer batch's buffer, as a view of 1500 values.
+    const shorter = pool.take(1500);
+    expect(long).toContain(shorter.buffer);
+    expect(shorter.length).toBe(1500);
+    // 900 values (the 960 class): 2048 is more than twice that, so a buffer of its own.
+    expect(long).not.toContain(pool.take(900).buffer);
+  });
+
+  it("a pass whose steps use different classes at different times runs again with no new buffer", () => {
+    // Step 1 has two 1000-value outputs alive, step 2 one 4000-value output: 8 KiB or 16 KiB in use at once, a
+    // working set of 24 KiB. Keeping only the peak in use (16 KiB) would drop step 1's buffers at step 2.
+    const pool = new OutputPool();
+    const pass = (): ArrayBuffer[] => {
+      const step1 = [pool.take(1000), pool.take(1000)].map((x) => x.buffer as ArrayBuffer);
+      step1.forEach((x) => pool.give(x));
+      const step2 = pool.take(4000).buffer as ArrayBuffer;
+      pool.give(step2);
+      pool.endPass();
+      return [...step1, step2];
+    };
+    const first = pass();
+    expect(pool.bytes).toBe(2 * 4096 + 16384);
+    const second = pass();
+    expect(new Set([...first, ...second]).size).toBe(3);
+    expect(pool.bytes).toBe(2 * 4096 + 16384);
+  });
+
+  it("keeps no more free than a recent pass's working set (its most buffers of each class in use at once)", () => {
     const pool = new OutputPool();
     // One pass with two 4096-byte outputs alive at once, then a third after one of them went back.
     const a = pool.take(1000).buffer as ArrayBuffer;
