@@ -1,4 +1,5 @@
-// npm run build:web (and npm run build): the browser entry, src/web/index.ts, built three ways into dist/web:
+// npm run build:web (and npm run build): the browser entry, src/web/index.ts (bundled from src/web/bundle.ts, which
+// registers the page's backends), built three ways into dist/web:
 //
 //   dist/web/specter2.js, specter2.worker.js   one self-contained ES module each (tfjs included), for a page with no
 //                                               bundler (<script type="module">); tfjs' wasm binaries beside them,
@@ -30,7 +31,7 @@ if (outAt >= 0 && !args[outAt + 1]) throw new Error("build-web: --out needs a fo
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-const entryPoints = { specter2: join(root, "src/web/index.ts"), "specter2.worker": join(root, "src/web/worker.ts") };
+const entryPoints = { specter2: join(root, "src/web/bundle.ts"), "specter2.worker": join(root, "src/web/worker.ts") };
 const common = { bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "warning" };
 await Promise.all([
   build({ ...common, entryPoints, outdir: out, minify: true }),

@@ -30,7 +30,7 @@ for (const [entry, { types }] of entries) {
     const chain = [...via, relative(root, file)];
     const lines = readFileSync(file, "utf8").split("\n");
     lines.forEach((text, i) => {
-      for (const m of text.matchAll(/(?:from\s+|import\(\s*|\/\/\/\s*<reference\s+types=)["']([^"']+)["']/g)) {
+      for (const m of text.matchAll(/(?:from\s+|import\(\s*|^\s*import\s+|\/\/\/\s*<reference\s+types=)["']([^"']+)["']/g)) {
         const spec = m[1];
         if (spec.startsWith(".")) {
           const base = resolve(dirname(file), spec.replace(/\.js$/, ""));

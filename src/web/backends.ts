@@ -5,10 +5,8 @@
 // tfjs-backend-wasm 4.22 runs at most half of navigator.hardwareConcurrency threads (its backend.cc takes every
 // second logical core for a hyperthread), whatever setThreadsCount asks: on 2 cores its threaded build runs one.
 // So `threads: N` presents N × 2 cores to tfjs while its wasm backend starts (and only then): N threads run.
+// The cpu, webgl and webgpu backends register themselves when imported: registerBackends.ts does that for the bundles.
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import "@tensorflow/tfjs-backend-webgl";
-import "@tensorflow/tfjs-backend-webgpu";
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import type { BackendInfo } from "../backend/info";
 import { Specter2Error } from "../errors";

@@ -1,6 +1,7 @@
 // A Web Worker of `Specter2.load(url, { worker: true })` or `{ workers: N }`: loads its own backend and copy of the
 // model from the URL, then embeds one batch per message, as src/pool/worker.ts does in Node (the same messages, plus
 // "progress" while it fetches, which src/web/webWorker.ts hands to the caller's onProgress).
+import "./registerBackends";
 import { LocalModel } from "../engine/localModel";
 import type { EmbedJob, EmbedResult, WorkerReady } from "../pool/embedJob";
 import type { PoolJob, WorkerMessage } from "../pool/workerPool";
