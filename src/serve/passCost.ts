@@ -3,9 +3,9 @@
 // against passes as this backend on this machine does. On the 2-core CPU of RESULTS.md a native pass costs ~20–30
 // tokens' worth beyond its padded tokens; a GPU pass costs far more, and there filling the budget pays.
 
-/** Each adapter beyond the first, as a fraction of a pass's padded tokens, until mixed passes have been seen: the
- *  native backend on that CPU ran length-sorted batches of 8 rows of ~4 adapters 9–14 % slower than the same
- *  batches with one adapter (its sites run once per adapter, and their results are concatenated). */
+/** Each adapter beyond the first, as a fraction of a pass's padded tokens, until mixed passes have been seen: on
+ *  that CPU a native pass of 8 × 200 tokens in 4 adapters runs ~6 % slower than with one (only each adapter's own
+ *  products run per adapter: src/model/rowAdapters.ts), ~2 % per adapter beyond the first. */
 const GROUP_COST_PRIOR = 0.03;
 /** Passes the fit looks back over. */
 const WINDOW = 128;
