@@ -3,7 +3,7 @@
 //   npx ts-node --transpile-only benchmarks/attentionChunks.ts [--repeats 3]
 import { loadavg } from "node:os";
 import { BertSelfAttention } from "../src/model/attention";
-import { Specter2 } from "../src/specter2";
+import { Specter2 } from "../src/node/specter2";
 import { ADAPTER } from "./engines";
 import { ensureFullModel } from "./fullModel";
 

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Precision } from "../src/backend/info";
 import { loadAddon } from "../src/backend/native/addon";
 import type { NativeBackend } from "../src/backend/native/nativeBackend";
-import { Specter2 } from "../src/specter2";
+import { Specter2 } from "../src/node/specter2";
 
 export interface Engine {
   /** Embeds the workload's batches (each already length-sorted and padded by the engine as it likes). */

@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { usePrecision } from "../src/backend/constants";
 import { readReference } from "../src/parity";
-import type { Specter2 } from "../src/specter2";
+import type { Specter2 } from "../src/node/specter2";
 import type { RawTensor } from "../src/weights/dtypes";
 import { alignedBytes, toFloat32 } from "../src/weights/float";
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Precision, PrecisionTuning } from "../src/backend/constants";
 import { loadAddon } from "../src/backend/native/addon";
 import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "../src/backend/native/precision";
-import { Specter2 } from "../src/specter2";
+import { Specter2 } from "../src/node/specter2";
 import { convertModelFixture, MODEL_FIXTURES } from "../test/helpers/modelFixtures";
 import { ADAPTER } from "./engines";
 import type { RunFidelity } from "./fidelity";

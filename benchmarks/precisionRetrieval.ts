@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Precision } from "../src/backend/constants";
 import { seededRandom } from "../convert/seededRandom";
-import { Specter2 } from "../src/specter2";
+import { Specter2 } from "../src/node/specter2";
 import { compareVectors } from "./fidelity";
 import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
 import { corpusLengths } from "./workloads";

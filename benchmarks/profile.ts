@@ -2,7 +2,7 @@
 // matrix products split by role (their FLOPs give each kind's GFLOP/s), and the time outside kernels.
 import * as tf from "@tensorflow/tfjs-core";
 import type { Precision } from "../src/backend/constants";
-import { Specter2 } from "../src/specter2";
+import { Specter2 } from "../src/node/specter2";
 import { ADAPTER } from "./engines";
 
 export interface OpKindTime {

@@ -13,7 +13,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
 import type { Paper } from "../src/engine/inputs";
-import { Specter2 } from "../src/specter2";
+import { Specter2 } from "../src/node/specter2";
 import { ensureFullModel } from "./fullModel";
 
 const ROOT = join(__dirname, "..");

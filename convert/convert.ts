@@ -21,7 +21,7 @@ import {
   TOKENIZER_CONFIG_FILE,
   VOCAB_FILE,
 } from "../src/weights/modelDir";
-import { modelPath } from "../src/weights/modelPath";
+import { modelPath } from "../src/node/modelPath";
 import { INT8_SCALE_SUFFIX, INT8_SCHEME } from "../src/weights/float";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { converterName } from "./converterVersion";

@@ -1,12 +1,12 @@
 // The package's public API (`specter2-tfjs`): the engine, its options and errors, and the pieces a caller may
 // want alone. `specter2-tfjs/serve` has the HTTP service, `specter2-tfjs/tokenizer` the tokenizer.
-export { Specter2, type EmbedOptions, type LoadOptions } from "./specter2";
+export { Specter2, type EmbedOptions, type LoadOptions } from "./node/specter2";
 export type { EmbedInput, Paper } from "./engine/inputs";
 export { DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_TOLERANCE, defaultAdapterOf, defaultThreads, defaultWorkers } from "./engine/defaults";
 export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "./errors";
 export { initBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend/select";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";
-export { loadTokenizer } from "./tokenizer/load";
+export { loadTokenizer } from "./node/loadTokenizer";
 export { compareWithReference, formatParityTable, type LayerDiff } from "./parity";
 export type { BertConfig, BottleneckConfig, AdapterSpec, Pooling } from "./model/config";
-export { VERSION } from "./version";
+export { VERSION } from "./node/version";

@@ -10,9 +10,9 @@ import { hint } from "./backend/candidates";
 import { defaultAdapterOf } from "./engine/defaults";
 import type { AdapterSpec } from "./model/config";
 import { bottleneckSize } from "./model/config";
-import { openModelDirectory } from "./weights/loadModelDir";
+import { openModelDirectory } from "./node/loadModelDir";
 import type { SourceProvenance } from "./weights/modelDir";
-import { modelPath } from "./weights/modelPath";
+import { modelPath } from "./node/modelPath";
 import { describeProvenance, provenanceFields } from "./hub/provenanceText";
 
 /** Where a part came from (all optional: older directories lack them): how it was obtained (a local folder,

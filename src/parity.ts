@@ -5,10 +5,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DEFAULT_TOLERANCE } from "./engine/defaults";
 export { DEFAULT_TOLERANCE };
 import { Specter2Error } from "./errors";
-import type { Specter2 } from "./specter2";
+import type { Specter2 } from "./node/specter2";
 import type { RawTensor } from "./weights/dtypes";
 import { alignedBytes, toFloat32 } from "./weights/float";
-import { readSafetensors } from "./weights/safetensorsFile";
+import { readSafetensors } from "./node/safetensorsFile";
 
 export const REFERENCE_FORMAT = "specter2-tfjs-reference";
 export const REFERENCE_FORMAT_VERSION = 1;

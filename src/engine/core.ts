@@ -1,7 +1,7 @@
 // The engine, wherever it runs: one object that embeds papers and queries with any loaded adapter, its forward
 // passes on the calling thread or on workers (ForwardRunner). Input formatting, max length, adapter resolution and
 // the batching plan live here once, for the library, the CLI, serve, search and parity alike; the Node entry
-// (src/specter2.ts) and the browser entry (src/web/specter2.ts) add `load`.
+// (src/node/specter2.ts) and the browser entry (src/web/specter2.ts) add `load`.
 import type { BackendInfo } from "../backend/info";
 import { Specter2Error } from "../errors";
 import { lengthSortedBatches } from "../lengthBatches";

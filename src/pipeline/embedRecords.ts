@@ -3,7 +3,7 @@
 // padding stays small while memory stays bounded by the window, whatever the input's size.
 import { Specter2Error } from "../errors";
 import type { ConsumedPrefix } from "../io/lines";
-import type { Specter2 } from "../specter2";
+import type { Specter2 } from "../node/specter2";
 import type { EmbeddingSink, RecordId } from "./sink";
 
 /**

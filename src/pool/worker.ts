@@ -2,7 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackendWithThreads } from "../backend/select";
 import { LocalModel } from "../engine/localModel";
-import { nodeModelSource } from "../weights/loadModelDir";
+import { nodeModelSource } from "../node/loadModelDir";
 import { openModel } from "../weights/openModel";
 import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import type { PoolJob, WorkerMessage } from "./workerPool";

@@ -2,7 +2,7 @@
 // (so a too-long input is refused before it waits), and the engine's forward pass for each batch.
 import type { EmbedInput } from "../engine/inputs";
 import { isSpecter2Error } from "../errors";
-import type { Specter2 } from "../specter2";
+import type { Specter2 } from "../node/specter2";
 import { ApiError } from "./errors";
 import type { QueueObserver } from "./queue";
 import { PassCost } from "./passCost";

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from "fastify";
 import Fastify from "fastify";
-import type { Specter2 } from "../specter2";
+import type { Specter2 } from "../node/specter2";
 import { bodyDeadline, Connections, DEFAULT_CONNECTION_LIMITS, serverOptions } from "./connections";
 import type { ServeContext, ServeOptions } from "./context";
 import { Embedder } from "./embedder";

@@ -46,7 +46,7 @@ export function parseJson(bytes: Uint8Array, name: string): unknown {
 /**
  * The manifest as the loaders may trust it: our format and version, a base, and paths (its `files`, each adapter's
  * `config` and `weights`) that stay inside the model directory: relative, plain names joined by "/" (no "..", ".",
- * empty names, backslashes, drive letters or absolute paths). Where the files are on disk, src/weights/loadModelDir.ts
+ * empty names, backslashes, drive letters or absolute paths). Where the files are on disk, src/node/loadModelDir.ts
  * also follows symlinks. A violation is BAD_CHECKPOINT naming the manifest and the entry.
  */
 export function checkManifest(value: unknown, name: string): Manifest {

@@ -1,7 +1,7 @@
 // Safetensors: 8-byte little-endian header length N, N bytes of JSON header, then the data section.
 // Parsing validates the whole header before any tensor is handed out; serializing produces what
 // Python's `safetensors` accepts (header padded with spaces to 8 bytes, contiguous offsets). Bytes in, bytes
-// out: files are src/weights/safetensorsFile.ts's (Node), URLs the browser entry's.
+// out: files are src/node/safetensorsFile.ts's (Node), URLs the browser entry's.
 import type { RawTensor } from "./dtypes";
 import { DTYPE_SIZES, isDType, numElements } from "./dtypes";
 import { Specter2Error } from "../errors";

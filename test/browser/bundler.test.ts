@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import type { Browser } from "puppeteer-core";
 import { startStaticServer, type StaticServer } from "../../src/cli/webServer";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { buildWebBundle, compareRows, describeInBrowser, launchChromium, ROOT } from "../helpers/browser";
 
 const TINY = join(ROOT, "weights", "specter2-tiny");

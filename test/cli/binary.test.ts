@@ -5,7 +5,7 @@ import { cpSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseNpyHeader } from "../../src/io/npy";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { convertedRandomModel } from "../helpers/models";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 

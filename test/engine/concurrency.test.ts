@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { soakTexts } from "../../benchmarks/soak";
 import type { BatchAdapters } from "../../src/engine/inputs";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { crashingWorker } from "../helpers/crashingWorker";
 
 const ADAPTERS = ["proximity", "adhoc_query", "classification", "regression", null] as const;

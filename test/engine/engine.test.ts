@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultAdapterOf, defaultThreads, resolveMaxLength } from "../../src/engine/defaults";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { convertedRandomModel } from "../helpers/models";
 import { post, startService } from "../helpers/serve";
 

@@ -1,7 +1,7 @@
 // The library API on a small SPECTER2-shaped model: adapter hot-swapping is free, nothing leaks,
 // concurrent calls keep their own adapters, and batching never changes which vector a paper gets.
 import * as tf from "@tensorflow/tfjs-core";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { convertedRandomModel } from "../helpers/models";
 
 const papers = [

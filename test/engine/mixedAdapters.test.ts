@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { encodeInputs } from "../../src/engine/inputs";
 import type { ForwardOptions } from "../../src/model/bert";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { convertModelFixture } from "../helpers/modelFixtures";
 import { parityBackends } from "../helpers/nativeBackends";
 

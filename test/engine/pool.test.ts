@@ -3,7 +3,7 @@
 import { cpSync, mkdtempSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { crashingWorker } from "../helpers/crashingWorker";
 
 const DIR = join(__dirname, "..", "..", "weights", "specter2-tiny");

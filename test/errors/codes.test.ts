@@ -17,10 +17,10 @@ import { RecordError } from "../../src/io/records";
 import { AdapterSet, unknownAdapter } from "../../src/model/adapterSet";
 import type { BadInputItem } from "../../src/pipeline/inputItems";
 import { inputItems } from "../../src/pipeline/inputItems";
-import { nodeModelSource, openModelDirectory } from "../../src/weights/loadModelDir";
+import { nodeModelSource, openModelDirectory } from "../../src/node/loadModelDir";
 import { loadAdapterFiles, loadBaseTensors, openModel } from "../../src/weights/openModel";
 import { parseSafetensors, SafetensorsError } from "../../src/weights/safetensors";
-import { readSafetensors } from "../../src/weights/safetensorsFile";
+import { readSafetensors } from "../../src/node/safetensorsFile";
 import { checkFiniteVector, IntegrityError } from "../../src/weights/integrity";
 import { FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 

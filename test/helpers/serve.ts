@@ -2,7 +2,7 @@
 // sockets for clients that misbehave (stall, trickle, never finish their headers).
 import { connect, type Socket } from "node:net";
 import type { ServeOptions } from "../../src/serve/context";
-import type { Specter2 } from "../../src/specter2";
+import type { Specter2 } from "../../src/node/specter2";
 import type { Service } from "../../src/serve/server";
 import { createService } from "../../src/serve/server";
 

@@ -4,7 +4,7 @@
 // On the native backend, whose attention is batched; skipped where the addon is not built.
 import { loadAddon } from "../../src/backend/native/addon";
 import { BertSelfAttention } from "../../src/model/attention";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { convertModelFixture } from "../helpers/modelFixtures";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 import { seededSigned } from "../../convert/seededRandom";

@@ -348,7 +348,7 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
 
 (NATIVE_BUILT ? describe : describe.skip)("the native backend's threads", () => {
   it("Specter2.load's threads option (the CLI's --threads) sets the addon's thread count", async () => {
-    const { Specter2 } = await import("../../src/specter2");
+    const { Specter2 } = await import("../../src/node/specter2");
     const addon = loadAddon();
     const before = addon.threads();
     const model = await Specter2.load(join(__dirname, "..", "..", "weights", "specter2-tiny"), { workers: 0, backend: "native", threads: 1 });
@@ -364,7 +364,7 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
 
 (NATIVE_BUILT ? describe : describe.skip)("the output pool between forward passes", () => {
   it("keeps what a long batch needed while such batches run, and gives it back within PASSES_REMEMBERED short ones", async () => {
-    const { Specter2 } = await import("../../src/specter2");
+    const { Specter2 } = await import("../../src/node/specter2");
     const model = await Specter2.load(join(__dirname, "..", "..", "weights", "specter2-tiny"), { workers: 0, backend: "native" });
     try {
       const pooled = () => (tf.backend() as NativeBackend).pooledBytes;

@@ -13,7 +13,7 @@ import type { NativeBackend } from "../../src/backend/native/nativeBackend";
 import { formatPrecisionSupport, nativePrecisionInfo, precisionWarning } from "../../src/backend/native/precision";
 import { EMBED_TASK_OPTIONS, embedTaskFlags } from "../../src/cli/options";
 import { checkPrecisionBackend } from "../../src/engine/localModel";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { quantizeRows, toBFloat16Bytes } from "../../src/weights/float";
 import { convertModelFixture, MODEL_FIXTURES, referenceRuns } from "../helpers/modelFixtures";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";

@@ -5,7 +5,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { referenceFidelity } from "../../benchmarks/fidelity";
 import { convertModel } from "../../convert/convert";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { precisionText } from "../../src/pipeline/embedFile";
 import type { RawTensor } from "../../src/weights/dtypes";
 import { alignedBytes, dequantizeInt8, INT8_SCALE_SUFFIX } from "../../src/weights/float";

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareWithReference, DEFAULT_TOLERANCE, formatParityTable, readReference } from "../../src/parity";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { alignedBytes } from "../../src/weights/float";
 import { convertModelFixture, MODEL_FIXTURES } from "../helpers/modelFixtures";
 import { parityBackends } from "../helpers/nativeBackends";

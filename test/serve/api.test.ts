@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import OpenAI from "openai";
 import { createService } from "../../src/serve/server";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService, TEST_OPTIONS } from "../helpers/serve";
 import { EXAMPLE_PAPERS } from "../helpers/examplePapers";

@@ -2,7 +2,7 @@
 // when asked for (and a preflight answered before auth), an /openapi.json that lists every route with the bodies
 // the server validates, and `normalize` on /v1/embeddings.
 import { join } from "node:path";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService } from "../helpers/serve";
 

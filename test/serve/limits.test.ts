@@ -4,7 +4,7 @@
 // bearer scheme is case-insensitive; 415, 431, 413, 408, 404, 429, 503 and 400 all answer in OpenAI's
 // shape on /v1/… and TEI's elsewhere.
 import { join } from "node:path";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import type { RawConnection, Running } from "../helpers/serve";
 import { get, post, postHead, rawConnection, startService } from "../helpers/serve";
 

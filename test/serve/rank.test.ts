@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { encodeInputs } from "../../src/engine/inputs";
 import { makeScorer } from "../../src/search/score";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService } from "../helpers/serve";
 import { EXAMPLE_PAPERS } from "../helpers/examplePapers";

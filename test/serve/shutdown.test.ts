@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import type { RawConnection, Running } from "../helpers/serve";
 import { get, post, postHead, rawConnection, startService } from "../helpers/serve";
 

@@ -3,7 +3,7 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { maxAbsDiff } from "../helpers/serve";
 
 const ROOT = join(__dirname, "..", "..");

@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { defaultWorkers, usableCores } from "../../src/engine/defaults";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService } from "../helpers/serve";
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import yargs from "yargs";
 import { embedCommand } from "../../src/cli/commands/embed";
-import { Specter2 } from "../../src/specter2";
+import { Specter2 } from "../../src/node/specter2";
 import { parseSafetensors } from "../../src/weights/safetensors";
 
 const DEMO = join(__dirname, "..", "..", "weights", "specter2-tiny");

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import yargs from "yargs";
 import { embedCommand } from "../../src/cli/commands/embed";
 import { Specter2Error } from "../../src/errors";
-import { Specter2 } from "../../src/specter2";
-import { openModelDirectory } from "../../src/weights/loadModelDir";
+import { Specter2 } from "../../src/node/specter2";
+import { openModelDirectory } from "../../src/node/loadModelDir";
 
 const DEMO = join(__dirname, "..", "..", "weights", "specter2-tiny");
 

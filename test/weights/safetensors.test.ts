@@ -5,7 +5,7 @@ import type { RawTensor } from "../../src/weights/dtypes";
 import type { RangeReader } from "../../src/weights/safetensors";
 import { MAX_HEADER_BYTES, parseSafetensors, readSafetensorsRanges, serializeSafetensors } from "../../src/weights/safetensors";
 import { toFloat32 } from "../../src/weights/float";
-import { readSafetensors, writeSafetensors } from "../../src/weights/safetensorsFile";
+import { readSafetensors, writeSafetensors } from "../../src/node/safetensorsFile";
 
 const dir = mkdtempSync(join(tmpdir(), "safetensors-test-"));
 

@@ -44,7 +44,7 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
         describe: "Lowest cosine similarity allowed between our and the reference's embeddings",
       }),
   handler: async (args) => {
-    const [{ Specter2 }, { compareWithReference, formatParityTable }] = await Promise.all([import("../../specter2"), import("../../parity")]);
+    const [{ Specter2 }, { compareWithReference, formatParityTable }] = await Promise.all([import("../../node/specter2"), import("../../parity")]);
     // Every layer's output is compared, which only a model on this thread has.
     const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads, workers: 0, precision: args.precision });
     const defaults = args.precision === undefined || args.precision === "fp32" ? DEFAULT_TOLERANCE : PRECISION_TOLERANCE[args.precision];

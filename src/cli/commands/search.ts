@@ -63,10 +63,10 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
   handler: async (args) => {
     const started = Date.now();
     const [{ Specter2 }, { readIndex }, { searchIndex }, { openModelDirectory }] = await Promise.all([
-      import("../../specter2"),
+      import("../../node/specter2"),
       import("../../search/indexReader"),
       import("../../search/search"),
-      import("../../weights/loadModelDir"),
+      import("../../node/loadModelDir"),
     ]);
     const available = Object.keys(openModelDirectory(args.model).manifest.adapters);
     checkAdapters(args.model, available, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });

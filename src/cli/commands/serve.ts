@@ -100,7 +100,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   handler: async (args) => {
     const apiKey = args["api-key"] ?? process.env.SPECTER2_API_KEY;
     if (apiKey === "") throw new Error("the API key is empty; unset SPECTER2_API_KEY or give a key");
-    const [{ Specter2 }, { createService }, { resolveMaxLength }] = await Promise.all([import("../../specter2"), import("../../serve/server"), import("../../engine/defaults")]);
+    const [{ Specter2 }, { createService }, { resolveMaxLength }] = await Promise.all([import("../../node/specter2"), import("../../serve/server"), import("../../engine/defaults")]);
     const model = await Specter2.load(args.model, {
       backend: args.backend,
       workers: args.workers,

@@ -2,7 +2,7 @@
 // POST /tokenize, CORS for browser clients (off unless --cors-allow-origin), and /openapi.json, made from the
 // routes as they are registered (so it lists exactly what the server answers, with the same JSON Schemas).
 import type { FastifyInstance, RouteOptions } from "fastify";
-import { VERSION } from "../../version";
+import { VERSION } from "../../node/version";
 import type { ServeContext } from "../context";
 import type { TokenizeBody } from "../schemas";
 import { tokenizeSchema } from "../schemas";

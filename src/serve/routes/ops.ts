@@ -1,6 +1,6 @@
 // For operators: readiness, what is served and with which limits, Prometheus metrics.
 import type { FastifyInstance } from "fastify";
-import { VERSION } from "../../version";
+import { VERSION } from "../../node/version";
 import { DEFAULT_CONNECTION_LIMITS } from "../connections";
 import type { ServeContext } from "../context";
 import { BASE_MODEL } from "../embedder";

@@ -5,29 +5,29 @@
 //   await m.close();
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import type { BackendChoice } from "./backend/candidates";
-import type { Precision, PrecisionTuning } from "./backend/info";
-import { PRECISIONS } from "./backend/info";
-import { probeAutoBackend } from "./backend/probe";
-import { initBackendWithThreads } from "./backend/select";
-import { Specter2Core } from "./engine/core";
-import { DEFAULT_BACKEND, defaultThreads, defaultWorkers, usableCores } from "./engine/defaults";
-import { LocalModel } from "./engine/localModel";
-import type { ForwardRunner } from "./engine/runner";
-import { InProcessRunner } from "./engine/inProcessRunner";
-import { noNativeWarning } from "./engine/warnings";
-import { nativeAddonBuilt } from "./backend/native/addon";
-import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "./backend/native/precision";
-import { Specter2Error } from "./errors";
-import { unknownAdapter } from "./model/adapterSet";
-import type { WorkerConfig } from "./pool/embedJob";
-import { PoolRunner } from "./pool/poolRunner";
-import { siblingScript, spawnWorker } from "./pool/spawnWorker";
-import { loadTokenizer } from "./tokenizer/load";
-import { nodeModelSource, openModelDirectory } from "./weights/loadModelDir";
-import { openModel } from "./weights/openModel";
+import type { BackendChoice } from "../backend/candidates";
+import type { Precision, PrecisionTuning } from "../backend/info";
+import { PRECISIONS } from "../backend/info";
+import { probeAutoBackend } from "../backend/probe";
+import { initBackendWithThreads } from "../backend/select";
+import { Specter2Core } from "../engine/core";
+import { DEFAULT_BACKEND, defaultThreads, defaultWorkers, usableCores } from "../engine/defaults";
+import { LocalModel } from "../engine/localModel";
+import type { ForwardRunner } from "../engine/runner";
+import { InProcessRunner } from "../engine/inProcessRunner";
+import { noNativeWarning } from "./warnings";
+import { nativeAddonBuilt } from "../backend/native/addon";
+import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "../backend/native/precision";
+import { Specter2Error } from "../errors";
+import { unknownAdapter } from "../model/adapterSet";
+import type { WorkerConfig } from "../pool/embedJob";
+import { PoolRunner } from "../pool/poolRunner";
+import { siblingScript, spawnWorker } from "../pool/spawnWorker";
+import { loadTokenizer } from "./loadTokenizer";
+import { nodeModelSource, openModelDirectory } from "./loadModelDir";
+import { openModel } from "../weights/openModel";
 
-export type { EmbedOptions } from "./engine/core";
+export type { EmbedOptions } from "../engine/core";
 
 export interface LoadOptions {
   /** tfjs backend (default "auto": the first that initialises of node-gpu, native where built, node, wasm, cpu). */
@@ -80,7 +80,7 @@ export class Specter2 extends Specter2Core {
     const known = Object.keys(directory.manifest.adapters);
     for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
     const tokenizer = loadTokenizer(dir);
-    const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "pool"), "worker");
+    const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "..", "pool"), "worker");
     const runner: ForwardRunner =
       workers === 0
         ? new InProcessRunner(

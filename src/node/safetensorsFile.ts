@@ -1,9 +1,9 @@
 // Safetensors files on disk (Node): read whole into one buffer after the header length is checked against the
 // file's size, or written atomically. The format itself is src/weights/safetensors.ts.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import type { RawTensor } from "./dtypes";
-import type { SafetensorsFile } from "./safetensors";
-import { checkHeaderLength, parseSafetensors, SafetensorsError, serializeSafetensors } from "./safetensors";
+import type { RawTensor } from "../weights/dtypes";
+import type { SafetensorsFile } from "../weights/safetensors";
+import { checkHeaderLength, parseSafetensors, SafetensorsError, serializeSafetensors } from "../weights/safetensors";
 import { writeFileAtomic } from "../io/atomicFile";
 import { Specter2Error } from "../errors";
 

@@ -2,9 +2,9 @@
 // Errors name the file so a corrupt download is found at once.
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
-import type { Manifest } from "./modelDir";
+import type { Manifest } from "../weights/modelDir";
 import { modelPath } from "./modelPath";
-import { IntegrityError } from "./integrity";
+import { IntegrityError } from "../weights/integrity";
 
 /** Files are hashed in chunks, so verifying a 440 MB checkpoint holds 1 MB of it at a time. */
 const CHUNK_BYTES = 1 << 20;

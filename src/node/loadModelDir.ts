@@ -8,12 +8,12 @@ import { dirname, sep } from "node:path";
 import type { BertConfig } from "../model/config";
 import { checkBertConfig } from "../model/config";
 import { Specter2Error } from "../errors";
-import type { Manifest } from "./modelDir";
-import { CONFIG_FILE, MANIFEST_FILE } from "./modelDir";
+import type { Manifest } from "../weights/modelDir";
+import { CONFIG_FILE, MANIFEST_FILE } from "../weights/modelDir";
 import { modelPath } from "./modelPath";
-import type { ModelSource } from "./openModel";
-import type { RangeReader } from "./safetensors";
-import { checkManifest, manifestPaths } from "./openModel";
+import type { ModelSource } from "../weights/openModel";
+import type { RangeReader } from "../weights/safetensors";
+import { checkManifest, manifestPaths } from "../weights/openModel";
 import { verifyManifestFiles } from "./verify";
 
 export interface ModelDirectory {
