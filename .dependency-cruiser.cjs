@@ -22,7 +22,7 @@ module.exports = {
       severity: "error",
       comment: "The core knows no runtime, backend or application: it imports only the core and @tensorflow/tfjs-core.",
       from: { path: CORE },
-      to: { pathNot: [CORE, "^node_modules/@tensorflow/tfjs-core/"] },
+      to: { pathNot: [CORE, "(^|/)node_modules/@tensorflow/tfjs-core/"] },
     },
     {
       name: "core-without-node",

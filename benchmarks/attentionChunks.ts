@@ -2,7 +2,7 @@
 // and peak RSS on the full-size model, native fp32, the two interleaved in one process.
 //   npx ts-node --transpile-only benchmarks/attentionChunks.ts [--repeats 3]
 import { loadavg } from "node:os";
-import { BertSelfAttention } from "../src/model/attention";
+import { BertSelfAttention } from "../src/model/bert";
 import { Specter2 } from "../src/node/specter2";
 import { ADAPTER } from "./engines";
 import { ensureFullModel } from "./fullModel";

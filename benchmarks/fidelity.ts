@@ -2,9 +2,8 @@
 // base and each adapter): max |Δ|, and the min and mean cosine over the reference's inputs. What the reduced
 // precisions are measured and bounded with (benchmarks/precision.ts, test/native/precision.test.ts).
 import * as tf from "@tensorflow/tfjs-core";
-import { usePrecision } from "../src/backend/constants";
 import { readReference } from "../src/parity";
-import type { Specter2 } from "../src/node/specter2";
+import type { LocalModel } from "../src/engine/localModel";
 import type { RawTensor } from "../src/weights/dtypes";
 import { alignedBytes, toFloat32 } from "../src/weights/float";
 
@@ -53,10 +52,9 @@ function ids(t: RawTensor | undefined, name: string): { rows: number[][]; seq: n
   return { rows: Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * seq, (r + 1) * seq))), seq };
 }
 
-/** Every run of the reference the engine (loaded with workers: 0) can reproduce: its final (CLS) vectors compared. */
-export async function referenceFidelity(engine: Specter2, referencePath: string): Promise<RunFidelity[]> {
-  const model = engine.local;
-  if (model === null) throw new Error("referenceFidelity needs an in-process model (workers: 0)");
+/** Every run of the reference the model on this thread (an engine's `local`, loaded with workers: 0) can reproduce:
+ *  its final (CLS) vectors compared. */
+export async function referenceFidelity(model: LocalModel, referencePath: string): Promise<RunFidelity[]> {
   const { meta, tensors } = readReference(referencePath);
   const input = ids(tensors.get("input_ids"), "input_ids");
   const mask = ids(tensors.get("attention_mask"), "attention_mask");
@@ -66,7 +64,6 @@ export async function referenceFidelity(engine: Specter2, referencePath: string)
     if (run.name !== "base" && !model.adapters.has(run.name)) continue;
     const adapter = run.name === "base" ? null : model.adapters.get(run.name);
     const shape: [number, number] = [input.rows.length, input.seq];
-    usePrecision(model.policy); // as embed does before each forward pass: this model's precision, not the last loaded one's
     const pooled = tf.tidy(() => model.model.forward(tf.tensor2d(input.rows.flat(), shape, "int32"), tf.tensor2d(mask.rows.flat(), shape, "int32"), { adapter }).pooled);
     const ours = (await pooled.data()) as Float32Array;
     pooled.dispose();

@@ -8,10 +8,11 @@
 // Every command prints the CPU model, its ISA flags and oneDNN's implementations first: only figures of one run compare.
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import type { Precision, PrecisionTuning } from "../src/backend/constants";
+import type { Precision, PrecisionOverrides } from "../src/model/capabilities";
 import { loadAddon } from "../src/backend/native/addon";
 import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "../src/backend/native/precision";
-import { Specter2 } from "../src/node/specter2";
+import type { LocalModel } from "../src/engine/localModel";
+import { loadLocalModel } from "../src/node/specter2";
 import { convertModelFixture, MODEL_FIXTURES } from "../test/helpers/modelFixtures";
 import { ADAPTER } from "./engines";
 import type { RunFidelity } from "./fidelity";
@@ -44,24 +45,24 @@ function flag(name: string, fallback: number): number {
 export interface Configuration {
   name: string;
   precision: Precision;
-  tuning?: PrecisionTuning;
+  overrides?: PrecisionOverrides;
 }
 
 /** The defaults, and the alternatives each choice was measured against. */
-const EVERY_WEIGHT_INT8: PrecisionTuning["weights"] = { ffn_in: "int8", ffn_out: "int8", hidden: "int8", adapter: "int8" };
+const EVERY_WEIGHT_INT8: PrecisionOverrides["weights"] = { ffn_in: "int8", ffn_out: "int8", hidden: "int8", adapter: "int8" };
 
 export const CONFIGURATIONS: Configuration[] = [
   { name: "fp32", precision: "fp32" },
   { name: "bf16 (default: attention in bf16)", precision: "bf16" },
-  { name: "bf16, attention fp32", precision: "bf16", tuning: { activations: "fp32" } },
+  { name: "bf16, attention fp32", precision: "bf16", overrides: { activations: "fp32" } },
   { name: "int8 (default: feed-forward int8 per row, rest bf16)", precision: "int8" },
-  { name: "int8 default, per-tensor", precision: "int8", tuning: { int8Scales: "tensor" } },
-  { name: "int8 default, attention fp32", precision: "int8", tuning: { activations: "fp32" } },
-  { name: "int8 default, ffn_out in bf16", precision: "int8", tuning: { weights: { ffn_out: "bf16" } } },
-  { name: "int8 every weight product", precision: "int8", tuning: { weights: EVERY_WEIGHT_INT8 } },
-  { name: "int8 every weight product, per-tensor", precision: "int8", tuning: { weights: EVERY_WEIGHT_INT8, int8Scales: "tensor" } },
-  { name: "int8 every weight product but hidden×hidden", precision: "int8", tuning: { weights: { ...EVERY_WEIGHT_INT8, hidden: "bf16" } } },
-  { name: "int8 every weight product but adapters", precision: "int8", tuning: { weights: { ...EVERY_WEIGHT_INT8, adapter: "bf16" } } },
+  { name: "int8 default, per-tensor", precision: "int8", overrides: { int8Scales: "tensor" } },
+  { name: "int8 default, attention fp32", precision: "int8", overrides: { activations: "fp32" } },
+  { name: "int8 default, ffn_out in bf16", precision: "int8", overrides: { weights: { ffn_out: "bf16" } } },
+  { name: "int8 every weight product", precision: "int8", overrides: { weights: EVERY_WEIGHT_INT8 } },
+  { name: "int8 every weight product, per-tensor", precision: "int8", overrides: { weights: EVERY_WEIGHT_INT8, int8Scales: "tensor" } },
+  { name: "int8 every weight product but hidden×hidden", precision: "int8", overrides: { weights: { ...EVERY_WEIGHT_INT8, hidden: "bf16" } } },
+  { name: "int8 every weight product but adapters", precision: "int8", overrides: { weights: { ...EVERY_WEIGHT_INT8, adapter: "bf16" } } },
 ];
 
 export const FIXTURES = ["full_width", "specter2_layout", "houlsby", "stress"] as const;
@@ -71,11 +72,11 @@ export async function fixtureFidelity(configurations: Configuration[] = CONFIGUR
   for (const fixture of FIXTURES) {
     const { out: dir } = await convertModelFixture(fixture);
     for (const c of configurations) {
-      const engine = await Specter2.load(dir, { workers: 0, backend: "native", precision: c.precision, precisionTuning: c.tuning, onWarning: () => undefined });
+      const model = await loadLocalModel({ dir, backend: "native", adapters: "all", precision: c.precision, overrides: c.overrides });
       try {
-        for (const r of await referenceFidelity(engine, join(MODEL_FIXTURES, fixture, "reference.safetensors"))) rows.push({ fixture, configuration: c.name, ...r });
+        for (const r of await referenceFidelity(model, join(MODEL_FIXTURES, fixture, "reference.safetensors"))) rows.push({ fixture, configuration: c.name, ...r });
       } finally {
-        await engine.close();
+        model.dispose();
       }
     }
   }
@@ -103,10 +104,10 @@ async function fullFidelity(): Promise<void> {
   const { model } = await ensureFullModel((l) => process.stderr.write(`${l}\n`));
   const batches = makeWorkloads({ corpusPapers: 32, lengths: [], batchSizes: [] })[0].batches;
   const vectors = async (c: Configuration) => {
-    const engine = await Specter2.load(model, { workers: 0, backend: "native", precision: c.precision, precisionTuning: c.tuning, adapters: [ADAPTER], onWarning: () => undefined });
+    const engine = await loadLocalModel({ dir: model, backend: "native", adapters: [ADAPTER], precision: c.precision, overrides: c.overrides });
     const values: number[] = [];
-    for (const b of batches) for (const v of await engine.embedBatch(b, ADAPTER)) values.push(...v);
-    await engine.close();
+    for (const b of batches) for (const v of await engine.embedIds(b, ADAPTER)) values.push(...v);
+    engine.dispose();
     return Float32Array.from(values);
   };
   const exact = await vectors(CONFIGURATIONS[0]);
@@ -137,24 +138,20 @@ async function speed(): Promise<void> {
     { name: "fp32", precision: "fp32" },
     { name: "bf16", precision: "bf16" },
     { name: "int8", precision: "int8" },
-    { name: "int8-all", precision: "int8", tuning: { weights: EVERY_WEIGHT_INT8 } },
+    { name: "int8-all", precision: "int8", overrides: { weights: EVERY_WEIGHT_INT8 } },
   ];
   const precisions = configurations.map((c) => c.name);
-  const engines = new Map<string, Specter2>();
-  for (const c of configurations)
-    engines.set(
-      c.name,
-      await Specter2.load(model, { workers: 0, backend: "native", precision: c.precision, precisionTuning: c.tuning, adapters: [ADAPTER], onWarning: (m) => out(`warning: ${m}`) }),
-    );
+  const engines = new Map<string, LocalModel>();
+  for (const c of configurations) engines.set(c.name, await loadLocalModel({ dir: model, backend: "native", adapters: [ADAPTER], precision: c.precision, overrides: c.overrides }));
   out(`full-size model, ${ADAPTER}, in-process, interleaved: ${precisions.join(", ")} (int8-all: every weight product in int8); ${repeats} repeats`);
-  for (const e of engines.values()) for (const b of workloads[0].batches.slice(0, 1)) await e.embedBatch(b, ADAPTER); // warm-up
+  for (const e of engines.values()) for (const b of workloads[0].batches.slice(0, 1)) await e.embedIds(b, ADAPTER); // warm-up
   const seconds = new Map<string, number[]>();
   for (let r = 0; r < repeats; r++) {
     for (const w of workloads) {
       for (const p of precisions) {
         const e = engines.get(p)!;
         const start = performance.now();
-        for (const b of w.batches) await e.embedBatch(b, ADAPTER);
+        for (const b of w.batches) await e.embedIds(b, ADAPTER);
         const s = (performance.now() - start) / 1000;
         const key = `${w.name} ${p}`;
         seconds.set(key, [...(seconds.get(key) ?? []), s]);
@@ -172,7 +169,7 @@ async function speed(): Promise<void> {
     }
   }
   out(`resident packed weights: ${(loadAddon().reducedBytes() / 2 ** 20).toFixed(0)} MiB bf16 + int8 (every model above loaded together)`);
-  for (const e of engines.values()) await e.close();
+  for (const e of engines.values()) e.dispose();
 }
 
 // --- the bare products ---

@@ -1,8 +1,10 @@
 // Picking and initialising the tfjs backend. tfjs-node(-gpu) are optional peers: used when installed.
 import * as tf from "@tensorflow/tfjs-core";
-import type { BackendChoice, BackendInfo } from "./candidates";
-import { BACKEND_CHOICES, CANDIDATES, hint, missing } from "./candidates";
 import { Specter2Error } from "../errors";
+import type { BackendInfo } from "../model/capabilities";
+import { CANDIDATES, hint, missing } from "./candidates";
+import type { BackendChoice } from "./info";
+import { BACKEND_CHOICES } from "./info";
 
 /** Activates the chosen backend; `auto` takes the first of node-gpu, native, node, wasm, cpu that initialises. */
 export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {
@@ -33,8 +35,6 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
 function isMissingModule(e: unknown): boolean {
   return (e as NodeJS.ErrnoException)?.code === "MODULE_NOT_FOUND";
 }
-
-export { BACKEND_CHOICES, CANDIDATES, hint, missing, type BackendChoice, type BackendInfo, type Candidate } from "./candidates";
 
 /** initBackend, and the native backend's thread count where it was chosen and `threads` is given (other backends
  *  ignore it: wasm and cpu kernels run on one thread, tfjs-node sets its own). */

@@ -1,8 +1,8 @@
 // Options several commands share, defined once so their wording and checks agree.
-import type { BackendChoice } from "../backend/candidates";
-import { BACKEND_CHOICES } from "../backend/candidates";
-import type { Precision } from "../backend/info";
-import { PRECISIONS } from "../backend/info";
+import type { BackendChoice } from "../backend/info";
+import { BACKEND_CHOICES } from "../backend/info";
+import type { Precision } from "../model/capabilities";
+import { PRECISIONS } from "../model/capabilities";
 import { DEFAULT_BATCH_SIZE } from "../engine/defaults";
 import type { OnError } from "../pipeline/embedRecords";
 import type { ModelDType } from "../weights/modelDir";

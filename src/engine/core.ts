@@ -2,10 +2,10 @@
 // passes on the calling thread or on workers (ForwardRunner). Input formatting, max length, adapter resolution and
 // the batching plan live here once, for the library, the CLI, serve, search and parity alike; the Node entry
 // (src/node/specter2.ts) and the browser entry (src/web/specter2.ts) add `load`.
-import type { BackendInfo } from "../backend/info";
+import type { BackendInfo } from "../model/capabilities";
 import { Specter2Error } from "../errors";
-import { lengthSortedBatches } from "../lengthBatches";
-import { unknownAdapter } from "../model/adapterSet";
+import { lengthSortedBatches } from "./inputs";
+import { unknownAdapter } from "../model/adapter";
 import type { BertConfig, Pooling } from "../model/config";
 import type { BertTokenizer } from "../tokenizer";
 import { checkFiniteVector } from "../weights/integrity";
@@ -15,7 +15,7 @@ import type { BatchAdapters, EmbedInput } from "./inputs";
 import { encodeInputs, textOf } from "./inputs";
 import type { LocalModel } from "./localModel";
 import type { ForwardRunner } from "./runner";
-import { InProcessRunner } from "./inProcessRunner";
+import { InProcessRunner } from "./runner";
 
 export interface EmbedOptions {
   /** An adapter name; null for the bare base model; undefined: the model's default adapter (`defaultAdapter`).

@@ -1,4 +1,5 @@
-// The engine's front half, the same whichever thread computes: what text an input is, and its token ids.
+// The engine's front half, the same whichever thread computes: what text an input is, its token ids, and how a call's
+// inputs are cut into forward passes.
 import { Specter2Error } from "../errors";
 import type { BertTokenizer } from "../tokenizer";
 import { formatPaper } from "../tokenizer";
@@ -40,4 +41,14 @@ export function encodeInputs(tokenizer: BertTokenizer, inputs: readonly EmbedInp
 
 function describe(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}
+
+/** Row indices in batches of at most `batchSize`, sorted by token length (shortest first, ties in input order), so
+ *  each batch pads little. The engine forms them once, wherever the passes then run, so a call gets the same
+ *  numbers in-process and on workers (a batch's padding width changes the summation order, and so the last bits). */
+export function lengthSortedBatches(lengths: readonly number[], batchSize: number): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b]);
+  const batches: number[][] = [];
+  for (let start = 0; start < order.length; start += batchSize) batches.push(order.slice(start, start + batchSize));
+  return batches;
 }

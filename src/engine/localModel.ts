@@ -1,16 +1,15 @@
 // The model on this thread: one base and its adapters in tfjs tensors, and the forward pass of one padded
 // batch of token ids. The engine runs it in-process or in each worker thread, in Node and in the browser.
 import * as tf from "@tensorflow/tfjs-core";
-import type { Precision, PrecisionPolicy, PrecisionTuning } from "../backend/info";
-import { backendHasPrecision, endForwardPass, precisionPolicy, releaseMemory, usePrecision } from "../backend/constants";
-import type { BackendInfo } from "../backend/info";
 import { Specter2Error } from "../errors";
-import { Adapter } from "../model/adapter";
-import { AdapterSet } from "../model/adapterSet";
+import { Adapter, AdapterSet } from "../model/adapter";
 import { BertModel } from "../model/bert";
+import type { BackendCapabilities, BackendInfo, Precision, PrecisionOverrides } from "../model/capabilities";
+import { precisionPolicy } from "../model/capabilities";
 import type { Pooling } from "../model/config";
+import type { WeightHolding } from "../model/modules";
+import { WeightSource } from "../model/modules";
 import type { BatchAdapters } from "./inputs";
-import { WeightSource } from "../model/weightSource";
 import type { BertTokenizer } from "../tokenizer";
 import { checkStoredDtype, MANIFEST_FILE } from "../weights/modelDir";
 import type { OpenedModel } from "../weights/openModel";
@@ -19,15 +18,15 @@ import { loadAdapterFiles, loadBaseTensors, loadModelTokenizer } from "../weight
 export interface LocalLoadOptions {
   /** Adapters to load next to the base: names from the model directory, or "all". */
   adapters: string[] | "all";
-  /** The matrix products' precision (default fp32); bf16 and int8 need the native backend (DESIGN.md §6). */
+  /** The matrix products' precision (default fp32); bf16 and int8 where the backend offers them. */
   precision?: Precision;
-  /** @internal Overrides of which products run reduced (fidelity and speed measurements). */
-  tuning?: PrecisionTuning;
+  /** Overrides of which products run reduced at that precision (the fidelity and speed measurements use them). */
+  overrides?: PrecisionOverrides;
 }
 
-/** BACKEND_UNAVAILABLE unless `backend` runs `precision`: fp32 runs everywhere, bf16 and int8 on native only. */
-export function checkPrecisionBackend(precision: Precision, backend: BackendInfo): void {
-  if (precision === "fp32" || (backend.choice === "native" && backendHasPrecision())) return;
+/** BACKEND_UNAVAILABLE unless `backend` runs `precision`: fp32 runs everywhere, bf16 and int8 where offered (native). */
+export function checkPrecisionBackend(precision: Precision, backend: BackendInfo, capabilities: BackendCapabilities): void {
+  if (capabilities.precisions.includes(precision)) return;
   throw new Specter2Error(
     "BACKEND_UNAVAILABLE",
     `precision ${precision} runs on the native backend only (oneDNN's bf16 and int8 products); the ${backend.name} backend runs fp32: load with backend "native", or precision "fp32"`,
@@ -43,33 +42,32 @@ export class LocalModel {
     readonly tokenizer: BertTokenizer,
     readonly opened: OpenedModel,
     readonly backend: BackendInfo,
-    /** How this model's products run; made the backend's before each forward pass. */
-    readonly policy: PrecisionPolicy,
+    /** The backend's offer and this model's precision policy, which its weights were loaded under. */
+    readonly holding: WeightHolding,
   ) {}
 
   /** The precision the matrix products run at. */
   get precision(): Precision {
-    return this.policy.precision;
+    return this.holding.policy.precision;
   }
 
-  /** The opened model's weights on `backend` (initialised by the caller: which backends exist depends on the platform). */
-  static async load(opened: OpenedModel, backend: BackendInfo, options: LocalLoadOptions): Promise<LocalModel> {
+  /** The opened model's weights on the active backend, `backend`, which offers `capabilities` (both from the runtime
+   *  that initialised it: which backends exist depends on the platform). */
+  static async load(opened: OpenedModel, backend: BackendInfo, capabilities: BackendCapabilities, options: LocalLoadOptions): Promise<LocalModel> {
     const precision = options.precision ?? "fp32";
-    checkPrecisionBackend(precision, backend);
+    checkPrecisionBackend(precision, backend, capabilities);
     checkStoredDtype(opened.manifest, opened.source.name(MANIFEST_FILE));
-    const policy = precisionPolicy(precision, { hidden: opened.config.hidden_size, intermediate: opened.config.intermediate_size }, options.tuning);
+    const holding = { capabilities, policy: precisionPolicy(precision, options.overrides) };
     const tokenizer = await loadModelTokenizer(opened);
     const base = await loadBaseTensors(opened);
     let model: BertModel;
     try {
-      // Weights are packed at the policy's precision as the layers declare them constant.
-      usePrecision(policy);
-      model = BertModel.load(new WeightSource(base.tensors, base.origin), opened.config);
+      model = BertModel.load(new WeightSource(base.tensors, base.origin, holding), opened.config);
     } catch (e) {
       for (const t of base.tensors.values()) if (!t.isDisposed) t.dispose();
       throw e;
     }
-    const m = new LocalModel(model, tokenizer, opened, backend, policy);
+    const m = new LocalModel(model, tokenizer, opened, backend, holding);
     const names = options.adapters === "all" ? Object.keys(opened.manifest.adapters) : options.adapters;
     try {
       for (const name of names) await m.loadAdapter(name);
@@ -77,7 +75,7 @@ export class LocalModel {
       m.dispose();
       throw e;
     }
-    releaseMemory();
+    capabilities.releaseMemory();
     return m;
   }
 
@@ -85,8 +83,7 @@ export class LocalModel {
   async loadAdapter(name: string): Promise<void> {
     const files = await loadAdapterFiles(this.opened, name);
     try {
-      usePrecision(this.policy);
-      this.adapters.add(name, Adapter.load(new WeightSource(files.tensors, files.origin), files.spec, this.model.config));
+      this.adapters.add(name, Adapter.load(new WeightSource(files.tensors, files.origin, this.holding), files.spec, this.model.config));
     } catch (e) {
       for (const t of files.tensors.values()) if (!t.isDisposed) t.dispose();
       throw e;
@@ -94,19 +91,18 @@ export class LocalModel {
   }
 
   /** Token ids (each `[CLS] … [SEP]`) → vectors, one batch padded to its longest row; `adapter` null: the base,
-   *  or one per row (rows of different adapters share the base's work: src/model/rowAdapters.ts). */
+   *  or one per row (rows of different adapters share the base's work: RowAdapters in src/model/adapter.ts). */
   async embedIds(ids: readonly number[][], adapter: BatchAdapters, pooling: Pooling = "cls"): Promise<Float32Array[]> {
     if (ids.length === 0) return [];
     const chosen = Array.isArray(adapter) ? (adapter as readonly (string | null)[]).map((a) => this.adapters.get(a)) : this.adapters.get(adapter as string | null);
     const batch = this.tokenizer.pad(ids);
-    usePrecision(this.policy);
     const pooled = tf.tidy(() => {
       const shape: [number, number] = [batch.batchSize, batch.seqLength];
       return this.model.forward(tf.tensor2d(batch.ids, shape, "int32"), tf.tensor2d(batch.attentionMask, shape, "int32"), { adapter: chosen, pooling }).pooled;
     });
     const flat = (await pooled.data()) as Float32Array;
     pooled.dispose();
-    endForwardPass();
+    this.holding.capabilities.endPass();
     const hidden = this.model.config.hidden_size;
     return ids.map((_, r) => flat.slice(r * hidden, (r + 1) * hidden));
   }

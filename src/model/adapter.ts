@@ -1,15 +1,12 @@
-// The AdapterHub bottleneck adapter (adapters library, `Bottleneck` in methods/modeling.py and
-// `BottleneckLayer.bottleneck_layer_forward`), exactly DESIGN.md §3.
+// AdapterHub's bottleneck adapter (the adapters library: `Bottleneck` in methods/modeling.py and
+// `BottleneckLayer.bottleneck_layer_forward`), written out in docs/architecture.md, "Adapters"; many adapters next to
+// one base (AdapterSet); and the adapter of each row of a batch, as a layer's two sites apply them (RowAdapters).
 import * as tf from "@tensorflow/tfjs-core";
-import { activation } from "./activations";
-import type { AdapterSpec, BertConfig } from "./config";
-import { ADAPTER_LAYER_NORM_EPS, bottleneckSize } from "./config";
-import { LayerNorm, Linear } from "./layers";
-import type { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
-
-/** Where in a BERT layer an adapter sits: after self-attention (`mh_adapter`) or after the feed-forward. */
-export type AdapterSite = "attention" | "output";
+import type { AdapterSite, AdapterSpec, BertConfig } from "./config";
+import { ADAPTER_LAYER_NORM_EPS, bottleneckSize } from "./config";
+import { activation, LayerNorm, Linear } from "./modules";
+import type { WeightSource } from "./modules";
 
 /** One bottleneck at one site of one layer. */
 export class Bottleneck {
@@ -31,8 +28,8 @@ export class Bottleneck {
     const { ln_before, ln_after } = spec.config;
     return new Bottleneck(
       spec,
-      Linear.load(w.child("adapter_down"), hidden, size),
-      Linear.load(w.child("adapter_up"), size, hidden),
+      Linear.load(w.child("adapter_down"), hidden, size, "adapter"),
+      Linear.load(w.child("adapter_up"), size, hidden, "adapter"),
       ln_before ? LayerNorm.load(w.child("adapter_norm_before"), hidden, ADAPTER_LAYER_NORM_EPS) : null,
       ln_after ? LayerNorm.load(w.child("adapter_norm_after"), hidden, ADAPTER_LAYER_NORM_EPS) : null,
     );
@@ -140,4 +137,147 @@ export class Adapter {
 
 function key(layer: number, site: AdapterSite): string {
   return `${layer}.${site}`;
+}
+
+// Many adapters next to one base. Switching only changes which Adapter object a forward pass is handed: no base
+// tensor is touched, copied or created.
+
+export class AdapterSet {
+  private readonly adapters = new Map<string, Adapter>();
+
+  add(name: string, adapter: Adapter): void {
+    if (this.adapters.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is already loaded; unload it first`, { adapter: name });
+    this.adapters.set(name, adapter);
+  }
+
+  names(): string[] {
+    return [...this.adapters.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.adapters.has(name);
+  }
+
+  /** The adapter called `name`, or null for the bare base model. */
+  get(name: string | null): Adapter | null {
+    if (name === null) return null;
+    const a = this.adapters.get(name);
+    if (!a) throw unknownAdapter(name, this.names());
+    return a;
+  }
+
+  unload(name: string): void {
+    this.get(name)?.dispose();
+    this.adapters.delete(name);
+  }
+
+  dispose(): void {
+    for (const a of this.adapters.values()) a.dispose();
+    this.adapters.clear();
+  }
+}
+
+/** The error (UNKNOWN_ADAPTER, with `adapter`) for an adapter name not among those loaded, naming them. */
+export function unknownAdapter(name: string, loaded: readonly string[]): Specter2Error {
+  return new Specter2Error("UNKNOWN_ADAPTER", `unknown adapter "${name}" (loaded: ${loaded.join(", ") || "none"})`, { adapter: name });
+}
+
+// The adapter of each row of a batch (null: the bare base), as a layer's two adapter sites apply them. The base's work
+// runs once over every row; at a site, each bottleneck present runs on its own rows, and rows without one take the
+// plain residual LayerNorm. A mixed batch runs with its rows ordered by adapter (`order`), so that each adapter's rows
+// are one contiguous range: a site slices them (a view, not a copy, on the cpu and native backends) and concatenates
+// the results, where rows in any order would need a gather there and back at every site. Adapters whose configs
+// agree on the steps around their own weights (`Bottleneck.flow`; SPECTER2's four do) run those steps, two
+// LayerNorms and their additions, once over all their rows, and only their down and up products per adapter, so a
+// mixed pass costs little more than a single-adapter one (benchmarks/RESULTS.md, "Mixed traffic").
+
+/** Reordered rows [start, end) that share a site's bottleneck (undefined: none there). */
+interface Run {
+  bottleneck: Bottleneck | undefined;
+  start: number;
+  end: number;
+}
+
+/** A site closed for rows of one bottleneck, or of none: LN(h + input). */
+function closeSite(b: Bottleneck | undefined, h: tf.Tensor2D, input: tf.Tensor2D, ln: LayerNorm): tf.Tensor2D {
+  return b ? b.forward(h, input, ln) : ln.forward(tf.add<tf.Tensor2D>(h, input));
+}
+
+export class RowAdapters {
+  private constructor(
+    /** Per row of the reordered batch; null: one adapter for all. */
+    private readonly perRow: readonly (Adapter | null)[] | null,
+    private readonly single: Adapter | null,
+    /** Batch row k of the reordered batch is row order[k] of the caller's; null: the caller's order. */
+    readonly order: readonly number[] | null,
+  ) {}
+
+  /** One adapter (or none) for the whole batch, or one per row. */
+  static of(adapter: Adapter | null | readonly (Adapter | null)[] | undefined, batch: number): RowAdapters {
+    if (!Array.isArray(adapter)) return new RowAdapters(null, (adapter as Adapter | null | undefined) ?? null, null);
+    const rows = adapter as readonly (Adapter | null)[];
+    if (rows.length !== batch) throw new Error(`${rows.length} adapters for a batch of ${batch} rows`);
+    // A batch whose rows all name the same adapter computes exactly as a single-adapter batch.
+    if (rows.every((a) => a === rows[0])) return new RowAdapters(null, rows[0] ?? null, null);
+    // Rows grouped by adapter, the groups in order of first appearance, rows in their order within a group.
+    const first = new Map<Adapter | null, number>();
+    rows.forEach((a, k) => first.has(a) || first.set(a, k));
+    const order = rows.map((_, k) => k).sort((a, b) => first.get(rows[a])! - first.get(rows[b])! || a - b);
+    const grouped = order.every((row, k) => row === k);
+    return new RowAdapters(
+      order.map((k) => rows[k]),
+      null,
+      grouped ? null : order,
+    );
+  }
+
+  /** Whether the rows use more than one adapter (counting the base as one). */
+  get mixed(): boolean {
+    return this.perRow !== null;
+  }
+
+  /** LN(h + input) where a row has no bottleneck at this site, the bottleneck where it has one. h, input:
+   *  [batch · rowsPerItem, hidden] in the reordered batch, the rows of batch row b at b · rowsPerItem …;
+   *  rowsPerItem: seq, or 1 for CLS rows. */
+  apply(layer: number, site: AdapterSite, h: tf.Tensor2D, input: tf.Tensor2D, ln: LayerNorm, rowsPerItem: number): tf.Tensor2D {
+    if (this.perRow === null) return closeSite(this.single?.at(layer, site), h, input, ln);
+    const groups = this.flows(layer, site);
+    if (groups.length === 1 && groups[0].length === 1) return closeSite(groups[0][0].bottleneck, h, input, ln);
+    const rows = (x: tf.Tensor2D, start: number, end: number): tf.Tensor2D => tf.slice(x, [start * rowsPerItem, 0], [(end - start) * rowsPerItem, x.shape[1]]);
+    const parts = groups.map((runs) => {
+      const [start, end] = [runs[0].start, runs[runs.length - 1].end];
+      const [hRows, inputRows] = [rows(h, start, end), rows(input, start, end)];
+      const first = runs[0].bottleneck;
+      if (runs.length === 1 || first === undefined) return closeSite(first, hRows, inputRows, ln);
+      // Adapters of one flow: the steps around their own weights once over all their rows, their weights on each one's rows.
+      const entered = first.enter(hRows, inputRows, ln);
+      const own = runs.map(({ bottleneck, start: s, end: e }) => bottleneck!.own(rows(entered.h, s - start, e - start), rows(entered.residual, s - start, e - start)));
+      return first.leave(tf.concat(own, 0), inputRows, ln);
+    });
+    return parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+  }
+
+  /** This site's runs, adjacent runs whose bottlenecks share a flow joined in one group (the bare base's rows: a group of their own). */
+  private flows(layer: number, site: AdapterSite): Run[][] {
+    const groups: Run[][] = [];
+    for (const run of this.runs(layer, site)) {
+      const group = groups[groups.length - 1];
+      const last = group?.[group.length - 1].bottleneck;
+      if (group && last !== undefined && run.bottleneck !== undefined && last.flow === run.bottleneck.flow) group.push(run);
+      else groups.push([run]);
+    }
+    return groups;
+  }
+
+  /** Maximal ranges [start, end) of reordered rows sharing this site's bottleneck (or its absence). */
+  private runs(layer: number, site: AdapterSite): Run[] {
+    const runs: Run[] = [];
+    this.perRow!.forEach((adapter, row) => {
+      const b = adapter?.at(layer, site);
+      const last = runs[runs.length - 1];
+      if (last && last.bottleneck === b) last.end = row + 1;
+      else runs.push({ bottleneck: b, start: row, end: row + 1 });
+    });
+    return runs;
+  }
 }

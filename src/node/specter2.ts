@@ -5,26 +5,28 @@
 //   await m.close();
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import type { BackendChoice } from "../backend/candidates";
-import type { Precision, PrecisionTuning } from "../backend/info";
-import { PRECISIONS } from "../backend/info";
-import { probeAutoBackend } from "../backend/probe";
+import type { BackendChoice } from "../backend/info";
+import type { Precision, PrecisionOverrides } from "../model/capabilities";
+import { PRECISIONS } from "../model/capabilities";
+import { probeAutoBackend } from "../backend/candidates";
+import { activeCapabilities } from "../backend/capabilities";
 import { initBackendWithThreads } from "../backend/select";
 import { Specter2Core } from "../engine/core";
 import { DEFAULT_BACKEND, defaultThreads, defaultWorkers, usableCores } from "../engine/defaults";
 import { LocalModel } from "../engine/localModel";
 import type { ForwardRunner } from "../engine/runner";
-import { InProcessRunner } from "../engine/inProcessRunner";
+import { InProcessRunner } from "../engine/runner";
 import { noNativeWarning } from "./warnings";
 import { nativeAddonBuilt } from "../backend/native/addon";
 import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "../backend/native/precision";
 import { Specter2Error } from "../errors";
-import { unknownAdapter } from "../model/adapterSet";
+import { unknownAdapter } from "../model/adapter";
 import type { WorkerConfig } from "../pool/embedJob";
 import { PoolRunner } from "../pool/poolRunner";
 import { siblingScript, spawnWorker } from "../pool/spawnWorker";
 import { loadTokenizer } from "./loadTokenizer";
 import { nodeModelSource, openModelDirectory } from "./loadModelDir";
+import type { Manifest } from "../weights/modelDir";
 import { openModel } from "../weights/openModel";
 
 export type { EmbedOptions } from "../engine/core";
@@ -42,8 +44,6 @@ export interface LoadOptions {
   /** The matrix products' precision: "fp32" (default, the parity guarantee), or "bf16" / "int8" on the native backend
    *  (faster where the CPU has the instructions, at a measured fidelity: docs/backends.md "Precision"). */
   precision?: Precision;
-  /** @internal Overrides of which products run reduced (the fidelity and speed measurements). */
-  precisionTuning?: PrecisionTuning;
   /** Check every file against the manifest's sha256 before loading (reads the whole directory once more). */
   verify?: boolean;
   /** Receives the engine's warnings (e.g. that auto fell back to wasm); default: process.emitWarning. */
@@ -83,16 +83,10 @@ export class Specter2 extends Specter2Core {
     const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "..", "pool"), "worker");
     const runner: ForwardRunner =
       workers === 0
-        ? new InProcessRunner(
-            await LocalModel.load(await openModel(nodeModelSource(dir), { manifest: directory.manifest }), await initBackendWithThreads(backend, threads), {
-              adapters,
-              precision,
-              tuning: options.precisionTuning,
-            }),
-          )
+        ? new InProcessRunner(await loadLocalModel({ dir, backend, adapters, threads, precision }, directory.manifest))
         : await PoolRunner.start(directory.config.hidden_size, {
             workers,
-            spawn: () => spawnWorker(script, { dir, backend, adapters, threads, precision, tuning: options.precisionTuning } satisfies WorkerConfig),
+            spawn: () => spawnWorker(script, { dir, backend, adapters, threads, precision } satisfies WorkerConfig),
             maxRetries: options.maxRetries,
           });
     const warning = backend === "auto" ? noNativeWarning(runner.backend) : null;
@@ -114,4 +108,13 @@ export class Specter2 extends Specter2Core {
   get dir(): string {
     return this.location;
   }
+}
+
+/** The model of `config.dir` on this thread: its backend initialised, the weights loaded on it (what `workers: 0` runs,
+ *  and each pool worker). `overrides` change which products run reduced at the precision (measurements use them);
+ *  `manifest`: the directory's, where already read. */
+export async function loadLocalModel(config: WorkerConfig & { overrides?: PrecisionOverrides }, manifest?: Manifest): Promise<LocalModel> {
+  const backend = await initBackendWithThreads(config.backend, config.threads);
+  const opened = await openModel(nodeModelSource(config.dir), { manifest });
+  return LocalModel.load(opened, backend, activeCapabilities(), { adapters: config.adapters, precision: config.precision, overrides: config.overrides });
 }

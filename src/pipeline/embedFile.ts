@@ -10,7 +10,7 @@ import { InputDigest } from "../io/lines";
 import { Specter2Error } from "../errors";
 import type { ModelDType } from "../weights/modelDir";
 import { MANIFEST_FILE } from "../weights/modelDir";
-import type { Precision } from "../backend/constants";
+import type { Precision } from "../model/capabilities";
 import { modelPath } from "../node/modelPath";
 import { fileDigest } from "../node/verify";
 import type { ShardRange } from "../shard/ranges";

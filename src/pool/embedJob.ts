@@ -1,6 +1,7 @@
 // The messages between the pool runner and its workers.
-import type { Precision, PrecisionTuning } from "../backend/info";
-import type { BackendChoice, BackendInfo } from "../backend/info";
+import type { Precision } from "../model/capabilities";
+import type { BackendChoice } from "../backend/info";
+import type { BackendInfo } from "../model/capabilities";
 import type { BatchAdapters } from "../engine/inputs";
 import type { Pooling } from "../model/config";
 
@@ -13,8 +14,6 @@ export interface WorkerConfig {
   threads?: number;
   /** The matrix products' precision (undefined: fp32). */
   precision?: Precision;
-  /** @internal */
-  tuning?: PrecisionTuning;
 }
 
 /** One padded forward pass: token ids of one batch the engine formed; `adapter` null: the bare base, or one per row. */

@@ -1,9 +1,7 @@
 // A pool worker: loads its own backend and copy of the model, then embeds one batch per message.
 import { parentPort, workerData } from "node:worker_threads";
-import { initBackendWithThreads } from "../backend/select";
-import { LocalModel } from "../engine/localModel";
-import { nodeModelSource } from "../node/loadModelDir";
-import { openModel } from "../weights/openModel";
+import type { LocalModel } from "../engine/localModel";
+import { loadLocalModel } from "../node/specter2";
 import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import type { PoolJob, WorkerMessage } from "./workerPool";
 import { serializeError } from "./workerPool";
@@ -25,17 +23,15 @@ async function embed(model: LocalModel, job: EmbedJob): Promise<EmbedResult> {
   return flat;
 }
 
-initBackendWithThreads(config.backend, config.threads)
-  .then(async (backend) => LocalModel.load(await openModel(nodeModelSource(config.dir)), backend, { adapters: config.adapters, precision: config.precision, tuning: config.tuning }))
-  .then(
-    (model) => {
-      port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
-        embed(model, job).then(
-          (result) => post({ type: "result", id, result }),
-          (e: unknown) => post({ type: "jobError", id, error: serializeError(e) }),
-        );
-      });
-      post({ type: "ready", info: { backend: model.backend, adapters: model.adapters.names() } });
-    },
-    (e: unknown) => post({ type: "loadError", error: serializeError(e) }),
-  );
+loadLocalModel(config).then(
+  (model) => {
+    port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
+      embed(model, job).then(
+        (result) => post({ type: "result", id, result }),
+        (e: unknown) => post({ type: "jobError", id, error: serializeError(e) }),
+      );
+    });
+    post({ type: "ready", info: { backend: model.backend, adapters: model.adapters.names() } });
+  },
+  (e: unknown) => post({ type: "loadError", error: serializeError(e) }),
+);

@@ -3,12 +3,13 @@
 //   const m = await Specter2.load(modelUrl, { backend: "auto", onProgress });   // or { backend: "wasm", workers: "auto" }
 //   const v = await m.embed(papers, { adapter: "proximity" });
 //   await m.close();
+import { activeCapabilities } from "../backend/capabilities";
 import { Specter2Core } from "../engine/core";
 import { LocalModel } from "../engine/localModel";
 import type { ForwardRunner } from "../engine/runner";
-import { InProcessRunner } from "../engine/inProcessRunner";
+import { InProcessRunner } from "../engine/runner";
 import { Specter2Error } from "../errors";
-import { unknownAdapter } from "../model/adapterSet";
+import { unknownAdapter } from "../model/adapter";
 import { PoolRunner } from "../pool/poolRunner";
 import type { PoolWorker } from "../pool/workerPool";
 import { loadModelTokenizer, openModel, readManifest } from "../weights/openModel";
@@ -88,7 +89,7 @@ export class Specter2 extends Specter2Core {
     const runner: ForwardRunner =
       workers > 0
         ? await PoolRunner.start(opened.config.hidden_size, { workers, spawn: webWorkerSpawner(source.name(""), options, { backend, adapters, wasmPaths, paths }, workers) })
-        : new InProcessRunner(await LocalModel.load(opened, await initWebBackend(backend, wasmPaths, options.threads), { adapters }));
+        : new InProcessRunner(await LocalModel.load(opened, await initWebBackend(backend, wasmPaths, options.threads), activeCapabilities(), { adapters }));
     try {
       const tokenizer = runner instanceof InProcessRunner ? runner.local.tokenizer : await loadModelTokenizer(opened);
       return new Specter2(url, manifest, opened.config, tokenizer, runner, workers);

@@ -2,6 +2,7 @@
 // model from the URL, then embeds one batch per message, as src/pool/worker.ts does in Node (the same messages, plus
 // "progress" while it fetches, which src/web/webWorker.ts hands to the caller's onProgress).
 import "./registerBackends";
+import { activeCapabilities } from "../backend/capabilities";
 import { LocalModel } from "../engine/localModel";
 import type { EmbedJob, EmbedResult, WorkerReady } from "../pool/embedJob";
 import type { PoolJob, WorkerMessage } from "../pool/workerPool";
@@ -44,7 +45,7 @@ async function start(config: WebWorkerConfig): Promise<void> {
     const manifest = await readManifest(source);
     source.expect(manifest, config.paths ?? []);
     const opened = await openModel(source, { manifest });
-    model = await LocalModel.load(opened, await initWebBackend(config.backend, config.wasmPaths, config.threads), { adapters: config.adapters });
+    model = await LocalModel.load(opened, await initWebBackend(config.backend, config.wasmPaths, config.threads), activeCapabilities(), { adapters: config.adapters });
   } catch (e) {
     post({ type: "loadError", error: serializeError(e) });
     return;

@@ -4,7 +4,7 @@ import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from "node
 import { join, relative } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { nativeAddonPath } from "../../src/backend/native/addon";
-import { probeAutoBackend } from "../../src/backend/probe";
+import { probeAutoBackend } from "../../src/backend/candidates";
 import { infoCommand } from "../../src/cli/commands/info";
 import type { ModelInfo } from "../../src/modelInfo";
 import { describeModel, formatInfo } from "../../src/modelInfo";

@@ -14,7 +14,7 @@ import { HubError } from "../../src/hub/hubErrors";
 import { resolveUrl } from "../../src/hub/hubUrls";
 import { JsonlError, readJsonl } from "../../src/io/jsonl";
 import { RecordError } from "../../src/io/records";
-import { AdapterSet, unknownAdapter } from "../../src/model/adapterSet";
+import { AdapterSet, unknownAdapter } from "../../src/model/adapter";
 import type { BadInputItem } from "../../src/pipeline/inputItems";
 import { inputItems } from "../../src/pipeline/inputItems";
 import { nodeModelSource, openModelDirectory } from "../../src/node/loadModelDir";

@@ -3,7 +3,7 @@
 // row the vector it gets alone. The rows alone are the parity-tested path (test/parity: single rows against PyTorch).
 // On the native backend, whose attention is batched; skipped where the addon is not built.
 import { loadAddon } from "../../src/backend/native/addon";
-import { BertSelfAttention } from "../../src/model/attention";
+import { BertSelfAttention } from "../../src/model/bert";
 import { Specter2 } from "../../src/node/specter2";
 import { convertModelFixture } from "../helpers/modelFixtures";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";

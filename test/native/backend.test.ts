@@ -10,7 +10,6 @@ import { NATIVE_BACKEND, registerNativeBackend } from "../../src/backend/native"
 import type { NativeAddon } from "../../src/backend/native/addon";
 import { loadAddon, nativeAddonPath } from "../../src/backend/native/addon";
 import type { NativeBackend } from "../../src/backend/native/nativeBackend";
-import { declareConstant } from "../../src/backend/constants";
 import { PASSES_REMEMBERED } from "../../src/backend/native/outputPool";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 import { seededSigned } from "../../convert/seededRandom";
@@ -26,6 +25,9 @@ function randomArray(shape: readonly number[], seed: number): Float32Array {
 }
 
 const t = (values: Float32Array, shape: number[]) => tf.tensor(values, shape, "float32");
+
+/** `w` handed to the active (native) backend as a model's fp32 weight, as Linear.load does. */
+const keepWeight = (w: tf.Tensor) => (tf.backend() as NativeBackend).capabilities.keepWeight(w as tf.Tensor2D, "fp32", "row");
 
 /** `op` run on the cpu backend, its result read back; the active backend is native again after. */
 function onCpu(op: () => tf.Tensor): Float32Array {
@@ -194,14 +196,14 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
     /** The float32 values a tensor's entry holds now (an empty array once the weight is packed). */
     const held = (x: tf.Tensor) => backend.data.get(x.dataId).values as Float32Array;
 
-    it("a declared weight matrix is packed once, its float32 values dropped: the product equals cpu's, and the copy goes with the weight", () => {
+    it("a kept weight matrix is packed once, its float32 values dropped: the product equals cpu's, and the copy goes with the weight", () => {
       const bv = randomArray([K, N], 12);
       const want = onCpu(() => product(t(bv, [K, N])));
       const packed = jest.spyOn(addon, "matmulReduced");
       const plain = jest.spyOn(addon, "matmul");
       const before = addon.reducedBytes();
       const b = t(bv, [K, N]);
-      declareConstant(b);
+      keepWeight(b);
       // One resident copy: the packed one (at least the K × N float32 values), none in the tensor.
       expect(held(b).length).toBe(0);
       expect(addon.reducedBytes() - before).toBeGreaterThanOrEqual(bv.byteLength);
@@ -219,13 +221,13 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       const bv = randomArray([K, N], 21);
       const plain = tf.tidy(() => product(t(bv, [K, N])).dataSync());
       const b = t(bv, [K, N]);
-      declareConstant(b);
+      keepWeight(b);
       const packed = tf.tidy(() => product(b).dataSync());
       b.dispose();
       expect(Array.from(packed)).toEqual(Array.from(plain));
     });
 
-    it("a tensor that was not declared is not packed", () => {
+    it("a tensor that was not kept is not packed", () => {
       const packed = jest.spyOn(addon, "matmulReduced");
       const before = addon.reducedBytes();
       tf.tidy(() => product(t(randomArray([K, N], 13), [K, N])).dataSync());
@@ -240,13 +242,13 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       const want2 = onCpu(() => product(t(v2, [K, N])));
       const before = addon.reducedBytes();
       const b1 = t(v1, [K, N]);
-      declareConstant(b1);
+      keepWeight(b1);
       const got1 = tf.tidy(() => product(b1).dataSync());
       b1.dispose();
       expect(addon.reducedBytes()).toBe(before);
       // Weights made by a native kernel live in pooled arrays: the second may take any freed memory.
       const b2 = tf.tidy(() => tf.add(t(v2, [K, N]), tf.scalar(0)));
-      declareConstant(b2);
+      keepWeight(b2);
       const got2 = tf.tidy(() => product(b2).dataSync());
       b2.dispose();
       expect(worst(got1, want1)).toBeLessThanOrEqual(matmulTolerance(K));
@@ -262,7 +264,7 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       const wantTransposed = onCpu(() => op(t(bv, [K, K]), true));
       const before = addon.reducedBytes();
       const b = t(bv, [K, K]);
-      declareConstant(b);
+      keepWeight(b);
       const plain = tf.tidy(() => op(b, false).dataSync());
       // Transposed, the packed product does not apply: the unpacked values go through the plain one.
       const transposed = tf.tidy(() => op(b, true).dataSync());
@@ -278,7 +280,7 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       const wantReshaped = onCpu(() => tf.matMul(t(av, [M, K]), tf.reshape(t(bv, [K, N]), [N, K]), false, true));
       const before = addon.reducedBytes();
       const b = t(bv, [K, N]);
-      declareConstant(b);
+      keepWeight(b);
       const r = tf.reshape(b, [N, K]); // the same data, so the same packed weight
       const plain = tf.tidy(() => product(b, false).dataSync());
       const reshaped = tf.tidy(() => tf.matMul(t(av, [M, K]), r, false, true).dataSync());

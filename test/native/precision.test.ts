@@ -6,14 +6,15 @@
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { referenceFidelity } from "../../benchmarks/fidelity";
-import type { Precision } from "../../src/backend/constants";
-import { precisionPolicy, roleOf } from "../../src/backend/constants";
+import type { Precision } from "../../src/model/capabilities";
+import { plainCapabilities, precisionPolicy } from "../../src/model/capabilities";
+import type { WeightRole } from "../../src/model/capabilities";
 import { loadAddon } from "../../src/backend/native/addon";
 import type { NativeBackend } from "../../src/backend/native/nativeBackend";
 import { formatPrecisionSupport, nativePrecisionInfo, precisionWarning } from "../../src/backend/native/precision";
 import { EMBED_TASK_OPTIONS, embedTaskFlags } from "../../src/cli/options";
 import { checkPrecisionBackend } from "../../src/engine/localModel";
-import { Specter2 } from "../../src/node/specter2";
+import { loadLocalModel, Specter2 } from "../../src/node/specter2";
 import { quantizeRows, toBFloat16Bytes } from "../../src/weights/float";
 import { convertModelFixture, MODEL_FIXTURES, referenceRuns } from "../helpers/modelFixtures";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
@@ -45,6 +46,15 @@ const MOVED = 1e-4;
 
 const describeNative = NATIVE_BUILT ? describe : describe.skip;
 
+/** A base weight matrix's role, from its shape [in, out]: what each module of src/model/bert.ts declares it as. */
+function roleOf(shape: readonly number[], c: { hidden_size: number; intermediate_size: number }): WeightRole {
+  const [k, n] = shape;
+  if (k === c.hidden_size && n === c.intermediate_size) return "ffn_in";
+  if (k === c.intermediate_size && n === c.hidden_size) return "ffn_out";
+  if (k === c.hidden_size && n === c.hidden_size) return "hidden";
+  return "adapter";
+}
+
 /** float32 values rounded to bf16 (and widened back), by src/weights/float.ts. */
 function bf16Rounded(values: Float32Array): number[] {
   const halves = new Uint16Array(toBFloat16Bytes(values).buffer);
@@ -65,7 +75,7 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
       const engine = await Specter2.load(dirs.get(fixture)!, { workers: 0, backend: "native", precision });
       try {
         expect(engine.precision).toBe(precision);
-        const rows = await referenceFidelity(engine, join(MODEL_FIXTURES, fixture, "reference.safetensors"));
+        const rows = await referenceFidelity(engine.local!, join(MODEL_FIXTURES, fixture, "reference.safetensors"));
         expect(rows.map((r) => r.run)).toEqual(referenceRuns(fixture).map((r) => r.name));
         const b = BOUNDS[precision];
         for (const r of rows) {
@@ -87,7 +97,7 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
     const engine = await Specter2.load(dirs.get("full_width")!, { workers: 0, backend: "native" });
     try {
       expect(engine.precision).toBe("fp32");
-      for (const r of await referenceFidelity(engine, join(MODEL_FIXTURES, "full_width", "reference.safetensors"))) expect(r.maxAbs).toBeLessThan(1e-4);
+      for (const r of await referenceFidelity(engine.local!, join(MODEL_FIXTURES, "full_width", "reference.safetensors"))) expect(r.maxAbs).toBeLessThan(1e-4);
     } finally {
       await engine.close();
     }
@@ -106,7 +116,7 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
       const ours = engine.local!.model.parameters();
       const theirs = reference.local!.model.parameters();
       const config = engine.config;
-      const policy = engine.local!.policy;
+      const policy = engine.local!.holding.policy;
       let matrices = 0;
       let bytes = 0;
       ours.forEach((t, i) => {
@@ -117,7 +127,7 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
         expect(packed !== undefined).toBe(linear);
         if (packed === undefined) return;
         // At its role's precision (int8: the feed-forward's; bf16 for the rest).
-        const role = roleOf(t.shape, policy.widths);
+        const role = roleOf(t.shape, config);
         expect(role).not.toBe("adapter");
         expect(packed.precision).toBe(policy.weights[role]);
         matrices++;
@@ -191,16 +201,16 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
     const dir = dirs.get("full_width")!;
     const results = new Map<string, number>();
     for (const int8Scales of ["row", "tensor"] as const) {
-      const engine = await Specter2.load(dir, { workers: 0, backend: "native", precision: "int8", precisionTuning: { int8Scales } });
+      const model = await loadLocalModel({ dir, backend: "native", adapters: "all", precision: "int8", overrides: { int8Scales } });
       try {
-        results.set(int8Scales, Math.min(...(await referenceFidelity(engine, join(MODEL_FIXTURES, "full_width", "reference.safetensors"))).map((r) => r.minCosine)));
+        results.set(int8Scales, Math.min(...(await referenceFidelity(model, join(MODEL_FIXTURES, "full_width", "reference.safetensors"))).map((r) => r.minCosine)));
       } finally {
-        await engine.close();
+        model.dispose();
       }
     }
     // Measured: 0.99972 per row, 0.99970 per tensor (every weight product in int8: 0.99946 and 0.99937).
     expect(results.get("row")!).toBeGreaterThan(results.get("tensor")!);
-    expect(precisionPolicy("int8", { hidden: 768, intermediate: 3072 }).int8Scales).toBe("row");
+    expect(precisionPolicy("int8").int8Scales).toBe("row");
   });
 });
 
@@ -282,10 +292,10 @@ describe("bf16 and int8 are the native backend's only", () => {
   });
 
   it("a backend that auto (or a worker) ended up with is refused as unavailable, naming it", () => {
-    expect(() => checkPrecisionBackend("int8", { name: "wasm", choice: "wasm", reason: "auto: native not built" })).toThrow(
+    expect(() => checkPrecisionBackend("int8", { name: "wasm", choice: "wasm", reason: "auto: native not built" }, plainCapabilities("perHead"))).toThrow(
       expect.objectContaining({ code: "BACKEND_UNAVAILABLE", message: expect.stringMatching(/precision int8 runs on the native backend only .* the wasm backend runs fp32/) }),
     );
-    expect(() => checkPrecisionBackend("fp32", { name: "wasm", choice: "wasm", reason: "" })).not.toThrow();
+    expect(() => checkPrecisionBackend("fp32", { name: "wasm", choice: "wasm", reason: "" }, plainCapabilities("perHead"))).not.toThrow();
   });
 
   it("--precision is an embed task option (embed, slurm submit), passed on to the tasks only when given", () => {

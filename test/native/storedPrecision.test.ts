@@ -80,7 +80,7 @@ describe("convert --dtype bfloat16 and int8", () => {
     const engine = await Specter2.load(dirs.get(dtype)!.dir, { workers: 0, backend: BACKEND });
     try {
       expect(engine.precision).toBe("fp32");
-      for (const r of await referenceFidelity(engine, join(MODEL_FIXTURES, FIXTURE, "reference.safetensors"))) {
+      for (const r of await referenceFidelity(engine.local!, join(MODEL_FIXTURES, FIXTURE, "reference.safetensors"))) {
         expect(r.maxAbs).toBeLessThanOrEqual(STORED_BOUNDS[dtype].maxAbs);
         expect(r.minCosine).toBeGreaterThanOrEqual(STORED_BOUNDS[dtype].minCosine);
         expect(r.maxAbs).toBeGreaterThan(1e-4); // it is the stored rounding that is measured

@@ -1,5 +1,5 @@
 // The `native` tfjs backend: tfjs-backend-cpu's data and kernels, with the heavy kernels run by oneDNN
-// through the addon in native/ (DESIGN.md §5: the matmuls are almost all of a forward pass).
+// through the addon in native/ (the matrix products are almost all of a forward pass's time).
 import * as tf from "@tensorflow/tfjs-core";
 import { loadAddon } from "./addon";
 import { binaryKernel, gatherKernel, reduceKernel, softmaxKernel, transposeKernel, unaryKernel } from "./tensorKernels";
@@ -27,7 +27,8 @@ export function registerNativeBackend(): void {
 
 type MakeKernel = (addon: NativeAddon, cpu: KernelFunc) => KernelFunc;
 
-/** The cpu kernels replaced, by tfjs kernel name (the profile of issue 10: everything a forward pass spends time in). */
+/** The cpu kernels replaced, by tfjs kernel name: every kernel a profiled forward pass spends measurable time in
+ *  (benchmarks/profile.ts). */
 function nativeKernels(): Map<string, MakeKernel> {
   const kernels = new Map<string, MakeKernel>([
     [tf.BatchMatMul, batchMatMulKernel],

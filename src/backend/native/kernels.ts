@@ -6,6 +6,7 @@ import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { Dims3, NativeAddon } from "./addon";
 import { ACTIVATION_CODES, INT8_SCALE_CODES } from "./addon";
 import type { NativeBackend, ReducedWeight } from "./nativeBackend";
+import { ACTIVATION_PRECISION_ATTR } from "./nativeBackend";
 
 export type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: NativeBackend; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
 
@@ -76,6 +77,8 @@ interface MatMulCall {
   bias?: tf.TensorInfo;
   activation: string;
   alpha: number;
+  /** Two activations' product with both operands rounded to bf16 (attention's, where the model's policy says so). */
+  bf16?: boolean;
 }
 
 /** x · W for a packed weight (W stored [k, n], at fp32, bf16 or int8): the addon's packed product where it covers the case
@@ -93,7 +96,7 @@ function reducedMatMul(addon: NativeAddon, backend: NativeBackend, w: ReducedWei
     bias = values;
   }
   const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];
-  const scales = INT8_SCALE_CODES[backend.precisionPolicy.int8Scales];
+  const scales = INT8_SCALE_CODES[w.int8Scales];
   return result(backend, [...a.outer, a.dims[1], w.n], (out) => addon.matmulReduced(w.id, a.values, a.dims, bias, code, c.alpha, scales, out));
 }
 
@@ -120,8 +123,8 @@ function nativeMatMul(addon: NativeAddon, backend: NativeBackend, c: MatMulCall)
     bias = { values, dims };
   }
   const code = ACTIVATION_CODES[c.activation as keyof typeof ACTIVATION_CODES];
-  // Two activations (attention's products) at the policy's precision; a product with a weight at its weight's.
-  const lowered = reduced === undefined && !(c.a !== undefined && backend.reducedWeight(c.a.dataId)) && backend.precisionPolicy.activations === "bf16";
+  // Two activations at the precision asked; a product with a weight at its weight's.
+  const lowered = c.bf16 === true && reduced === undefined && !(c.a !== undefined && backend.reducedWeight(c.a.dataId));
   return result(backend, [...outer, m, n], (out) =>
     lowered
       ? addon.matmulBf16(a.values, a.dims, b.values, b.dims, c.transposeA, c.transposeB, bias?.values ?? null, bias?.dims ?? null, code, c.alpha, out)
@@ -132,8 +135,9 @@ function nativeMatMul(addon: NativeAddon, backend: NativeBackend, c: MatMulCall)
 export function batchMatMulKernel(addon: NativeAddon, cpu: KernelFunc): KernelFunc {
   return (args) => {
     const { a, b } = args.inputs;
-    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    return nativeMatMul(addon, args.backend, { a, b, transposeA, transposeB, activation: "linear", alpha: 0 }) ?? cpu(args);
+    const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; [ACTIVATION_PRECISION_ATTR]?: string };
+    const bf16 = attrs[ACTIVATION_PRECISION_ATTR] === "bf16";
+    return nativeMatMul(addon, args.backend, { a, b, transposeA: attrs.transposeA, transposeB: attrs.transposeB, activation: "linear", alpha: 0, bf16 }) ?? cpu(args);
   };
 }
 

@@ -2,22 +2,29 @@
 // to the pool only when no tensor holds any view of it: tensors are counted per buffer, because cpu
 // kernels such as Slice store a subarray of their input under a new tensor. Reads hand out copies of
 // pooled arrays, so no array the pool may reuse ever leaves the backend.
+import * as tf from "@tensorflow/tfjs-core";
 import type { backend_util, DataId, DataType } from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import type { Precision, PrecisionPolicy } from "../constants";
-import { precisionPolicy, roleOf } from "../constants";
+import type { BackendCapabilities, Int8Scales, Precision } from "../../model/capabilities";
+import { PRECISIONS } from "../../model/capabilities";
 import type { NativeAddon } from "./addon";
 import { PRECISION_CODES } from "./addon";
 import { OutputPool } from "./outputPool";
 
 /** A weight matrix packed by the addon in oneDNN's layout at its precision (fp32 included), its float32 values
- *  gone (markConstant): the packed copy is the only one. */
+ *  gone (keepWeight): the packed copy is the only one. */
 export interface ReducedWeight {
   id: number;
   k: number;
   n: number;
   precision: Precision;
+  /** How its int8 products quantize their activations. */
+  int8Scales: Int8Scales;
 }
+
+/** The attribute of a BatchMatMul that asks for its two operands rounded to bf16 (tfjs passes kernel attributes on
+ *  unread; the cpu kernel this backend falls back to ignores it). */
+export const ACTIVATION_PRECISION_ATTR = "activationPrecision";
 
 /** How much memory let go makes trimming the heap worth its cost (it walks the heap: a few ms). */
 const TRIM_AFTER_BYTES = 64 * 2 ** 20;
@@ -26,7 +33,6 @@ export class NativeBackend extends MathBackendCPU {
   private readonly pool = new OutputPool();
   /** Weight matrices packed by the addon: their tensors hold no values (an empty array), the addon holds the packed copy. */
   private readonly reduced = new Map<DataId, ReducedWeight>();
-  private policy: PrecisionPolicy = precisionPolicy("fp32", { hidden: 0, intermediate: 0 });
   /** Bytes let go since the heap was last trimmed. */
   private released = 0;
 
@@ -34,28 +40,30 @@ export class NativeBackend extends MathBackendCPU {
     super();
   }
 
-  /** The precision of the products from now on (src/backend/constants.ts usePrecision). */
-  setPrecisionPolicy(policy: PrecisionPolicy): void {
-    this.policy = policy;
-  }
+  /** What this backend offers the model: attention's products batched (bf16 where asked), the erf GELU fused into
+   *  the feed-forward's product (a oneDNN post-op, saving passes over its wide output), every precision, and weights
+   *  packed for oneDNN. */
+  readonly capabilities: BackendCapabilities = {
+    attention: "batched",
+    fusedActivations: { gelu: "gelu" },
+    precisions: PRECISIONS,
+    keepWeight: (weight, precision, int8Scales) => this.keepWeight(weight.dataId, weight.shape, precision, int8Scales),
+    activationProduct: (a, b, transposeB, precision) => tf.engine().runKernel<typeof a>(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB, [ACTIVATION_PRECISION_ATTR]: precision }),
+    endPass: () => this.endForwardPass(),
+    releaseMemory: () => this.releaseMemory(),
+  };
 
-  get precisionPolicy(): PrecisionPolicy {
-    return this.policy;
-  }
-
-  /** A weight declared constant. A 2-D float32 matrix is packed now, at the precision the policy gives its role,
-   *  and its float32 values dropped: one resident copy, in the layout the products read (fp32 packed that way
-   *  multiplies bit for bit as from the plain array: test/native/backend.test.ts). Any other constant (a vector,
-   *  an integer tensor) stays as it is. */
-  markConstant(dataId: DataId, shape: readonly number[] = []): void {
+  /** A weight the model keeps. A 2-D float32 matrix is packed now, at `precision`, and its float32 values dropped:
+   *  one resident copy, in the layout the products read (fp32 packed that way multiplies bit for bit as from the
+   *  plain array: test/native/backend.test.ts). Any other tensor (a vector, an integer tensor) stays as it is. */
+  keepWeight(dataId: DataId, shape: readonly number[], precision: Precision, int8Scales: Int8Scales): void {
     const entry = this.data.get(dataId);
     if (entry === undefined) return;
     const values = entry.values;
     if (shape.length !== 2 || entry.dtype !== "float32" || !(values instanceof Float32Array) || values.length === 0 || this.reduced.has(dataId)) return;
     const [k, n] = shape;
-    const precision = this.policy.weights[roleOf(shape, this.policy.widths)];
     const id = this.addon.packReduced(values, [k, n], PRECISION_CODES[precision]);
-    this.reduced.set(dataId, { id, k, n, precision });
+    this.reduced.set(dataId, { id, k, n, precision, int8Scales });
     // tfjs keeps the tensor's entry (its shape, dtype and reference count are the engine's bookkeeping), with no
     // values: the float32 copy is freed, not recycled (no other tensor may take over a weight's memory unasked).
     entry.values = new Float32Array(0);
@@ -152,7 +160,7 @@ export class NativeBackend extends MathBackendCPU {
     }
   }
 
-  /** A forward pass ended (src/backend/constants.ts endForwardPass): the pool keeps what recent passes needed, and
+  /** A forward pass ended: the pool keeps what recent passes needed, and
    *  where much memory was let go since the last pass (a model's float32 weights once packed, pooled outputs beyond
    *  the bound), the heap's free pages go back to the system (addon.trimMemory has the measurement). */
   endForwardPass(): void {
@@ -160,7 +168,7 @@ export class NativeBackend extends MathBackendCPU {
     this.releaseMemory();
   }
 
-  /** Memory was let go (src/backend/constants.ts releaseMemory: a model loaded): trims the heap if it was much. */
+  /** Memory was let go (a model loaded): trims the heap if it was much. */
   releaseMemory(): void {
     if (this.released < TRIM_AFTER_BYTES) return;
     this.released = 0;

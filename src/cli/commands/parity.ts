@@ -1,8 +1,8 @@
 // `specter2 parity`: compare a converted model with a PyTorch reference file, layer by layer.
 import type { CommandModule } from "yargs";
 import { backendOption, checkThreads, precisionOption, threadsOption } from "../options";
-import type { BackendChoice } from "../../backend/candidates";
-import type { Precision } from "../../backend/info";
+import type { BackendChoice } from "../../backend/info";
+import type { Precision } from "../../model/capabilities";
 import { DEFAULT_TOLERANCE } from "../../engine/defaults";
 
 /** The measured bounds a reduced precision is held to by default (test/native/precision.test.ts, docs/backends.md

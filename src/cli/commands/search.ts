@@ -2,8 +2,8 @@
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
 import { backendOption, checkMaxLength, checkThreads, maxLengthOption, precisionOption, threadsOption } from "../options";
-import type { Precision } from "../../backend/info";
-import type { BackendChoice } from "../../backend/candidates";
+import type { Precision } from "../../model/capabilities";
+import type { BackendChoice } from "../../backend/info";
 import type { ScoreName } from "../../search/score";
 import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES } from "../../search/score";
 import type { Hit } from "../../search/search";

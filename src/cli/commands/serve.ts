@@ -2,8 +2,8 @@
 // HTTP until SIGTERM/SIGINT.
 import type { CommandModule } from "yargs";
 import { backendOption, checkMaxLength, checkThreads, checkWorkers, maxLengthOption, precisionOption, threadsOption, workersOption } from "../options";
-import type { BackendChoice } from "../../backend/candidates";
-import type { Precision } from "../../backend/info";
+import type { BackendChoice } from "../../backend/info";
+import type { Precision } from "../../model/capabilities";
 
 interface ServeArgs {
   model: string;
