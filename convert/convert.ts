@@ -33,7 +33,7 @@ import { parseBertConfig } from "./hub/bertConfig";
 import { checkDirectory, describeSourceFile, readJsonObject, readWeights, sha256 } from "./hub/hubFiles";
 import { normalizeTokenizerConfig, parseVocab } from "./hub/tokenizerConfig";
 import { checkReplaceable, replaceDirectory } from "./modelDirWriter";
-import { folderProvenance } from "../src/hub/hfCache";
+import { folderProvenance } from "./hub/hfCache";
 import { Specter2Error } from "../src/errors";
 
 export interface AdapterSource {

@@ -13,7 +13,7 @@ import { openModelDirectory } from "../src/node/loadModelDir";
 import type { FileDigest, Manifest, ManifestAdapter, ModelDType } from "../src/weights/modelDir";
 import { ADAPTERS_DIR, CONFIG_FILE, MANIFEST_FILE } from "../src/weights/modelDir";
 import { modelPath } from "../src/node/modelPath";
-import { fileDigest } from "../src/node/verify";
+import { fileDigest } from "../src/io/fileHash";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { sha256 } from "./hub/hubFiles";
 import { Specter2Error } from "../src/errors";

@@ -13,7 +13,7 @@ import { bottleneckSize } from "./model/config";
 import { openModelDirectory } from "./node/loadModelDir";
 import type { SourceProvenance } from "./weights/modelDir";
 import { modelPath } from "./node/modelPath";
-import { describeProvenance, provenanceFields } from "./hub/provenanceText";
+import { describeProvenance, provenanceFields } from "./hub/sources";
 
 /** Where a part came from (all optional: older directories lack them): how it was obtained (a local folder,
  *  the Hugging Face cache, a download), the Hub repository, the revision asked for and the commit it resolved to. */

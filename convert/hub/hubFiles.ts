@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RawTensor } from "../../src/weights/dtypes";
+import { fileDigest } from "../../src/io/fileHash";
 import { readSafetensors } from "../../src/node/safetensorsFile";
 import type { SourceFile } from "../../src/weights/modelDir";
 import { readTorchCheckpoint } from "../torch/checkpoint";
@@ -50,8 +51,7 @@ export function readWeights(dir: string, candidates: readonly string[]): { file:
 }
 
 export function describeSourceFile(dir: string, path: string): SourceFile {
-  const bytes = readFileSync(join(dir, path));
-  return { path, sha256: sha256(bytes), bytes: bytes.byteLength };
+  return { path, ...fileDigest(join(dir, path)) };
 }
 
 export function sha256(data: Uint8Array | string): string {

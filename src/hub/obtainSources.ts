@@ -1,20 +1,18 @@
 // The base and adapters named on the command line, each as a local folder the converter can read: a folder
 // as given; a Hub repository from the Hugging Face cache (checked against its blob names) when the cache has
 // everything the converter reads, else fetched (unless offline, which then names what is missing).
-import { join } from "node:path";
-import type { DownloadedFile, HubConnection } from "./downloadHubFile";
-import type { DownloadProgress } from "./downloadProgress";
-import { describeFile } from "./downloadReport";
-import { fetchIntoCache } from "./cacheFetch";
-import { fetchRepoFiles } from "./fetchRepo";
-import type { CacheLookup } from "./hfCache";
-import { folderProvenance, lookupCache, verifyCachedFiles } from "./hfCache";
-import { HubError } from "./hubErrors";
-import { repoFolderName } from "./hubUrls";
-import type { SourceRef } from "./sourceRef";
-import type { RepoKind } from "./specter2Repos";
-import { REPO_FILES } from "./specter2Repos";
+import { basename, join } from "node:path";
+import type { DownloadedFile } from "./downloadFile";
+import { describeFile, DownloadProgress, formatBytes, verification } from "./downloadFile";
+import { fetchIntoCache, fetchRepoFiles } from "./fetchRepo";
+import type { HubConnection } from "./hubHttp";
+import { HubError, repoFolderName } from "./hubHttp";
+import type { RepoKind, SourceRef } from "./sources";
+import { adapterRepo, DEFAULT_VARIANT, parseSourceRef, REPO_FILES, repoName, variantOf } from "./sources";
+import type { CacheLookup } from "../../convert/hub/hfCache";
+import { folderProvenance, lookupCache, verifyCachedFiles } from "../../convert/hub/hfCache";
 import type { SourceOrigin, SourceProvenance } from "../weights/modelDir";
+import { checkAdapterName } from "../weights/modelDir";
 import { Specter2Error } from "../errors";
 
 export interface SourceRequest {
@@ -138,4 +136,114 @@ export function provenanceOf(source: ObtainedSource): SourceProvenance {
     revision: ref.revision,
     ...(source.commit === undefined ? {} : { commit: source.commit }),
   };
+}
+
+// SPECTER2's base model and the chosen adapters, of one variant, or any repos and folders named instead:
+// each from the Hugging Face cache where it holds them, else fetched from the Hub into
+// `<out>/hub/<owner>--<name>/`, one repo folder each, ready for convertModel; and what that did, in words.
+
+export const HUB_DIR = "hub";
+
+export interface ExtraAdapter {
+  /** Default: the repo's name (`owner/NAME`) or the folder's base name. */
+  name?: string;
+  /** A folder, or a Hub repo `owner/name[@revision]`. */
+  ref: string;
+}
+
+export interface DownloadSpecter2Options {
+  out: string;
+  /** Of every repo that names no `@REV` of its own. */
+  revision: string;
+  /** original (default) or aug2023refresh. */
+  variant?: string;
+  /** The variant's adapters to take, by name (proximity, adhoc_query, classification, regression). */
+  adapters: string[];
+  /** In place of the variant's base: a folder or a Hub repo `owner/name[@revision]`. */
+  base?: string;
+  /** More adapters, or another repo for one of the variant's names (it replaces that one). */
+  extraAdapters?: ExtraAdapter[];
+  /** The Hub; a function is called only if something must be fetched. */
+  hub: HubConnection | (() => HubConnection);
+  /** The Hugging Face cache directory, looked in first (hfCacheDir()). */
+  cache: string;
+  /** Never touch the network: what the cache lacks is an error naming it. */
+  offline?: boolean;
+  progress?: DownloadProgress;
+}
+
+export type DownloadedRepo = ObtainedSource;
+
+export interface DownloadedSpecter2 {
+  base: DownloadedRepo;
+  adapters: (DownloadedRepo & { name: string })[];
+}
+
+export async function downloadSpecter2(options: DownloadSpecter2Options): Promise<DownloadedSpecter2> {
+  const variant = options.variant ?? DEFAULT_VARIANT;
+  const { revision } = options;
+  const base = options.base === undefined ? { kind: "hub" as const, repo: variantOf(variant).base, revision } : parseSourceRef(options.base, revision);
+  // Everything named is checked before anything is fetched.
+  const adapters = new Map<string, SourceRequest>();
+  for (const name of options.adapters) {
+    const repo = adapterRepo(name, variant);
+    if (adapters.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is given twice`, { adapter: name });
+    adapters.set(name, { kind: "adapter", name, ref: { kind: "hub", repo, revision } });
+  }
+  const extras = new Set<string>();
+  for (const extra of options.extraAdapters ?? []) {
+    const ref = parseSourceRef(extra.ref, revision);
+    const name = extra.name ?? (ref.kind === "hub" ? repoName(ref.repo) : basename(ref.dir));
+    checkAdapterName(name);
+    if (extras.has(name)) throw new Specter2Error("BAD_INPUT", `adapter "${name}" is given twice`, { adapter: name });
+    extras.add(name);
+    adapters.set(name, { kind: "adapter", name, ref });
+  }
+  const hub = options.hub;
+  const [baseSource, ...adapterSources] = await obtainSources([{ kind: "base", ref: base }, ...adapters.values()], {
+    cache: options.cache,
+    offline: options.offline ?? false,
+    hub: typeof hub === "function" ? hub : () => hub,
+    fetchInto: { dir: join(options.out, HUB_DIR) },
+    progress: options.progress ?? new DownloadProgress(),
+  });
+  return { base: baseSource, adapters: adapterSources.map((a) => ({ ...a, name: a.name! })) };
+}
+
+/** `revision`: the one asked for where a repo names none of its own (`REPO@REV`). */
+export function downloadSummary(result: DownloadedSpecter2, revision: string): string {
+  const repos = [result.base, ...result.adapters];
+  const lines = [`Hub files (revision ${revision}):`];
+  const width = Math.max(0, ...repos.flatMap((r) => r.files.map((f) => f.file.length)));
+  for (const repo of repos) lines.push(...describeRepo(repo, width, revision));
+  const files = repos.flatMap((r) => r.files).filter((f) => f.outcome !== "absent");
+  const count = (outcome: DownloadedFile["outcome"]) => files.filter((f) => f.outcome === outcome).length;
+  const fetched = files.filter((f) => f.outcome !== "cached");
+  const cached = files.filter((f) => f.outcome === "cached");
+  lines.push(
+    `${files.length} files: ${count("downloaded")} downloaded, ${count("resumed")} resumed, ${count("skipped")} already complete; ` +
+      `${fetched.filter((f) => f.verified).length} checked against the Hub's sha256` +
+      (cached.length > 0 ? `; ${cached.length} from the Hugging Face cache, ${cached.filter((f) => f.verified).length} of them checked against their blob's name` : ""),
+  );
+  for (const repo of repos) {
+    if (repo.resolvedRepo !== undefined && repo.resolvedRepo !== repo.repo) lines.push(`${repo.repo} is an old name: the Hub redirected it to ${repo.resolvedRepo}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The repo's line and a row per file, names padded to `width`. */
+function describeRepo(repo: DownloadedRepo, width: number, revision: string): string[] {
+  if (repo.ref.kind === "folder") return [`  ${repo.dir} (a local folder)`];
+  const commit = repo.commit ?? repo.files.find((f) => f.commit !== undefined)?.commit;
+  const name = repo.ref.revision === revision ? repo.repo : `${repo.repo}@${repo.ref.revision}`;
+  const renamed = repo.resolvedRepo !== undefined && repo.resolvedRepo !== repo.repo ? ` (now ${repo.resolvedRepo})` : "";
+  const from = repo.origin === "cache" ? " (from the Hugging Face cache)" : "";
+  return [
+    `  ${name}${renamed}${commit === undefined ? "" : ` (commit ${commit})`} → ${repo.dir}${from}`,
+    ...repo.files.map((f) => {
+      const size = f.outcome === "absent" ? "-" : formatBytes(f.bytes);
+      const state = f.outcome === "skipped" ? "already complete" : f.outcome;
+      return `    ${f.file.padEnd(width)}  ${size.padStart(9)}  ${state.padEnd(16)}  ${f.outcome === "absent" ? "optional, not in the repo" : verification(f)}`;
+    }),
+  ];
 }

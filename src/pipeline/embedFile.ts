@@ -12,7 +12,7 @@ import type { ModelDType } from "../weights/modelDir";
 import { MANIFEST_FILE } from "../weights/modelDir";
 import type { Precision } from "../model/capabilities";
 import { modelPath } from "../node/modelPath";
-import { fileDigest } from "../node/verify";
+import { fileDigest } from "../io/fileHash";
 import type { ShardRange } from "../shard/ranges";
 import { Specter2 } from "../node/specter2";
 import type { EmbedRunSummary } from "./embedRecords";

@@ -2,13 +2,15 @@
 // done-record written beside it once the part is complete: what it covers (byte range, lines), what it
 // holds (rows, skips) and its checksum, so that merge can prove the parts add up to the whole input.
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicFile";
+import { hashFile } from "../io/fileHash";
 import type { ByteRange } from "../io/lines";
 import type { OutputFormat } from "../pipeline/sink";
 import { idsPathFor } from "../pipeline/sink";
 import type { Shard } from "./spec";
+import type { FileDigest } from "../weights/modelDir";
 
 export function partsDir(output: string): string {
   return `${output}.parts`;
@@ -71,23 +73,19 @@ export interface DoneRecord {
   finishedAt: string;
 }
 
-export interface FileDigest {
-  sha256: string;
-  bytes: number;
+export interface PartDigest extends FileDigest {
   /** "\n" bytes: the rows of a JSONL part or ids file. */
   newlines: number;
 }
 
 /** One pass over a file: its sha256, size and line endings. */
-export async function digestFile(path: string): Promise<FileDigest> {
+export async function digestFile(path: string): Promise<PartDigest> {
   const hash = createHash("sha256");
-  let bytes = 0;
   let newlines = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
+  const countNewlines = (chunk: Buffer) => {
     for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) newlines++;
-  }
+  };
+  const bytes = hashFile(path, [hash, { update: countNewlines }]);
   return { sha256: hash.digest("hex"), bytes, newlines };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import yargs from "yargs";
 import { downloadCommand } from "../../src/cli/commands/download";
-import { FIRST_RELEASE_NAMES } from "../../src/hub/specter2Repos";
+import { FIRST_RELEASE_NAMES } from "../../src/hub/sources";
 import type { Manifest } from "../../src/weights/modelDir";
 import { readSafetensors } from "../../src/node/safetensorsFile";
 import { expectSameTensors, readExpected } from "../helpers/convert";

@@ -9,7 +9,7 @@ import { infoCommand } from "../../src/cli/commands/info";
 import type { ModelInfo } from "../../src/modelInfo";
 import { describeModel, formatInfo } from "../../src/modelInfo";
 import { convertCommand } from "../../src/cli/commands/convert";
-import { describeProvenance } from "../../src/hub/provenanceText";
+import { describeProvenance } from "../../src/hub/sources";
 import type { Manifest } from "../../src/weights/modelDir";
 import { SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 import { FakeHfCache, withEnv } from "../helpers/hfCache";

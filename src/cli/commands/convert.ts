@@ -99,11 +99,11 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     ] = await Promise.all([
       import("../../../convert/convert"),
       import("../../../convert/updateModel"),
-      import("../../hub/downloadProgress"),
-      import("../../hub/hfCache"),
+      import("../../hub/downloadFile"),
+      import("../../../convert/hub/hfCache"),
       import("../../hub/obtainSources"),
-      import("../../hub/hubUrls"),
-      import("../../hub/sourceRef"),
+      import("../../hub/hubHttp"),
+      import("../../hub/sources"),
     ]);
     const adapters = argv.adapter.map((arg) => {
       const { name, dir } = parseAdapterArgument(arg);
@@ -121,7 +121,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     const adapterSources = obtained.filter((o) => o.kind === "adapter").map((a) => ({ name: a.name, dir: a.dir, provenance: provenanceOf(a) }));
     if (argv.into !== undefined) {
       const result = await updateModel({ into: argv.into, add: adapterSources, remove: argv["remove-adapter"], defaultAdapter: argv["default-adapter"], dtype: argv.dtype });
-      const { describeProvenance } = await import("../../hub/provenanceText");
+      const { describeProvenance } = await import("../../hub/sources");
       const m = result.manifest;
       process.stdout.write(
         [
@@ -149,7 +149,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
 };
 
 async function summary(out: string, m: Manifest): Promise<string> {
-  const { describeProvenance } = await import("../../hub/provenanceText");
+  const { describeProvenance } = await import("../../hub/sources");
   const adapters = Object.keys(m.adapters);
   const lines = [
     `wrote ${out} (${m.dtype})`,

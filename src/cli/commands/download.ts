@@ -1,11 +1,11 @@
-// `specter2 download`: SPECTER2's Hub files (src/hub/downloadSpecter2.ts), from the Hugging Face cache where
+// `specter2 download`: SPECTER2's Hub files (src/hub/obtainSources.ts's downloadSpecter2), from the Hugging Face cache where
 // it has them, then convertModel into <out>/model.
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
 import { dtypeOption } from "../options";
 import { parseAdapterArgument } from "./convert";
-import { HUB_DIR } from "../../hub/downloadSpecter2";
-import { ADAPTER_NAMES, DEFAULT_VARIANT, VARIANT_NAMES } from "../../hub/specter2Repos";
+import { HUB_DIR } from "../../hub/obtainSources";
+import { ADAPTER_NAMES, DEFAULT_VARIANT, VARIANT_NAMES } from "../../hub/sources";
 import type { ModelDType } from "../../weights/modelDir";
 
 interface DownloadArgs {
@@ -78,13 +78,11 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
       })
       .option("dtype", dtypeOption),
   handler: async (argv) => {
-    const [{ convertModel }, { downloadSummary }, { downloadSpecter2 }, { hubEndpoint, hubToken }, { hfCacheDir, hubOfflineFromEnv }, { provenanceOf }] = await Promise.all([
+    const [{ convertModel }, { downloadSpecter2, downloadSummary, provenanceOf }, { hubEndpoint, hubToken }, { hfCacheDir, hubOfflineFromEnv }] = await Promise.all([
       import("../../../convert/convert"),
-      import("../../hub/downloadReport"),
-      import("../../hub/downloadSpecter2"),
-      import("../../hub/hubUrls"),
-      import("../../hub/hfCache"),
       import("../../hub/obtainSources"),
+      import("../../hub/hubHttp"),
+      import("../../../convert/hub/hfCache"),
     ]);
     const offline = argv.offline || hubOfflineFromEnv();
     // A bad HF_ENDPOINT is an error at once, unless offline (where the Hub is never asked).

@@ -3,25 +3,15 @@
 // a Range request.
 import type { Hash } from "node:crypto";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { dirname, join } from "node:path";
-import type { CompleteRecord } from "./downloadRecord";
-import { readRecord, removeRecord, writeRecord } from "./downloadRecord";
-import type { DownloadProgress } from "./downloadProgress";
-import type { HubFileRef } from "./hubErrors";
-import { HubError, hubStatusError } from "./hubErrors";
-import { headerValue, hubFileMetadata, parseContentRange } from "./hubFileMetadata";
-import { getFollowingRedirects } from "./httpGet";
-import { repoOfResolveUrl, resolveUrl } from "./hubUrls";
+import type { HubConnection, HubFileRef } from "./hubHttp";
+import { getFollowingRedirects, headerValue, HubError, hubFileMetadata, hubStatusError, parseContentRange, repoOfResolveUrl, resolveUrl } from "./hubHttp";
+import { writeFileAtomic } from "../io/atomicFile";
+import { fileDigest, hashFile } from "../io/fileHash";
 import { Specter2Error } from "../errors";
-
-export interface HubConnection {
-  /** e.g. https://huggingface.co, without a trailing slash. */
-  endpoint: string;
-  token?: string;
-}
 
 export interface HubFileRequest extends HubFileRef {
   /** A file the repo may lack: a 404 then means "absent", not an error. */
@@ -84,7 +74,7 @@ export async function downloadHubFile(request: HubFileRequest, dir: string, hub:
     throw new Specter2Error("OUTPUT_ERROR", (e as Error).message, { file: dirname(finalPath) }, { cause: e });
   }
   const record = readRecord(dir, request.file);
-  if (record?.state === "complete" && record.url === t.url && (await matchesRecord(finalPath, record))) {
+  if (record?.state === "complete" && record.url === t.url && matchesRecord(finalPath, record)) {
     return { ...describe(t, "skipped", record.size, 0, 0, record.verified, record.commit), ...provenance(t, record.etag, record.repo) };
   }
   // Whatever is under the final name is not known to be good: gone, so a failure below leaves nothing there.
@@ -133,7 +123,7 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   writeRecord(t.dir, t.request.file, { state: "partial", url: t.url, etag: meta.etag, size: total });
 
   const hash = createHash("sha256");
-  if (start > 0) await hashFile(t.partialPath, hash);
+  if (start > 0) hashFile(t.partialPath, [hash]);
   const started = Date.now();
   const received = await writeBody(t, response, url, start, total, hash);
   const seconds = (Date.now() - started) / 1000;
@@ -236,13 +226,148 @@ function provenance(t: Transfer, etag: string | undefined, repo: string | undefi
   return { ...(etag === undefined ? {} : { etag }), ...(repo === undefined || repo === t.request.repo ? {} : { resolvedRepo: repo }) };
 }
 
-async function matchesRecord(path: string, record: CompleteRecord): Promise<boolean> {
+function matchesRecord(path: string, record: CompleteRecord): boolean {
   if (!existsSync(path) || statSync(path).size !== record.size) return false;
-  const hash = createHash("sha256");
-  await hashFile(path, hash);
-  return hash.digest("hex") === record.sha256;
+  return fileDigest(path).sha256 === record.sha256;
 }
 
-async function hashFile(path: string, hash: Hash): Promise<void> {
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+// What we know about a downloaded (or half-downloaded) file, kept next to it in `.download/<file>.json`: a rerun
+// skips a complete file without asking the Hub, and resumes a partial one only if the Hub still serves the
+// same version of it.
+
+export const RECORDS_DIR = ".download";
+
+interface RecordBase {
+  /** The `resolve` URL, so a different endpoint or revision is never taken for this one. */
+  url: string;
+  etag: string | undefined;
+}
+
+interface PartialRecord extends RecordBase {
+  state: "partial";
+  size: number | undefined;
+}
+
+interface CompleteRecord extends RecordBase {
+  state: "complete";
+  size: number;
+  /** Of the bytes on disk. */
+  sha256: string;
+  /** Whether that sha256 was checked against the Hub's (LFS files only). */
+  verified: boolean;
+  commit: string | undefined;
+  /** The repo's current name, where the Hub redirected the one asked for (a renamed repo). */
+  repo?: string;
+}
+
+type DownloadRecord = PartialRecord | CompleteRecord;
+
+function recordPath(dir: string, file: string): string {
+  return join(dir, RECORDS_DIR, `${file}.json`);
+}
+
+/** The record, or undefined when there is none or it is unreadable (then the file is simply fetched again). */
+function readRecord(dir: string, file: string): DownloadRecord | undefined {
+  const path = recordPath(dir, file);
+  if (!existsSync(path)) return undefined;
+  try {
+    const record = JSON.parse(readFileSync(path, "utf8")) as DownloadRecord;
+    return record.state === "partial" || record.state === "complete" ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeRecord(dir: string, file: string, record: DownloadRecord): void {
+  const path = recordPath(dir, file);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
+}
+
+function removeRecord(dir: string, file: string): void {
+  rmSync(recordPath(dir, file), { force: true });
+}
+
+// Download progress on stderr: on a terminal a redrawn line per file (bytes / total, MB/s); otherwise only
+// the one line each file ends with (describeFile), so logs stay short.
+
+const REDRAW_INTERVAL_MS = 100;
+
+export interface FileProgress {
+  /** `bytes` more arrived. */
+  advance(bytes: number): void;
+  /** Clears the redrawn line (the file's outcome is then printed with `DownloadProgress.line`). */
+  end(): void;
+}
+
+export class DownloadProgress {
+  private readonly tty: boolean;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
+    this.tty = Boolean(stream.isTTY);
+  }
+
+  /** Tracks one transfer of `label`, which starts at byte `from` of `total`. */
+  file(label: string, from: number, total: number | undefined): FileProgress {
+    if (!this.tty) return { advance: () => undefined, end: () => undefined };
+    const started = Date.now();
+    let done = from;
+    let drawn = 0;
+    const draw = (now: number) => {
+      const rate = formatRate(done - from, now - started);
+      this.stream.write(`\r\x1b[K${label}  ${formatBytes(done)}${total === undefined ? "" : ` / ${formatBytes(total)}`}  ${rate}`);
+      drawn = now;
+    };
+    draw(started);
+    return {
+      advance: (bytes) => {
+        done += bytes;
+        const now = Date.now();
+        if (now - drawn >= REDRAW_INTERVAL_MS) draw(now);
+      },
+      end: () => this.stream.write("\r\x1b[K"),
+    };
+  }
+
+  line(text: string): void {
+    this.stream.write(`${text}\n`);
+  }
+}
+
+/** Decimal megabytes, as download sizes are usually quoted. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1e3) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(2)} GB`;
+}
+
+function formatRate(bytes: number, ms: number): string {
+  return ms > 0 ? `${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s` : "- MB/s";
+}
+
+/** The line a file ends with on stderr, once downloaded, skipped, found absent or read from the cache. */
+export function describeFile(f: DownloadedFile): string {
+  const name = `${f.repo}/${f.file}`;
+  switch (f.outcome) {
+    case "absent":
+      return `${name}: not in the repo (optional)`;
+    case "skipped":
+      return `${name}: already complete (${formatBytes(f.bytes)}), skipped`;
+    case "cached":
+      return `${name}: ${formatBytes(f.bytes)} from the Hugging Face cache, ${verification(f)}`;
+    case "downloaded":
+    case "resumed": {
+      const resumed = f.outcome === "resumed" ? ` (resumed at ${formatBytes(f.bytes - f.transferred)})` : "";
+      const rate = formatRate(f.transferred, f.seconds * 1000);
+      return `${name}: ${formatBytes(f.bytes)}${resumed} in ${f.seconds.toFixed(1)} s (${rate}), ${verification(f)}`;
+    }
+  }
+}
+
+/** How the file was checked, in words. */
+export function verification(f: DownloadedFile): string {
+  if (f.outcome === "cached") return f.verified ? `${f.hash ?? "sha256"} verified (the blob's name)` : "not verified (a copy, not a link to a named blob)";
+  if (f.verified) return `${f.hash ?? "sha256"} verified`;
+  return f.outcome === "skipped" ? "unchanged since downloaded (no sha256 from the Hub for this small file)" : "size checked (no sha256 from the Hub: a small non-LFS file)";
 }

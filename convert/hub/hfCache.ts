@@ -5,13 +5,15 @@
 //   <cache>/models--{owner}--{name}/.no_exist/{commit}/{file}  an empty file: the repo has no such file
 // Where symlinks are not possible (Windows without developer mode) the snapshot holds copies instead.
 // A file read from the cache is checked against its blob's name, as a download is against the Hub's hash.
+// Reading the cache is here, beside the converter that takes a snapshot as its source; fetching a repo into
+// it is the Hub client's (src/hub/fetchRepo.ts).
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import type { RepoFileSet } from "./specter2Repos";
-import type { SourceProvenance } from "../weights/modelDir";
-import { Specter2Error } from "../errors";
+import { hashFile } from "../../src/io/fileHash";
+import type { SourceProvenance } from "../../src/weights/modelDir";
+import { Specter2Error } from "../../src/errors";
 
 /** The cache directory: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub (huggingface_hub's order). */
 export function hfCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -48,7 +50,20 @@ export function folderProvenance(dir: string): SourceProvenance {
   if (snapshots === "snapshots" && repo && COMMIT.test(commit ?? "")) return { origin: "folder", repo: `${repo[1]}/${repo[2]}`, commit };
   return { origin: "folder" };
 }
+
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/** What is read of a repo of one kind (src/hub/sources.ts has the base's and the adapters'). */
+export interface RepoFileSet {
+  /** Must be there. */
+  required: readonly string[];
+  /** Read when the repo has them (defaults otherwise). */
+  optional: readonly string[];
+  /** The weights: one of these, in the order the download asks for them (the real repos have the first). */
+  weights: readonly string[];
+  /** Fetched when the repo has them, never needed (tokenizer.json is a fast-tokenizer copy of vocab.txt). */
+  kept: readonly string[];
+}
 
 export type BlobHash = "sha256" | "git-sha1";
 
@@ -116,23 +131,12 @@ function cachedFile(snapshot: string, file: string): CachedFile {
   return { file, path, bytes, blob, hash: SHA256.test(name) ? "sha256" : COMMIT.test(name) ? "git-sha1" : undefined };
 }
 
-/** Hex sha256 and git blob sha1 (`sha1("blob <len>\0" + bytes)`) of a file, read in chunks. */
+/** Hex sha256 and git blob sha1 (`sha1("blob <len>\0" + bytes)`) of a file. */
 export function blobHashes(path: string): { sha256: string; gitSha1: string; bytes: number } {
   const bytes = statSync(path).size;
   const sha256 = createHash("sha256");
   const sha1 = createHash("sha1").update(`blob ${bytes}\0`);
-  const fd = openSync(path, "r");
-  try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    let done = 0;
-    for (let n; (n = readSync(fd, chunk, 0, chunk.length, done)) > 0; done += n) {
-      sha256.update(chunk.subarray(0, n));
-      sha1.update(chunk.subarray(0, n));
-    }
-    if (done !== bytes) throw new Specter2Error("BAD_CHECKPOINT", `${path}: changed size while being hashed`, { file: path });
-  } finally {
-    closeSync(fd);
-  }
+  hashFile(path, [sha256, sha1], bytes);
   return { sha256: sha256.digest("hex"), gitSha1: sha1.digest("hex"), bytes };
 }
 

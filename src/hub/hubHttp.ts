@@ -1,0 +1,235 @@
+// The Hub over HTTP: where it is (HF_ENDPOINT, HF_TOKEN), the `resolve` URL of a file at a revision, a GET that
+// follows redirects itself, what the Hub's answer says about the file, and clear messages for its errors.
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import http from "node:http";
+import https from "node:https";
+import type { ErrorDetails } from "../errors";
+import { Specter2Error } from "../errors";
+
+// Where a Hub file lives: the endpoint, the `resolve` URL of a file at a revision, and its local folder name.
+
+export interface HubConnection {
+  /** e.g. https://huggingface.co, without a trailing slash. */
+  endpoint: string;
+  token?: string;
+}
+
+const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
+
+/** HF_ENDPOINT as huggingface_hub reads it (a mirror or a test server), without a trailing slash. */
+export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  const endpoint = env.HF_ENDPOINT?.trim() || DEFAULT_HUB_ENDPOINT;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new HubError(`HF_ENDPOINT ${JSON.stringify(endpoint)} is not a URL`, { field: "HF_ENDPOINT" });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new HubError(`HF_ENDPOINT ${endpoint} is not an http(s) URL`, { url: endpoint, field: "HF_ENDPOINT" });
+  return endpoint.replace(/\/+$/, "");
+}
+
+/** HF_TOKEN, or undefined when unset or blank. */
+export function hubToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.HF_TOKEN?.trim() || undefined;
+}
+
+/**
+ * `${endpoint}/${repo}/resolve/${revision}/${file}`. The revision is one path segment even when it holds a
+ * slash (`refs/pr/1`), as the Hub expects; the file keeps its folders.
+ */
+export function resolveUrl(endpoint: string, repo: string, revision: string, file: string): string {
+  const path = file.split("/").map(encodeURIComponent).join("/");
+  return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
+}
+
+/** `allenai/specter2_base` → `allenai--specter2_base`: one folder per repo, no nesting. */
+export function repoFolderName(repo: string): string {
+  return repo.split("/").join("--");
+}
+
+/**
+ * The repo a `resolve` URL of this endpoint names (`…/{owner}/{name}/resolve/…`), or undefined: after the
+ * Hub's redirects, the current name of a renamed repo.
+ */
+export function repoOfResolveUrl(endpoint: string, url: string): string | undefined {
+  const base = new URL(endpoint);
+  const target = new URL(url);
+  if (target.origin !== base.origin) return undefined;
+  const prefix = base.pathname.replace(/\/+$/, "");
+  if (!target.pathname.startsWith(`${prefix}/`)) return undefined;
+  const match = /^\/([^/]+\/[^/]+)\/resolve\//.exec(target.pathname.slice(prefix.length));
+  return match ? decodeURIComponent(match[1]) : undefined;
+}
+
+// Clear messages for the Hub's HTTP errors: what was asked for, and what the user can do about it.
+
+/** A Hub request that failed: code HUB_ERROR, with the `url` (and the HTTP `status` when the Hub answered one). */
+export class HubError extends Specter2Error {
+  readonly status?: number;
+
+  constructor(message: string, details: ErrorDetails & { status?: number } = {}, options?: { cause?: unknown }) {
+    const { status, ...rest } = details;
+    super("HUB_ERROR", message, rest, options);
+    this.name = "HubError";
+    if (status !== undefined) this.status = status;
+  }
+}
+
+export interface HubFileRef {
+  repo: string;
+  revision: string;
+  file: string;
+}
+
+export function hubStatusError(status: number, headers: IncomingHttpHeaders, url: string, ref: HubFileRef, tokenSent: boolean): HubError {
+  const { repo, revision, file } = ref;
+  // The Hub names the missing thing in X-Error-Code and explains in X-Error-Message.
+  const code = headers["x-error-code"];
+  const detail = typeof headers["x-error-message"] === "string" ? ` (the Hub says: ${headers["x-error-message"]})` : "";
+  if (status === 401 || status === 403) {
+    const token = tokenSent
+      ? "HF_TOKEN is set but was refused: check that it is valid and has access to the repo"
+      : "if the repo is private or gated, set HF_TOKEN to an access token that can read it";
+    return new HubError(`${url}: HTTP ${status}, not authorized to read ${repo}; ${token}${detail}`, { url, status });
+  }
+  if (status === 404) {
+    const what =
+      code === "RepoNotFound"
+        ? `repo ${repo} does not exist`
+        : code === "RevisionNotFound"
+          ? `repo ${repo} has no revision ${revision}`
+          : `repo ${repo} has no file ${file} at revision ${revision}`;
+    return new HubError(`${url}: HTTP 404, ${what}${detail}`, { url, status });
+  }
+  return new HubError(`${url}: HTTP ${status} while downloading ${file} of ${repo}${detail}; run again later: finished files are kept and partial ones resume`, { url, status });
+}
+
+// A GET that follows redirects itself, so that the Hub's own response (which carries an LFS file's sha256
+// and size before redirecting to the CDN) is seen, and the token goes to the Hub's origin only.
+
+export const MAX_REDIRECTS = 10;
+/** A connection silent this long (no headers, no body bytes) is given up; a rerun resumes. */
+const IDLE_TIMEOUT_MS = 60_000;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+export interface GetOptions {
+  /** The Hub's origin (scheme, host, port). */
+  hubOrigin: string;
+  /** Sent as `Authorization: Bearer …` to the Hub's origin only, never to a redirect elsewhere. */
+  token?: string;
+  /** Asks for the bytes from this offset on (`Range: bytes=N-`). */
+  rangeStart?: number;
+}
+
+export interface HubResponse {
+  url: string;
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+export interface GetResult {
+  /**
+   * The Hub's own answer: the last response before the first hop off the Hub's origin (so after a redirect
+   * within the Hub, for a renamed repo, and before the redirect to the CDN).
+   */
+  hub: HubResponse;
+  /** The response after the last redirect, its body not yet read. */
+  response: IncomingMessage;
+  url: string;
+}
+
+export async function getFollowingRedirects(url: string, options: GetOptions): Promise<GetResult> {
+  let hub: HubResponse | undefined;
+  let onHub = true;
+  let current = url;
+  for (let redirects = 0; ; redirects++) {
+    const response = await get(current, requestHeaders(current, options));
+    const status = response.statusCode ?? 0;
+    onHub &&= new URL(current).origin === options.hubOrigin;
+    if (onHub || hub === undefined) hub = { url: current, status, headers: response.headers };
+    if (!REDIRECT_STATUSES.has(status)) return { hub, response, url: current };
+    response.resume(); // a redirect's body is not wanted; reading it frees the connection
+    const location = response.headers.location;
+    if (!location) throw new HubError(`${current} answered ${status} (a redirect) without a Location header`, { url: current, status });
+    if (redirects === MAX_REDIRECTS) throw new HubError(`${url}: more than ${MAX_REDIRECTS} redirects (last to ${location})`, { url, status });
+    current = new URL(location, current).href; // a relative Location is relative to the URL that sent it
+  }
+}
+
+function requestHeaders(url: string, options: GetOptions): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = {
+    "user-agent": "specter2-tfjs",
+    // Byte counts, ranges and hashes are about the file itself, not a compressed transfer of it.
+    "accept-encoding": "identity",
+  };
+  if (options.token !== undefined && new URL(url).origin === options.hubOrigin) {
+    headers.authorization = `Bearer ${options.token}`;
+  }
+  if (options.rangeStart !== undefined && options.rangeStart > 0) headers.range = `bytes=${options.rangeStart}-`;
+  return headers;
+}
+
+function get(url: string, headers: http.OutgoingHttpHeaders): Promise<IncomingMessage> {
+  const protocol = new URL(url).protocol;
+  if (protocol !== "http:" && protocol !== "https:") return Promise.reject(new HubError(`${url}: not an http(s) URL`, { url }));
+  const client = protocol === "https:" ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = client.get(url, { headers }, resolve);
+    request.setTimeout(IDLE_TIMEOUT_MS, () => {
+      request.destroy(new Error(`no data from ${url} for ${IDLE_TIMEOUT_MS / 1000} s`));
+    });
+    request.on("error", (e) => reject(new HubError(`${url}: ${e.message}`, { url }, { cause: e })));
+  });
+}
+
+// What the Hub's answer to a `resolve` URL says about the file: its version (etag), its sha256 when it
+// is an LFS file, its size, and the commit the revision points at.
+
+export interface HubFileMetadata {
+  /** Identifies this version of the file: the LFS sha256 or the git blob sha1, unquoted. */
+  etag: string | undefined;
+  /** Only LFS files have one (X-Linked-Etag); a small file's ETag is a git sha1, which we do not check. */
+  sha256: string | undefined;
+  size: number | undefined;
+  commit: string | undefined;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export function hubFileMetadata(hub: HubResponse): HubFileMetadata {
+  const h = hub.headers;
+  const linkedEtag = unquote(headerValue(h, "x-linked-etag"));
+  const etag = linkedEtag ?? unquote(headerValue(h, "etag"));
+  const linkedSize = headerValue(h, "x-linked-size");
+  // Without X-Linked-Size, the response's own length is the file's only when it is the whole file itself.
+  const size = linkedSize ?? (hub.status === 200 ? headerValue(h, "content-length") : undefined);
+  return {
+    etag,
+    sha256: linkedEtag !== undefined && SHA256.test(linkedEtag) ? linkedEtag : undefined,
+    size: size === undefined ? undefined : parseSize(size, hub.url),
+    commit: headerValue(h, "x-repo-commit"),
+  };
+}
+
+/** `bytes START-END/TOTAL` of a 206 answer. */
+export function parseContentRange(value: string | undefined, url: string): { start: number; total: number | undefined } {
+  const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(value ?? "");
+  if (!match) throw new HubError(`${url} answered 206 with an unreadable Content-Range ${JSON.stringify(value)}`, { url, status: 206 });
+  return { start: Number(match[1]), total: match[2] === "*" ? undefined : Number(match[2]) };
+}
+
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** `"abc"` or `W/"abc"` → `abc`. */
+function unquote(value: string | undefined): string | undefined {
+  return value?.replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+}
+
+function parseSize(value: string, url: string): number {
+  if (!/^\d+$/.test(value)) throw new HubError(`${url} gave an unreadable file size ${JSON.stringify(value)}`, { url });
+  return Number(value);
+}
