@@ -1,8 +1,7 @@
 // Node-only: a tokenizer from a model directory's vocab.txt and tokenizer_config.json on disk.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BertTokenizer } from "../tokenizer/bertTokenizer";
-import { tokenizerFromFiles } from "../tokenizer/fromFiles";
+import { tokenizerFromFiles, type BertTokenizer } from "../tokenizer/bertTokenizer";
 import { errnoOrText, Specter2Error } from "../errors";
 
 export function loadTokenizer(dir: string): BertTokenizer {

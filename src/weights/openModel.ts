@@ -4,8 +4,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type { AdapterSpec, BertConfig } from "../model/config";
 import { checkBertConfig } from "../model/config";
-import type { BertTokenizer } from "../tokenizer/bertTokenizer";
-import { tokenizerFromFiles } from "../tokenizer/fromFiles";
+import { tokenizerFromFiles, type BertTokenizer } from "../tokenizer/bertTokenizer";
 import { Specter2Error } from "../errors";
 import { checkDigest } from "./integrity";
 import type { Manifest } from "./modelDir";
