@@ -1,15 +1,12 @@
-// The AdapterHub bottleneck adapter (adapters library, `Bottleneck` in methods/modeling.py and
-// `BottleneckLayer.bottleneck_layer_forward`), exactly DESIGN.md §3.
+// The AdapterHub bottleneck adapter, computed exactly as the adapters library's `Bottleneck` (methods/modeling.py)
+// and `BottleneckLayer.bottleneck_layer_forward` compute it.
 import * as tf from "@tensorflow/tfjs-core";
 import { activation } from "./activations";
-import type { AdapterSpec, BertConfig } from "./config";
+import type { AdapterSite, AdapterSpec, BertConfig } from "./config";
 import { ADAPTER_LAYER_NORM_EPS, bottleneckSize } from "./config";
 import { LayerNorm, Linear } from "./layers";
 import type { WeightSource } from "./weightSource";
 import { Specter2Error } from "../errors";
-
-/** Where in a BERT layer an adapter sits: after self-attention (`mh_adapter`) or after the feed-forward. */
-export type AdapterSite = "attention" | "output";
 
 /** One bottleneck at one site of one layer. */
 export class Bottleneck {

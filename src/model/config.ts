@@ -87,7 +87,10 @@ export function checkBertConfig(value: unknown, file: string): BertConfig {
   return config;
 }
 
-/** A bottleneck adapter's options, exactly the adapters library's names (DESIGN.md §3). */
+/** Where in a BERT layer an adapter sits: after self-attention (`mh_adapter`) or after the feed-forward (`output_adapter`). */
+export type AdapterSite = "attention" | "output";
+
+/** A bottleneck adapter's options, with exactly the names of the adapters library's bottleneck config. */
 export interface BottleneckConfig {
   mh_adapter: boolean;
   output_adapter: boolean;

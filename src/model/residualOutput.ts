@@ -1,8 +1,7 @@
 // BertSelfOutput and BertOutput (transformers models/bert/modeling_bert.py) are the same module with a
 // different input width: LN(dense(h) + input), or the adapter's bottleneck at that site in its place.
 import type * as tf from "@tensorflow/tfjs-core";
-import type { AdapterSite } from "./adapter";
-import type { BertConfig } from "./config";
+import type { AdapterSite, BertConfig } from "./config";
 import { LayerNorm, Linear } from "./layers";
 import type { RowAdapters } from "./rowAdapters";
 import type { WeightSource } from "./weightSource";

@@ -9,7 +9,8 @@
 // instead, a native pass of 8 × 200 tokens in 4 adapters made 1574 kernel outputs, against 637 with one adapter
 // (782 now); with the output pool's working-set bound too, the pass went from 20 % slower than with one adapter to 6 %.
 import * as tf from "@tensorflow/tfjs-core";
-import type { Adapter, AdapterSite, Bottleneck } from "./adapter";
+import type { Adapter, Bottleneck } from "./adapter";
+import type { AdapterSite } from "./config";
 import type { LayerNorm } from "./layers";
 
 /** Reordered rows [start, end) that share a site's bottleneck (undefined: none there). */

@@ -1,6 +1,7 @@
 // Our model directory: the layout `specter2 convert` writes and the loader reads (weights/README.md).
 // File names, the format version and the manifest's shape live here and nowhere else.
 import { Specter2Error } from "../errors";
+import type { AdapterSite } from "../model/config";
 
 export const MODEL_FORMAT = "specter2-tfjs-model";
 /** Bump when the layout or a file's meaning changes; loaders refuse versions they do not know. */
@@ -65,10 +66,9 @@ export function checkStoredDtype(manifest: Pick<Manifest, "dtype" | "quantizatio
 }
 
 /** Adapter tensors in adapters/<name>.safetensors: `layer.{i}.{site}.{module}.{weight|bias}`. */
-export type AdapterSiteName = "attention" | "output";
 export type AdapterModuleName = "adapter_down" | "adapter_up" | "adapter_norm_before" | "adapter_norm_after";
 
-export function adapterTensorName(layer: number, site: AdapterSiteName, module: AdapterModuleName, param: "weight" | "bias"): string {
+export function adapterTensorName(layer: number, site: AdapterSite, module: AdapterModuleName, param: "weight" | "bias"): string {
   return `layer.${layer}.${site}.${module}.${param}`;
 }
 
