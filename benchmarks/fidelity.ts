@@ -6,7 +6,7 @@ import { usePrecision } from "../src/backend/constants";
 import { readReference } from "../src/parity";
 import type { Specter2 } from "../src/node/specter2";
 import type { RawTensor } from "../src/weights/dtypes";
-import { alignedBytes, toFloat32 } from "../src/weights/float";
+import { alignedBytes, toFloat32 } from "../src/weights/dtypes";
 
 export interface RunFidelity {
   run: string;

@@ -6,7 +6,7 @@ export { DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_TOLERANCE, defaultAdapterO
 export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "./errors";
 export { initBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend/select";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";
-export { loadTokenizer } from "./node/loadTokenizer";
+export { loadTokenizer } from "./node/modelDirectory";
 export { compareWithReference, formatParityTable, type LayerDiff } from "./parity";
 export type { BertConfig, BottleneckConfig, AdapterSpec, Pooling } from "./model/config";
 export { VERSION } from "./node/version";

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RawTensor } from "../../src/weights/dtypes";
-import { readSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors } from "../../src/node/modelDirectory";
 import type { SourceFile } from "../../src/weights/modelDir";
 import { readTorchCheckpoint } from "../torch/checkpoint";
 import { Specter2Error } from "../../src/errors";

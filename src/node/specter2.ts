@@ -23,9 +23,7 @@ import { unknownAdapter } from "../model/adapterSet";
 import type { WorkerConfig } from "../pool/embedJob";
 import { PoolRunner } from "../pool/poolRunner";
 import { siblingScript, spawnWorker } from "../pool/spawnWorker";
-import { loadTokenizer } from "./loadTokenizer";
-import { nodeModelSource, openModelDirectory } from "./loadModelDir";
-import { openModel } from "../weights/openModel";
+import { loadTokenizer, openModelDirectory } from "./modelDirectory";
 
 export type { EmbedOptions } from "../engine/core";
 
@@ -76,21 +74,21 @@ export class Specter2 extends Specter2Core {
     const threads = options.threads ?? defaultThreads(workers, cores);
     const adapters = options.adapters ?? "all";
     // Read and checked once here, so a bad directory fails before any worker starts.
-    const directory = openModelDirectory(dir, { verify: options.verify });
-    const known = Object.keys(directory.manifest.adapters);
+    const model = openModelDirectory(dir, { verify: options.verify });
+    const known = Object.keys(model.manifest.adapters);
     for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
     const tokenizer = loadTokenizer(dir);
     const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "..", "pool"), "worker");
     const runner: ForwardRunner =
       workers === 0
         ? new InProcessRunner(
-            await LocalModel.load(await openModel(nodeModelSource(dir), { manifest: directory.manifest }), await initBackendWithThreads(backend, threads), {
+            await LocalModel.load(model, await initBackendWithThreads(backend, threads), {
               adapters,
               precision,
               tuning: options.precisionTuning,
             }),
           )
-        : await PoolRunner.start(directory.config.hidden_size, {
+        : await PoolRunner.start(model.config.hidden_size, {
             workers,
             spawn: () => spawnWorker(script, { dir, backend, adapters, threads, precision, tuning: options.precisionTuning } satisfies WorkerConfig),
             maxRetries: options.maxRetries,
@@ -100,7 +98,7 @@ export class Specter2 extends Specter2Core {
     // Never silent: a reduced precision without instructions for it here is slower than fp32.
     const slow = precisionInfo !== null && runner.backend.choice === "native" ? precisionWarning(precision, precisionInfo) : null;
     if (slow) (options.onWarning ?? ((m) => process.emitWarning(m, { code: "SPECTER2_PRECISION_EMULATED" })))(slow);
-    const engine = new Specter2(dir, directory.manifest, directory.config, tokenizer, runner, workers);
+    const engine = new Specter2(dir, model.manifest, model.config, tokenizer, runner, workers);
     engine.precisionRun = precision;
     return engine;
   }

@@ -2,8 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackendWithThreads } from "../backend/select";
 import { LocalModel } from "../engine/localModel";
-import { nodeModelSource } from "../node/loadModelDir";
-import { openModel } from "../weights/openModel";
+import { openModelDirectory } from "../node/modelDirectory";
 import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
 import type { PoolJob, WorkerMessage } from "./workerPool";
 import { serializeError } from "./workerPool";
@@ -26,7 +25,7 @@ async function embed(model: LocalModel, job: EmbedJob): Promise<EmbedResult> {
 }
 
 initBackendWithThreads(config.backend, config.threads)
-  .then(async (backend) => LocalModel.load(await openModel(nodeModelSource(config.dir)), backend, { adapters: config.adapters, precision: config.precision, tuning: config.tuning }))
+  .then(async (backend) => LocalModel.load(openModelDirectory(config.dir), backend, { adapters: config.adapters, precision: config.precision, tuning: config.tuning }))
   .then(
     (model) => {
       port.on("message", ({ id, job }: PoolJob<EmbedJob>) => {
