@@ -155,6 +155,7 @@ export interface TokenizerConfigFile {
   mask_token: string;
 }
 
+/** A model file's JSON, read as strict UTF-8; BAD_CHECKPOINT naming the file if it is not valid. */
 export function parseJson(bytes: Uint8Array, name: string): unknown {
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
