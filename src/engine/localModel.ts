@@ -13,7 +13,7 @@ import type { BatchAdapters } from "./inputs";
 import { WeightSource } from "../model/weightSource";
 import type { BertTokenizer } from "../tokenizer";
 import { checkStoredDtype, MANIFEST_FILE } from "../weights/modelDir";
-import type { OpenedModel } from "../weights/openModel";
+import type { OpenedModel } from "../weights/modelDir";
 import { loadAdapterFiles, loadBaseTensors, loadModelTokenizer } from "../weights/openModel";
 
 export interface LocalLoadOptions {

@@ -1,10 +1,11 @@
 // Our model directory: the layout `specter2 convert` writes and the loaders read (weights/README.md), wherever its
 // files are. File names, the format version, the manifest's shape and its checks, where the files are read from
-// (ModelSource) and the integrity checks on what they hold live here and nowhere else. Free of tfjs, so that the
-// browser entry's declarations (src/web/fetchSource.ts) reach no tfjs types through it.
+// (ModelSource, OpenedModel) and the integrity checks on what they hold live here and nowhere else. Free of tfjs, so
+// that the public declarations that name these types (the browser entry's src/web/fetchSource.ts, the Node entry's
+// src/node/modelDirectory.ts) reach no tfjs types through them.
 import type { ErrorCode, ErrorDetails } from "../errors";
 import { Specter2Error } from "../errors";
-import type { AdapterSite } from "../model/config";
+import type { AdapterSite, BertConfig } from "../model/config";
 import type { RangeReader } from "./safetensors";
 
 export const MODEL_FORMAT = "specter2-tfjs-model";
@@ -236,6 +237,16 @@ export interface ModelSource {
   /** Where files can be read at offsets (Node): `use` gets the file open for such reads, closed when it returns. The
    *  weights are then read a tensor at a time instead of whole (not with verify, whose digest needs the whole file). */
   withRanges?<T>(path: string, use: (reader: RangeReader) => T): Promise<T>;
+}
+
+/** A model directory opened: where its files are, and its manifest and config, checked. src/weights/openModel.ts's
+ *  loaders read the rest from it. */
+export interface OpenedModel {
+  source: ModelSource;
+  manifest: Manifest;
+  config: BertConfig;
+  /** Check each file against the manifest's digest as it is read. */
+  verify: boolean;
 }
 
 // Integrity checks that hold wherever the model runs: a file's bytes against the manifest's digest, weights and

@@ -2,13 +2,13 @@
 // browser). The entry gives a ModelSource that reads a file's bytes; everything checked about the files, and the
 // tensors, the tokenizer and the adapters they make, is here once.
 import * as tf from "@tensorflow/tfjs-core";
-import type { AdapterSpec, BertConfig } from "../model/config";
+import type { AdapterSpec } from "../model/config";
 import { checkBertConfig } from "../model/config";
 import { tokenizerFromFiles, type BertTokenizer } from "../tokenizer/bertTokenizer";
 import { Specter2Error } from "../errors";
 import type { RawTensor } from "./dtypes";
 import { dequantizeInt8, toFloat32 } from "./dtypes";
-import type { Manifest, ModelSource } from "./modelDir";
+import type { Manifest, ModelSource, OpenedModel } from "./modelDir";
 import {
   adapterConfigFile,
   adapterWeightsFile,
@@ -23,14 +23,6 @@ import {
   VOCAB_FILE,
 } from "./modelDir";
 import { parseSafetensors, readSafetensorsRanges } from "./safetensors";
-
-export interface OpenedModel {
-  source: ModelSource;
-  manifest: Manifest;
-  config: BertConfig;
-  /** Check each file against the manifest's digest as it is read. */
-  verify: boolean;
-}
 
 /** The manifest (read here unless the caller has it, checked) and the config; nothing else is read yet. */
 export async function openModel(source: ModelSource, options: { verify?: boolean; manifest?: Manifest } = {}): Promise<OpenedModel> {
