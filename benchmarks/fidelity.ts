@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { readReference } from "../src/parity";
 import type { LocalModel } from "../src/engine/localModel";
 import type { RawTensor } from "../src/weights/dtypes";
-import { alignedBytes, toFloat32 } from "../src/weights/float";
+import { alignedBytes, toFloat32 } from "../src/weights/dtypes";
 
 export interface RunFidelity {
   run: string;

@@ -21,8 +21,8 @@ import {
   TOKENIZER_CONFIG_FILE,
   VOCAB_FILE,
 } from "../src/weights/modelDir";
-import { modelPath } from "../src/node/modelPath";
-import { INT8_SCALE_SUFFIX, INT8_SCHEME } from "../src/weights/float";
+import { modelPath } from "../src/node/modelDirectory";
+import { INT8_SCALE_SUFFIX, INT8_SCHEME } from "../src/weights/dtypes";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { converterName } from "./converterVersion";
 import { castFloatTensor, quantizeMatrix } from "./floatCast";
@@ -211,7 +211,7 @@ export function convertAdapter(name: string, dir: string, base: BertConfig, dtyp
 
 /** The tensors stored in `dtype`: every one in float32 and float16; in bfloat16 the matrices (weights and embedding
  *  tables), vectors (biases, LayerNorm) kept in float32; in int8 the matrices as row-wise symmetric int8 with their scales
- *  (src/weights/float.ts), vectors in float32. */
+ *  (src/weights/dtypes.ts), vectors in float32. */
 function castAll(tensors: Map<string, RawTensor>, dtype: ModelDType, file: string): Map<string, RawTensor> {
   const out = new Map<string, RawTensor>();
   for (const [name, t] of tensors) {

@@ -1,8 +1,8 @@
 // Checkpoint tensors to the dtype of our model directory, with the exact conversions of
-// src/weights/float.ts: F16/BF16 → F32 exact, F32 → F16 rounded as torch's .half(), F32 → BF16 as torch's
+// src/weights/dtypes.ts: F16/BF16 → F32 exact, F32 → F16 rounded as torch's .half(), F32 → BF16 as torch's
 // .bfloat16() (nearest, ties to even), and matrices to row-wise symmetric int8 with their scales.
 import type { RawTensor } from "../src/weights/dtypes";
-import { alignedBytes, INT8_SCALE_SUFFIX, quantizeRows, toBFloat16Bytes, toFloat16Bytes, toFloat32 } from "../src/weights/float";
+import { alignedBytes, INT8_SCALE_SUFFIX, quantizeRows, toBFloat16Bytes, toFloat16Bytes, toFloat32 } from "../src/weights/dtypes";
 import type { ErrorDetails } from "../src/errors";
 import { Specter2Error } from "../src/errors";
 
@@ -34,7 +34,7 @@ export function castFloatTensor(t: RawTensor, to: FloatDType, what: string, deta
   return { dtype: "F16", shape: t.shape, data: toFloat16Bytes(values) };
 }
 
-/** A matrix [rows, cols] as stored int8 (src/weights/float.ts INT8_SCHEME): the I8 tensor, and its F32 scales [rows]
+/** A matrix [rows, cols] as stored int8 (src/weights/dtypes.ts INT8_SCHEME): the I8 tensor, and its F32 scales [rows]
  *  under `name + INT8_SCALE_SUFFIX`. */
 export function quantizeMatrix(name: string, t: RawTensor, what: string, details: ErrorDetails = { tensor: what }): [string, RawTensor][] {
   if (t.shape.length !== 2) throw new Specter2Error("BAD_CHECKPOINT", `${what}: only matrices are stored as int8, this has shape [${t.shape.join(", ")}]`, details);

@@ -8,7 +8,7 @@ export { initBackend } from "./backend/select";
 export { BACKEND_CHOICES, type BackendChoice } from "./backend/info";
 export type { BackendInfo } from "./model/capabilities";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";
-export { loadTokenizer } from "./node/loadTokenizer";
+export { loadTokenizer } from "./node/modelDirectory";
 export { compareWithReference, formatParityTable, type LayerDiff } from "./parity";
 export type { BertConfig, BottleneckConfig, AdapterSpec, Pooling } from "./model/config";
 export { VERSION } from "./node/version";

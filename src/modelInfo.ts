@@ -10,9 +10,8 @@ import { hint } from "./backend/candidates";
 import { defaultAdapterOf } from "./engine/defaults";
 import type { AdapterSpec } from "./model/config";
 import { bottleneckSize } from "./model/config";
-import { openModelDirectory } from "./node/loadModelDir";
+import { modelPath, openModelDirectory } from "./node/modelDirectory";
 import type { SourceProvenance } from "./weights/modelDir";
-import { modelPath } from "./node/modelPath";
 import { describeProvenance, provenanceFields } from "./hub/sources";
 
 /** Where a part came from (all optional: older directories lack them): how it was obtained (a local folder,

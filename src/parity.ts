@@ -7,8 +7,8 @@ export { DEFAULT_TOLERANCE };
 import { Specter2Error } from "./errors";
 import type { Specter2 } from "./node/specter2";
 import type { RawTensor } from "./weights/dtypes";
-import { alignedBytes, toFloat32 } from "./weights/float";
-import { readSafetensors } from "./node/safetensorsFile";
+import { alignedBytes, toFloat32 } from "./weights/dtypes";
+import { readSafetensors } from "./node/modelDirectory";
 
 export const REFERENCE_FORMAT = "specter2-tfjs-reference";
 export const REFERENCE_FORMAT_VERSION = 1;

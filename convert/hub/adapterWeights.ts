@@ -1,15 +1,16 @@
 // An AdapterHub adapter's tensors → our names `layer.{i}.{attention|output}.{module}.{weight|bias}`,
 // every expected tensor present with the shape its config implies, nothing else accepted.
+import type { AdapterSite } from "../../src/model/config";
 import { bottleneckSize } from "../../src/model/config";
 import type { RawTensor } from "../../src/weights/dtypes";
-import type { AdapterModuleName, AdapterSiteName } from "../../src/weights/modelDir";
+import type { AdapterModuleName } from "../../src/weights/modelDir";
 import { adapterTensorName } from "../../src/weights/modelDir";
 import type { AdapterConfigFile } from "./adapterConfig";
 import { listNames, sameShape } from "./tensorChecks";
 import { Specter2Error } from "../../src/errors";
 
 /** Where the adapters library keeps a bottleneck in BERT; the legacy infixes are renamed by its loader. */
-const SITES: Record<string, AdapterSiteName> = { "attention.output": "attention", output: "output" };
+const SITES: Record<string, AdapterSite> = { "attention.output": "attention", output: "output" };
 const INFIXES = ["adapters", "attention_text_task_adapters", "attention_text_lang_adapters", "layer_text_task_adapters", "layer_text_lang_adapters"];
 /** adapter_down is an nn.Sequential: [LayerNorm (ln_before),] Linear, activation. */
 const MODULES = ["adapter_down.0", "adapter_down.1", "adapter_up", "adapter_norm_before", "adapter_norm_after"];
@@ -45,9 +46,9 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
 
   const out = new Map<string, RawTensor>();
   const missing: string[] = [];
-  const sourceName = (layer: number, site: AdapterSiteName, from: string, param: string) =>
+  const sourceName = (layer: number, site: AdapterSite, from: string, param: string) =>
     `encoder.layer.${layer}.${site === "attention" ? "attention.output" : "output"}.adapters.${name}.${from}.${param}`;
-  const take = (layer: number, site: AdapterSiteName, from: string, param: string, shape: number[]): RawTensor | undefined => {
+  const take = (layer: number, site: AdapterSite, from: string, param: string, shape: number[]): RawTensor | undefined => {
     const key = `${layer}.${site}.${from}.${param}`;
     const hit = found.get(key);
     if (!hit) return undefined;
@@ -62,7 +63,7 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
     }
     return hit.tensor;
   };
-  const put = (layer: number, site: AdapterSiteName, module: AdapterModuleName, from: string, shapes: { weight: number[]; bias: number[] }) => {
+  const put = (layer: number, site: AdapterSite, module: AdapterModuleName, from: string, shapes: { weight: number[]; bias: number[] }) => {
     for (const param of ["weight", "bias"] as const) {
       const t = take(layer, site, from, param, shapes[param]);
       if (t) out.set(adapterTensorName(layer, site, module, param), t);
@@ -71,7 +72,7 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
   };
 
   const norm = { weight: [hidden], bias: [hidden] };
-  const sites: AdapterSiteName[] = [...(config.mh_adapter ? ["attention" as const] : []), ...(config.output_adapter ? ["output" as const] : [])];
+  const sites: AdapterSite[] = [...(config.mh_adapter ? ["attention" as const] : []), ...(config.output_adapter ? ["output" as const] : [])];
   for (let layer = 0; layer < numLayers; layer++) {
     if (config.leave_out.includes(layer)) continue;
     const size = layerBottleneck(adapter, layer);
@@ -84,7 +85,7 @@ export function mapAdapterWeights(source: Map<string, RawTensor>, adapter: Adapt
   }
 
   /** With ln_before the LayerNorm is both adapter_norm_before and adapter_down.0 (one tensor); files may hold either or both. */
-  function putNormBefore(layer: number, site: AdapterSiteName): void {
+  function putNormBefore(layer: number, site: AdapterSite): void {
     for (const param of ["weight", "bias"] as const) {
       const named = take(layer, site, "adapter_norm_before", param, [hidden]);
       const inSequential = take(layer, site, "adapter_down.0", param, [hidden]);

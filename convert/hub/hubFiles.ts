@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RawTensor } from "../../src/weights/dtypes";
 import { fileDigest } from "../../src/io/fileHash";
-import { readSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors } from "../../src/node/modelDirectory";
 import type { SourceFile } from "../../src/weights/modelDir";
 import { readTorchCheckpoint } from "../torch/checkpoint";
 import { Specter2Error } from "../../src/errors";

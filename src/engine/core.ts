@@ -8,7 +8,7 @@ import { lengthSortedBatches } from "./inputs";
 import { unknownAdapter } from "../model/adapter";
 import type { BertConfig, Pooling } from "../model/config";
 import type { BertTokenizer } from "../tokenizer";
-import { checkFiniteVector } from "../weights/integrity";
+import { checkFiniteVector } from "../weights/modelDir";
 import type { Manifest } from "../weights/modelDir";
 import { BASE_NAMES, DEFAULT_BATCH_SIZE, defaultAdapterOf, resolveMaxLength } from "./defaults";
 import type { BatchAdapters, EmbedInput } from "./inputs";

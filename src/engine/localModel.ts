@@ -12,7 +12,7 @@ import { WeightSource } from "../model/modules";
 import type { BatchAdapters } from "./inputs";
 import type { BertTokenizer } from "../tokenizer";
 import { checkStoredDtype, MANIFEST_FILE } from "../weights/modelDir";
-import type { OpenedModel } from "../weights/openModel";
+import type { OpenedModel } from "../weights/modelDir";
 import { loadAdapterFiles, loadBaseTensors, loadModelTokenizer } from "../weights/openModel";
 
 export interface LocalLoadOptions {

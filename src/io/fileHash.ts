@@ -3,8 +3,8 @@
 // blobs against their names, downloads against the Hub's sha256, and sharded parts for their done-records.
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { IntegrityError } from "../weights/integrity";
 import type { FileDigest } from "../weights/modelDir";
+import { IntegrityError } from "../weights/modelDir";
 
 const CHUNK_BYTES = 1 << 20;
 

@@ -1,7 +1,7 @@
 // One parsed JSONL object → an input record: a paper {"title", "abstract"} formatted as the model
 // card does (title + [SEP] + abstract), or a query {"text"}; the id is paper_id, id, corpus_id
 // or else the line number.
-import { formatPaper } from "../tokenizer/formatPaper";
+import { formatPaper } from "../tokenizer/bertTokenizer";
 import { Specter2Error } from "../errors";
 
 export type RecordKind = "paper" | "query";

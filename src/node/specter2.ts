@@ -24,10 +24,8 @@ import { unknownAdapter } from "../model/adapter";
 import type { WorkerConfig } from "../pool/embedJob";
 import { PoolRunner } from "../pool/poolRunner";
 import { siblingScript, spawnWorker } from "../pool/spawnWorker";
-import { loadTokenizer } from "./loadTokenizer";
-import { nodeModelSource, openModelDirectory } from "./loadModelDir";
-import type { Manifest } from "../weights/modelDir";
-import { openModel } from "../weights/openModel";
+import { loadTokenizer, openModelDirectory } from "./modelDirectory";
+import type { OpenedModel } from "../weights/modelDir";
 
 export type { EmbedOptions } from "../engine/core";
 
@@ -76,15 +74,15 @@ export class Specter2 extends Specter2Core {
     const threads = options.threads ?? defaultThreads(workers, cores);
     const adapters = options.adapters ?? "all";
     // Read and checked once here, so a bad directory fails before any worker starts.
-    const directory = openModelDirectory(dir, { verify: options.verify });
-    const known = Object.keys(directory.manifest.adapters);
+    const model = openModelDirectory(dir, { verify: options.verify });
+    const known = Object.keys(model.manifest.adapters);
     for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
     const tokenizer = loadTokenizer(dir);
     const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "..", "pool"), "worker");
     const runner: ForwardRunner =
       workers === 0
-        ? new InProcessRunner(await loadLocalModel({ dir, backend, adapters, threads, precision }, directory.manifest))
-        : await PoolRunner.start(directory.config.hidden_size, {
+        ? new InProcessRunner(await loadLocalModel({ dir, backend, adapters, threads, precision }, model))
+        : await PoolRunner.start(model.config.hidden_size, {
             workers,
             spawn: () => spawnWorker(script, { dir, backend, adapters, threads, precision } satisfies WorkerConfig),
             maxRetries: options.maxRetries,
@@ -94,7 +92,7 @@ export class Specter2 extends Specter2Core {
     // Never silent: a reduced precision without instructions for it here is slower than fp32.
     const slow = precisionInfo !== null && runner.backend.choice === "native" ? precisionWarning(precision, precisionInfo) : null;
     if (slow) (options.onWarning ?? ((m) => process.emitWarning(m, { code: "SPECTER2_PRECISION_EMULATED" })))(slow);
-    const engine = new Specter2(dir, directory.manifest, directory.config, tokenizer, runner, workers);
+    const engine = new Specter2(dir, model.manifest, model.config, tokenizer, runner, workers);
     engine.precisionRun = precision;
     return engine;
   }
@@ -112,9 +110,12 @@ export class Specter2 extends Specter2Core {
 
 /** The model of `config.dir` on this thread: its backend initialised, the weights loaded on it (what `workers: 0` runs,
  *  and each pool worker). `overrides` change which products run reduced at the precision (measurements use them);
- *  `manifest`: the directory's, where already read. */
-export async function loadLocalModel(config: WorkerConfig & { overrides?: PrecisionOverrides }, manifest?: Manifest): Promise<LocalModel> {
+ *  `opened`: the directory, where already opened. */
+export async function loadLocalModel(config: WorkerConfig & { overrides?: PrecisionOverrides }, opened?: OpenedModel): Promise<LocalModel> {
   const backend = await initBackendWithThreads(config.backend, config.threads);
-  const opened = await openModel(nodeModelSource(config.dir), { manifest });
-  return LocalModel.load(opened, backend, activeCapabilities(), { adapters: config.adapters, precision: config.precision, overrides: config.overrides });
+  return LocalModel.load(opened ?? openModelDirectory(config.dir), backend, activeCapabilities(), {
+    adapters: config.adapters,
+    precision: config.precision,
+    overrides: config.overrides,
+  });
 }

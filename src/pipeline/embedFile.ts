@@ -11,7 +11,7 @@ import { Specter2Error } from "../errors";
 import type { ModelDType } from "../weights/modelDir";
 import { MANIFEST_FILE } from "../weights/modelDir";
 import type { Precision } from "../model/capabilities";
-import { modelPath } from "../node/modelPath";
+import { modelPath } from "../node/modelDirectory";
 import { fileDigest } from "../io/fileHash";
 import type { ShardRange } from "../shard/ranges";
 import { Specter2 } from "../node/specter2";
@@ -135,7 +135,7 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
   }
 }
 
-/** Which precision ran, never silent (DESIGN.md §6): "precision fp32", "precision bf16 (reduced: not the fp32 parity
+/** Which precision ran, never silent: "precision fp32", "precision bf16 (reduced: not the fp32 parity
  *  guarantee)", and where the weights were stored reduced, that too. */
 export function precisionText(precision: Precision, stored: ModelDType): string {
   const reducedStore = stored === "bfloat16" || stored === "int8";

@@ -1,11 +1,11 @@
 // BERT's uncased WordPiece tokenizer with exactly Hugging Face BertTokenizerFast's ids:
-// special-token split → normalizer → pre-tokenizer → WordPiece → `[CLS] … [SEP]` with truncation.
+// special-token split → normalizer → pre-tokenizer → WordPiece → `[CLS] … [SEP]` with truncation;
+// its options from a tokenizer_config.json, and the model card's input for a paper.
 // Plain TypeScript without I/O, so it runs in a browser as well as in Node.
 import type { NormalizerOptions } from "./normalizer";
+import { forEachWord, separatesWords } from "./preTokenizer";
 import { boundedSegmentsOf } from "./specialTokens";
-import { parseVocab, vocabIndex } from "./vocab";
-import { WordPiece } from "./wordPiece";
-import { forEachWord, separatesWords } from "./words";
+import { parseVocab, vocabIndex, WordPiece } from "./wordPiece";
 import { Specter2Error } from "../errors";
 
 /** The maximum length every SPECTER2 usage passes (the Hub's model_max_length of ~1e30 means none). */
@@ -150,4 +150,72 @@ export class BertTokenizer {
     ids.push(this.specialIds.sep);
     return ids;
   }
+}
+
+/** tokenizer_config.json's key of each special token. */
+const SPECIAL_TOKEN_KEYS: Record<keyof SpecialTokens, string> = {
+  pad: "pad_token",
+  unk: "unk_token",
+  cls: "cls_token",
+  sep: "sep_token",
+  mask: "mask_token",
+};
+
+/** tokenizer_config.json (as transformers writes it) → BertTokenizerOptions. Keys that do not change the ids
+ *  (model_max_length, tokenizer_class, …) are ignored; missing keys take BertTokenizer's defaults. */
+export function parseTokenizerConfig(json: unknown, source: string): BertTokenizerOptions {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new Specter2Error("BAD_CHECKPOINT", `${source}: expected a JSON object`, { file: source });
+  }
+  const config = json as Record<string, unknown>;
+  const flag = (key: string, fallback: boolean): boolean => {
+    const value = config[key] ?? fallback;
+    if (typeof value !== "boolean") {
+      throw new Specter2Error("BAD_CHECKPOINT", `${source}: "${key}" must be true or false, got ${JSON.stringify(value)}`, { file: source, field: key });
+    }
+    return value;
+  };
+  const stripAccents = config.strip_accents ?? null;
+  if (stripAccents !== null && typeof stripAccents !== "boolean") {
+    throw new Specter2Error("BAD_CHECKPOINT", `${source}: "strip_accents" must be true, false or null, got ${JSON.stringify(stripAccents)}`, {
+      file: source,
+      field: "strip_accents",
+    });
+  }
+  const specialTokens = { ...UNCASED_BERT.specialTokens };
+  for (const [name, key] of Object.entries(SPECIAL_TOKEN_KEYS) as [keyof SpecialTokens, string][]) {
+    const value = config[key];
+    if (value === undefined || value === null) continue;
+    specialTokens[name] = specialTokenContent(value, `${source}: "${key}"`, source, key);
+  }
+  return {
+    lowercase: flag("do_lower_case", UNCASED_BERT.lowercase),
+    stripAccents,
+    handleChineseChars: flag("tokenize_chinese_chars", UNCASED_BERT.handleChineseChars),
+    specialTokens,
+  };
+}
+
+/** A special token is a string, or an AddedToken object `{"content": …}`. */
+function specialTokenContent(value: unknown, where: string, file: string, field: string): string {
+  const content = typeof value === "object" && value !== null ? (value as Record<string, unknown>).content : value;
+  if (typeof content !== "string" || content === "") {
+    throw new Specter2Error("BAD_CHECKPOINT", `${where} must be a non-empty string or {"content": string}, got ${JSON.stringify(value)}`, { file, field });
+  }
+  return content;
+}
+
+/**
+ * A tokenizer from a model's vocab.txt and tokenizer_config.json (the Hub's files, which our converted model
+ * directories also hold), wherever they were read: without a config, BertTokenizer's uncased defaults, as in
+ * transformers. `config`: the parsed tokenizer_config.json, or null where there is none; the names are for errors.
+ */
+export function tokenizerFromFiles(vocabText: string, vocabName: string, config: unknown, configName: string): BertTokenizer {
+  return BertTokenizer.fromVocab(vocabText, config === null ? UNCASED_BERT : parseTokenizerConfig(config, configName), vocabName);
+}
+
+/** The model card's input for a paper: `title + tokenizer.sep_token + (abstract or "")`. A paper without an abstract
+ *  still ends in the separator, as in the Python usage. */
+export function formatPaper(title: string, abstract: string | null | undefined, sep = "[SEP]"): string {
+  return title + sep + (abstract ?? "");
 }

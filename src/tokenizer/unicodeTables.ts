@@ -2,7 +2,7 @@
 // Character classes as Hugging Face's BertNormalizer / BertPreTokenizer see them, as flat
 // inclusive [start, end, …] code point ranges, and their per-character lowercase mapping.
 // Surrogates are not listed: a lone surrogate reaches the reference as U+FFFD (UTF-8 encoding
-// replaces it), which clean_text removes (see charClasses.ts).
+// replaces it), which clean_text removes (see normalizer.ts).
 
 /** Deleted by clean_text: NUL, U+FFFD, and control/format/private-use characters except \t \n \r (137681 code points) */
 export const REMOVED: readonly number[] = [

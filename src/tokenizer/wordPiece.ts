@@ -1,10 +1,27 @@
 // WordPiece: greedy longest-match-first split of one word into vocabulary pieces, continuation
 // pieces prefixed with "##"; a word with any unmatched rest, or longer than the limit, is [UNK].
+// Its vocabulary is vocab.txt: one token per line, the line index is the id.
 // Follows huggingface/tokenizers tokenizers/src/models/wordpiece/mod.rs.
+import { Specter2Error } from "../errors";
 
 export const CONTINUING_SUBWORD_PREFIX = "##";
 /** Words longer than this many characters (code points, not UTF-16 units) become [UNK]. */
 export const MAX_INPUT_CHARS_PER_WORD = 100;
+
+/** The tokens by id. Lines end in \n or \r\n; a final newline adds no entry. */
+export function parseVocab(text: string, source: string): string[] {
+  const tokens = text.split(/\r?\n/);
+  if (tokens[tokens.length - 1] === "") tokens.pop();
+  if (tokens.length === 0) throw new Specter2Error("BAD_CHECKPOINT", `${source}: empty vocabulary`, { file: source });
+  return tokens;
+}
+
+/** Token → id. A token listed twice maps to its last line, as both Hugging Face loaders do. */
+export function vocabIndex(tokens: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>();
+  tokens.forEach((token, id) => index.set(token, id));
+  return index;
+}
 
 export class WordPiece {
   /** No vocabulary entry is longer (in UTF-16 units): longer candidates need no lookup. */

@@ -2,10 +2,8 @@
 // files fetched with progress, checked against the manifest (sizes always, sha256 unless told not to) and only then
 // kept in the Cache API, so a reload does not download again; a changed manifest changes every file's key.
 import { Specter2Error } from "../errors";
-import { checkDigest } from "../weights/integrity";
-import type { Manifest } from "../weights/modelDir";
-import { MANIFEST_FILE } from "../weights/modelDir";
-import type { ModelSource } from "../weights/modelSource";
+import type { Manifest, ModelSource } from "../weights/modelDir";
+import { checkDigest, MANIFEST_FILE } from "../weights/modelDir";
 
 export interface Progress {
   /** The file being fetched (its URL). */

@@ -1,7 +1,7 @@
 // Safetensors: 8-byte little-endian header length N, N bytes of JSON header, then the data section.
 // Parsing validates the whole header before any tensor is handed out; serializing produces what
 // Python's `safetensors` accepts (header padded with spaces to 8 bytes, contiguous offsets). Bytes in, bytes
-// out: files are src/node/safetensorsFile.ts's (Node), URLs the browser entry's.
+// out: files are src/node/modelDirectory.ts's (Node), URLs the browser entry's.
 import type { RawTensor } from "./dtypes";
 import { DTYPE_SIZES, isDType, numElements } from "./dtypes";
 import { Specter2Error } from "../errors";
@@ -52,7 +52,7 @@ export interface RangeReader {
 }
 
 /** Parses a safetensors file read a tensor at a time, so the whole file is never in memory at once beside the tensors
- *  made from it: each tensor's bytes are a buffer of their own (what src/weights/float.ts's toFloat32 then keeps as is). */
+ *  made from it: each tensor's bytes are a buffer of their own (what src/weights/dtypes.ts's toFloat32 then keeps as is). */
 export function readSafetensorsRanges(reader: RangeReader, file: string): SafetensorsFile {
   if (reader.size < 8) throw new SafetensorsError(file, `file is ${reader.size} bytes, shorter than the 8-byte header length`);
   const lengthBytes = reader.read(0, 8);

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { DEFAULT_TOLERANCE, readReference } from "../../src/parity";
-import { alignedBytes, toFloat32 } from "../../src/weights/float";
+import { alignedBytes, toFloat32 } from "../../src/weights/dtypes";
 import type { TestSite } from "../helpers/browser";
 import { call, compareRows, describeInBrowser, ensureOutputDir, launchChromium, startTestSite } from "../helpers/browser";
 import { convertModelFixture, MODEL_FIXTURES } from "../helpers/modelFixtures";
@@ -31,7 +31,7 @@ const CASES: Record<Backend, Case[]> = {
 
 /**
  * The bounds, max |Δ| over every element of every CLS row and the lowest per-row cosine: the Node bound on every
- * backend (DESIGN.md §4, DEFAULT_TOLERANCE: 1e-4 absolute, cosine ≥ 0.99999). Measured in Chromium 156 on
+ * backend (DEFAULT_TOLERANCE: 1e-4 absolute, cosine ≥ 0.99999). Measured in Chromium 156 on
  * SwiftShader (test-output/browser/parity.json after a run): wasm ≤ 9.3e-6, webgl ≤ 9.1e-6, webgpu ≤ 8.2e-6, the
  * largest on full_width (sums over 768 and 3072 terms), every cosine 1.000000000 to 9 digits; the same figures as
  * wasm and cpu in Node. A GPU backend may still differ from PyTorch more than the CPU ones: its shaders evaluate

@@ -10,7 +10,7 @@ import { writeRandomHubModel } from "../../convert/randomModel";
 import type { BertConfig } from "../../src/model/config";
 import { embedCommand } from "../../src/cli/commands/embed";
 import type { Manifest } from "../../src/weights/modelDir";
-import { readSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors } from "../../src/node/modelDirectory";
 import { copyFixture, expectSameTensors, fixture, readExpected, tempDir } from "../helpers/convert";
 import { ALL_FIXTURE_REPOS, FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS, USER_ADAPTER_REPO } from "../helpers/fakeHub";
 import { FakeHfCache, withEnv } from "../helpers/hfCache";

@@ -7,7 +7,7 @@ import yargs from "yargs";
 import { downloadCommand } from "../../src/cli/commands/download";
 import { FIRST_RELEASE_NAMES } from "../../src/hub/sources";
 import type { Manifest } from "../../src/weights/modelDir";
-import { readSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors } from "../../src/node/modelDirectory";
 import { expectSameTensors, readExpected } from "../helpers/convert";
 import { ALL_FIXTURE_REPOS, AUG2023_FIXTURE_REPOS, FAKE_COMMIT, FakeHub, FIRST_RELEASE_RENAMES, SPECTER2_FIXTURE_REPOS, USER_ADAPTER_REPO } from "../helpers/fakeHub";
 import { FakeHfCache, withEnv } from "../helpers/hfCache";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { ConvertOptions } from "../../convert/convert";
 import { convertModel } from "../../convert/convert";
 import type { DType, RawTensor } from "../../src/weights/dtypes";
-import { readSafetensors, writeSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors, writeSafetensors } from "../../src/node/modelDirectory";
 import { copyFixture, fixture, tempDir } from "../helpers/convert";
 
 const HIDDEN = 16;

@@ -1,4 +1,4 @@
-// Element conversions (castFloatTensor over src/weights/float.ts) against torch's own: expected/casts.safetensors.
+// Element conversions (castFloatTensor over src/weights/dtypes.ts) against torch's own: expected/casts.safetensors.
 import type { RawTensor } from "../../src/weights/dtypes";
 import { castFloatTensor } from "../../convert/floatCast";
 import { expectSameTensors, readExpected } from "../helpers/convert";

@@ -8,7 +8,7 @@ import { replaceDirectory } from "../../convert/modelDirWriter";
 import type { AdapterSpec, BertConfig } from "../../src/model/config";
 import type { Manifest, TokenizerConfigFile } from "../../src/weights/modelDir";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from "../../src/weights/modelDir";
-import { readSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors } from "../../src/node/modelDirectory";
 import { expectSameTensors, fixture, readExpected, tempDir } from "../helpers/convert";
 
 const TINY: BertConfig = {

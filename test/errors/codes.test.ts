@@ -15,11 +15,10 @@ import { RecordError } from "../../src/io/records";
 import { AdapterSet, unknownAdapter } from "../../src/model/adapter";
 import type { BadInputItem } from "../../src/pipeline/inputItems";
 import { inputItems } from "../../src/pipeline/inputItems";
-import { nodeModelSource, openModelDirectory } from "../../src/node/loadModelDir";
-import { loadAdapterFiles, loadBaseTensors, openModel } from "../../src/weights/openModel";
+import { openModelDirectory, readSafetensors } from "../../src/node/modelDirectory";
+import { loadAdapterFiles, loadBaseTensors } from "../../src/weights/openModel";
 import { parseSafetensors, SafetensorsError } from "../../src/weights/safetensors";
-import { readSafetensors } from "../../src/node/safetensorsFile";
-import { checkFiniteVector, IntegrityError } from "../../src/weights/integrity";
+import { checkFiniteVector, IntegrityError } from "../../src/weights/modelDir";
 import { FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 
 const DEMO = join(__dirname, "..", "..", "weights", "specter2-tiny");
@@ -79,7 +78,7 @@ describe("model directories and checkpoints", () => {
     // The tensor whose bytes end last is the one a cut-off file loses first.
     const last = [...whole.tensors].reduce((a, b) => (b[1].data.byteOffset + b[1].data.byteLength > a[1].data.byteOffset + a[1].data.byteLength ? b : a))[0];
     truncateSync(path, readFileSync(path).byteLength - 100);
-    const e = await specter2Error("BAD_CHECKPOINT", async () => loadBaseTensors(await openModel(nodeModelSource(dir))));
+    const e = await specter2Error("BAD_CHECKPOINT", async () => loadBaseTensors(openModelDirectory(dir)));
     expect(e).toBeInstanceOf(SafetensorsError);
     expect(e.file).toBe(path);
     expect(e.tensor).toBe(last);
@@ -113,7 +112,7 @@ describe("model directories and checkpoints", () => {
   });
 
   test("an adapter the directory lacks is UNKNOWN_ADAPTER naming it", async () => {
-    const e = await specter2Error("UNKNOWN_ADAPTER", async () => loadAdapterFiles(await openModel(nodeModelSource(DEMO)), "bogus"));
+    const e = await specter2Error("UNKNOWN_ADAPTER", async () => loadAdapterFiles(openModelDirectory(DEMO), "bogus"));
     expect(e.adapter).toBe("bogus");
     expect(e.file).toBe(DEMO);
   });

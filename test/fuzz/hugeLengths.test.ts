@@ -7,7 +7,7 @@ import { readStateDict } from "../../convert/torch/checkpoint";
 import { MAX_MARK_DEPTH, unpickle } from "../../convert/torch/pickle";
 import { torchGlobals } from "../../convert/torch/torchGlobals";
 import { readZip } from "../../convert/torch/zip";
-import { readSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors } from "../../src/node/modelDirectory";
 import { runCase } from "../helpers/fuzz";
 import { storedZip } from "../helpers/fuzzZip";
 import { PickleBuilder } from "../helpers/pickleBuilder";

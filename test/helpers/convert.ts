@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RawTensor } from "../../src/weights/dtypes";
-import { readSafetensors } from "../../src/node/safetensorsFile";
+import { readSafetensors } from "../../src/node/modelDirectory";
 
 /** Written by convert/reference/make_convert_fixtures.py. */
 export const FIXTURES = join(__dirname, "..", "fixtures", "convert");

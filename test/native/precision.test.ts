@@ -1,4 +1,4 @@
-// Reduced precision (issue 17, DESIGN.md §6): bf16 and int8 on the native backend, opt-in and never silent. The final
+// Reduced precision: bf16 and int8 on the native backend, opt-in and never silent. The final
 // vectors of every fixture run (the base and each adapter) against PyTorch's fp32 reference, each measure bounded by
 // a tolerance set from the measurement (benchmarks/precision.ts fidelity); the reduced paths really taken; the
 // float32 copies of packed weights not kept; other backends refusing. Skipped where the addon is not built, except
@@ -15,7 +15,7 @@ import { formatPrecisionSupport, nativePrecisionInfo, precisionWarning } from ".
 import { EMBED_TASK_OPTIONS, embedTaskFlags } from "../../src/cli/options";
 import { checkPrecisionBackend } from "../../src/engine/localModel";
 import { loadLocalModel, Specter2 } from "../../src/node/specter2";
-import { quantizeRows, toBFloat16Bytes } from "../../src/weights/float";
+import { quantizeRows, toBFloat16Bytes } from "../../src/weights/dtypes";
 import { convertModelFixture, MODEL_FIXTURES, referenceRuns } from "../helpers/modelFixtures";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 import { seededSigned } from "../../convert/seededRandom";
@@ -29,7 +29,7 @@ const FIXTURES = ["full_width", "specter2_layout", "houlsby", "stress"] as const
  *   int8 (the feed-forward in int8, the rest bf16): max |Δ| 9.0e-2, min cosine 0.99972, lowest mean 0.99974 (full_width).
  * Each bound leaves about twice the measured deviation (1 − cosine, |Δ|) for another CPU's oneDNN kernels (another
  * order of summation, AMX tiles). For scale: PyTorch's own bf16 CPU autocast reaches a min cosine of ~0.9998 on the
- * full-size model (DESIGN.md §5). A reduced path must also move the vectors at all (max |Δ| > 1e-4, fp32 stays below
+ * full-size model. A reduced path must also move the vectors at all (max |Δ| > 1e-4, fp32 stays below
  * 1e-5): a load that silently ran fp32 fails. Broken on purpose, by hand (native/src/reduced.cc), what this file said:
  *   - int8, each column given its neighbour's scale: min cosine 0.84, max |Δ| 1.5: every int8 test but the per-row
  *     one failed (6 of 7);
@@ -55,7 +55,7 @@ function roleOf(shape: readonly number[], c: { hidden_size: number; intermediate
   return "adapter";
 }
 
-/** float32 values rounded to bf16 (and widened back), by src/weights/float.ts. */
+/** float32 values rounded to bf16 (and widened back), by src/weights/dtypes.ts. */
 function bf16Rounded(values: Float32Array): number[] {
   const halves = new Uint16Array(toBFloat16Bytes(values).buffer);
   return Array.from(new Float32Array(Uint32Array.from(halves, (h) => (h << 16) >>> 0).buffer));
@@ -217,7 +217,7 @@ describeNative("reduced precision against PyTorch fp32, per fixture run", () => 
 describeNative("the packed formats against their definitions", () => {
   const rng = seededSigned;
 
-  it("bf16 packing rounds to nearest even exactly as src/weights/float.ts's toBFloat16Bytes (convert --dtype bfloat16)", () => {
+  it("bf16 packing rounds to nearest even exactly as src/weights/dtypes.ts's toBFloat16Bytes (convert --dtype bfloat16)", () => {
     const addon = loadAddon();
     const u = rng(17);
     const k = 40;

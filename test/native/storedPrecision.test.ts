@@ -1,4 +1,4 @@
-// Stored reduced weights (issue 17): `convert --dtype bfloat16 | int8` writes 2× / 4× smaller model directories
+// Stored reduced weights: `convert --dtype bfloat16 | int8` writes 2× / 4× smaller model directories
 // (int8: s8 matrices with a float32 scale per row in the safetensors, the scheme recorded in the manifest and verified on
 // load); any of them loads at any precision, at fp32 on every backend (dequantized at load, said in embed's summary).
 import { readFileSync, statSync, writeFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { convertModel } from "../../convert/convert";
 import { Specter2 } from "../../src/node/specter2";
 import { precisionText } from "../../src/pipeline/embedFile";
 import type { RawTensor } from "../../src/weights/dtypes";
-import { alignedBytes, dequantizeInt8, INT8_SCALE_SUFFIX } from "../../src/weights/float";
+import { alignedBytes, dequantizeInt8, INT8_SCALE_SUFFIX } from "../../src/weights/dtypes";
 import type { Manifest, ModelDType } from "../../src/weights/modelDir";
 import { BASE_WEIGHTS_FILE, MANIFEST_FILE } from "../../src/weights/modelDir";
 import { parseSafetensors, serializeSafetensors } from "../../src/weights/safetensors";

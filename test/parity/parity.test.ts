@@ -1,12 +1,12 @@
 // PyTorch parity through the whole path: Hub-format files → convert → load → (tokenize →) embed, on
 // every backend built here (native, wasm, cpu; CASES says which case runs where), compared layer by
 // layer with reference outputs that plain PyTorch wrote (convert/reference/make_model_fixtures.py,
-// following DESIGN.md §3 and upstream code).
+// following the transformers and adapters libraries' own code).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareWithReference, DEFAULT_TOLERANCE, formatParityTable, readReference } from "../../src/parity";
 import { Specter2 } from "../../src/node/specter2";
-import { alignedBytes } from "../../src/weights/float";
+import { alignedBytes } from "../../src/weights/dtypes";
 import { convertModelFixture, MODEL_FIXTURES } from "../helpers/modelFixtures";
 import { parityBackends } from "../helpers/nativeBackends";
 
@@ -44,7 +44,7 @@ const CASES: Record<Backend, Case[]> = {
 };
 
 /**
- * Tolerance: DESIGN.md §4, 1e-4 absolute at every valid position of every layer and cosine ≥ 0.99999
+ * Tolerance: 1e-4 absolute at every valid position of every layer and cosine ≥ 0.99999
  * for the embeddings. Float32 forward passes in another order of operations differ by a few ulps
  * per op; measured here at most ~1e-5 (full width, 2 layers), so 1e-4 keeps a margin for 12 layers.
  * Changed equations fail it, measured: the adapter's second LayerNorm dropped moves values by ~4,

@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BertTokenizer, UNCASED_BERT, parseTokenizerConfig } from "../../src/tokenizer";
-import { loadTokenizer } from "../../src/node/loadTokenizer";
+import { loadTokenizer } from "../../src/node/modelDirectory";
 import { SMALL_VOCAB } from "../fixtures/tokenizer/tokenizers";
 
 const FIXTURE_DIR = join(__dirname, "..", "fixtures/tokenizer");

@@ -1,16 +1,13 @@
-// The chunked word split (src/tokenizer/words.ts) that lets a long text be tokenized only as far as
+// The chunked word split (forEachWord in src/tokenizer/preTokenizer.ts) that lets a long text be tokenized only as far as
 // truncation needs: it gives exactly the words of preTokenize(normalize(text)), and the tokenizer built
 // on it exactly the reference's ids, on random texts with cuts everywhere (tiny chunks) and on
 // adversarial megabyte texts; the Unicode facts its cuts rest on hold for every code point.
 import fc from "fast-check";
 import { bertNormalizer } from "tokenizers";
-import { charFlags, PUNCTUATION_CHAR, REMOVED_CHAR, WHITESPACE_CHAR } from "../../src/tokenizer/charClasses";
-import { lowercase } from "../../src/tokenizer/lowercase";
-import { normalize, type NormalizerOptions } from "../../src/tokenizer/normalizer";
-import { preTokenize } from "../../src/tokenizer/preTokenizer";
-import { MAX_INPUT_CHARS_PER_WORD } from "../../src/tokenizer/wordPiece";
+import { charFlags, lowercase, normalize, PUNCTUATION_CHAR, REMOVED_CHAR, WHITESPACE_CHAR, type NormalizerOptions } from "../../src/tokenizer/normalizer";
+import { FIRST_CHUNK, forEachWord, preTokenize, separatesWords, startsWithStarter } from "../../src/tokenizer/preTokenizer";
 import { boundedSegmentsOf, SEGMENT_WINDOW, splitOnSpecialTokens, type Segment } from "../../src/tokenizer/specialTokens";
-import { FIRST_CHUNK, forEachWord, separatesWords, startsWithStarter } from "../../src/tokenizer/words";
+import { MAX_INPUT_CHARS_PER_WORD } from "../../src/tokenizer/wordPiece";
 import { VOCABS, describeMismatches, ourTokenizer, referenceIdsOf } from "../fixtures/tokenizer/tokenizers";
 
 const SEED = 20240420;

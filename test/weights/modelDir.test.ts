@@ -7,7 +7,7 @@ import yargs from "yargs";
 import { embedCommand } from "../../src/cli/commands/embed";
 import { Specter2Error } from "../../src/errors";
 import { Specter2 } from "../../src/node/specter2";
-import { openModelDirectory } from "../../src/node/loadModelDir";
+import { openModelDirectory } from "../../src/node/modelDirectory";
 
 const DEMO = join(__dirname, "..", "..", "weights", "specter2-tiny");
 

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readSafetensors, writeSafetensors } from "../../src/node/modelDirectory";
 import type { RawTensor } from "../../src/weights/dtypes";
+import { toFloat32 } from "../../src/weights/dtypes";
 import type { RangeReader } from "../../src/weights/safetensors";
 import { MAX_HEADER_BYTES, parseSafetensors, readSafetensorsRanges, serializeSafetensors } from "../../src/weights/safetensors";
-import { toFloat32 } from "../../src/weights/float";
-import { readSafetensors, writeSafetensors } from "../../src/node/safetensorsFile";
 
 const dir = mkdtempSync(join(tmpdir(), "safetensors-test-"));
 

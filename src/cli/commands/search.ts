@@ -66,7 +66,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
       import("../../node/specter2"),
       import("../../search/indexReader"),
       import("../../search/search"),
-      import("../../node/loadModelDir"),
+      import("../../node/modelDirectory"),
     ]);
     const available = Object.keys(openModelDirectory(args.model).manifest.adapters);
     checkAdapters(args.model, available, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });

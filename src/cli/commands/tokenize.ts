@@ -4,7 +4,7 @@ import type { CommandModule } from "yargs";
 import { checkMaxLength, maxLengthOption } from "../options";
 import { readJsonl, STDIN_SOURCE } from "../../io/jsonl";
 import { toInputRecord } from "../../io/records";
-import { loadTokenizer } from "../../node/loadTokenizer";
+import { loadTokenizer } from "../../node/modelDirectory";
 
 interface TokenizeArgs {
   model: string;
