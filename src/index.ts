@@ -2,7 +2,8 @@
 // want alone. `specter2-tfjs/serve` has the HTTP service, `specter2-tfjs/tokenizer` the tokenizer.
 export { Specter2, type EmbedOptions, type LoadOptions } from "./node/specter2";
 export type { EmbedInput, Paper } from "./engine/inputs";
-export { DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_TOLERANCE, defaultAdapterOf, defaultThreads, defaultWorkers } from "./engine/defaults";
+export { DEFAULT_TOLERANCE, defaultAdapterOf, defaultThreads, defaultWorkers } from "./engine/defaults";
+export { DEFAULT_BACKEND, DEFAULT_BATCH_SIZE } from "./engine/options";
 export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "./errors";
 export { initBackend, BACKEND_CHOICES, type BackendChoice, type BackendInfo } from "./backend/select";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";

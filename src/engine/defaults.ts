@@ -1,15 +1,13 @@
-// Every default of the engine, in one module: the library, the CLI, serve, search and parity all read them here,
-// so that the same call gets the same backend, workers, threads, adapter and lengths wherever it is made.
+// The defaults the engine works out (for this machine, this model, this call's adapter), in one module: the library,
+// the CLI, serve, search and parity all read them here, so that the same call gets the same workers, threads, adapter
+// and lengths wherever it is made. The options' constant defaults (backend, batch size, …) are in ./options.ts.
 import type { BackendChoice } from "../backend/info";
 import { Specter2Error } from "../errors";
 import { DEFAULT_MAX_LENGTH } from "../tokenizer";
+import { checkOption } from "./options";
 
-export const DEFAULT_BACKEND: BackendChoice = "auto";
-
-/** Inputs per forward pass, sorted by length first so padding stays small. */
-export const DEFAULT_BATCH_SIZE = 8;
-
-/** The names that mean the bare base model, no adapter: `--adapter none` on the CLI, `"base"` in the server APIs. */
+/** The names that mean the bare base model, no adapter: `--adapter none` on the CLI; the first, `base`, is how the
+ *  server APIs name it. */
 export const BASE_NAMES: readonly string[] = ["base", "none"];
 
 /** Backends whose kernels use every core themselves: a second worker would only contend for them
@@ -40,9 +38,7 @@ export function defaultThreads(workers: number, cores: number): number | undefin
  *  file says ~1e30), or the model's position limit if lower; a longer request is refused. */
 export function resolveMaxLength(requested: number | undefined, positions: number): number {
   if (requested === undefined) return Math.min(DEFAULT_MAX_LENGTH, positions);
-  if (!Number.isInteger(requested) || requested < 2) {
-    throw new Specter2Error("BAD_INPUT", `maxLength must be an integer of at least 2 (room for [CLS] and [SEP]), got ${requested}`, { field: "maxLength" });
-  }
+  checkOption("maxLength", requested);
   if (requested > positions) {
     throw new Specter2Error("BAD_INPUT", `maxLength ${requested} exceeds the model's ${positions} positions (max_position_embeddings)`, { field: "maxLength" });
   }
@@ -59,8 +55,8 @@ export function defaultAdapterOf(recorded: string | null | undefined, loaded: re
 }
 
 /**
- * Float32 forward passes in a different order of operations agree to a few ulps per op; over 12
- * layers of unit-scale LayerNorm outputs that accumulates to ~1e-5, so 1e-4 absolute (DESIGN.md §4)
- * leaves a 10× margin while any changed equation moves values by 1e-2 or more.
+ * Float32 forward passes in a different order of operations agree to a few ulps per op; over 12 layers of
+ * unit-scale LayerNorm outputs that accumulates to an order of magnitude below this bound, while any changed
+ * equation moves values by orders of magnitude more.
  */
 export const DEFAULT_TOLERANCE = { maxAbs: 1e-4, minCosine: 0.99999 };

@@ -1,4 +1,4 @@
-// Reduced precision (issue 17, DESIGN.md §6): bf16 and int8 on the native backend, opt-in and never silent. The final
+// Reduced precision: bf16 and int8 on the native backend, opt-in and never silent. The final
 // vectors of every fixture run (the base and each adapter) against PyTorch's fp32 reference, each measure bounded by
 // a tolerance set from the measurement (benchmarks/precision.ts fidelity); the reduced paths really taken; the
 // float32 copies of packed weights not kept; other backends refusing. Skipped where the addon is not built, except
@@ -11,7 +11,7 @@ import { precisionPolicy, roleOf } from "../../src/backend/constants";
 import { loadAddon } from "../../src/backend/native/addon";
 import type { NativeBackend } from "../../src/backend/native/nativeBackend";
 import { formatPrecisionSupport, nativePrecisionInfo, precisionWarning } from "../../src/backend/native/precision";
-import { EMBED_TASK_OPTIONS, embedTaskFlags } from "../../src/cli/options";
+import { EMBED_TASK_OPTIONS, embedTaskFlags } from "../../src/pipeline/embedOptions";
 import { checkPrecisionBackend } from "../../src/engine/localModel";
 import { Specter2 } from "../../src/node/specter2";
 import { quantizeRows, toBFloat16Bytes } from "../../src/weights/float";
@@ -28,7 +28,7 @@ const FIXTURES = ["full_width", "specter2_layout", "houlsby", "stress"] as const
  *   int8 (the feed-forward in int8, the rest bf16): max |Δ| 9.0e-2, min cosine 0.99972, lowest mean 0.99974 (full_width).
  * Each bound leaves about twice the measured deviation (1 − cosine, |Δ|) for another CPU's oneDNN kernels (another
  * order of summation, AMX tiles). For scale: PyTorch's own bf16 CPU autocast reaches a min cosine of ~0.9998 on the
- * full-size model (DESIGN.md §5). A reduced path must also move the vectors at all (max |Δ| > 1e-4, fp32 stays below
+ * full-size model. A reduced path must also move the vectors at all (max |Δ| > 1e-4, fp32 stays below
  * 1e-5): a load that silently ran fp32 fails. Broken on purpose, by hand (native/src/reduced.cc), what this file said:
  *   - int8, each column given its neighbour's scale: min cosine 0.84, max |Δ| 1.5: every int8 test but the per-row
  *     one failed (6 of 7);
@@ -290,7 +290,7 @@ describe("bf16 and int8 are the native backend's only", () => {
 
   it("--precision is an embed task option (embed, slurm submit), passed on to the tasks only when given", () => {
     expect(EMBED_TASK_OPTIONS.precision.choices).toEqual(["fp32", "bf16", "int8"]);
-    const base = { "batch-size": 8, backend: "native" as const, verify: false, "on-error": "fail" as const };
+    const base = { batchSize: 8, backend: "native" as const, verify: false, onError: "fail" as const };
     expect(embedTaskFlags(base)).not.toContain("--precision");
     expect(embedTaskFlags({ ...base, precision: "int8" })).toEqual(expect.arrayContaining(["--precision", "int8"]));
   });
