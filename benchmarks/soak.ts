@@ -5,7 +5,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
-import type { BackendChoice } from "../src/backend/info";
+import type { BackendChoice } from "../src/engine/options";
 import { Specter2 } from "../src/node/specter2";
 
 export interface SoakOptions {

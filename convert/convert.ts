@@ -1,6 +1,7 @@
 // `specter2 convert`: Hugging Face Hub snapshots (a BERT base + AdapterHub adapters) → our model directory
 // (weights/README.md). Everything is read and checked first; the directory is written only then, atomically.
 import { BASE_NAMES } from "../src/engine/defaults";
+import { checkOption, OPTIONS } from "../src/engine/options";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { BertConfig } from "../src/model/config";
@@ -14,7 +15,6 @@ import {
   checkAdapterName,
   CONFIG_FILE,
   MANIFEST_FILE,
-  MODEL_DTYPES,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   SAFETENSORS_DTYPE,
@@ -72,8 +72,8 @@ export interface ConvertedAdapter {
 }
 
 export async function convertModel(options: ConvertOptions): Promise<Manifest> {
-  const dtype = options.dtype ?? "float32";
-  if (!MODEL_DTYPES.includes(dtype)) throw new Specter2Error("BAD_INPUT", `dtype ${JSON.stringify(dtype)} is not one of ${MODEL_DTYPES.join(", ")}`, { field: "dtype" });
+  checkOption("dtype", options.dtype);
+  const dtype = options.dtype ?? OPTIONS.dtype.default;
   const out = resolve(options.out);
   const adapterSources = namedAdapters(options.adapters);
   checkReplaceable(out);

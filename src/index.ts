@@ -2,10 +2,11 @@
 // want alone. `specter2-tfjs/serve` has the HTTP service, `specter2-tfjs/tokenizer` the tokenizer.
 export { Specter2, type EmbedOptions, type LoadOptions } from "./node/specter2";
 export type { EmbedInput, Paper } from "./engine/inputs";
-export { DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, DEFAULT_TOLERANCE, defaultAdapterOf, defaultThreads, defaultWorkers } from "./engine/defaults";
+export { DEFAULT_TOLERANCE, defaultAdapterOf } from "./engine/defaults";
+export { BACKEND_CHOICES, DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, type BackendChoice } from "./engine/options";
+export { defaultThreads, defaultWorkers } from "./backend/candidates";
 export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "./errors";
 export { initBackend } from "./backend/select";
-export { BACKEND_CHOICES, type BackendChoice } from "./backend/info";
 export type { BackendInfo } from "./model/capabilities";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";
 export { loadTokenizer } from "./node/modelDirectory";

@@ -3,7 +3,7 @@
 // backend (loading tfjs-node starts TensorFlow and registers kernels, too heavy and too stateful for `info`).
 import { nativeAddonPath } from "./native/addon";
 
-import type { BackendChoice } from "./info";
+import type { BackendChoice } from "../engine/options";
 
 export interface Candidate {
   choice: Exclude<BackendChoice, "auto">;
@@ -81,4 +81,28 @@ function isInstalled(pkg: string, resolve: (pkg: string) => string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Backends whose kernels use every core themselves: a second worker would only contend for them
+ *  (and, on node-gpu, hold a second copy on the GPU). wasm and cpu kernels run on one thread each. */
+const MULTITHREADED: readonly BackendChoice[] = ["native", "node", "node-gpu"];
+
+/** The cores this process may use, of the `available` ones (Node's os.availableParallelism(), the affinity mask's;
+ *  a page's navigator.hardwareConcurrency): a Slurm task's CPUs where SLURM_CPUS_PER_TASK says so (its cores are not
+ *  always pinned). */
+export function usableCores(available: number, env: Readonly<Record<string, string | undefined>> = {}): number {
+  const slurmCpus = Number(env.SLURM_CPUS_PER_TASK);
+  return Number.isInteger(slurmCpus) && slurmCpus > 0 ? Math.min(slurmCpus, available) : available;
+}
+
+/** One worker for a backend that uses every core itself, else one per usable core. `backend` is what auto resolves
+ *  to before any worker loads one (null: nothing installed, so wasm or cpu at best). */
+export function defaultWorkers(backend: Exclude<BackendChoice, "auto"> | null, cores: number): number {
+  return backend !== null && MULTITHREADED.includes(backend) ? 1 : cores;
+}
+
+/** The native backend's threads per worker: undefined (oneDNN's own default: OMP_NUM_THREADS, else every core)
+ *  for one worker or in-process, else the usable cores split between the workers, so workers × threads ≤ cores. */
+export function defaultThreads(workers: number, cores: number): number | undefined {
+  return workers <= 1 ? undefined : Math.max(1, Math.floor(cores / workers));
 }

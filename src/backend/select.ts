@@ -3,8 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Specter2Error } from "../errors";
 import type { BackendInfo } from "../model/capabilities";
 import { CANDIDATES, hint, missing } from "./candidates";
-import type { BackendChoice } from "./info";
-import { BACKEND_CHOICES } from "./info";
+import type { BackendChoice } from "../engine/options";
+import { BACKEND_CHOICES } from "../engine/options";
 
 /** Activates the chosen backend; `auto` takes the first of node-gpu, native, node, wasm, cpu that initialises. */
 export async function initBackend(choice: BackendChoice = "auto"): Promise<BackendInfo> {

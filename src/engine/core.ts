@@ -10,12 +10,13 @@ import type { BertConfig, Pooling } from "../model/config";
 import type { BertTokenizer } from "../tokenizer";
 import { checkFiniteVector } from "../weights/modelDir";
 import type { Manifest } from "../weights/modelDir";
-import { BASE_NAMES, DEFAULT_BATCH_SIZE, defaultAdapterOf, resolveMaxLength } from "./defaults";
+import { BASE_NAMES, defaultAdapterOf, resolveMaxLength } from "./defaults";
 import type { BatchAdapters, EmbedInput } from "./inputs";
 import { encodeInputs, textOf } from "./inputs";
 import type { LocalModel } from "./localModel";
 import type { ForwardRunner } from "./runner";
 import { InProcessRunner } from "./runner";
+import { checkOptions, DEFAULT_BATCH_SIZE } from "./options";
 
 export interface EmbedOptions {
   /** An adapter name; null for the bare base model; undefined: the model's default adapter (`defaultAdapter`).
@@ -104,8 +105,8 @@ export class Specter2Core {
     // Everything is resolved up front: a later use() or a concurrent call cannot change this call.
     const adapter = this.resolveAdapters(options.adapter, inputs.length);
     const maxLength = resolveMaxLength(options.maxLength, this.maxPositions);
+    checkOptions(options, ["batchSize", "pooling"]);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Specter2Error("BAD_INPUT", `batchSize must be a positive integer, got ${batchSize}`, { field: "batchSize" });
     const pooling = options.pooling ?? "cls";
     const encoded = encodeInputs(this.tokenizer, inputs, maxLength);
     const out = new Array<Float32Array>(inputs.length);

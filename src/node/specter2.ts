@@ -5,15 +5,15 @@
 //   await m.close();
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import type { BackendChoice } from "../backend/info";
+import type { BackendChoice } from "../engine/options";
 import type { Precision, PrecisionOverrides } from "../model/capabilities";
-import { PRECISIONS } from "../model/capabilities";
 import { probeAutoBackend } from "../backend/candidates";
 import { activeCapabilities } from "../backend/capabilities";
 import { initBackendWithThreads } from "../backend/select";
 import { Specter2Core } from "../engine/core";
-import { DEFAULT_BACKEND, defaultThreads, defaultWorkers, usableCores } from "../engine/defaults";
+import { defaultThreads, defaultWorkers, usableCores } from "../backend/candidates";
 import { LocalModel } from "../engine/localModel";
+import { checkOptions, OPTIONS } from "../engine/options";
 import type { ForwardRunner } from "../engine/runner";
 import { InProcessRunner } from "../engine/runner";
 import { noNativeWarning } from "./warnings";
@@ -56,9 +56,9 @@ export class Specter2 extends Specter2Core {
   private precisionRun: Precision = "fp32";
 
   static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
-    const backend = options.backend ?? DEFAULT_BACKEND;
-    const precision = options.precision ?? "fp32";
-    if (!PRECISIONS.includes(precision)) throw new Specter2Error("BAD_INPUT", `precision must be one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`, { field: "precision" });
+    checkOptions(options, ["backend", "workers", "threads", "adapters", "precision", "verify"]);
+    const backend = options.backend ?? OPTIONS.backend.default;
+    const precision = options.precision ?? OPTIONS.precision.default;
     if (precision !== "fp32" && backend !== "native" && backend !== "auto") {
       throw new Specter2Error("BAD_INPUT", `precision ${precision} runs on the native backend only; the ${backend} backend runs fp32: use backend "native", or precision "fp32"`, {
         field: "precision",
@@ -66,13 +66,12 @@ export class Specter2 extends Specter2Core {
     }
     const cores = usableCores(availableParallelism(), process.env);
     const workers = options.workers ?? defaultWorkers(backend === "auto" ? probeAutoBackend().choice : backend, cores);
-    if (!Number.isInteger(workers) || workers < 0) throw new Specter2Error("BAD_INPUT", `workers must be a non-negative integer, got ${workers}`, { field: "workers" });
     // Where the addon is there, a precision oneDNN cannot run on this CPU is refused before anything loads.
     const precisionInfo = precision !== "fp32" && nativeAddonBuilt() ? nativePrecisionInfo() : null;
     const unavailable = precisionInfo && precisionUnavailable(precision, precisionInfo);
     if (unavailable) throw new Specter2Error("BACKEND_UNAVAILABLE", unavailable, { field: "precision" });
     const threads = options.threads ?? defaultThreads(workers, cores);
-    const adapters = options.adapters ?? "all";
+    const adapters = options.adapters ?? OPTIONS.adapters.default;
     // Read and checked once here, so a bad directory fails before any worker starts.
     const model = openModelDirectory(dir, { verify: options.verify });
     const known = Object.keys(model.manifest.adapters);

@@ -1,9 +1,10 @@
-// `specter2 embed` of one input file (or one shard's byte range of it) into one output: the engine loaded with
-// the embed options, records streamed through embedRecords into a resumable sink, progress and a summary line.
+// One input file (or one shard's byte range of it) into one output, for `specter2 embed` or a library caller: the
+// engine loaded with the embed options, records streamed through embedRecords into a resumable sink, progress and a
+// summary line.
 import { appendFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import type { EmbedTaskArgs } from "../cli/options";
 import { resolveMaxLength } from "../engine/defaults";
+import { checkOption, OPTIONS } from "../engine/options";
 import { STDIN_SOURCE } from "../io/jsonl";
 import type { LinesBefore } from "../io/lines";
 import { InputDigest } from "../io/lines";
@@ -18,17 +19,21 @@ import { Specter2 } from "../node/specter2";
 import type { EmbedRunSummary } from "./embedRecords";
 import { embedRecords, InputError } from "./embedRecords";
 import { inputItems } from "./inputItems";
+import type { EmbedTaskOptions } from "./embedOptions";
+import { checkEmbedTaskOptions } from "./embedOptions";
 import { countLines, ProgressReporter } from "./progress";
 import { refuseWritingInput } from "./outputPaths";
 import type { WrittenFile } from "./outputPaths";
 import type { OutputFormat, RunRecord } from "./sink";
 import { EmbeddingSink, sinkFiles } from "./sink";
 
-export interface EmbedFileArgs extends EmbedTaskArgs {
+export interface EmbedFileOptions extends EmbedTaskOptions {
+  /** The model directory. */
   model: string;
+  /** A JSONL file, or "-" for stdin. */
   input: string;
-  resume: boolean;
-  /** Longer input lines are bad lines (default DEFAULT_MAX_LINE_BYTES, src/io/jsonl.ts). */
+  /** Continue an interrupted run of the same output (default false). */
+  resume?: boolean;
 }
 
 /** Lines skipped with --on-error skip, beside the output. */
@@ -63,8 +68,12 @@ export interface EmbedFileResult {
 /** What the summary line and warnings are written to; the CLI's stderr. */
 export type Log = (line: string) => void;
 
-export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: Log): Promise<EmbedFileResult> {
+export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log: Log): Promise<EmbedFileResult> {
   const started = Date.now();
+  checkEmbedTaskOptions(args);
+  checkOption("resume", args.resume);
+  const batchSize = args.batchSize ?? OPTIONS.batchSize.default;
+  const resume = args.resume ?? OPTIONS.resume.default;
   refuseWritingInput(args.input, embedFiles(target.output, target.format));
   const inputSize = args.input === "-" ? null : statOrNull(args.input);
   const model = await Specter2.load(args.model, {
@@ -81,11 +90,11 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
     const run: RunRecord = {
       model: { dir: resolve(args.model), manifestSha256: fileDigest(modelPath(args.model, MANIFEST_FILE)).sha256 },
       adapter,
-      maxLength: resolveMaxLength(args["max-length"], model.maxPositions),
+      maxLength: resolveMaxLength(args.maxLength, model.maxPositions),
       hiddenSize: model.hiddenSize,
       input: { path: args.input === "-" ? "-" : resolve(args.input), size: inputSize },
     };
-    const sink = EmbeddingSink.open(target.output, target.format, args.resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`, run);
+    const sink = EmbeddingSink.open(target.output, target.format, resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`, run);
     const digest = new InputDigest(resumeCheck(sink, args.input, target));
     const errorsPath = errorsPathFor(target.output);
     const progress = new ProgressReporter(`${target.label}embedded`, sink.rowsWritten);
@@ -96,13 +105,13 @@ export async function embedFile(args: EmbedFileArgs, target: EmbedTarget, log: L
       );
     let summary;
     try {
-      const items = inputItems(args.input, model.tokenizer.sepToken, range, target.linesBefore, { maxLineBytes: args["max-line-bytes"], digest });
+      const items = inputItems(args.input, model.tokenizer.sepToken, range, target.linesBefore, { maxLineBytes: args.maxLineBytes, digest });
       summary = await embedRecords(model, items, sink, {
         adapter,
-        batchSize: args["batch-size"],
-        maxLength: args["max-length"],
-        window: Math.max(256, 32 * args["batch-size"]),
-        onError: args["on-error"],
+        batchSize,
+        maxLength: args.maxLength,
+        window: Math.max(256, 32 * batchSize),
+        onError: args.onError ?? OPTIONS.onError.default,
         onSkip: (line, error) => appendFileSync(errorsPath, `${JSON.stringify({ line, error })}\n`),
         onProgress: (done) => progress.update(done),
         consumed: (line) => digest.through(line),

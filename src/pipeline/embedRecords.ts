@@ -1,6 +1,7 @@
 // The main job: a stream of input records → embeddings in input order, written to a resumable sink.
 // Records are taken a window at a time; inside a window Specter2.embed sorts by token length, so
 // padding stays small while memory stays bounded by the window, whatever the input's size.
+import type { OptionValue } from "../engine/options";
 import { Specter2Error } from "../errors";
 import type { ConsumedPrefix } from "../io/lines";
 import type { Specter2 } from "../node/specter2";
@@ -13,7 +14,8 @@ import type { EmbeddingSink, RecordId } from "./sink";
  */
 export type InputItem = { lineNumber: number; id: RecordId; text: string } | { lineNumber: number; fileLine: number; error: string };
 
-export type OnError = "fail" | "skip";
+/** What a bad line does: stops the run (fail) or is recorded and passed over (skip). */
+export type OnError = OptionValue<"onError">;
 
 export interface EmbedRunOptions {
   adapter: string | null;

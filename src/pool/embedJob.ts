@@ -1,6 +1,6 @@
 // The messages between the pool runner and its workers.
 import type { Precision } from "../model/capabilities";
-import type { BackendChoice } from "../backend/info";
+import type { BackendChoice } from "../engine/options";
 import type { BackendInfo } from "../model/capabilities";
 import type { BatchAdapters } from "../engine/inputs";
 import type { Pooling } from "../model/config";

@@ -1,6 +1,6 @@
 // The k best items of a stream, in O(k) memory: a binary heap whose root is the worst item kept, so
 // each new item is compared with the root and, when better, replaces it (O(log k)).
-import { Specter2Error } from "../errors";
+import { checkOption } from "../engine/options";
 
 export class TopK<T> {
   private readonly heap: T[] = [];
@@ -10,7 +10,7 @@ export class TopK<T> {
     readonly k: number,
     private readonly better: (a: T, b: T) => boolean,
   ) {
-    if (!Number.isInteger(k) || k < 1) throw new Specter2Error("BAD_INPUT", `k must be a positive integer, got ${k}`, { field: "k" });
+    checkOption("k", k);
   }
 
   get size(): number {

@@ -1,5 +1,6 @@
 // Between requests and the batching queue: adapter names as clients spell them, tokenization on arrival
 // (so a too-long input is refused before it waits), and the engine's forward pass for each batch.
+import { BASE_NAMES } from "../engine/defaults";
 import type { EmbedInput } from "../engine/inputs";
 import { isSpecter2Error } from "../errors";
 import type { Specter2 } from "../node/specter2";
@@ -8,11 +9,9 @@ import type { QueueObserver } from "./queue";
 import { PassCost } from "./passCost";
 import { BatchQueue } from "./queue";
 
-/** The `model` / `adapter` name that means no adapter: the bare SPECTER2 base. */
-export const BASE_MODEL = "base";
-
+/** An adapter as the APIs name it: the bare base (null) as `base`, the first of the names that mean it. */
 export function adapterLabel(adapter: string | null): string {
-  return adapter ?? BASE_MODEL;
+  return adapter ?? BASE_NAMES[0];
 }
 
 export interface EmbedderLimits {
@@ -26,7 +25,7 @@ export interface EmbedderLimits {
   passOverheadTokens?: number;
 }
 
-/** The learned estimate's start: ~26 measured for native on the 2-core CPU of RESULTS.md, rounded up. */
+/** The learned estimate's start: what native was measured at (benchmarks/RESULTS.md), rounded up. */
 const PASS_OVERHEAD_PRIOR = 32;
 
 export interface EmbedResult {
@@ -53,7 +52,7 @@ export class Embedder {
 
   /** Every name a request may give: `base` and the loaded adapters. */
   names(): string[] {
-    return [BASE_MODEL, ...this.model.adapterNames];
+    return [adapterLabel(null), ...this.model.adapterNames];
   }
 
   /** A client's adapter name → the engine's (null: the base; undefined: the model's default adapter, as in the

@@ -2,9 +2,9 @@
 // `specter2 merge` checks; nothing if the part is already done.
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { embedTaskFlags } from "../cli/options";
 import { countLinesIn, LinesBefore } from "../io/lines";
-import type { EmbedFileArgs, Log } from "../pipeline/embedFile";
+import { embedTaskFlags } from "../pipeline/embedOptions";
+import type { EmbedFileOptions, Log } from "../pipeline/embedFile";
 import { embedFile, embedFiles, errorsPathFor } from "../pipeline/embedFile";
 import { refuseWritingInput } from "../pipeline/outputPaths";
 import type { OutputFormat } from "../pipeline/sink";
@@ -14,14 +14,17 @@ import { digestFile, finishedPart, partPaths, partsDir, writeDoneRecord } from "
 import { shardRange } from "./ranges";
 import { parseShardSpec, shardName } from "./spec";
 
-export interface ShardArgs extends EmbedFileArgs {
+export interface ShardOptions extends EmbedFileOptions {
+  /** The merged output; the shard writes its part in <output>.parts/. */
   output: string;
+  /** Which shard: K/N, slurm or k8s (src/shard/spec.ts). */
   shard: string;
-  "shard-count"?: number;
+  /** The number of shards, where `shard` does not say it. */
+  shardCount?: number;
 }
 
-export async function embedShard(args: ShardArgs, format: OutputFormat, log: Log): Promise<void> {
-  const shard = parseShardSpec(args.shard, process.env, args["shard-count"]);
+export async function embedShard(args: ShardOptions, format: OutputFormat, log: Log): Promise<void> {
+  const shard = parseShardSpec(args.shard, process.env, args.shardCount);
   const label = `shard ${shardName(shard)}: `;
   const range = await shardRange(args.input, shard.index, shard.count);
   const paths = partPaths(args.output, format, shard);
@@ -67,7 +70,7 @@ export async function embedShard(args: ShardArgs, format: OutputFormat, log: Log
       model: resolve(args.model),
       input: resolve(args.input),
       adapter: result.adapter,
-      maxLength: args["max-length"] ?? null,
+      maxLength: args.maxLength ?? null,
       // The adapter is recorded as resolved above; the rest as given, so that a rerun computes the same.
       options: embedTaskFlags(args, ["adapter"]),
     },

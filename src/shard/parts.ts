@@ -42,7 +42,7 @@ export interface EmbedSettings {
   adapter: string | null;
   /** null: the model's default. */
   maxLength: number | null;
-  /** The other `specter2 embed` flags the shard ran with (src/cli/options.ts's EMBED_TASK_OPTIONS), for a rerun. */
+  /** The other `specter2 embed` flags the shard ran with (src/pipeline/embedOptions.ts's EMBED_TASK_OPTIONS), for a rerun. */
   options: string[];
 }
 

@@ -6,6 +6,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomicFile";
+import type { EmbedTaskOptions } from "../pipeline/embedOptions";
+import { embedTaskFlags } from "../pipeline/embedOptions";
 import type { OutputFormat } from "../pipeline/sink";
 import { shellQuote } from "../shellQuote";
 
@@ -15,8 +17,10 @@ export interface SlurmJob {
   output: string;
   format: OutputFormat;
   shards: number;
-  /** `specter2 embed` options besides input, output, format and shard (model, adapter, …). */
-  embedOptions: string[];
+  /** The model directory, absolute as the paths above. */
+  model: string;
+  /** What each task embeds with, passed on to it as `specter2 embed` flags. */
+  embed: EmbedTaskOptions;
   partition?: string;
   time?: string;
   cpusPerTask: number;
@@ -43,11 +47,13 @@ export function scriptDir(output: string): string {
 
 export function embedScript(job: SlurmJob): string {
   const dir = scriptDir(job.output);
+  const shard = ["--shard", "slurm", "--shard-count", String(job.shards), "--resume"];
+  const files = ["--input", job.input, "--output", job.output, "--format", job.format, "--model", job.model];
   return script(
     job,
     "embed",
     [`--array=0-${job.shards - 1}`, `--output=${join(dir, "embed-%A_%a.log")}`],
-    ["embed", "--shard", "slurm", "--shard-count", String(job.shards), "--resume", "--input", job.input, "--output", job.output, "--format", job.format, ...job.embedOptions],
+    ["embed", ...shard, ...files, ...embedTaskFlags(job.embed)],
     `task K embeds shard K of ${job.shards} of ${job.input} into ${job.output}.parts/; rerun one task with: sbatch --array=K ${join(dir, "embed.sbatch")}`,
   );
 }

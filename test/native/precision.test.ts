@@ -12,7 +12,7 @@ import type { WeightRole } from "../../src/model/capabilities";
 import { loadAddon } from "../../src/backend/native/addon";
 import type { NativeBackend } from "../../src/backend/native/nativeBackend";
 import { formatPrecisionSupport, nativePrecisionInfo, precisionWarning } from "../../src/backend/native/precision";
-import { EMBED_TASK_OPTIONS, embedTaskFlags } from "../../src/cli/options";
+import { EMBED_TASK_OPTIONS, embedTaskFlags } from "../../src/pipeline/embedOptions";
 import { checkPrecisionBackend } from "../../src/engine/localModel";
 import { loadLocalModel, Specter2 } from "../../src/node/specter2";
 import { quantizeRows, toBFloat16Bytes } from "../../src/weights/dtypes";
@@ -300,7 +300,7 @@ describe("bf16 and int8 are the native backend's only", () => {
 
   it("--precision is an embed task option (embed, slurm submit), passed on to the tasks only when given", () => {
     expect(EMBED_TASK_OPTIONS.precision.choices).toEqual(["fp32", "bf16", "int8"]);
-    const base = { "batch-size": 8, backend: "native" as const, verify: false, "on-error": "fail" as const };
+    const base = { batchSize: 8, backend: "native" as const, verify: false, onError: "fail" as const };
     expect(embedTaskFlags(base)).not.toContain("--precision");
     expect(embedTaskFlags({ ...base, precision: "int8" })).toEqual(expect.arrayContaining(["--precision", "int8"]));
   });

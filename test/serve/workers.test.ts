@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { defaultWorkers, usableCores } from "../../src/engine/defaults";
+import { defaultWorkers, usableCores } from "../../src/backend/candidates";
 import { Specter2 } from "../../src/node/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService } from "../helpers/serve";

@@ -1,7 +1,8 @@
 // `specter2 convert`: Hub files (folders, or Hub repositories taken from the Hugging Face cache or fetched)
 // → convertModel (convert/convert.ts); or, with --into, adapters added to / removed from a model directory.
 import type { CommandModule } from "yargs";
-import { dtypeOption } from "../options";
+import { OPTIONS } from "../../engine/options";
+import { yargsOption } from "../options";
 import type { AdapterSource } from "../../../convert/convert";
 import type { Manifest, ModelDType } from "../../weights/modelDir";
 
@@ -76,7 +77,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
         default: false,
         describe: "Never touch the network (also HF_HUB_OFFLINE=1): Hub repositories must be in the Hugging Face cache, else the error names what is missing",
       })
-      .option("dtype", { ...dtypeOption, default: undefined, defaultDescription: "float32; with --into: the directory's" })
+      .option("dtype", { ...yargsOption(OPTIONS.dtype), default: undefined, defaultDescription: "float32; with --into: the directory's" })
       .check((argv) => {
         if (argv.into !== undefined) {
           if (argv.base !== undefined || argv.out !== undefined) throw new Error("--into changes an existing model directory: give it without --base and --out");
@@ -141,7 +142,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       baseProvenance: provenanceOf(obtained[0]),
       adapters: adapterSources,
       out: argv.out!,
-      dtype: argv.dtype ?? "float32",
+      dtype: argv.dtype,
       defaultAdapter: argv["default-adapter"],
     });
     process.stdout.write(await summary(argv.out!, manifest));

@@ -2,7 +2,8 @@
 // it has them, then convertModel into <out>/model.
 import { join } from "node:path";
 import type { CommandModule } from "yargs";
-import { dtypeOption } from "../options";
+import { OPTIONS } from "../../engine/options";
+import { yargsOption } from "../options";
 import { parseAdapterArgument } from "./convert";
 import { HUB_DIR } from "../../hub/obtainSources";
 import { ADAPTER_NAMES, DEFAULT_VARIANT, VARIANT_NAMES } from "../../hub/sources";
@@ -76,7 +77,7 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
         default: false,
         describe: "Never touch the network (also HF_HUB_OFFLINE=1): everything must be in the Hugging Face cache, else the error names what is missing",
       })
-      .option("dtype", dtypeOption),
+      .option("dtype", yargsOption(OPTIONS.dtype)),
   handler: async (argv) => {
     const [{ convertModel }, { downloadSpecter2, downloadSummary, provenanceOf }, { hubEndpoint, hubToken }, { hfCacheDir, hubOfflineFromEnv }] = await Promise.all([
       import("../../../convert/convert"),

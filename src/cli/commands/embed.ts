@@ -2,17 +2,20 @@
 // with --shard, one part of the input (an array task of a cluster job), merged by `specter2 merge`.
 // The work is src/pipeline/embedFile.ts and src/shard/embedShard.ts, imported when the command runs.
 import type { CommandModule } from "yargs";
-import type { EmbedTaskArgs } from "../options";
-import { checkEmbedTaskOptions, EMBED_TASK_OPTIONS } from "../options";
+import { pickOptions } from "../../engine/options";
+import { EMBED_TASK_OPTIONS } from "../../pipeline/embedOptions";
 import type { OutputFormat } from "../../pipeline/sink";
 import { SHARD_SPEC_HELP } from "../../shard/spec";
+import type { ArgsOf } from "../options";
+import { checkArgs, optionValues, yargsOptions } from "../options";
 
-export interface EmbedArgs extends EmbedTaskArgs {
+const RESUME = pickOptions("resume");
+
+interface EmbedArgs extends ArgsOf<typeof EMBED_TASK_OPTIONS>, ArgsOf<typeof RESUME> {
   model: string;
   input: string;
   output: string;
   format?: OutputFormat;
-  resume: boolean;
   shard?: string;
   "shard-count"?: number;
 }
@@ -33,8 +36,8 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       })
       .option("output", { type: "string", demandOption: true, describe: "Output file: .jsonl ({paper_id, embedding} per line) or .npy (float32 [n, hidden], ids in <name>.ids.jsonl)" })
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "Output format (default: from the output's extension, else jsonl)" })
-      .options(EMBED_TASK_OPTIONS)
-      .option("resume", { type: "boolean", default: false, describe: "Continue an interrupted run of the same output without re-embedding what is done" })
+      .options(yargsOptions(EMBED_TASK_OPTIONS))
+      .options(yargsOptions(RESUME))
       .option("shard", {
         type: "string",
         describe: `Embed one part of the input file: ${SHARD_SPEC_HELP}. Writes <output>.parts/K-of-N.<format> and a done-record; \`specter2 merge\` joins the parts`,
@@ -43,17 +46,18 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       .check((a) => {
         if (a["shard-count"] !== undefined && a.shard === undefined) throw new Error("--shard-count goes with --shard slurm or --shard k8s");
         if (a.shard !== undefined && a.input === "-") throw new Error("--shard reads a byte range of a file; it cannot read stdin");
-        return checkEmbedTaskOptions(a);
+        return checkArgs(a, EMBED_TASK_OPTIONS);
       }),
   handler: async (args) => {
     const format: OutputFormat = args.format ?? (args.output.endsWith(".npy") ? "npy" : "jsonl");
+    const options = { model: args.model, input: args.input, resume: args.resume, ...optionValues(args, EMBED_TASK_OPTIONS) };
     const shard = args.shard;
     if (shard === undefined) {
       const { embedFile } = await import("../../pipeline/embedFile");
-      await embedFile(args, { output: args.output, format, label: "" }, log);
+      await embedFile(options, { output: args.output, format, label: "" }, log);
     } else {
       const { embedShard } = await import("../../shard/embedShard");
-      await embedShard({ ...args, shard }, format, log);
+      await embedShard({ ...options, output: args.output, shard, shardCount: args["shard-count"] }, format, log);
     }
   },
 };

@@ -1,23 +1,24 @@
 // `specter2 parity`: compare a converted model with a PyTorch reference file, layer by layer.
 import type { CommandModule } from "yargs";
-import { backendOption, checkThreads, precisionOption, threadsOption } from "../options";
-import type { BackendChoice } from "../../backend/info";
 import type { Precision } from "../../model/capabilities";
 import { DEFAULT_TOLERANCE } from "../../engine/defaults";
+import { pickOptions } from "../../engine/options";
+import type { ArgsOf } from "../options";
+import { checkArgs, yargsOptions } from "../options";
 
 /** The measured bounds a reduced precision is held to by default (test/native/precision.test.ts, docs/backends.md
- *  "Precision"): a layer's values move by up to ~0.1 at bf16, more at int8, so only the embeddings' cosine is bounded. */
+ *  "Precision"): a layer's values move far past fp32's bound at bf16, more at int8, so only the embeddings' cosine is
+ *  bounded. */
 export const PRECISION_TOLERANCE: Record<Exclude<Precision, "fp32">, { maxAbs: number; minCosine: number }> = {
   bf16: { maxAbs: Infinity, minCosine: 0.9999 },
   int8: { maxAbs: Infinity, minCosine: 0.999 },
 };
 
-interface ParityArgs {
+const ENGINE = pickOptions("backend", "threads", "precision");
+
+interface ParityArgs extends ArgsOf<typeof ENGINE> {
   model: string;
   fixture: string;
-  backend: BackendChoice;
-  threads?: number;
-  precision?: Precision;
   "max-abs"?: number;
   "min-cosine"?: number;
 }
@@ -29,10 +30,8 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
     y
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
       .option("fixture", { type: "string", demandOption: true, describe: "reference.safetensors written by convert/reference (its .json must sit next to it)" })
-      .option("backend", backendOption)
-      .option("threads", threadsOption)
-      .option("precision", precisionOption)
-      .check(checkThreads)
+      .options(yargsOptions(ENGINE))
+      .check((a) => checkArgs(a, ENGINE))
       .option("max-abs", {
         type: "number",
         defaultDescription: `${DEFAULT_TOLERANCE.maxAbs}; with --precision bf16 or int8: not bounded`,

@@ -1,26 +1,24 @@
 // `specter2 search`: ad-hoc search as SPECTER2 does it: the query embedded with the adhoc_query adapter,
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, checkThreads, maxLengthOption, precisionOption, threadsOption } from "../options";
-import type { Precision } from "../../model/capabilities";
-import type { BackendChoice } from "../../backend/info";
+import { pickOptions } from "../../engine/options";
 import type { ScoreName } from "../../search/score";
 import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES } from "../../search/score";
 import type { Hit } from "../../search/search";
+import type { ArgsOf } from "../options";
+import { checkArgs, yargsOptions } from "../options";
 
-interface SearchArgs {
+const HITS = pickOptions("k");
+const ENGINE = pickOptions("maxLength", "backend", "threads", "precision");
+
+interface SearchArgs extends ArgsOf<typeof HITS>, ArgsOf<typeof ENGINE> {
   model: string;
   index: string;
   query: string;
-  k: number;
   "query-adapter": string;
   "index-adapter": string;
   score: ScoreName;
   papers?: string;
-  "max-length"?: number;
-  backend: BackendChoice;
-  threads?: number;
-  precision?: Precision;
   json: boolean;
 }
 
@@ -36,7 +34,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
         describe: "Paper embeddings from `specter2 embed`: .jsonl ({paper_id, embedding[, title]} per line) or .npy (ids in <name>.ids.jsonl)",
       })
       .option("query", { type: "string", demandOption: true, describe: "The search query, raw text" })
-      .option("k", { type: "number", default: 10, describe: "How many results to print" })
+      .options(yargsOptions(HITS))
       .option("query-adapter", { type: "string", default: "adhoc_query", describe: "Adapter that embeds the query (SPECTER2: adhoc_query for short queries)" })
       .option("index-adapter", {
         type: "string",
@@ -49,17 +47,9 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
         describe: `Ranking score: ${SCORE_NAMES.map((s) => `${s} = ${SCORE_DESCRIPTIONS[s]}`).join("; ")}`,
       })
       .option("papers", { type: "string", describe: "The papers JSONL the index was embedded from, to print titles (else titles come from the index lines, if they have them)" })
-      .option("max-length", maxLengthOption)
-      .option("backend", backendOption)
-      .option("threads", threadsOption)
-      .option("precision", precisionOption)
+      .options(yargsOptions(ENGINE))
       .option("json", { type: "boolean", default: false, describe: "One JSON object per hit ({rank, paper_id, score[, title]}) instead of a table" })
-      .check((a) => {
-        if (!Number.isInteger(a.k) || a.k < 1) throw new Error(`--k must be a positive integer, got ${a.k}`);
-        checkMaxLength(a);
-        checkThreads(a);
-        return true;
-      }),
+      .check((a) => checkArgs(a, { ...HITS, ...ENGINE })),
   handler: async (args) => {
     const started = Date.now();
     const [{ Specter2 }, { readIndex }, { searchIndex }, { openModelDirectory }] = await Promise.all([

@@ -1,19 +1,16 @@
 // `specter2 serve`: the model in worker threads (or on the main thread), every adapter chosen per request, over
 // HTTP until SIGTERM/SIGINT.
 import type { CommandModule } from "yargs";
-import { backendOption, checkMaxLength, checkThreads, checkWorkers, maxLengthOption, precisionOption, threadsOption, workersOption } from "../options";
-import type { BackendChoice } from "../../backend/info";
-import type { Precision } from "../../model/capabilities";
+import { OPTIONS, pickOptions } from "../../engine/options";
+import type { ArgsOf } from "../options";
+import { checkArgs, yargsOption, yargsOptions } from "../options";
 
-interface ServeArgs {
+const ENGINE = pickOptions("backend", "workers", "threads", "precision", "maxLength");
+
+interface ServeArgs extends ArgsOf<typeof ENGINE> {
   model: string;
   host: string;
   port: number;
-  backend: BackendChoice;
-  workers?: number;
-  threads?: number;
-  precision?: Precision;
-  "max-length"?: number;
   "max-batch-tokens": number;
   "mix-adapters": boolean;
   "pass-overhead-tokens"?: number;
@@ -51,11 +48,13 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
       .option("host", { type: "string", default: "127.0.0.1", describe: "Address to listen on (0.0.0.0 for every interface)" })
       .option("port", { type: "number", default: 8080, describe: "Port to listen on (0: any free port)" })
-      .option("backend", backendOption)
-      .option("workers", { ...workersOption, describe: "Worker threads computing batches, so the event loop (/health, /metrics) never waits for a forward pass; 0: on the main thread" })
-      .option("threads", threadsOption)
-      .option("precision", precisionOption)
-      .option("max-length", maxLengthOption)
+      .options({
+        ...yargsOptions(ENGINE),
+        workers: {
+          ...yargsOption(OPTIONS.workers),
+          describe: "Worker threads computing batches, so the event loop (/health, /metrics) never waits for a forward pass; 0: on the main thread",
+        },
+      })
       .option("max-batch-tokens", { type: "number", default: 4096, describe: "Padded tokens (inputs × longest input) per forward pass; requests are batched together under it" })
       .option("mix-adapters", {
         type: "boolean",
@@ -93,9 +92,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         }
         const overhead = a["pass-overhead-tokens"];
         if (overhead !== undefined && !(overhead >= 0)) throw new Error(`--pass-overhead-tokens must be a non-negative number, got ${overhead}`);
-        checkWorkers(a);
-        checkMaxLength(a);
-        return checkThreads(a);
+        return checkArgs(a, ENGINE);
       }),
   handler: async (args) => {
     const apiKey = args["api-key"] ?? process.env.SPECTER2_API_KEY;

@@ -2,12 +2,13 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
-import type { EmbedTaskArgs } from "../options";
-import { checkEmbedTaskOptions, EMBED_TASK_OPTIONS, embedTaskFlags } from "../options";
+import { EMBED_TASK_OPTIONS } from "../../pipeline/embedOptions";
 import type { OutputFormat } from "../../pipeline/sink";
 import type { SlurmJob } from "../../slurm/submit";
+import type { ArgsOf } from "../options";
+import { checkArgs, optionValues, yargsOptions } from "../options";
 
-interface SubmitArgs extends EmbedTaskArgs {
+interface SubmitArgs extends ArgsOf<typeof EMBED_TASK_OPTIONS> {
   model: string;
   input: string;
   output: string;
@@ -36,11 +37,11 @@ const submitCommand: CommandModule<object, SubmitArgs> = {
       .option("model", { type: "string", demandOption: true, describe: "Converted model directory, as for embed" })
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "As for embed" })
       // Every embed option, passed on to each task as given.
-      .options(EMBED_TASK_OPTIONS)
+      .options(yargsOptions(EMBED_TASK_OPTIONS))
       .check((a) => {
         if (!Number.isInteger(a.shards) || a.shards < 1) throw new Error(`--shards must be a positive integer, got ${a.shards}`);
         if (!Number.isInteger(a["cpus-per-task"]) || a["cpus-per-task"] < 1) throw new Error(`--cpus-per-task must be a positive integer, got ${a["cpus-per-task"]}`);
-        return checkEmbedTaskOptions(a);
+        return checkArgs(a, EMBED_TASK_OPTIONS);
       }),
   handler: async (args) => {
     const { parseOnly, scriptDir, submit } = await import("../../slurm/submit");
@@ -51,13 +52,13 @@ const submitCommand: CommandModule<object, SubmitArgs> = {
     const cli = join(__dirname, "..", "main.js");
     if (!existsSync(cli)) throw new Error(`${cli}: not found; run the built CLI (npm run build)`);
     const output = resolve(args.output);
-    const embedOptions = ["--model", model, ...embedTaskFlags(args)];
     const job: SlurmJob = {
       input,
       output,
       format: args.format ?? (output.endsWith(".npy") ? "npy" : "jsonl"),
       shards: args.shards,
-      embedOptions,
+      model,
+      embed: optionValues(args, EMBED_TASK_OPTIONS),
       partition: args.partition,
       time: args.time,
       cpusPerTask: args["cpus-per-task"],

@@ -1,14 +1,17 @@
 // `specter2 tokenize`: JSONL papers/queries in, one {"ids", "tokens"} JSON line out per input.
 import { once } from "node:events";
 import type { CommandModule } from "yargs";
-import { checkMaxLength, maxLengthOption } from "../options";
+import { pickOptions } from "../../engine/options";
+import type { ArgsOf } from "../options";
+import { checkArgs, yargsOptions } from "../options";
 import { readJsonl, STDIN_SOURCE } from "../../io/jsonl";
 import { toInputRecord } from "../../io/records";
 import { loadTokenizer } from "../../node/modelDirectory";
 
-interface TokenizeArgs {
+const LENGTH = pickOptions("maxLength");
+
+interface TokenizeArgs extends ArgsOf<typeof LENGTH> {
   model: string;
-  "max-length"?: number;
   input?: string;
 }
 
@@ -37,9 +40,9 @@ export const tokenizeCommand: CommandModule<object, TokenizeArgs> = {
   builder: (y) =>
     y
       .option("model", { type: "string", demandOption: true, describe: "Model directory holding vocab.txt and tokenizer_config.json" })
-      .option("max-length", maxLengthOption)
+      .options(yargsOptions(LENGTH))
       .option("input", { type: "string", describe: "JSONL file to read (default: stdin)" })
-      .check(checkMaxLength),
+      .check((a) => checkArgs(a, LENGTH)),
   handler: async (args) => {
     await runTokenize({ model: args.model, maxLength: args["max-length"], input: args.input ?? process.stdin, output: process.stdout });
   },

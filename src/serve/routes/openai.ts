@@ -1,7 +1,7 @@
 // OpenAI-compatible embeddings: POST /v1/embeddings, GET /v1/models[/:id]. `model` names an adapter.
 import type { FastifyInstance } from "fastify";
 import type { ServeContext } from "../context";
-import { BASE_MODEL } from "../embedder";
+import { adapterLabel } from "../embedder";
 import { embedRequest } from "../embedRequest";
 import { normalized } from "../normalize";
 import type { OpenAiEmbeddingsBody } from "../schemas";
@@ -23,7 +23,7 @@ export function openAiRoutes(app: FastifyInstance, ctx: ServeContext): void {
       data: vectors
         .map((v) => (body.normalize ? normalized(v) : v))
         .map((v, index) => ({ object: "embedding", index, embedding: body.encoding_format === "base64" ? toBase64(v) : Array.from(v) })),
-      model: body.model ?? ctx.embedder.model.defaultAdapter ?? BASE_MODEL,
+      model: body.model ?? adapterLabel(ctx.embedder.model.defaultAdapter),
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };
   });

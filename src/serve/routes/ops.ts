@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { VERSION } from "../../node/version";
 import { DEFAULT_CONNECTION_LIMITS } from "../connections";
 import type { ServeContext } from "../context";
-import { BASE_MODEL } from "../embedder";
+import { adapterLabel } from "../embedder";
 
 export function opsRoutes(app: FastifyInstance, ctx: ServeContext): void {
   app.get("/health", async (_request, reply) => {
@@ -19,8 +19,8 @@ export function opsRoutes(app: FastifyInstance, ctx: ServeContext): void {
       model: m.dir,
       base: m.manifest.base.source,
       adapters: m.adapterNames,
-      default_adapter: m.defaultAdapter ?? BASE_MODEL,
-      base_model_name: BASE_MODEL,
+      default_adapter: adapterLabel(m.defaultAdapter),
+      base_model_name: adapterLabel(null),
       hidden_size: m.hiddenSize,
       backend: m.backend,
       workers: m.workers,
