@@ -3,7 +3,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { extname, join } from "node:path";
-import type { Precision } from "../src/model/capabilities";
+import type { Precision } from "../src/model/config";
 import type { EngineName, EngineReport, EngineSpec } from "./engine";
 import { ADAPTER } from "./engines";
 import { CACHE } from "./fullModel";

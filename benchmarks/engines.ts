@@ -1,6 +1,6 @@
 // The engines under test, behind one interface: embed every batch of a workload, in order.
 import * as tf from "@tensorflow/tfjs-core";
-import type { Precision } from "../src/model/capabilities";
+import type { Precision } from "../src/model/config";
 import { loadAddon } from "../src/backend/native/addon";
 import type { NativeBackend } from "../src/backend/native/nativeBackend";
 import { Specter2 } from "../src/node/specter2";

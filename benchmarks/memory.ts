@@ -4,7 +4,7 @@
 import { cpus, loadavg } from "node:os";
 import { readFileSync } from "node:fs";
 import { extname, join } from "node:path";
-import type { Precision } from "../src/model/capabilities";
+import type { Precision } from "../src/model/config";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
 import { ensureOnnx, runEngine, runTorch } from "./children";
 import type { EngineName, EngineReport, EngineSpec } from "./engine";

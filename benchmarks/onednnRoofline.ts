@@ -2,7 +2,7 @@
 // weight packed as the model's are (bias and GELU fused, the input converted or quantized inside the timed call
 // at bf16 and int8). The ceiling RESULTS.md states: fp32 at 2048×768 · 768×3072, a feed-forward product of
 // 8 × 256 tokens (the shape issue 10 states its target against).
-import type { Precision } from "../src/model/capabilities";
+import type { Precision } from "../src/model/config";
 import { ACTIVATION_CODES, INT8_SCALE_CODES, loadAddon, PRECISION_CODES } from "../src/backend/native/addon";
 
 export const ONEDNN_SHAPE = { m: 2048, k: 768, n: 3072 };

@@ -8,7 +8,7 @@
 // Every command prints the CPU model, its ISA flags and oneDNN's implementations first: only figures of one run compare.
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import type { Precision, PrecisionOverrides } from "../src/model/capabilities";
+import type { Precision, PrecisionOverrides } from "../src/model/config";
 import { loadAddon } from "../src/backend/native/addon";
 import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "../src/backend/native/precision";
 import type { LocalModel } from "../src/engine/localModel";

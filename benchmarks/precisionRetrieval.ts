@@ -6,7 +6,7 @@
 //   npx ts-node --transpile-only benchmarks/precision.ts retrieval [--papers 2000 --queries 200]
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Precision } from "../src/model/capabilities";
+import type { Precision } from "../src/model/config";
 import { seededRandom } from "../convert/seededRandom";
 import { Specter2 } from "../src/node/specter2";
 import { compareVectors } from "./fidelity";

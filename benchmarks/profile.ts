@@ -1,7 +1,7 @@
 // Where a backend's time goes: one forward pass under tf.profile, kernel times summed per op kind,
 // matrix products split by role (their FLOPs give each kind's GFLOP/s), and the time outside kernels.
 import * as tf from "@tensorflow/tfjs-core";
-import type { Precision } from "../src/model/capabilities";
+import type { Precision } from "../src/model/config";
 import { Specter2 } from "../src/node/specter2";
 import { ADAPTER } from "./engines";
 

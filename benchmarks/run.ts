@@ -13,7 +13,7 @@ import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
 import type { Profile } from "./profile";
 import { renderResults } from "./report";
 import type { EngineRun, RunResults } from "./runResults";
-import type { Precision } from "../src/model/capabilities";
+import type { Precision } from "../src/model/config";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
 import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "../src/backend/native/precision";
 import type { Workload } from "./workloads";

@@ -7,7 +7,7 @@ export { BACKEND_CHOICES, DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, type BackendChoic
 export { defaultThreads, defaultWorkers } from "./backend/candidates";
 export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "./errors";
 export { initBackend } from "./backend/select";
-export type { BackendInfo } from "./model/capabilities";
+export type { BackendInfo } from "./engine/options";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "./tokenizer";
 export { loadTokenizer } from "./node/modelDirectory";
 export { compareWithReference, formatParityTable, type LayerDiff } from "./parity";

@@ -1,9 +1,8 @@
 // Picking and initialising the tfjs backend. tfjs-node(-gpu) are optional peers: used when installed.
 import * as tf from "@tensorflow/tfjs-core";
 import { Specter2Error } from "../errors";
-import type { BackendInfo } from "../model/capabilities";
+import type { BackendInfo, BackendChoice } from "../engine/options";
 import { CANDIDATES, hint, missing } from "./candidates";
-import type { BackendChoice } from "../engine/options";
 import { BACKEND_CHOICES } from "../engine/options";
 
 /** Activates the chosen backend; `auto` takes the first of node-gpu, native, node, wasm, cpu that initialises. */

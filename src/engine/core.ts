@@ -2,9 +2,9 @@
 // passes on the calling thread or on workers (ForwardRunner). Input formatting, max length, adapter resolution and
 // the batching plan live here once, for the library, the CLI, serve, search and parity alike; the Node entry
 // (src/node/specter2.ts) and the browser entry (src/web/specter2.ts) add `load`.
-import type { BackendInfo } from "../model/capabilities";
+import type { BackendInfo } from "../engine/options";
 import { Specter2Error } from "../errors";
-import { lengthSortedBatches } from "./inputs";
+import { lengthSortedBatches, encodeInputs, textOf } from "./inputs";
 import { unknownAdapter } from "../model/adapter";
 import type { BertConfig, Pooling } from "../model/config";
 import type { BertTokenizer } from "../tokenizer";
@@ -12,10 +12,9 @@ import { checkFiniteVector } from "../weights/modelDir";
 import type { Manifest } from "../weights/modelDir";
 import { BASE_NAMES, defaultAdapterOf, resolveMaxLength } from "./defaults";
 import type { BatchAdapters, EmbedInput } from "./inputs";
-import { encodeInputs, textOf } from "./inputs";
 import type { LocalModel } from "./localModel";
 import type { ForwardRunner } from "./runner";
-import { InProcessRunner } from "./runner";
+import { InProcessRunner } from "./localModel";
 import { checkOptions, DEFAULT_BATCH_SIZE } from "./options";
 
 export interface EmbedOptions {

@@ -1,15 +1,18 @@
-// The model on this thread: one base and its adapters in tfjs tensors, and the forward pass of one padded
-// batch of token ids. The engine runs it in-process or in each worker thread, in Node and in the browser.
+// The model on this thread: one base and its adapters in tfjs tensors, the forward pass of one padded batch of token
+// ids, and the runner that runs it on the calling thread. The engine runs it in-process or in each worker thread, in
+// Node and in the browser.
 import * as tf from "@tensorflow/tfjs-core";
 import { Specter2Error } from "../errors";
 import { Adapter, AdapterSet } from "../model/adapter";
 import { BertModel } from "../model/bert";
-import type { BackendCapabilities, BackendInfo, Precision, PrecisionOverrides } from "../model/capabilities";
-import { precisionPolicy } from "../model/capabilities";
-import type { Pooling } from "../model/config";
+import type { BackendCapabilities } from "../model/capabilities";
+import type { BackendInfo } from "../engine/options";
+import type { Precision, PrecisionOverrides, Pooling } from "../model/config";
+import { precisionPolicy } from "../model/config";
 import type { WeightHolding } from "../model/modules";
 import { WeightSource } from "../model/modules";
 import type { BatchAdapters } from "./inputs";
+import type { ForwardRunner } from "./runner";
 import type { BertTokenizer } from "../tokenizer";
 import { checkStoredDtype, MANIFEST_FILE } from "../weights/modelDir";
 import type { OpenedModel } from "../weights/modelDir";
@@ -110,5 +113,28 @@ export class LocalModel {
   dispose(): void {
     this.adapters.dispose();
     this.model.dispose();
+  }
+}
+
+/** The forward passes on the calling thread (`workers: 0`, and the page without a Web Worker). */
+export class InProcessRunner implements ForwardRunner {
+  readonly parallel = 1;
+
+  constructor(readonly local: LocalModel) {}
+
+  get backend(): BackendInfo {
+    return this.local.backend;
+  }
+
+  get adapters(): readonly string[] {
+    return this.local.adapters.names();
+  }
+
+  run(ids: number[][], adapter: BatchAdapters, pooling: Pooling): Promise<Float32Array[]> {
+    return this.local.embedIds(ids, adapter, pooling);
+  }
+
+  async close(): Promise<void> {
+    this.local.dispose();
   }
 }

@@ -3,7 +3,7 @@
 // with checkOption; the CLI builds its yargs options from the same entries (src/cli/options.ts) and checks them with
 // the same function, naming the --flag, so that both accept the same values and say the same thing of a bad one.
 import { Specter2Error } from "../errors";
-import { PRECISIONS } from "../model/capabilities";
+import { PRECISIONS } from "../model/config";
 import type { Pooling } from "../model/config";
 import { DEFAULT_MAX_LENGTH } from "../tokenizer";
 import { MODEL_DTYPES } from "../weights/modelDir";
@@ -50,6 +50,16 @@ export const BACKEND_CHOICES = ["auto", "native", "node-gpu", "node", "wasm", "c
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export const DEFAULT_BACKEND: BackendChoice = "auto";
+
+/** What the engine tells of the backend its forward passes run on. */
+export interface BackendInfo {
+  /** The tfjs backend name now active ("tensorflow", "wasm", "cpu", "webgl"…). */
+  name: string;
+  /** The choice that initialised it ("native", "wasm", "webgpu"…). */
+  choice: string;
+  /** Why this one: what was tried before it and why it was passed over. */
+  reason: string;
+}
 
 /** Inputs per forward pass, sorted by length first so padding stays small. */
 export const DEFAULT_BATCH_SIZE = 8;

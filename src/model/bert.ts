@@ -6,8 +6,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Specter2Error } from "../errors";
 import type { Adapter } from "./adapter";
 import { RowAdapters } from "./adapter";
-import type { BackendCapabilities, PrecisionPolicy } from "./capabilities";
-import type { AdapterSite, BertConfig, Pooling } from "./config";
+import type { BackendCapabilities } from "./capabilities";
+import type { PrecisionPolicy, AdapterSite, BertConfig, Pooling } from "./config";
 import { activation, LayerNorm, Linear } from "./modules";
 import type { WeightSource } from "./modules";
 

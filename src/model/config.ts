@@ -127,3 +127,52 @@ export function bottleneckSize(config: BottleneckConfig, hidden: number, layer: 
   if (factor === undefined) throw new Specter2Error("BAD_CHECKPOINT", `reduction_factor has no entry for layer ${layer} and no "default"`, { field: "reduction_factor" });
   return Math.floor(hidden / factor);
 }
+
+/** The precisions a model's matrix products can run at. fp32 is the default and the parity guarantee; bf16 and
+ *  int8 are opt-in, on a backend that offers them. */
+export const PRECISIONS = ["fp32", "bf16", "int8"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+/** A weight matrix's role: the feed-forward's two products, the hidden × hidden ones (query, key, value, attention
+ *  output, pooler), and the adapters' bottlenecks. Each module names the role of the matrices it loads. */
+export type WeightRole = "ffn_in" | "ffn_out" | "hidden" | "adapter";
+
+/** int8 activations are quantized with one (min, max) per product input ("tensor") or per row. */
+export type Int8Scales = "tensor" | "row";
+
+/** How the products of one model run. */
+export interface PrecisionPolicy {
+  precision: Precision;
+  /** The precision of each weight's products, by role. */
+  weights: Record<WeightRole, Precision>;
+  /** Products of two activations (attention's Q·Kᵀ and P·V): fp32, or both operands rounded to bf16. */
+  activations: "fp32" | "bf16";
+  int8Scales: Int8Scales;
+}
+
+/** Overrides of a precision's defaults (measurements of fidelity and speed use them). */
+export type PrecisionOverrides = Partial<Pick<PrecisionPolicy, "activations" | "int8Scales">> & { weights?: Partial<Record<WeightRole, Precision>> };
+
+/**
+ * Which products run reduced at each precision, chosen by measured fidelity (benchmarks/precision.ts; the tables are
+ * in docs/backends.md, "Precision"). bf16: every product, attention's included. int8: the feed-forward's two products
+ * (two thirds of the projection work) with activation ranges per row; the hidden × hidden products, the adapters and
+ * attention's in bf16, because every weight product in int8 lost measurably more cosine to fp32 than the
+ * feed-forward's alone.
+ */
+const DEFAULT_POLICIES: Record<Precision, Omit<PrecisionPolicy, "precision">> = {
+  fp32: { weights: { ffn_in: "fp32", ffn_out: "fp32", hidden: "fp32", adapter: "fp32" }, activations: "fp32", int8Scales: "row" },
+  bf16: { weights: { ffn_in: "bf16", ffn_out: "bf16", hidden: "bf16", adapter: "bf16" }, activations: "bf16", int8Scales: "row" },
+  int8: { weights: { ffn_in: "int8", ffn_out: "int8", hidden: "bf16", adapter: "bf16" }, activations: "bf16", int8Scales: "row" },
+};
+
+/** The policy a model loaded at `precision` runs under. */
+export function precisionPolicy(precision: Precision, overrides: PrecisionOverrides = {}): PrecisionPolicy {
+  const d = DEFAULT_POLICIES[precision];
+  return {
+    precision,
+    weights: { ...d.weights, ...overrides.weights },
+    activations: overrides.activations ?? d.activations,
+    int8Scales: overrides.int8Scales ?? d.int8Scales,
+  };
+}

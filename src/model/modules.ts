@@ -2,8 +2,8 @@
 // torch.nn.LayerNorm, and the non-linearities by the names configs use.
 import * as tf from "@tensorflow/tfjs-core";
 import { Specter2Error } from "../errors";
-import type { BackendCapabilities, PrecisionPolicy, WeightRole } from "./capabilities";
-import type { Activation } from "./config";
+import type { BackendCapabilities } from "./capabilities";
+import type { PrecisionPolicy, WeightRole, Activation } from "./config";
 
 /** How a model holds its weights: on which backend's terms, at which precision. */
 export interface WeightHolding {

@@ -6,16 +6,14 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { BackendChoice } from "../engine/options";
-import type { Precision, PrecisionOverrides } from "../model/capabilities";
-import { probeAutoBackend } from "../backend/candidates";
+import type { Precision, PrecisionOverrides } from "../model/config";
+import { probeAutoBackend, defaultThreads, defaultWorkers, usableCores } from "../backend/candidates";
 import { activeCapabilities } from "../backend/capabilities";
 import { initBackendWithThreads } from "../backend/select";
 import { Specter2Core } from "../engine/core";
-import { defaultThreads, defaultWorkers, usableCores } from "../backend/candidates";
-import { LocalModel } from "../engine/localModel";
+import { LocalModel, InProcessRunner } from "../engine/localModel";
 import { checkOptions, OPTIONS } from "../engine/options";
 import type { ForwardRunner } from "../engine/runner";
-import { InProcessRunner } from "../engine/runner";
 import { noNativeWarning } from "./warnings";
 import { nativeAddonBuilt } from "../backend/native/addon";
 import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "../backend/native/precision";
@@ -109,7 +107,7 @@ export class Specter2 extends Specter2Core {
 
 /** The model of `config.dir` on this thread: its backend initialised, the weights loaded on it (what `workers: 0` runs,
  *  and each pool worker). `overrides` change which products run reduced at the precision (measurements use them);
- *  `opened`: the directory, where already opened. */
+ *  `opened`: the directory, where already opened. @internal (the package's declarations reach no tfjs type) */
 export async function loadLocalModel(config: WorkerConfig & { overrides?: PrecisionOverrides }, opened?: OpenedModel): Promise<LocalModel> {
   const backend = await initBackendWithThreads(config.backend, config.threads);
   return LocalModel.load(opened ?? openModelDirectory(config.dir), backend, activeCapabilities(), {

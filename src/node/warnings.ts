@@ -1,7 +1,7 @@
 // The one warning a run gets when `auto` could not take the fast path: the native addon is not built here.
 import { existsSync } from "node:fs";
 import { nativeAddonPath } from "../backend/native/addon";
-import type { BackendInfo } from "../model/capabilities";
+import type { BackendInfo } from "../engine/options";
 import { hint } from "../backend/candidates";
 
 let warned = false;

@@ -11,7 +11,7 @@ import { InputDigest } from "../io/lines";
 import { Specter2Error } from "../errors";
 import type { ModelDType } from "../weights/modelDir";
 import { MANIFEST_FILE } from "../weights/modelDir";
-import type { Precision } from "../model/capabilities";
+import type { Precision } from "../model/config";
 import { modelPath } from "../node/modelDirectory";
 import { fileDigest } from "../io/fileHash";
 import type { ShardRange } from "../shard/ranges";

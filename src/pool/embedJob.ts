@@ -1,9 +1,7 @@
 // The messages between the pool runner and its workers.
-import type { Precision } from "../model/capabilities";
-import type { BackendChoice } from "../engine/options";
-import type { BackendInfo } from "../model/capabilities";
+import type { Precision, Pooling } from "../model/config";
+import type { BackendChoice, BackendInfo } from "../engine/options";
 import type { BatchAdapters } from "../engine/inputs";
-import type { Pooling } from "../model/config";
 
 /** workerData of every pool worker. */
 export interface WorkerConfig {

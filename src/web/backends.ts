@@ -8,7 +8,7 @@
 // The cpu, webgl and webgpu backends register themselves when imported: registerBackends.ts does that for the bundles.
 import * as tf from "@tensorflow/tfjs-core";
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import type { BackendInfo } from "../model/capabilities";
+import type { BackendInfo } from "../engine/options";
 import { Specter2Error } from "../errors";
 
 export const WEB_BACKENDS = ["auto", "webgpu", "webgl", "wasm", "cpu"] as const;

@@ -9,7 +9,7 @@ export type { Progress } from "./fetchSource";
 export type { EmbedInput, Paper } from "../engine/inputs";
 export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "../errors";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "../tokenizer";
-export type { BackendInfo } from "../model/capabilities";
+export type { BackendInfo } from "../engine/options";
 
 /** tfjs' tensor count and bytes in this page (or worker), e.g. to check that embedding frees what it makes. Read from
  *  tfjs' engine state, which needs no backend: tf.memory() would initialise the highest-priority one (webgpu) first,

@@ -5,9 +5,8 @@
 //   await m.close();
 import { activeCapabilities } from "../backend/capabilities";
 import { Specter2Core } from "../engine/core";
-import { LocalModel } from "../engine/localModel";
+import { LocalModel, InProcessRunner } from "../engine/localModel";
 import type { ForwardRunner } from "../engine/runner";
-import { InProcessRunner } from "../engine/runner";
 import { Specter2Error } from "../errors";
 import { unknownAdapter } from "../model/adapter";
 import { PoolRunner } from "../pool/poolRunner";

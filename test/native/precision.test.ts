@@ -6,9 +6,9 @@
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { referenceFidelity } from "../../benchmarks/fidelity";
-import type { Precision } from "../../src/model/capabilities";
-import { plainCapabilities, precisionPolicy } from "../../src/model/capabilities";
-import type { WeightRole } from "../../src/model/capabilities";
+import type { Precision, WeightRole } from "../../src/model/config";
+import { plainCapabilities } from "../../src/backend/capabilities";
+import { precisionPolicy } from "../../src/model/config";
 import { loadAddon } from "../../src/backend/native/addon";
 import type { NativeBackend } from "../../src/backend/native/nativeBackend";
 import { formatPrecisionSupport, nativePrecisionInfo, precisionWarning } from "../../src/backend/native/precision";

@@ -1,12 +1,11 @@
 // The `native` tfjs backend: tfjs-backend-cpu's data and kernels, with the heavy kernels run by oneDNN
 // through the addon in native/ (the matrix products are almost all of a forward pass's time).
 import * as tf from "@tensorflow/tfjs-core";
-import { loadAddon } from "./addon";
+import { loadAddon, BINARY_CODES, REDUCE_CODES, UNARY_CODES } from "./addon";
 import { binaryKernel, gatherKernel, reduceKernel, softmaxKernel, transposeKernel, unaryKernel } from "./tensorKernels";
 import type { KernelFunc } from "./kernels";
 import { batchMatMulKernel, fusedMatMulKernel } from "./kernels";
 import type { NativeAddon } from "./addon";
-import { BINARY_CODES, REDUCE_CODES, UNARY_CODES } from "./addon";
 import { NativeBackend } from "./nativeBackend";
 
 export const NATIVE_BACKEND = "native";

@@ -5,8 +5,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { backend_util, DataId, DataType } from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
-import type { BackendCapabilities, Int8Scales, Precision } from "../../model/capabilities";
-import { PRECISIONS } from "../../model/capabilities";
+import type { BackendCapabilities } from "../../model/capabilities";
+import type { Int8Scales, Precision } from "../../model/config";
+import { PRECISIONS } from "../../model/config";
 import type { NativeAddon } from "./addon";
 import { PRECISION_CODES } from "./addon";
 import { OutputPool } from "./outputPool";

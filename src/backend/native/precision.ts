@@ -3,7 +3,7 @@
 // (slower than fp32). Read by `specter2 info`, the load's warning, and the benchmarks' headers.
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import type { Precision } from "../../model/capabilities";
+import type { Precision } from "../../model/config";
 import { loadAddon } from "./addon";
 
 /** The CPU flags that decide how bf16 and int8 products run, in the order `info` prints them. */

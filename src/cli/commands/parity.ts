@@ -1,6 +1,6 @@
 // `specter2 parity`: compare a converted model with a PyTorch reference file, layer by layer.
 import type { CommandModule } from "yargs";
-import type { Precision } from "../../model/capabilities";
+import type { Precision } from "../../model/config";
 import { DEFAULT_TOLERANCE } from "../../engine/defaults";
 import { pickOptions } from "../../engine/options";
 import type { ArgsOf } from "../options";
