@@ -4,6 +4,8 @@ const config: Config = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
+  // The reliability project runs on demand, with its own config (jest.reliability.config.ts, `npm run test:reliability`).
+  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/reliability/"],
   // swc strips types only; `npm test` type-checks the whole tree with tsc first.
   transform: { "^.+\\.ts$": ["@swc/jest", {}] },
   testTimeout: 300_000,

@@ -1,7 +1,8 @@
-// Load test of `specter2 serve` on loopback under mixed traffic (issue 19): autocannon sends one paper per request
-// (POST /embed), each with a paper and adapter drawn at random (evenly over the model's adapters), at several concurrencies, with the server
-// mixing adapters in one forward pass and with it batching each adapter apart (--no-mix-adapters). Papers/s and
-// latency are set against the library's offline rate on the same papers and adapters, measured in the same run.
+// Load test of `specter2 serve` on loopback under mixed traffic: autocannon sends one paper per request (POST /embed),
+// each with a paper and adapter drawn at random (evenly over the model's adapters), at several concurrencies, with the
+// server mixing adapters in one forward pass and with it batching each adapter apart (--no-mix-adapters). Papers/s and
+// latency are set against the library's offline rate on the same papers and adapters, measured in the same run. The
+// server is the built one (dist/, `npm run build`), as users run it; the run stops if dist/ is missing or older than src/.
 // Run: npx ts-node --transpile-only benchmarks/serve.ts [--full] [--backend native] [--duration 120] [--concurrency 1,8,32,64]
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
@@ -14,10 +15,10 @@ import { hideBin } from "yargs/helpers";
 import { nativeAddonBuilt } from "../src/backend/native/addon";
 import type { Paper } from "../src/engine/inputs";
 import { Specter2 } from "../src/node/specter2";
+import { CLI_BIN, DEMO_MODEL, PAPERS_FILE, requireBuiltCli } from "../test/helpers/builtCli";
 import { ensureFullModel } from "./fullModel";
 
-const ROOT = join(__dirname, "..");
-const papers = readFileSync(join(ROOT, "examples", "papers.jsonl"), "utf8")
+const papers = readFileSync(PAPERS_FILE, "utf8")
   .trim()
   .split("\n")
   .map((l) => JSON.parse(l) as Paper);
@@ -47,7 +48,7 @@ function startServer(dir: string, backend: string, maxBatchTokens: number, mix: 
   const args = ["serve", "--model", dir, "--port", "0", "--backend", backend, "--max-batch-tokens", String(maxBatchTokens), "--max-concurrent-requests", "1024", "--request-timeout", "600"];
   if (!mix) args.push("--no-mix-adapters");
   if (workers !== undefined) args.push("--workers", String(workers));
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "src", "cli", "main.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let url = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -83,7 +84,8 @@ async function main(): Promise<void> {
     .option("rounds", { type: "number", default: 3, describe: "Offline passes over the traffic (0: none, for a memory run)" })
     .strict()
     .parse();
-  const dir = args.full ? (await ensureFullModel((l) => process.stderr.write(`${l}\n`))).model : join(ROOT, "weights", "specter2-tiny");
+  requireBuiltCli();
+  const dir = args.full ? (await ensureFullModel((l) => process.stderr.write(`${l}\n`))).model : DEMO_MODEL;
   const adapters = Object.keys((JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { adapters: Record<string, unknown> }).adapters);
   const traffic = mixedTraffic(adapters);
   const loadBefore = loadavg();

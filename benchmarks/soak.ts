@@ -1,6 +1,7 @@
-// Soak: tens of thousands of embeddings through one loaded model, switching adapters every few batches, sampling
-// tf.memory() and the process's RSS as it goes; the probe papers' vectors at the end must equal those at the start.
-// test/engine/soak.test.ts runs a short one on the demo model; the long run:
+// Soak: tens of thousands of embeddings through one loaded model, switching adapters every few batches; prints
+// tf.memory() and the process's RSS (after a full GC) as it goes, the rate, and how far the probe papers' vectors at
+// the end are from those at the start. The checks that none of these moves are tests on the demo model
+// (test/engine/soak.test.ts, test/reliability/soak.test.ts, through runSoak below); this measures any model:
 //   npx ts-node --transpile-only benchmarks/soak.ts [--model DIR] [--embeddings N] [--backend wasm] [--max-length L]
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -130,7 +131,6 @@ async function main(): Promise<void> {
       `(first ${rss[0].toFixed(1)}, last ${rss[rss.length - 1].toFixed(1)}); probe vectors end vs start: max |diff| ${result.probeMaxDiff}\n`,
   );
   await model.close();
-  if (tensors.size !== 1 || result.probeMaxDiff !== 0) process.exitCode = 1;
 }
 
 if (require.main === module) {

@@ -1,9 +1,11 @@
-// The model directories that once crashed the native backend on load (issue 20, row 3): each breaks a copy of the demo
-// model one way and names the exit status and message it must end in. test/native/failedLoad.test.ts loops them;
-// benchmarks/reliability.ts reruns them as an attack.
+// The model directories that once crashed the native backend on load: each breaks a copy of the demo model one way
+// and names the exit status and message it must end in. test/native/failedLoad.test.ts loops them on the native
+// backend, test/reliability/attacks/brokenModels.test.ts on wasm.
 import { readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT_CODES } from "../../src/cli/exitCodes";
+import type { CliRun } from "./builtCli";
+import { PAPERS_FILE } from "./builtCli";
 
 export interface BrokenModel {
   name: string;
@@ -38,3 +40,22 @@ export const BROKEN_MODELS: BrokenModel[] = [
     message: /manifest\.json.*\bbase\b/,
   },
 ];
+
+/** The commands a user meets a model directory with, each to be run with --backend and --workers: `embed`, and
+ *  `serve` (which must not get ready). */
+export function brokenModelCommands(dir: string, output: string): [string, string[]][] {
+  return [
+    ["embed", ["embed", "--model", dir, "--input", PAPERS_FILE, "--output", output]],
+    ["serve", ["serve", "--model", dir, "--port", "0", "--log-level", "info"]],
+  ];
+}
+
+/** What went wrong in a run on the broken model `c`, in one line (null: it ended with the loader's message and exit
+ *  status, as it must; never a signal or a hang). */
+export function brokenModelProblem(o: CliRun, c: BrokenModel): string | null {
+  if (o.timedOut) return `did not end within ${o.ms.toFixed(0)} ms`;
+  if (o.signal !== null || o.status === null) return `ended by ${o.signal} (a crash), stderr: ${JSON.stringify(o.stderr)}`;
+  if (o.status !== c.exitCode) return `exit ${o.status} instead of ${c.exitCode}, stderr: ${JSON.stringify(o.stderr)}`;
+  if (!c.message.test(o.stderr)) return `stderr ${JSON.stringify(o.stderr)} does not match ${c.message}`;
+  return null;
+}

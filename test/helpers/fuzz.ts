@@ -16,7 +16,7 @@ const INTERNAL_ERROR =
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: Error };
 
-/** Called with every case's outcome once checked; benchmarks/fuzz.ts counts results and refusals with it. */
+/** Called with every case's outcome once checked; the long fuzz run (test/reliability/fuzz.test.ts) counts results and refusals with it. */
 export const outcomeObservers: ((outcome: Outcome) => void)[] = [];
 
 /**
@@ -157,5 +157,5 @@ export function seedFiles(dir: string, suffix: string, maxBytes = 1 << 20): Uint
   return out;
 }
 
-/** Fixed seed in CI so a failure reproduces; benchmarks/fuzz.ts passes its own seed and budgets. */
+/** Fixed seed in CI so a failure reproduces; the long fuzz run (test/reliability/fuzz.test.ts) takes a fresh one and a time budget. */
 export const CI_SEED = 20261125;

@@ -1,5 +1,5 @@
 // The fuzz targets, one property per parser. test/fuzz/parsers.test.ts runs each with a small budget and a fixed seed;
-// benchmarks/fuzz.ts runs the same properties for minutes with a fresh seed.
+// test/reliability/fuzz.test.ts runs the same properties for minutes with a fresh seed.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";

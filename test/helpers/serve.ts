@@ -1,5 +1,6 @@
 // A real server on 127.0.0.1 (ephemeral port) around a loaded model, small JSON request helpers, and raw
 // sockets for clients that misbehave (stall, trickle, never finish their headers).
+import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import type { ServeOptions } from "../../src/serve/context";
 import type { Specter2 } from "../../src/node/specter2";
@@ -131,6 +132,22 @@ function parseResponse(text: string): Omit<RawResponse, "closedAfterMs" | "close
 }
 
 /** The head of a POST whose body is `contentLength` bytes, for a client that then sends less, or slowly. */
-export function postHead(path: string, contentLength: number): string {
-  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
+export function postHead(path: string, contentLength: number, headers: Record<string, string> = {}): string {
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n${extra.join("")}\r\n`;
+}
+
+/** Once the connection is established. */
+export async function connected(c: RawConnection): Promise<void> {
+  if (c.socket.connecting) await once(c.socket, "connect");
+}
+
+/** A metric of the server at `url`: the sum of the /metrics lines that start with `prefix` (a name, or a name and
+ *  the start of its labels). */
+export async function metric(url: string, prefix: string): Promise<number> {
+  const text = (await get(`${url}/metrics`)).body as string;
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(prefix))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
 }

@@ -4,78 +4,26 @@
 // memory (native/src/addon.cc, Init) a failed worker unloaded it, oneDNN and libgomp while an OpenMP
 // thread of that worker still ran libgomp code: SIGSEGV in most runs, often before the message was
 // written. The crash is a race, so each case runs several times. Skipped where the addon is not built.
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nativeAddonPath } from "../../src/backend/native/addon";
-import type { BrokenModel } from "../helpers/brokenModels";
-import { BROKEN_MODELS } from "../helpers/brokenModels";
+import { brokenModelCommands, brokenModelProblem, BROKEN_MODELS } from "../helpers/brokenModels";
+import { DEMO_MODEL, runCli } from "../helpers/builtCli";
 import { NATIVE_BUILT } from "../helpers/nativeBackends";
 
-const ROOT = join(__dirname, "..", "..");
-const BIN = join(ROOT, "dist", "src", "cli", "main.js");
-const MODEL = join(ROOT, "weights", "specter2-tiny");
-const PAPERS = join(ROOT, "examples", "papers.jsonl");
 /** Runs of each case: the old code crashed in about half of the runs with a worker (serve: nearly all). */
 const RUNS = 5;
 /** A run that has not ended by then hangs: it is killed and fails the test. */
 const RUN_TIMEOUT_MS = 30_000;
 
-interface Outcome {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  /** serve logged "ready" (and was sent SIGTERM). */
-  ready: boolean;
-  timedOut: boolean;
-}
-
 const work = mkdtempSync(join(tmpdir(), "specter2-failed-load-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function runCli(args: string[]): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const outcome = { ready: false, timedOut: false };
-    const timer = setTimeout(() => {
-      outcome.timedOut = true;
-      child.kill("SIGKILL");
-    }, RUN_TIMEOUT_MS);
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-      if (!outcome.ready && stdout.includes('"msg":"ready"')) {
-        outcome.ready = true;
-        child.kill("SIGTERM");
-      }
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (status, signal) => {
-      clearTimeout(timer);
-      resolve({ status, signal, stderr, ...outcome });
-    });
-  });
-}
-
-/** One line per run that went wrong, so a failure shows every run at once. */
-function problem(o: Outcome, c: BrokenModel): string | null {
-  if (o.timedOut) return `did not end within ${RUN_TIMEOUT_MS} ms`;
-  if (o.signal !== null || o.status === null) return `ended by ${o.signal} (a crash), stderr: ${JSON.stringify(o.stderr)}`;
-  if (o.status !== c.exitCode) return `exit ${o.status} instead of ${c.exitCode}, stderr: ${JSON.stringify(o.stderr)}`;
-  if (!c.message.test(o.stderr)) return `stderr ${JSON.stringify(o.stderr)} does not match ${c.message}`;
-  return null;
-}
 
 const describeNative = NATIVE_BUILT ? describe : describe.skip;
 
 describeNative("a model directory that fails to load, on the native backend", () => {
-  beforeAll(() => {
-    if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build it first (npx tsc -p tsconfig.json)`);
-  });
-
   // The cause, without the race: in a process of its own, workers that load the addon, run a parallel
   // kernel (exp over 2^20 values: an OpenMP region) and end leave it (and libgomp) mapped, and take their
   // OpenMP threads with them. Before the pin each worker unmapped libgomp under one orphaned OpenMP
@@ -107,21 +55,17 @@ describeNative("a model directory that fails to load, on the native backend", ()
   describe.each(BROKEN_MODELS)("$name", (c) => {
     const dir = join(work, c.name.replace(/\W+/g, "-"));
     beforeAll(() => {
-      cpSync(MODEL, dir, { recursive: true });
+      cpSync(DEMO_MODEL, dir, { recursive: true });
       c.damage(dir);
     });
 
-    const commands: [string, string[]][] = [
-      ["embed", ["embed", "--model", dir, "--input", PAPERS, "--output", join(work, "out.jsonl")]],
-      ["serve", ["serve", "--model", dir, "--port", "0", "--log-level", "info"]],
-    ];
-    for (const [command, args] of commands) {
+    for (const [command, args] of brokenModelCommands(dir, join(work, "out.jsonl"))) {
       for (const workers of [0, 1]) {
         it(`${command} --workers ${workers}: the loader's error and exit status in ${RUNS} runs, no signal`, async () => {
           const problems: string[] = [];
           for (let run = 0; run < RUNS; run++) {
-            const o = await runCli([...args, "--backend", "native", "--workers", String(workers)]);
-            const p = problem(o, c);
+            const o = await runCli([...args, "--backend", "native", "--workers", String(workers)], { cwd: work, timeoutMs: RUN_TIMEOUT_MS });
+            const p = brokenModelProblem(o, c);
             if (p !== null) problems.push(`run ${run + 1}: ${p}`);
           }
           expect(problems).toEqual([]);

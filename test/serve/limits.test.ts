@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { Specter2 } from "../../src/node/specter2";
 import type { RawConnection, Running } from "../helpers/serve";
-import { get, post, postHead, rawConnection, startService } from "../helpers/serve";
+import { get, metric, post, postHead, rawConnection, startService } from "../helpers/serve";
 
 const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
 const BODY = JSON.stringify({ model: "proximity", input: "citation recommendation" });
@@ -73,16 +73,7 @@ function gateModel() {
   return { running, release: () => open() };
 }
 
-/** A metric's value (the sum over the lines that start with `prefix`). */
-async function metric(url: string, prefix: string): Promise<number> {
-  const text = (await get(`${url}/metrics`)).body as string;
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(prefix))
-    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
-}
-
-describe("slow clients (issue 20, row 1)", () => {
+describe("slow clients", () => {
   it("100 stalled or trickling bodies hold no slot: others are served as fast as without them, /health 200", async () => {
     // The default limit of 64 requests in flight, and a body deadline longer than the test.
     await withServer({ maxConcurrentRequests: 64, bodyTimeoutMs: 60_000 }, async ({ url }) => {
@@ -193,7 +184,7 @@ function median(xs: number[]): number {
   return s[s.length >> 1];
 }
 
-describe("abandoned requests (row 9)", () => {
+describe("abandoned requests", () => {
   it("requests whose client disconnects mid-flight are counted in /metrics (status 499, and the aborted counter)", async () => {
     await withServer({}, async ({ url }) => {
       const N = 3;
@@ -223,7 +214,7 @@ describe("abandoned requests (row 9)", () => {
   });
 });
 
-describe("API key (row 10)", () => {
+describe("API key", () => {
   it("the Bearer scheme is case-insensitive and the spaces after it are any; a wrong key stays 401", async () => {
     await withServer({ apiKey: "s3cret" }, async ({ url }) => {
       const status = async (authorization: string) => (await post(`${url}/embed`, { inputs: "x" }, { authorization })).status;
@@ -237,7 +228,7 @@ describe("API key (row 10)", () => {
   });
 });
 
-describe("every error status in the route's API style (row 12)", () => {
+describe("every error status in the route's API style", () => {
   let server: Running;
   beforeAll(async () => {
     server = await startService(model, { maxBodyBytes: 1024 });

@@ -2,12 +2,11 @@
 // milliseconds (bounds below). A text normalized whole on the main thread before being cut to 512 tokens would hold it
 // for each text in turn; the tokenizer reads only as far as 512 tokens need (forEachWord in
 // src/tokenizer/preTokenizer.ts). Forward passes run in a worker thread, as by default.
-import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Specter2 } from "../../src/node/specter2";
+import { healthUnderLoad, percentile } from "../helpers/healthUnderLoad";
 import type { Running } from "../helpers/serve";
 import { post, startService } from "../helpers/serve";
 
@@ -80,87 +79,21 @@ describe("a large body is read, decoded and parsed as Fastify's own parser would
   });
 });
 
-/** A probe in a process of its own (so that its clock runs while the server's event loop may be held):
- *  GET /health every 20 ms until SIGTERM, then its latencies on stdout. */
-const PROBE = `
-const http = require("node:http");
-const { hostname, port } = new URL(process.argv[1]);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const health = [];
-let stop = false;
-process.on("SIGTERM", () => (stop = true));
-(async () => {
-  const end = performance.now() + 120000;
-  while (!stop && performance.now() < end) {
-    const t = performance.now();
-    const status = await new Promise((resolve) => {
-      const req = http.get({ hostname, port, path: "/health", agent }, (res) => (res.resume(), res.on("end", () => resolve(res.statusCode))));
-      req.on("error", () => resolve(0));
-    });
-    health.push([status, performance.now() - t]);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  console.log(JSON.stringify(health));
-  agent.destroy();
-})();
-console.log("probing");`;
-
-/** The load, in another process: CLIENTS clients, each REQUESTS_PER_CLIENT requests with a ~1.9 MiB text, one
- *  after another (at most 90 s); prints their statuses. */
-const LOAD = `
-const http = require("node:http");
-const [url, clients, perClient, chars, deadlineMs] = JSON.parse(process.argv[1]);
-const { hostname, port } = new URL(url);
-const base = "中文的科学论文摘要研究方法与结果";
-const text = base.repeat(Math.ceil(chars / base.length)).slice(0, chars);
-const body = Buffer.from(JSON.stringify({ model: "proximity", input: text }));
-const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-const post = () => new Promise((resolve) => {
-  const req = http.request({ hostname, port, method: "POST", path: "/v1/embeddings", agent, headers: { "content-type": "application/json", "content-length": body.length } }, (res) => {
-    res.resume();
-    res.on("end", () => resolve(res.statusCode));
-  });
-  req.on("error", () => resolve(0));
-  req.end(body);
-});
-const t0 = performance.now();
-(async () => {
-  const statuses = [];
-  await Promise.all(Array.from({ length: clients }, async () => {
-    for (let i = 0; i < perClient && performance.now() - t0 < deadlineMs; i++) statuses.push(await post());
-  }));
-  console.log(JSON.stringify({ statuses, seconds: (performance.now() - t0) / 1000 }));
-  agent.destroy();
-})();`;
-
 it(`/health answers in milliseconds (median < 100 ms, p99 < 1 s) while ${CLIENTS} clients send ~1.9 MiB texts`, async () => {
-  const probe = spawn(process.execPath, ["-e", PROBE, server.url], { stdio: ["ignore", "pipe", "inherit"] });
-  let probeOut = "";
-  probe.stdout.setEncoding("utf8").on("data", (d: string) => (probeOut += d));
-  const probeExit = new Promise((r) => probe.once("exit", r));
-  try {
-    for (let t = 0; t < 250 && !probeOut.includes("probing"); t++) await new Promise((r) => setTimeout(r, 20));
-    const { stdout } = await promisify(execFile)(process.execPath, ["-e", LOAD, JSON.stringify([server.url, CLIENTS, REQUESTS_PER_CLIENT, TEXT_CHARS, 90_000])], { timeout: 120_000 });
-    probe.kill("SIGTERM");
-    await probeExit;
-    const { statuses, seconds } = JSON.parse(stdout) as { statuses: number[]; seconds: number };
-    const health = JSON.parse(probeOut.slice(probeOut.indexOf("\n") + 1)) as [number, number][];
-    expect(statuses).toEqual(Array.from({ length: CLIENTS * REQUESTS_PER_CLIENT }, () => 200));
-    // Enough probes to speak of a 99th percentile.
-    expect(health.length).toBeGreaterThanOrEqual(20);
-    expect(health.every(([status]) => status === 200)).toBe(true);
-    const latencies = health.map(([, ms]) => ms).sort((a, b) => a - b);
-    const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-    process.stdout.write(
-      `${CLIENTS}×${REQUESTS_PER_CLIENT} requests of ${TEXT_CHARS} CJK chars in ${seconds.toFixed(1)} s; /health (${latencies.length} probes) median ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms\n`,
-    );
-    // The issue's target, p99 < 100 ms, held on a quiet machine (32–95 ms measured here). In the suite the other jest
-    // worker shares the 2 cores and p99 reached 100–480 ms at a load average of 3.5–7, so the test holds the median
-    // to that target and p99 to 1 s: the old code (whole texts normalized on the event loop) gave a median of
-    // 493 ms and p99 of 16.8 s, so either bound fails it.
-    expect(p(0.5)).toBeLessThan(100);
-    expect(p(0.99)).toBeLessThan(1000);
-  } finally {
-    if (probe.exitCode === null) probe.kill("SIGKILL");
-  }
+  const { statuses, seconds, health } = await healthUnderLoad(server.url, { clients: CLIENTS, requestsPerClient: REQUESTS_PER_CLIENT, chars: TEXT_CHARS, deadlineMs: 90_000 });
+  expect(statuses).toEqual(Array.from({ length: CLIENTS * REQUESTS_PER_CLIENT }, () => 200));
+  // Enough probes to speak of a 99th percentile.
+  expect(health.length).toBeGreaterThanOrEqual(20);
+  expect(health.every(([status]) => status === 200)).toBe(true);
+  const latencies = health.map(([, ms]) => ms);
+  const p = (q: number) => percentile(latencies, q);
+  process.stdout.write(
+    `${CLIENTS}×${REQUESTS_PER_CLIENT} requests of ${TEXT_CHARS} CJK chars in ${seconds.toFixed(1)} s; /health (${latencies.length} probes) median ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms\n`,
+  );
+  // The target, p99 < 100 ms, holds on a quiet machine. In the suite the other jest worker shares the 2 cores and
+  // p99 passed 100 ms under load, so the test holds the median to that target and p99 to 1 s: the old code (whole
+  // texts normalized on the event loop) gave a median of several hundred ms and a p99 of many seconds, so either
+  // bound fails it.
+  expect(p(0.5)).toBeLessThan(100);
+  expect(p(0.99)).toBeLessThan(1000);
 });

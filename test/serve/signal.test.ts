@@ -4,7 +4,7 @@ import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Specter2 } from "../../src/node/specter2";
-import { maxAbsDiff } from "../helpers/serve";
+import { maxAbsDiff, metric } from "../helpers/serve";
 
 const ROOT = join(__dirname, "..", "..");
 const MODEL = join(ROOT, "weights", "specter2-tiny");
@@ -34,14 +34,6 @@ function startCli(args: string[]): Promise<{ url: string; logs: string[] }> {
     child.stderr!.setEncoding("utf8").on("data", (chunk: string) => logs.push(chunk));
     child.once("exit", (code) => reject(new Error(`server exited with ${code} before ready:\n${logs.join("\n")}`)));
   });
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(name))
-    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
 }
 
 it("SIGTERM under load: every accepted request is answered with its vectors, exit 0, then connections are refused", async () => {
