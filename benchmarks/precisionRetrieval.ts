@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Precision } from "../src/model/config";
 import { seededRandom } from "../convert/seededRandom";
 import { Specter2 } from "../src/node/specter2";
-import { compareVectors } from "./fidelity";
+import { compareVectors } from "../test/helpers/fidelity";
 import { CACHE, ensureFullModel, FULL_CONFIG } from "./fullModel";
 import { corpusLengths } from "./workloads";
 

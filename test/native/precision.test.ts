@@ -5,7 +5,7 @@
 // the refusals.
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { referenceFidelity } from "../../benchmarks/fidelity";
+import { referenceFidelity } from "../helpers/fidelity";
 import type { Precision, WeightRole } from "../../src/model/config";
 import { plainCapabilities } from "../../src/backend/capabilities";
 import { precisionPolicy } from "../../src/model/config";

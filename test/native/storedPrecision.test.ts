@@ -3,7 +3,7 @@
 // load); any of them loads at any precision, at fp32 on every backend (dequantized at load, said in embed's summary).
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { referenceFidelity } from "../../benchmarks/fidelity";
+import { referenceFidelity } from "../helpers/fidelity";
 import { convertModel } from "../../convert/convert";
 import { Specter2 } from "../../src/node/specter2";
 import { precisionText } from "../../src/pipeline/embedFile";

@@ -2,10 +2,10 @@
 // base and each adapter): max |Δ|, and the min and mean cosine over the reference's inputs. What the reduced
 // precisions are measured and bounded with (benchmarks/precision.ts, test/native/precision.test.ts).
 import * as tf from "@tensorflow/tfjs-core";
-import { readReference } from "../src/parity";
-import type { LocalModel } from "../src/engine/localModel";
-import type { RawTensor } from "../src/weights/dtypes";
-import { alignedBytes, toFloat32 } from "../src/weights/dtypes";
+import { readReference } from "../../src/parity";
+import type { LocalModel } from "../../src/engine/localModel";
+import type { RawTensor } from "../../src/weights/dtypes";
+import { alignedBytes, toFloat32 } from "../../src/weights/dtypes";
 
 export interface RunFidelity {
   run: string;
