@@ -13,6 +13,8 @@ const config: Config = {
   setupFilesAfterEnv: ["<rootDir>/test/reliability/setup.ts"],
   // One file at a time: the attacks time answers and the long runs sample memory, which a second file would disturb.
   maxWorkers: 1,
+  // The long fuzz and soak runs take minutes by design (longer with FUZZ_SECONDS, SOAK_EMBEDDINGS): an hour per file.
+  reporters: ["default", ["<rootDir>/test/watchdog.cjs", { fileBoundSeconds: 3600, reportEverySeconds: 300 }]],
 };
 
 export default config;
