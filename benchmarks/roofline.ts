@@ -3,7 +3,7 @@
 // the cores give together, which bounds the worker pool's scaling).
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/select";
-import { siblingScript, spawnWorker } from "../src/pool/spawnWorker";
+import { siblingScript, spawnWorker } from "../src/node/specter2";
 
 export const ROOFLINE_SHAPE = { m: 1024, k: 768, n: 3072 };
 const REPEATS = 8;

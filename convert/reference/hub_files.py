@@ -1,6 +1,6 @@
 """Writes a reference model the way the Hugging Face Hub holds it: a base repo and one repo per adapter.
 
-Formats follow DESIGN.md §2: config.json as transformers writes a BertModel's, tokenizer files, weights as
+Formats follow the Hub's: config.json as transformers writes a BertModel's, tokenizer files, weights as
 torch.save(state_dict) (zip) or model.safetensors; adapters as adapter-transformers 3.x, the `adapters`
 library 1.x, or legacy (no version key, `*_text_task_adapters` infixes) write them.
 """

@@ -2,7 +2,7 @@
 
 It reads the tensors as they were written to the Hub files (so it also checks the names and the writers),
 computes attention with torch's own nn.functional.multi_head_attention_forward (key_padding_mask) rather than
-our BertSelfAttention, and the adapter as DESIGN.md §3's pseudo-code, line by line, rather than upstream's
+our BertSelfAttention, and the adapter as the pseudo-code of docs/architecture.md ("Adapters"), line by line, rather than upstream's
 pre_forward/forward/post_forward split.
 """
 import torch
@@ -41,7 +41,7 @@ def adapter_weights(checkpoint, name):
 
 
 def bottleneck(w, prefix, cfg, h, x, eps):
-    """DESIGN.md §3: BN(h, input, LN), with LN the site's own pre-trained LayerNorm (w[prefix + LayerNorm])."""
+    """docs/architecture.md, "Adapters": BN(h, input, LN), with LN the site's own pre-trained LayerNorm (w[prefix + LayerNorm])."""
     hidden = h.shape[-1]
 
     def ln(t):

@@ -46,7 +46,7 @@ class Activation(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """One bottleneck adapter at one site. `cfg` holds the resolved adapter options (DESIGN.md §3)."""
+    """One bottleneck adapter at one site. `cfg` holds the resolved adapter options (docs/architecture.md, "Adapters")."""
 
     def __init__(self, hidden, down, cfg):
         super().__init__()

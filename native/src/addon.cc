@@ -346,7 +346,7 @@ napi_value Version(napi_env env, napi_callback_info) {
   });
 }
 
-// Keeps this addon, and with it libdnnl and libgomp, loaded until the process ends (issue 20).
+// Keeps this addon, and with it libdnnl and libgomp, loaded until the process ends.
 //
 // Node dlclose()s an addon when the last environment that loaded it is torn down, and with a worker pool
 // that is a worker: the workers load the addon, the main thread never does. A worker that ended soon
@@ -377,9 +377,9 @@ void pinInMemory() {
 // Exports are ordinary writable properties, as a JS module's are (tests spy on matmul).
 // trimMemory(): hands the heap's free pages back to the system (glibc's malloc_trim; elsewhere nothing). glibc keeps
 // freed blocks below its mmap threshold (which rises to 32 MiB as large blocks are freed) in the heap, resident:
-// after a model load, whose megabyte-sized buffers are freed once their weights are packed, 135 MiB of the full-size
-// model's RSS (measured). A fixed low threshold instead made every transient buffer of the forward pass fault in its
-// pages again (first passes 3× slower, measured), so the heap is trimmed at the moments memory was let go.
+// after a model load, whose megabyte-sized buffers are freed once their weights are packed, a good part of the model's
+// RSS. A fixed low threshold instead made every transient buffer of the forward pass fault in its pages again (the
+// first passes several times slower), so the heap is trimmed at the moments memory was let go.
 napi_value TrimMemory(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
 #if defined(__GLIBC__)

@@ -20,8 +20,7 @@ dnnl::engine& cpuEngine();
 dnnl::stream& threadStream();
 
 // Threads for a primitive of `flops` work: 1 below ~4 MFLOP, where a parallel region's start and
-// barrier cost more than they save (measured: a 16×64×64 product took 49 µs on one thread, 3.5 ms on
-// two while other processes shared the cores); else maxThreads(). Sets it as the calling thread's
+// barrier cost more than they save (far more when other processes share the cores); else maxThreads(). Sets it as the calling thread's
 // OpenMP count, which oneDNN reads when a primitive runs.
 int useThreadsFor(double flops);
 

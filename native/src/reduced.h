@@ -1,4 +1,4 @@
-// Products with a model weight (DESIGN.md §6): the weight packed once into oneDNN's layout at fp32, bf16 or
+// Products with a model weight (docs/architecture.md, "Backends"): the weight packed once into oneDNN's layout at fp32, bf16 or
 // int8, the only copy kept; activations converted (bf16) or quantized (int8) at each product's input,
 // accumulation and outputs in f32. Only the products change precision; everything around them (bias,
 // activation post-ops included) is f32.
@@ -18,8 +18,7 @@ enum class Precision : int { F32 = 0, BF16, Int8, Count };
 enum class Int8Scales : int { PerTensor = 0, PerRow, Count };
 
 // Packs the weight b, row-major [k, n], into an fp32, bf16 or int8 copy in the layout oneDNN computes
-// fastest with (measured: 2048×768·768×3072 at 366 GFLOP/s packed against 295 from the plain layout,
-// which oneDNN otherwise reorders block by block inside every call), and returns its id; b itself is
+// fastest with (from the plain layout oneDNN would reorder it block by block inside every call), and returns its id; b itself is
 // not kept (the caller may free it). int8: symmetric s8 with one
 // scale per output channel (column n): scale = max |b[:, n]| / 127, q = round-to-nearest-even(b / scale).
 int64_t packReduced(const float* b, int64_t k, int64_t n, Precision p, const void* owner);

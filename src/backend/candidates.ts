@@ -14,11 +14,10 @@ export interface Candidate {
   register?: () => void;
 }
 
-/** In `auto`'s order of preference (also read by probe.ts, which tells without loading anything).
- *  node-gpu first: present only when installed on purpose, and a GPU outruns any CPU path. Then native:
- *  measured on a 2-core machine (benchmarks/RESULTS.md) at several times wasm's throughput, and its oneDNN
- *  matmul at 343 GFLOP/s against 213 for the Eigen kernels of TensorFlow, which tfjs-node wraps (a 2022
- *  TensorFlow 2.9, which could not be installed here to measure whole). Then node, wasm, cpu. */
+/** In `auto`'s order of preference (probeAutoBackend reads it too). node-gpu first: present only when installed on
+ *  purpose, and a GPU outruns any CPU path. Then native, several times wasm's throughput, and its oneDNN products
+ *  faster than the Eigen kernels of the TensorFlow that tfjs-node wraps (benchmarks/RESULTS.md). Then node, wasm,
+ *  cpu. */
 export const CANDIDATES: readonly Candidate[] = [
   // Both tfjs-node packages register the backend as "tensorflow".
   { choice: "node-gpu", pkg: "@tensorflow/tfjs-node-gpu", tfName: "tensorflow" },

@@ -109,7 +109,7 @@ export interface ExpectedPrefix extends ConsumedPrefix {
  * A running sha256 of the lines a reader hands out (splitLinesBounded feeds it), so that a resumable run can
  * record, at each flush, a digest of exactly the input it has consumed, and a resumed run can check, as its reader
  * passes that point, that the input still starts with the same bytes. It costs one hash update per line (sha256
- * runs at about 1.5 GB/s) and one copy of the hash state per snapshot. The latest line is kept out of the hash
+ * is far faster than parsing the lines) and one copy of the hash state per snapshot. The latest line is kept out of the hash
  * until the next one is handed out, so a snapshot can end either after it or before it (a run stopped by a bad
  * line records the input before that line); a too-long line, never held, is hashed as it streams by, with a copy
  * of the state before it.

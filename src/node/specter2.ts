@@ -4,24 +4,22 @@
 //   const v = await m.embed(papers, { adapter: "proximity" });
 //   await m.close();
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import type { BackendChoice } from "../engine/options";
+import { extname, join } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { BackendChoice, BackendInfo } from "../engine/options";
 import type { Precision, PrecisionOverrides } from "../model/config";
-import { probeAutoBackend, defaultThreads, defaultWorkers, usableCores } from "../backend/candidates";
+import { defaultThreads, defaultWorkers, hint, probeAutoBackend, usableCores } from "../backend/candidates";
 import { activeCapabilities } from "../backend/capabilities";
 import { initBackendWithThreads } from "../backend/select";
 import { Specter2Core } from "../engine/core";
 import { LocalModel, InProcessRunner } from "../engine/localModel";
 import { checkOptions, OPTIONS } from "../engine/options";
 import type { ForwardRunner } from "../engine/runner";
-import { noNativeWarning } from "./warnings";
 import { nativeAddonBuilt } from "../backend/native/addon";
 import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "../backend/native/precision";
 import { Specter2Error } from "../errors";
 import { unknownAdapter } from "../model/adapter";
-import type { WorkerConfig } from "../pool/embedJob";
 import { PoolRunner } from "../pool/poolRunner";
-import { siblingScript, spawnWorker } from "../pool/spawnWorker";
 import { loadTokenizer, openModelDirectory } from "./modelDirectory";
 import type { OpenedModel } from "../weights/modelDir";
 
@@ -115,4 +113,38 @@ export async function loadLocalModel(config: WorkerConfig & { overrides?: Precis
     precision: config.precision,
     overrides: config.overrides,
   });
+}
+
+/** workerData of every pool worker (src/pool/worker.ts). */
+export interface WorkerConfig {
+  dir: string;
+  backend: BackendChoice;
+  adapters: string[] | "all";
+  /** The native backend's thread count in this worker (undefined: oneDNN's default). */
+  threads?: number;
+  /** The matrix products' precision (undefined: fp32). */
+  precision?: Precision;
+}
+
+/** A worker thread from compiled JavaScript or, under ts-node or jest, from TypeScript sources: worker threads do not
+ *  inherit ts-node's loader, so a .ts script gets it registered first. */
+export function spawnWorker(script: string, workerData?: unknown): Worker {
+  if (extname(script) !== ".ts") return new Worker(script, { workerData });
+  const source = `require("ts-node").register({ transpileOnly: true, swc: true }); require(${JSON.stringify(script)});`;
+  return new Worker(source, { eval: true, workerData });
+}
+
+/** The sibling script `name` of a module, in the module's own language (.ts or .js). */
+export function siblingScript(moduleFile: string, dir: string, name: string): string {
+  return join(dir, `${name}${extname(moduleFile)}`);
+}
+
+/** The one warning a process gets when `auto` could not take the fast path: the native addon is not built here. */
+let warnedNoNative = false;
+
+/** Once per process: why auto runs a slow backend and the command that gets the native one; else null. */
+export function noNativeWarning(backend: BackendInfo): string | null {
+  if (warnedNoNative || (backend.choice !== "wasm" && backend.choice !== "cpu") || nativeAddonBuilt()) return null;
+  warnedNoNative = true;
+  return `the native backend is not built, so auto runs ${backend.choice}, several times slower (docs/backends.md); to build it: ${hint("native").trim().slice(1, -1)}`;
 }

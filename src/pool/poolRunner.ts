@@ -3,11 +3,29 @@
 // thread free, and it is how tfjs-backend-wasm (one thread in Node) uses every core (benchmarks/RESULTS.md). The
 // engine forms the batches; a worker that dies is replaced and its batch retried.
 import type { Pooling } from "../model/config";
+import type { BackendInfo } from "../engine/options";
 import type { BatchAdapters } from "../engine/inputs";
 import type { ForwardRunner } from "../engine/runner";
-import type { EmbedJob, EmbedResult, WorkerReady } from "./embedJob";
 import type { PoolWorker } from "./workerPool";
 import { WorkerPool } from "./workerPool";
+
+// The messages between the runner and its workers.
+
+/** One padded forward pass: token ids of one batch the engine formed; `adapter` null: the bare base, or one per row. */
+export interface EmbedJob {
+  ids: number[][];
+  adapter: BatchAdapters;
+  pooling: Pooling;
+}
+
+/** The batch's vectors, row after row (one transferable buffer instead of one per row). */
+export type EmbedResult = Float32Array;
+
+/** A worker's "ready" info: what it runs, as only a loaded model can tell (auto's choice, "all"'s names). */
+export interface WorkerReady {
+  backend: BackendInfo;
+  adapters: string[];
+}
 
 export interface PoolRunnerOptions {
   workers: number;

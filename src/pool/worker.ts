@@ -2,7 +2,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { LocalModel } from "../engine/localModel";
 import { loadLocalModel } from "../node/specter2";
-import type { EmbedJob, EmbedResult, WorkerConfig, WorkerReady } from "./embedJob";
+import type { EmbedJob, EmbedResult, WorkerReady } from "./poolRunner";
+import type { WorkerConfig } from "../node/specter2";
 import type { PoolJob, WorkerMessage } from "./workerPool";
 import { serializeError } from "./workerPool";
 

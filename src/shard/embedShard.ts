@@ -11,8 +11,7 @@ import type { OutputFormat } from "../pipeline/sink";
 import { idsPathFor } from "../pipeline/sink";
 import type { DoneRecord } from "./parts";
 import { digestFile, finishedPart, partPaths, partsDir, writeDoneRecord } from "./parts";
-import { shardRange } from "./ranges";
-import { parseShardSpec, shardName } from "./spec";
+import { shardRange, parseShardSpec, shardName } from "./ranges";
 
 export interface ShardOptions extends EmbedFileOptions {
   /** The merged output; the shard writes its part in <output>.parts/. */

@@ -9,7 +9,7 @@ import { hashFile } from "../io/fileHash";
 import type { ByteRange } from "../io/lines";
 import type { OutputFormat } from "../pipeline/sink";
 import { idsPathFor } from "../pipeline/sink";
-import type { Shard } from "./spec";
+import type { Shard } from "./ranges";
 import type { FileDigest } from "../weights/modelDir";
 
 export function partsDir(output: string): string {

@@ -1,3 +1,6 @@
+// Which shard this process embeds: `K/N` given outright, or read from the scheduler's environment, so
+// that one command line serves every task of a Slurm job array or a Kubernetes Indexed Job.
+//
 // Shard K of N of a file: the byte range [boundary(K), boundary(K+1)), where boundary(k) is the first
 // line start at or after ⌊k·size/N⌋. Every shard computes every boundary with the same function, so
 // shard k's end is shard k+1's start: the ranges tile the file, and each line (known by its first byte)
@@ -6,6 +9,70 @@
 import { open, type FileHandle } from "node:fs/promises";
 import type { ByteRange } from "../io/lines";
 import { errnoOrText } from "../errors";
+
+export interface Shard {
+  /** 0-based. */
+  index: number;
+  count: number;
+}
+
+export const SHARD_SPEC_HELP = "K/N (0-based, e.g. 3/8), slurm (a job array task) or k8s (an Indexed Job pod)";
+
+/** `shardCount` is --shard-count: required for k8s; for slurm it makes array task ids the shard numbers. */
+export function parseShardSpec(spec: string, env: NodeJS.ProcessEnv, shardCount?: number): Shard {
+  if (shardCount !== undefined && (!Number.isSafeInteger(shardCount) || shardCount < 1)) throw new Error(`--shard-count must be a positive integer, got ${shardCount}`);
+  const explicit = /^(\d+)\/(\d+)$/.exec(spec);
+  if (explicit) {
+    const shard = { index: Number(explicit[1]), count: Number(explicit[2]) };
+    if (shardCount !== undefined && shardCount !== shard.count) throw new Error(`--shard ${spec} says ${shard.count} shards, --shard-count says ${shardCount}`);
+    return checked(shard, `--shard ${spec}`);
+  }
+  if (spec === "slurm") return slurmShard(env, shardCount);
+  if (spec === "k8s") {
+    const index = envInteger(env, "JOB_COMPLETION_INDEX", "--shard k8s runs in a pod of an Indexed Job (completionMode: Indexed), which sets it");
+    if (shardCount === undefined) throw new Error("--shard k8s needs --shard-count N, the Job's completions");
+    return checked({ index, count: shardCount }, `JOB_COMPLETION_INDEX=${index} with --shard-count ${shardCount}`);
+  }
+  throw new Error(`--shard must be ${SHARD_SPEC_HELP}; got ${JSON.stringify(spec)}`);
+}
+
+/**
+ * With --shard-count the array task id is the shard number, whatever the array holds: that is what
+ * lets one task be resubmitted alone (`sbatch --array=3 embed.sbatch`), where Slurm would say the
+ * array has 1 task. Without it the array must be one contiguous range and K = id - min, N = count.
+ */
+function slurmShard(env: NodeJS.ProcessEnv, shardCount: number | undefined): Shard {
+  const why = "--shard slurm runs as a task of a job array (sbatch --array=0-<N-1>), which sets it";
+  const id = envInteger(env, "SLURM_ARRAY_TASK_ID", why);
+  if (shardCount !== undefined)
+    return checked({ index: id, count: shardCount }, `SLURM_ARRAY_TASK_ID=${id} with --shard-count ${shardCount} (array task ids are the shard numbers 0…${shardCount - 1})`);
+  const count = envInteger(env, "SLURM_ARRAY_TASK_COUNT", why);
+  const min = envInteger(env, "SLURM_ARRAY_TASK_MIN", why);
+  const max = env.SLURM_ARRAY_TASK_MAX === undefined ? min + count - 1 : envInteger(env, "SLURM_ARRAY_TASK_MAX", why);
+  if (max - min + 1 !== count) {
+    throw new Error(
+      `--shard slurm: the job array is not one contiguous range (SLURM_ARRAY_TASK_MIN=${min}, SLURM_ARRAY_TASK_MAX=${max}, SLURM_ARRAY_TASK_COUNT=${count}); pass --shard-count N and use the array task ids 0…N-1 as shard numbers`,
+    );
+  }
+  return checked({ index: id - min, count }, `SLURM_ARRAY_TASK_ID=${id} in an array of ${min}…${max}`);
+}
+
+function envInteger(env: NodeJS.ProcessEnv, name: string, why: string): number {
+  const value = env[name];
+  if (value === undefined || value === "") throw new Error(`${name} is not set: ${why}`);
+  if (!/^\d+$/.test(value.trim())) throw new Error(`${name}=${JSON.stringify(value)} is not a non-negative integer`);
+  return Number(value.trim());
+}
+
+function checked(shard: Shard, from: string): Shard {
+  if (!Number.isSafeInteger(shard.count) || shard.count < 1) throw new Error(`${from}: the shard count must be at least 1`);
+  if (!Number.isSafeInteger(shard.index) || shard.index >= shard.count) throw new Error(`${from}: shard ${shard.index} is not in 0…${shard.count - 1}`);
+  return shard;
+}
+
+export function shardName(shard: Shard): string {
+  return `${shard.index}/${shard.count}`;
+}
 
 const NEWLINE = 0x0a;
 

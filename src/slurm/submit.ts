@@ -9,7 +9,6 @@ import { writeFileAtomic } from "../io/atomicFile";
 import type { EmbedTaskOptions } from "../pipeline/embedOptions";
 import { embedTaskFlags } from "../pipeline/embedOptions";
 import type { OutputFormat } from "../pipeline/sink";
-import { shellQuote } from "../shellQuote";
 
 export interface SlurmJob {
   /** Absolute paths: the jobs may start in another directory, on another node. */
@@ -130,4 +129,10 @@ function runSbatch(sbatch: string, args: string[]): string {
   const id = r.stdout.trim().split("\n").pop()?.split(";")[0] ?? "";
   if (!/^\d+$/.test(id)) throw new Error(`${command}: expected a job id, got ${JSON.stringify(r.stdout.trim())}`);
   return id;
+}
+
+/** Quotes a word for sh only when it needs it, so that the commands printed or written into scripts paste into sh as
+ *  they are and stay readable. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }

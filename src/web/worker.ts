@@ -4,7 +4,7 @@
 import "./registerBackends";
 import { activeCapabilities } from "../backend/capabilities";
 import { LocalModel } from "../engine/localModel";
-import type { EmbedJob, EmbedResult, WorkerReady } from "../pool/embedJob";
+import type { EmbedJob, EmbedResult, WorkerReady } from "../pool/poolRunner";
 import type { PoolJob, WorkerMessage } from "../pool/workerPool";
 import { serializeError } from "../pool/workerPool";
 import { openModel, readManifest } from "../weights/openModel";

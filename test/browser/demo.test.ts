@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { startWebDemo } from "../../src/cli/webServer";
-import { makeScorer } from "../../src/search/score";
+import { makeScorer } from "../../src/search/search";
 import { Specter2 } from "../../src/node/specter2";
 import { buildWebBundle, describeInBrowser, ensureOutputDir, launchChromium, ROOT } from "../helpers/browser";
 import { EXAMPLE_PAPERS } from "../helpers/examplePapers";

@@ -15,7 +15,6 @@ import { SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 import { FakeHfCache, withEnv } from "../helpers/hfCache";
 import { convertFixtureModel, runCommand, tempDir } from "../helpers/search";
 
-/** auto's documented order of preference (issue 5, "Backends"). */
 // The documented order (README, Backends); native is "installed" where npm install built its addon.
 const AUTO_ORDER = [
   ["node-gpu", "@tensorflow/tfjs-node-gpu"],

@@ -11,16 +11,11 @@ import { NATIVE_BUILT } from "../helpers/nativeBackends";
 
 const BIN = join(__dirname, "..", "..", "dist", "src", "cli", "main.js");
 
-/** Measured here (2 cores, Node 20, 2026-12-01): native 260 MiB = 4.5× the weights run alone (one resident copy of
- *  each weight matrix, the output pool bounded by recent passes, the weights read a tensor at a time; 5.3× before
- *  those), but 9.7× inside the full suite with the other test files busy on both cores (7.2–8.7× before). With the
- *  pool bounded by a pass's working set (issue 19): 4.4–4.7× alone (4.8× with the bound before it, the same day), and
- *  4.6–4.7× alone beside two busy CPU loops, so CPU contention alone does not explain the suite's figure; inside the
- *  suite, under 12× in one clean-clone CI run and 12.2× in the next. The cause is not pinned down; the garbage
- *  collector falling behind on a busy machine (arrays of kernels outside the pool wait for it) is suspected, not
- *  shown. wasm, with its default two workers (a model each): 11.6× alone. Most of native's figure is Node and tfjs
- *  themselves (~100 MiB with the tiny model). The bounds sit above every figure seen and still catch an unbounded
- *  pool (the old one could hold 2 GiB, 35× here); finer regressions are benchmarks/memory.ts's to show. */
+/** Peak RSS as a multiple of the weights' bytes. Most of it is Node and tfjs themselves with so small a model, and
+ *  inside the full suite (other files busy on both cores, the garbage collector behind) it runs well above a run
+ *  alone; the bound sits above what the suite has shown and still catches an unbounded output pool, which held tens
+ *  of times the weights. Finer regressions, and the figures themselves, are benchmarks/memory.ts's
+ *  (benchmarks/RESULTS.md, "Memory"). */
 const BOUND = { native: 14, wasm: 14 };
 
 it(`peak RSS of an embed run over its weight bytes stays within ${NATIVE_BUILT ? BOUND.native : BOUND.wasm}×`, async () => {

@@ -6,7 +6,7 @@ import { checkInvertible } from "../../convert/hub/adapterWeights";
 
 const FILE = "/hub/adapter/adapter_config.json";
 
-/** The SPECTER2 adapters' config (DESIGN.md §2), as adapter-transformers 3.x writes it. */
+/** The SPECTER2 adapters' config, as adapter-transformers 3.x writes it. */
 const SPECTER2_CONFIG = {
   mh_adapter: false,
   output_adapter: true,

@@ -3,7 +3,7 @@
 // src/cli/webServer.ts): the browser bundle built into a temporary folder at /, the test page (test/browser/page)
 // at /harness/, fixtures at whatever prefix a test mounts, every request recorded.
 //
-// Chromium runs headless with SwiftShader: WebGL2 by default, WebGPU with the flags below (DESIGN.md §5). SwiftShader
+// Chromium runs headless with SwiftShader: WebGL2 by default, WebGPU with the flags below. SwiftShader
 // is a software GPU: these tests prove code paths and parity, not speed.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { npyHeader } from "../../src/io/npy";
 import type { IndexRow } from "../../src/search/indexReader";
 import { readIndex } from "../../src/search/indexReader";
-import { titlesFor } from "../../src/search/titles";
+import { titlesFor } from "../../src/search/search";
 
 const dir = mkdtempSync(join(tmpdir(), "search-index-"));
 let count = 0;

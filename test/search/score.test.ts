@@ -1,9 +1,7 @@
 // Scores, the bounded top-k heap and the streamed ranking, on vectors whose answers are worked out by hand.
 import fc from "fast-check";
 import type { IndexRow } from "../../src/search/indexReader";
-import { makeScorer } from "../../src/search/score";
-import { searchIndex } from "../../src/search/search";
-import { TopK } from "../../src/search/topK";
+import { makeScorer, searchIndex, TopK } from "../../src/search/search";
 
 const v = (...xs: number[]) => new Float32Array(xs);
 

@@ -3,7 +3,7 @@
 // distance), and the query row must share a batch with the paper rows.
 import { join } from "node:path";
 import { encodeInputs } from "../../src/engine/inputs";
-import { makeScorer } from "../../src/search/score";
+import { makeScorer } from "../../src/search/search";
 import { Specter2 } from "../../src/node/specter2";
 import type { Running } from "../helpers/serve";
 import { get, post, startService } from "../helpers/serve";

@@ -9,8 +9,7 @@ import type { JsonlEntry } from "../../src/io/jsonl";
 import { readJsonlEntries } from "../../src/io/jsonl";
 import { countLinesIn, LinesBefore, readRange, splitLines } from "../../src/io/lines";
 import { inputItems } from "../../src/pipeline/inputItems";
-import { nominalBoundary, shardRange, shardRanges } from "../../src/shard/ranges";
-import { parseShardSpec } from "../../src/shard/spec";
+import { nominalBoundary, shardRange, shardRanges, parseShardSpec } from "../../src/shard/ranges";
 import { seededRandom } from "../../convert/seededRandom";
 
 const dir = mkdtempSync(join(tmpdir(), "shard-ranges-"));

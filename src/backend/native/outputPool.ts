@@ -1,7 +1,6 @@
-// Recycled output arrays for the native kernels. A fresh large Float32Array is fresh mmap'd memory,
-// and every page of it faults on first write: measured on this project's 2-core VM at ~11 µs per
-// 4 KiB page, so a [2048, 768] output cost 17 ms to fault in against 0.6 ms to compute. Arrays whose
-// tensors are all disposed come back here and are reused at once, already resident.
+// Recycled output arrays for the native kernels. A fresh large Float32Array is fresh mmap'd memory, and every page of
+// it faults on first write, which costs far more than the kernel that fills it. Arrays whose tensors are all disposed
+// come back here and are reused at once, already resident.
 //
 // Buffers come in size classes (8 per power of two, so at most 1/8 is unused): batches of different
 // sequence lengths ask for slightly different sizes, and exact sizes would rarely be reused. A length
@@ -30,7 +29,7 @@ export class OutputPool {
   /** The pass's working set: the bytes of those most-at-once buffers, summed over the classes. A pass of the same
    *  shapes again needs exactly these. The pass's peak in use is smaller (its steps use different classes at
    *  different times), and bounding the pool by that peak dropped buffers that later layers of the same pass took
-   *  again: 401 MiB of fresh (page-faulting) arrays per pass at 8 × 200 tokens, 25 % of the pass's time. */
+   *  again, as fresh page-faulting arrays on every pass. */
   private passWorkingSet = 0;
   private readonly recentWorkingSets: number[] = [];
   /** Bytes of buffers dropped (not kept for reuse) since the last endPass. */

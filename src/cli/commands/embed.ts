@@ -5,7 +5,7 @@ import type { CommandModule } from "yargs";
 import { pickOptions } from "../../engine/options";
 import { EMBED_TASK_OPTIONS } from "../../pipeline/embedOptions";
 import type { OutputFormat } from "../../pipeline/sink";
-import { SHARD_SPEC_HELP } from "../../shard/spec";
+import { SHARD_SPEC_HELP } from "../../shard/ranges";
 import type { ArgsOf } from "../options";
 import { checkArgs, optionValues, yargsOptions } from "../options";
 

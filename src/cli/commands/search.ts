@@ -2,9 +2,8 @@
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
 import { pickOptions } from "../../engine/options";
-import type { ScoreName } from "../../search/score";
-import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES } from "../../search/score";
-import type { Hit } from "../../search/search";
+import type { ScoreName, Hit } from "../../search/search";
+import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES } from "../../search/search";
 import type { ArgsOf } from "../options";
 import { checkArgs, yargsOptions } from "../options";
 
@@ -96,7 +95,7 @@ function checkAdapters(dir: string, available: readonly string[], adapters: Reco
 }
 
 async function withTitles(hits: Hit[], papers: string): Promise<Hit[]> {
-  const { titlesFor } = await import("../../search/titles");
+  const { titlesFor } = await import("../../search/search");
   const titles = await titlesFor(
     papers,
     hits.map((h) => h.id),

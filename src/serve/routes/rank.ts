@@ -2,7 +2,7 @@
 // with proximity, in the same batches (the queue mixes adapters), ranked by ascending L2 distance as SciRepEval
 // ranks (src/search/score.ts).
 import type { FastifyInstance } from "fastify";
-import { makeScorer } from "../../search/score";
+import { makeScorer } from "../../search/search";
 import type { ServeContext } from "../context";
 import { embedRequest } from "../embedRequest";
 import { ApiError } from "../errors";
