@@ -17,7 +17,7 @@ export function specialFileKind(stat: Stats): string | undefined {
   if (stat.isBlockDevice()) return "a block device";
   if (stat.isFIFO()) return "a FIFO (named pipe)";
   if (stat.isSocket()) return "a socket";
-  return "not a regular file";
+  return "an entry of an unknown kind";
 }
 
 export function notRegularFileError(path: string, kind: string, code: ErrorCode): Specter2Error {
