@@ -1,8 +1,9 @@
 // `specter2 convert`: Hugging Face Hub snapshots (a BERT base + AdapterHub adapters) → our model directory
-// (weights/README.md). Everything is read and checked first; the directory is written only then, atomically.
+// (weights/README.md). Everything is read and checked first; the directory is written only then, atomically,
+// keeping whatever else an existing model directory there holds (convert/modelDirWriter.ts).
 import { BASE_NAMES } from "../src/engine/defaults";
 import { checkOption, OPTIONS } from "../src/engine/options";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { BertConfig } from "../src/model/config";
 import type { RawTensor } from "../src/weights/dtypes";
@@ -31,6 +32,7 @@ import { checkInvertible, mapAdapterWeights } from "./hub/adapterWeights";
 import { mapBaseWeights } from "./hub/baseWeights";
 import { parseBertConfig } from "./hub/bertConfig";
 import { checkDirectory, describeSourceFile, readJsonObject, readWeights, sha256 } from "./hub/hubFiles";
+import { readRegularFile } from "../src/io/regularFile";
 import { normalizeTokenizerConfig, parseVocab } from "./hub/tokenizerConfig";
 import { checkReplaceable, replaceDirectory } from "./modelDirWriter";
 import { folderProvenance } from "./hub/hfCache";
@@ -76,7 +78,8 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
   const dtype = options.dtype ?? OPTIONS.dtype.default;
   const out = resolve(options.out);
   const adapterSources = namedAdapters(options.adapters);
-  checkReplaceable(out);
+  // The files a conversion wrote there before: replaced or dropped; anything else in `out` is kept.
+  const previous = checkReplaceable(out);
 
   const base = convertBase(resolve(options.base), dtype);
   const adapters = adapterSources.map(({ name, dir, provenance }) => convertAdapter(name, dir, base.config, dtype, provenance));
@@ -113,8 +116,8 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
     converter: converterName(),
     created: new Date().toISOString(),
   };
-  replaceDirectory(out, (dir) => {
-    if (adapters.length > 0) mkdirSync(join(dir, ADAPTERS_DIR));
+  replaceDirectory(out, new Set([...previous, ...outputs.keys()]), (dir) => {
+    if (adapters.length > 0) mkdirSync(join(dir, ADAPTERS_DIR), { recursive: true });
     for (const [path, bytes] of outputs) writeFileSync(modelPath(dir, path), bytes);
     // Last: a directory without its manifest is never taken for a model.
     writeFileSync(join(dir, MANIFEST_FILE), json(manifest));
@@ -143,7 +146,7 @@ function convertBase(dir: string, dtype: ModelDType) {
 
   const vocabPath = join(dir, "vocab.txt");
   if (!existsSync(vocabPath)) throw new Specter2Error("MODEL_NOT_FOUND", `${vocabPath} is missing`, { file: vocabPath });
-  const vocab = readFileSync(vocabPath);
+  const vocab = readRegularFile(vocabPath, "BAD_CHECKPOINT");
   const tokens = parseVocab(vocab.toString("utf8"), vocabPath);
   if (tokens.length > config.vocab_size) {
     throw new Specter2Error("BAD_CHECKPOINT", `${vocabPath} has ${tokens.length} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`, {

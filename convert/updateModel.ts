@@ -3,8 +3,8 @@
 // layers) and stored in its dtype; the manifest's file digests and default_adapter are kept whole. Written
 // as convert writes: a fresh sibling directory (unchanged files hard-linked into it, so nothing large is
 // copied) swapped in by rename once complete, the manifest last; a failure leaves DIR as it was.
-import { copyFileSync, linkSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { AdapterSource } from "./convert";
 import { convertAdapter, json, namedAdapters } from "./convert";
 import { replaceDirectory } from "./modelDirWriter";
@@ -118,35 +118,11 @@ export async function updateModel(options: UpdateOptions): Promise<UpdateResult>
   }
 
   const updated: Manifest = { ...manifest, files, adapters, default_adapter: defaultAdapter, updated: new Date().toISOString() };
-  replaceDirectory(into, (fresh) => {
-    carryOver(into, fresh, new Set([MANIFEST_FILE, ...dropped, ...outputs.keys()]));
+  replaceDirectory(into, new Set([MANIFEST_FILE, ...dropped, ...outputs.keys()]), (fresh) => {
     if (outputs.size > 0) mkdirSync(join(fresh, ADAPTERS_DIR), { recursive: true });
     for (const [path, bytes] of outputs) writeFileSync(modelPath(fresh, path), bytes);
     // Last: a directory without its manifest is never taken for a model.
     writeFileSync(join(fresh, MANIFEST_FILE), json(updated));
   });
   return { manifest: updated, added: converted.map((a) => a.name), removed, notices };
-}
-
-/** Every file of `from` but those in `except` (relative, "/"-separated) into `to`: hard links, copies where links fail. */
-function carryOver(from: string, to: string, except: Set<string>): void {
-  for (const entry of readdirSync(from, { recursive: true, withFileTypes: true })) {
-    const source = join(entry.parentPath, entry.name);
-    const rel = relative(from, source).split("\\").join("/");
-    if (except.has(rel)) continue;
-    const target = modelPath(to, rel);
-    if (entry.isDirectory()) {
-      mkdirSync(target, { recursive: true });
-    } else if (entry.isSymbolicLink()) {
-      mkdirSync(join(target, ".."), { recursive: true });
-      symlinkSync(readlinkSync(source), target);
-    } else if (entry.isFile()) {
-      mkdirSync(join(target, ".."), { recursive: true });
-      try {
-        linkSync(source, target);
-      } catch {
-        copyFileSync(source, target);
-      }
-    }
-  }
 }

@@ -1,9 +1,11 @@
-// Reading the files of a Hugging Face Hub snapshot directory, with errors that name the file.
+// Reading the files of a Hugging Face Hub snapshot directory, with errors that name the file. Only regular files are
+// read (a link to /dev/zero or a FIFO is refused: src/io/regularFile.ts), each no further than its size.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RawTensor } from "../../src/weights/dtypes";
 import { fileDigest } from "../../src/io/fileHash";
+import { notRegularFileError, readRegularFile, specialFileKind } from "../../src/io/regularFile";
 import { readSafetensors } from "../../src/node/modelDirectory";
 import type { SourceFile } from "../../src/weights/modelDir";
 import { readTorchCheckpoint } from "../torch/checkpoint";
@@ -24,9 +26,10 @@ export function readJsonObject(path: string, required: boolean): Json | undefine
     if (required) throw new Specter2Error("MODEL_NOT_FOUND", `${path} is missing`, { file: path });
     return undefined;
   }
+  const text = readRegularFile(path, "BAD_CHECKPOINT").toString("utf8");
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, "utf8"));
+    value = JSON.parse(text);
   } catch (e) {
     throw new Specter2Error("BAD_CHECKPOINT", `${path} is not valid JSON: ${(e as Error).message}`, { file: path }, { cause: e });
   }
@@ -46,7 +49,15 @@ export function readWeights(dir: string, candidates: readonly string[]): { file:
     throw new Specter2Error("MODEL_NOT_FOUND", `${dir} has no weights file (looked for ${candidates.join(", ")})`, { file: dir });
   }
   const path = join(dir, file);
-  const tensors = file.endsWith(".safetensors") ? readSafetensors(path).tensors : readTorchCheckpoint(path);
+  let tensors: Map<string, RawTensor>;
+  if (file.endsWith(".safetensors")) {
+    // readSafetensors reads by the file's size, but opening a FIFO would wait for a writer: refused first.
+    const kind = specialFileKind(statSync(path));
+    if (kind !== undefined) throw notRegularFileError(path, kind, "BAD_CHECKPOINT");
+    tensors = readSafetensors(path).tensors;
+  } else {
+    tensors = readTorchCheckpoint(path);
+  }
   return { file, tensors };
 }
 

@@ -1,26 +1,28 @@
 // torch.save(state_dict) files (torch >= 1.6): a zip archive holding `<root>/data.pkl`, a pickle of the state dict
 // whose tensors point by persistent id at raw little-endian storages `<root>/data/<key>`.
 // Layout as written by torch/serialization.py (_save) and read back by its _load.
-import { readFileSync } from "node:fs";
 import type { RawTensor } from "../../src/weights/dtypes";
 import { describe, PickleDict, PickleTuple, unpickle } from "./pickle";
-import { StorageRecord, TensorView, materialize } from "./tensorView";
+import type { CheckedView } from "./tensorView";
+import { checkView, materialize, StorageRecord, TensorView } from "./tensorView";
 import { StorageType, torchGlobals } from "./torchGlobals";
 import { looksLikeZip, readZip } from "./zip";
+import { readRegularFile } from "../../src/io/regularFile";
 import { Specter2Error } from "../../src/errors";
 
 const PICKLE_PROTO = 0x80;
 
-/** Reads a torch.save'd state dict: name → tensor bytes (views into one buffer holding the file where contiguous). */
+/**
+ * What the copies of strided views may cost together, as a multiple of the archive's bytes. Contiguous views cost
+ * nothing (they are subarrays of the file); a transpose costs at most its storage, so a real checkpoint's copies stay
+ * below its own size even where tensors share a storage; only views that repeat elements cost more.
+ */
+const COPY_BUDGET_FACTOR = 4;
+
+/** Reads a torch.save'd state dict: name → tensor bytes (views into one buffer holding the file where contiguous).
+ *  Only a regular file is read (src/io/regularFile.ts). */
 export function readTorchCheckpoint(path: string): Map<string, RawTensor> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
-    throw new Specter2Error(code, (e as Error).message, { file: path }, { cause: e });
-  }
-  return parseTorchCheckpoint(bytes, path);
+  return parseTorchCheckpoint(readRegularFile(path, "BAD_CHECKPOINT"), path);
 }
 
 /** Same as readTorchCheckpoint, on the file's bytes; `file` names it in errors. */
@@ -52,7 +54,11 @@ export function readStateDict(entries: ReadonlyMap<string, Uint8Array>, file: st
     file,
   });
   if (!(value instanceof PickleDict)) throw new Specter2Error("BAD_CHECKPOINT", `${file}: holds ${describe(value)}, not a state dict (a dict of tensors)`, { file });
-  const tensors = new Map<string, RawTensor>();
+  // Every entry is checked, and what materialising it costs counted, before any tensor's data is copied.
+  const archiveBytes = [...entries.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0);
+  const budget = COPY_BUDGET_FACTOR * archiveBytes;
+  let copied = 0;
+  const views = new Map<string, CheckedView>();
   for (const [name, tensor] of value.items) {
     if (typeof name !== "string") throw new Specter2Error("BAD_CHECKPOINT", `${file}: state dict key ${describe(name)} is not a string`, { file });
     if (!(tensor instanceof TensorView)) {
@@ -61,8 +67,23 @@ export function readStateDict(entries: ReadonlyMap<string, Uint8Array>, file: st
         tensor: name,
       });
     }
-    tensors.set(name, materialize(tensor, `${file}: tensor ${name}`, { file, tensor: name }));
+    const what = `${file}: tensor ${name}`;
+    const view = checkView(tensor, what, { file, tensor: name });
+    if (!view.contiguous) {
+      copied += view.bytes;
+      if (copied > budget) {
+        throw new Specter2Error(
+          "BAD_CHECKPOINT",
+          `${what}: its strided view (size [${view.size}], stride [${view.stride}]) would be copied into ${view.bytes} bytes, ${copied} with the strided views before it: ` +
+            `more than ${COPY_BUDGET_FACTOR} × the ${archiveBytes} bytes the checkpoint holds (a view that repeats elements, e.g. stride 0, costs more than its file)`,
+          { file, tensor: name },
+        );
+      }
+    }
+    views.set(name, view);
   }
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, view] of views) tensors.set(name, materialize(view));
   return tensors;
 }
 

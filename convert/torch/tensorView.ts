@@ -1,5 +1,6 @@
-// A torch tensor as torch.save describes it: a view (element offset, size, stride) into a typed storage. Turning
-// it into contiguous row-major bytes checks the view against the storage; contiguous views stay zero-copy.
+// A torch tensor as torch.save describes it: a view (element offset, size, stride) into a typed storage. A view is
+// checked against its storage and costed before anything is copied; materialised, contiguous views stay zero-copy
+// and strided ones (transposes, column slices, stride-0 broadcasts) become row-major copies.
 import type { DType, RawTensor } from "../../src/weights/dtypes";
 import { DTYPE_SIZES, numElements } from "../../src/weights/dtypes";
 import { describe, PickleTuple } from "./pickle";
@@ -17,7 +18,7 @@ export class StorageRecord {
   ) {}
 }
 
-/** The arguments of torch._utils._rebuild_tensor_v2, checked only when the tensor is materialized by name. */
+/** The arguments of torch._utils._rebuild_tensor_v2, as the pickle gave them: checked by checkView. */
 export class TensorView {
   constructor(
     readonly storage: unknown,
@@ -30,9 +31,21 @@ export class TensorView {
 /** Larger than any tensor of a BERT checkpoint by far, and below what one Uint8Array may hold. */
 const MAX_TENSOR_BYTES = 2 ** 31 - 1;
 
-/** The tensor's contiguous little-endian bytes; errors (BAD_CHECKPOINT) name `what` (file and tensor), and
- *  carry `details` (e.g. `{ file, tensor }`). */
-export function materialize(view: TensorView, what: string, details: ErrorDetails = {}): RawTensor {
+/** A view checked against its storage, not yet materialised: what it is and what materialising it costs. */
+export interface CheckedView {
+  storage: StorageRecord;
+  offset: number;
+  size: readonly number[];
+  stride: readonly number[];
+  /** Row-major: materialised as a subarray of the storage, no copy. */
+  contiguous: boolean;
+  /** The bytes of the tensor; a strided view costs that many in a fresh copy. */
+  bytes: number;
+}
+
+/** Checks the view against its storage (types, rank, bounds) without reading or copying any of its data; errors
+ *  (BAD_CHECKPOINT) name `what` (file and tensor) and carry `details` (e.g. `{ file, tensor }`). */
+export function checkView(view: TensorView, what: string, details: ErrorDetails = {}): CheckedView {
   const fail = (message: string): never => {
     throw new Specter2Error("BAD_CHECKPOINT", `${what}: ${message}`, details);
   };
@@ -48,14 +61,22 @@ export function materialize(view: TensorView, what: string, details: ErrorDetail
   if (size.length !== stride.length) fail(`size [${size}] and stride [${stride}] differ in rank`);
   const count = numElements(size);
   if (count * elementSize > MAX_TENSOR_BYTES) fail(`size [${size}] is too large (${count} elements)`);
-  const shape = [...size];
-  if (count === 0) return { dtype: storage.dtype, shape, data: new Uint8Array(0) };
-  const last = size.reduce((end, n, d) => end + (n - 1) * stride[d], offset);
-  if (last >= numel) {
-    fail(`view (offset ${offset}, size [${size}], stride [${stride}]) reaches element ${last} of storage ${storage.entry}, which holds ${numel} elements`);
+  if (count > 0) {
+    const last = size.reduce((end, n, d) => end + (n - 1) * stride[d], offset);
+    if (last >= numel) {
+      fail(`view (offset ${offset}, size [${size}], stride [${stride}]) reaches element ${last} of storage ${storage.entry}, which holds ${numel} elements`);
+    }
   }
-  const data = isContiguous(size, stride) ? storage.bytes.subarray(offset * elementSize, (offset + count) * elementSize) : gather(storage.bytes, elementSize, offset, size, stride, count);
-  return { dtype: storage.dtype, shape, data };
+  return { storage, offset, size, stride, contiguous: count === 0 || isContiguous(size, stride), bytes: count * elementSize };
+}
+
+/** The tensor's contiguous little-endian bytes: a view into the storage where contiguous, else a gathered copy. */
+export function materialize(view: CheckedView): RawTensor {
+  const { storage, offset, size, stride, bytes } = view;
+  const elementSize = DTYPE_SIZES[storage.dtype];
+  const start = offset * elementSize;
+  const data = view.contiguous ? storage.bytes.subarray(start, start + bytes) : gather(storage.bytes, elementSize, offset, size, stride, bytes / elementSize);
+  return { dtype: storage.dtype, shape: [...size], data };
 }
 
 function isCount(value: unknown): value is number {

@@ -5,14 +5,17 @@
 // The demo's URL space is dist/web's own layout, so its relative paths hold wherever dist/web is served:
 //   /               → dist/web (redirected to /demo/; specter2.js, specter2.worker.js, the .wasm files, esm/, demo/)
 //   /demo/          → the demo page (examples/web, copied into dist/web/demo by npm run build:web)
-//   /model/         → the model directory (the page's default ?model=../model/)
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+//   /model/         → the model directory (the page's default ?model=../model/): its manifest's files only
+// Nothing is served through a symlink that leads out of its mount's folder (compared by realpath), so a link inside
+// the model directory to /etc/passwd is a 404, and neither is anything in the model directory besides the model.
+import { createReadStream, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { extname, join, resolve, sep } from "node:path";
+import { extname, join, relative, resolve, sep } from "node:path";
 import { Specter2Error } from "../errors";
-import { MANIFEST_FILE } from "../weights/modelDir";
+import { readRegularFile } from "../io/regularFile";
+import { CONFIG_FILE, MANIFEST_FILE, TOKENIZER_CONFIG_FILE, VOCAB_FILE } from "../weights/modelDir";
 
 /** The headers that make a page cross-origin isolated (`crossOriginIsolated` true), sent with every response. */
 export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
@@ -36,9 +39,16 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".map": "application/json; charset=utf-8",
 };
 
+/** A folder served at a URL prefix; `files`, when given, says which of its files may be served (relative paths,
+ *  "/"-separated), asked at each request. */
+export interface Mount {
+  dir: string;
+  files?: (path: string) => boolean;
+}
+
 export interface StaticServerOptions {
   /** URL prefix ("/", "/model/") → folder; the longest prefix that matches a request serves it. */
-  mounts: Record<string, string>;
+  mounts: Record<string, string | Mount>;
   host?: string;
   /** 0 (default): any free port. */
   port?: number;
@@ -55,7 +65,7 @@ export interface StaticServer {
   readonly url: string;
   readonly server: Server;
   /** Mounts a folder at a prefix (replacing what was there), or unmounts it (null). */
-  mount(prefix: string, dir: string | null): void;
+  mount(prefix: string, dir: string | Mount | null): void;
   /** Stops listening and closes every connection, idle or not. */
   close(): Promise<void>;
 }
@@ -66,27 +76,34 @@ function normalPrefix(prefix: string): string {
 }
 
 export async function startStaticServer(options: StaticServerOptions): Promise<StaticServer> {
-  const mounts = new Map<string, string>();
-  const mount = (prefix: string, dir: string | null) => {
+  const mounts = new Map<string, Mount>();
+  const mount = (prefix: string, dir: string | Mount | null) => {
     if (dir === null) mounts.delete(normalPrefix(prefix));
-    else mounts.set(normalPrefix(prefix), resolve(dir));
+    else mounts.set(normalPrefix(prefix), typeof dir === "string" ? { dir: resolve(dir) } : { ...dir, dir: resolve(dir.dir) });
   };
   for (const [prefix, dir] of Object.entries(options.mounts)) mount(prefix, dir);
   const isolation = options.isolate === false ? {} : ISOLATION_HEADERS;
 
-  /** The file a URL path names, or null: inside its mount's folder only (no `..` out of it), a folder's index.html. */
+  /**
+   * The file a URL path names, or null: inside its mount's folder only (no `..` out of it, no symlink leading out of
+   * it), a folder's index.html, and only the files the mount allows.
+   */
   function fileOf(path: string): string | null {
     let best: string | null = null;
     for (const prefix of mounts.keys()) if ((path.startsWith(prefix) || `${path}/` === prefix) && (best === null || prefix.length > best.length)) best = prefix;
     if (best === null) return null;
-    const root = mounts.get(best)!;
-    const file = resolve(root, `.${sep}${path.slice(best.length)}`);
-    if (file !== root && !file.startsWith(root + sep)) return null;
-    if (!existsSync(file)) return null;
+    const { dir: root, files } = mounts.get(best)!;
+    let file = resolve(root, `.${sep}${path.slice(best.length)}`);
+    if (!inside(file, root) || !existsSync(file)) return null;
     const stat = statSync(file);
-    if (stat.isFile()) return file;
-    if (stat.isDirectory() && existsSync(join(file, "index.html"))) return join(file, "index.html");
-    return null;
+    if (stat.isDirectory() && existsSync(join(file, "index.html"))) file = join(file, "index.html");
+    else if (!stat.isFile()) return null;
+    if (files !== undefined && !files(relative(root, file).split(sep).join("/"))) return null;
+    try {
+      return inside(realpathSync(file), realpathSync(root)) && statSync(file).isFile() ? file : null;
+    } catch {
+      return null; // gone meanwhile
+    }
   }
 
   function answer(req: IncomingMessage, res: ServerResponse): void {
@@ -155,6 +172,31 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
   };
 }
 
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root + sep);
+}
+
+/** The paths of a model directory the browser loader reads (src/weights/openModel.ts): manifest.json, the files it
+ *  lists and its adapters' (read from the manifest at each call, so a re-converted model is served whole), and the
+ *  tokenizer files that directories written before the manifest listed them have. */
+function modelFiles(model: string): (path: string) => boolean {
+  return (path) => {
+    if ([MANIFEST_FILE, CONFIG_FILE, VOCAB_FILE, TOKENIZER_CONFIG_FILE].includes(path)) return true;
+    let manifest: { files?: unknown; adapters?: unknown };
+    try {
+      manifest = JSON.parse(readRegularFile(join(model, MANIFEST_FILE), "BAD_CHECKPOINT").toString("utf8")) as typeof manifest;
+    } catch {
+      return false;
+    }
+    if (isObject(manifest.files) && Object.hasOwn(manifest.files, path)) return true;
+    return isObject(manifest.adapters) && Object.values(manifest.adapters).some((a) => isObject(a) && (a.config === path || a.weights === path));
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
 /** The package's dist/web: this file runs from src/cli (a checkout's tests) or from dist/src/cli (the build), so the
  *  package root is two or three folders up: the first one up whose package.json is ours. */
 export function distWebDir(): string {
@@ -178,7 +220,7 @@ export interface WebDemoOptions {
   distWeb?: string;
 }
 
-/** `specter2 web`: dist/web at /, its demo page at /demo/, the model directory at /model/. */
+/** `specter2 web`: dist/web at /, its demo page at /demo/, the model directory's files at /model/. */
 export async function startWebDemo(options: WebDemoOptions): Promise<StaticServer & { demoUrl: string }> {
   const distWeb = options.distWeb ?? distWebDir();
   for (const needed of ["specter2.js", "specter2.worker.js", join("demo", "index.html")]) {
@@ -190,6 +232,11 @@ export async function startWebDemo(options: WebDemoOptions): Promise<StaticServe
   if (!existsSync(join(model, MANIFEST_FILE))) {
     throw new Specter2Error("MODEL_NOT_FOUND", `${model}: no ${MANIFEST_FILE} there; give a model directory from \`specter2 convert\` or \`specter2 download\``, { file: model });
   }
-  const server = await startStaticServer({ mounts: { "/": distWeb, "/model/": model }, redirects: { "/": "/demo/" }, host: options.host, port: options.port });
+  const server = await startStaticServer({
+    mounts: { "/": distWeb, "/model/": { dir: model, files: modelFiles(model) } },
+    redirects: { "/": "/demo/" },
+    host: options.host,
+    port: options.port,
+  });
   return { ...server, demoUrl: `${server.url}/demo/` };
 }

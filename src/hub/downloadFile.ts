@@ -1,16 +1,19 @@
-// One file of a Hub repo into a local folder: written as `<file>.incomplete`, checked (size; sha256 for LFS
-// files), then renamed. A rerun skips a complete file without asking the Hub and resumes a partial one with
-// a Range request.
+// One file of a Hub repo into a local folder: written as `<file>.incomplete`, checked (its size; the sha256 the Hub
+// gives LFS files, the git blob sha1 its ETag gives small ones), then renamed. A file the Hub gives no hash for is
+// kept but said to be not verified (or refused, with `requireSha256`), and one it announces no size for is cut off at
+// a cap. A rerun skips a complete file without asking the Hub and resumes a partial one with a Range request.
 import type { Hash } from "node:crypto";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { dirname, join } from "node:path";
-import type { HubConnection, HubFileRef } from "./hubHttp";
+import type { HubConnection, HubFileMetadata, HubFileRef } from "./hubHttp";
 import { getFollowingRedirects, headerValue, HubError, hubFileMetadata, hubStatusError, parseContentRange, repoOfResolveUrl, resolveUrl } from "./hubHttp";
 import { writeFileAtomic } from "../io/atomicFile";
 import { fileDigest, hashFile } from "../io/fileHash";
+import type { BlobHash } from "../../convert/hub/hfCache";
+import { blobHashes } from "../../convert/hub/hfCache";
 import { Specter2Error } from "../errors";
 
 export interface HubFileRequest extends HubFileRef {
@@ -31,10 +34,11 @@ export interface DownloadedFile {
   /** Bytes fetched by this run and the seconds it took. */
   transferred: number;
   seconds: number;
-  /** Whether the file's sha256 was checked against the Hub's; the Hub gives one for LFS files only. */
+  /** Whether the file was checked against a hash the Hub gave: the sha256 of an LFS file, the git blob sha1 of a
+   *  small one (or, from the Hugging Face cache, its blob's name). */
   verified: boolean;
-  /** What `verified` checked where it is not the Hub's sha256: the git sha1 (a cache blob's name or a small file's ETag). */
-  hash?: "sha256" | "git-sha1";
+  /** What `verified` checked; absent for an old download record, which checked only sha256s. */
+  hash?: BlobHash;
   /** The commit the revision pointed at (X-Repo-Commit), when the Hub said. */
   commit: string | undefined;
   /** The file's version as the Hub named it (the LFS sha256 or the git blob sha1): its blob name in a Hugging Face cache. */
@@ -43,8 +47,27 @@ export interface DownloadedFile {
   resolvedRepo?: string;
 }
 
+export interface DownloadOptions {
+  /** A file the Hub gives no hash for (the LFS sha256 of a weights file, the git sha1 ETag of a small one) is an
+   *  error (HUB_ERROR naming its URL) before its body is read, instead of a download said to be not verified. */
+  requireSha256?: boolean;
+}
+
+/**
+ * The most a file may hold when the Hub announces no size for it (a chunked answer, no X-Linked-Size): a weights
+ * file more than twice BERT-large in float32; any other file (configs, vocabularies, tokenizers: kilobytes to a few
+ * MB) 16 MiB. Past that the download is cut off and deleted.
+ */
+export const UNANNOUNCED_SIZE_CAPS = { weights: 4 * 2 ** 30, other: 16 * 2 ** 20 } as const;
+
+/** Files that are LFS on the Hub (their sha256 comes in X-Linked-Etag): the weights. */
+export function isWeightsFile(file: string): boolean {
+  return /\.(bin|safetensors)$/.test(file);
+}
+
 interface Transfer {
   request: HubFileRequest;
+  options: DownloadOptions;
   hub: HubConnection;
   dir: string;
   url: string;
@@ -56,10 +79,11 @@ interface Transfer {
 
 export const PARTIAL_SUFFIX = ".incomplete";
 
-export async function downloadHubFile(request: HubFileRequest, dir: string, hub: HubConnection, progress: DownloadProgress): Promise<DownloadedFile> {
+export async function downloadHubFile(request: HubFileRequest, dir: string, hub: HubConnection, progress: DownloadProgress, options: DownloadOptions = {}): Promise<DownloadedFile> {
   const finalPath = join(dir, request.file);
   const t: Transfer = {
     request,
+    options,
     hub,
     dir,
     finalPath,
@@ -74,8 +98,11 @@ export async function downloadHubFile(request: HubFileRequest, dir: string, hub:
     throw new Specter2Error("OUTPUT_ERROR", (e as Error).message, { file: dirname(finalPath) }, { cause: e });
   }
   const record = readRecord(dir, request.file);
-  if (record?.state === "complete" && record.url === t.url && matchesRecord(finalPath, record)) {
-    return { ...describe(t, "skipped", record.size, 0, 0, record.verified, record.commit), ...provenance(t, record.etag, record.repo) };
+  // With requireSha256 a file kept without verification is fetched again (and refused if the Hub still gives no hash).
+  const skip = record?.state === "complete" && record.url === t.url && (record.verified || options.requireSha256 !== true) && matchesRecord(finalPath, record);
+  if (skip) {
+    const hash = record.verified ? { hash: record.hash ?? "sha256" } : {};
+    return { ...describe(t, "skipped", record.size, 0, 0, record.verified, record.commit), ...hash, ...provenance(t, record.etag, record.repo) };
   }
   // Whatever is under the final name is not known to be good: gone, so a failure below leaves nothing there.
   rmSync(finalPath, { force: true });
@@ -111,6 +138,14 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
     throw hubStatusError(status, response.headers, url, t.request, t.hub.token !== undefined);
   }
   if (from > 0 && meta.etag !== etag) return restart(); // the Hub now serves another version of the file
+  const expected = expectedHash(t.request.file, meta);
+  if (expected === undefined && t.options.requireSha256 === true) {
+    response.destroy();
+    throw new HubError(
+      `${t.label}: the Hub gave no ${isWeightsFile(t.request.file) ? "LFS sha256 (X-Linked-Etag)" : "sha256 or git sha1 (ETag)"} to verify it against, and --require-sha256 asks for one (from ${url})`,
+      { url, file: t.finalPath },
+    );
+  }
 
   let extent: { start: number; total: number | undefined };
   try {
@@ -129,10 +164,12 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   const seconds = (Date.now() - started) / 1000;
 
   const sha256 = hash.digest("hex");
-  if (meta.sha256 !== undefined && sha256 !== meta.sha256) {
+  const actual = expected?.hash === "git-sha1" ? blobHashes(t.partialPath).gitSha1 : sha256;
+  if (expected !== undefined && actual !== expected.value) {
     discardPartial(t);
+    const says = expected.hash === "sha256" ? "the Hub says" : "the Hub's ETag says";
     throw new HubError(
-      `${t.label}: sha256 mismatch, the Hub says ${meta.sha256} but the downloaded bytes have ${sha256} (from ${url}); the corrupt download was deleted, run again to retry`,
+      `${t.label}: ${expected.hash} mismatch, ${says} ${expected.value} but the downloaded bytes have ${actual} (from ${url}); the corrupt download was deleted, run again to retry`,
       { url, file: t.finalPath },
     );
   }
@@ -143,15 +180,25 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
     etag: meta.etag,
     size: received,
     sha256,
-    verified: meta.sha256 !== undefined,
+    verified: expected !== undefined,
+    ...(expected === undefined ? {} : { hash: expected.hash }),
     commit: meta.commit,
     ...(redirectedTo === undefined || redirectedTo === t.request.repo ? {} : { repo: redirectedTo }),
   };
   writeRecord(t.dir, t.request.file, complete);
   return {
     ...describe(t, start > 0 ? "resumed" : "downloaded", received, received - start, seconds, complete.verified, meta.commit),
+    ...(expected === undefined ? {} : { hash: expected.hash }),
     ...provenance(t, meta.etag, redirectedTo),
   };
+}
+
+/** The hash the Hub gives for the file: a weights file's LFS sha256 only (a git sha1 ETag next to a weights file may
+ *  be its LFS pointer's), any other file's sha256 or git sha1. */
+function expectedHash(file: string, meta: HubFileMetadata): { hash: BlobHash; value: string } | undefined {
+  if (meta.sha256 !== undefined) return { hash: "sha256", value: meta.sha256 };
+  if (meta.gitSha1 !== undefined && !isWeightsFile(file)) return { hash: "git-sha1", value: meta.gitSha1 };
+  return undefined;
 }
 
 /**
@@ -174,12 +221,13 @@ async function writeBody(t: Transfer, response: IncomingMessage, url: string, st
     throw new Specter2Error("OUTPUT_ERROR", e.message, { file: t.partialPath }, { cause: e });
   });
   const fileProgress = t.progress.file(t.label, start, total);
+  const limit = total ?? UNANNOUNCED_SIZE_CAPS[isWeightsFile(t.request.file) ? "weights" : "other"];
   let received = start;
   let tooLong = false;
   let writeError: Error | undefined;
   try {
     for await (const chunk of response as AsyncIterable<Buffer>) {
-      if (total !== undefined && received + chunk.length > total) {
+      if (received + chunk.length > limit) {
         tooLong = true;
         break;
       }
@@ -201,8 +249,13 @@ async function writeBody(t: Transfer, response: IncomingMessage, url: string, st
   }
   if (writeError) throw new Specter2Error("OUTPUT_ERROR", `cannot write ${t.partialPath}: ${writeError.message}`, { file: t.partialPath }, { cause: writeError });
   if (tooLong) {
+    response.destroy();
     discardPartial(t);
-    throw new HubError(`${url} sent more than the ${total} bytes of ${t.label} the Hub announced; the download was deleted, run again to retry`, { url });
+    if (total !== undefined) throw new HubError(`${url} sent more than the ${total} bytes of ${t.label} the Hub announced; the download was deleted, run again to retry`, { url });
+    throw new HubError(
+      `${url} announced no size for ${t.label} and sent more than the ${limit} bytes such a file may hold (${isWeightsFile(t.request.file) ? "a weights file" : "not a weights file"}); the download was deleted`,
+      { url, file: t.finalPath },
+    );
   }
   if (total !== undefined && received < total) throw interrupted(t, url, received, total, "the connection closed early");
   return received;
@@ -253,8 +306,10 @@ interface CompleteRecord extends RecordBase {
   size: number;
   /** Of the bytes on disk. */
   sha256: string;
-  /** Whether that sha256 was checked against the Hub's (LFS files only). */
+  /** Whether the file was checked against a hash the Hub gave, and which (absent in records of a version that
+   *  checked sha256s only). */
   verified: boolean;
+  hash?: BlobHash;
   commit: string | undefined;
   /** The repo's current name, where the Hub redirected the one asked for (a renamed repo). */
   repo?: string;
@@ -365,9 +420,9 @@ export function describeFile(f: DownloadedFile): string {
   }
 }
 
-/** How the file was checked, in words. */
+/** How the file was checked, in words: "verified" only where a hash was compared, never for a size alone. */
 export function verification(f: DownloadedFile): string {
   if (f.outcome === "cached") return f.verified ? `${f.hash ?? "sha256"} verified (the blob's name)` : "not verified (a copy, not a link to a named blob)";
   if (f.verified) return `${f.hash ?? "sha256"} verified`;
-  return f.outcome === "skipped" ? "unchanged since downloaded (no sha256 from the Hub for this small file)" : "size checked (no sha256 from the Hub: a small non-LFS file)";
+  return `not verified (${isWeightsFile(f.file) ? "the Hub gave no LFS sha256 for this weights file" : "the Hub gave no sha256 or git sha1 for it"})`;
 }

@@ -2,7 +2,7 @@
 // verified, resumable) into a folder, or into the Hugging Face cache so that the next run finds them there.
 import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import type { DownloadedFile, DownloadProgress } from "./downloadFile";
+import type { DownloadedFile, DownloadOptions, DownloadProgress } from "./downloadFile";
 import { describeFile, downloadHubFile } from "./downloadFile";
 import type { HubConnection } from "./hubHttp";
 import { HubError, resolveUrl } from "./hubHttp";
@@ -25,11 +25,19 @@ export interface FetchedRepo {
   resolvedRepo: string | undefined;
 }
 
-export async function fetchRepoFiles(repo: string, revision: string, kind: RepoKind, dir: string, hub: HubConnection, progress: DownloadProgress): Promise<FetchedRepo> {
+export async function fetchRepoFiles(
+  repo: string,
+  revision: string,
+  kind: RepoKind,
+  dir: string,
+  hub: HubConnection,
+  progress: DownloadProgress,
+  options: DownloadOptions = {},
+): Promise<FetchedRepo> {
   const weights = REPO_FILES[kind].weights;
   const files: DownloadedFile[] = [];
   const fetch = async (request: ReturnType<typeof repoFileRequests>[number]) => {
-    const file = await downloadHubFile(request, dir, hub, progress);
+    const file = await downloadHubFile(request, dir, hub, progress, options);
     progress.line(describeFile(file));
     files.push(file);
     return file;
@@ -66,11 +74,19 @@ const CACHE_STAGING_DIR = ".specter2-tfjs-download";
 
 const BLOB_NAME = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
-export async function fetchIntoCache(cache: string, repo: string, revision: string, kind: RepoKind, hub: HubConnection, progress: DownloadProgress): Promise<FetchedRepo> {
+export async function fetchIntoCache(
+  cache: string,
+  repo: string,
+  revision: string,
+  kind: RepoKind,
+  hub: HubConnection,
+  progress: DownloadProgress,
+  options: DownloadOptions = {},
+): Promise<FetchedRepo> {
   const folder = repoCacheFolder(cache, repo);
   const stagingRoot = join(folder, CACHE_STAGING_DIR);
   const staging = join(stagingRoot, encodeURIComponent(revision));
-  const fetched = await fetchRepoFiles(repo, revision, kind, staging, hub, progress);
+  const fetched = await fetchRepoFiles(repo, revision, kind, staging, hub, progress, options);
   const commit = fetched.commit;
   if (commit === undefined || !/^[0-9a-f]{40}$/.test(commit)) {
     throw new HubError(`${hub.endpoint} did not say which commit ${repo}@${revision} is (X-Repo-Commit), needed to place it in the Hugging Face cache; use \`specter2 download\` instead`, {

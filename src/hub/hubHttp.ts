@@ -189,24 +189,31 @@ function get(url: string, headers: http.OutgoingHttpHeaders): Promise<IncomingMe
 export interface HubFileMetadata {
   /** Identifies this version of the file: the LFS sha256 or the git blob sha1, unquoted. */
   etag: string | undefined;
-  /** Only LFS files have one (X-Linked-Etag); a small file's ETag is a git sha1, which we do not check. */
+  /** The file's sha256: only LFS files have one, in X-Linked-Etag (the redirect's own ETag is not the file's). */
   sha256: string | undefined;
+  /** The git blob sha1 (`sha1("blob <size>\0" + bytes)`) that the Hub's ETag is for a file it answers with itself
+   *  (a small, non-LFS file); undefined for a redirect or where X-Linked-Etag is present (the ETag is then the LFS
+   *  pointer's, not the file's). */
+  gitSha1: string | undefined;
   size: number | undefined;
   commit: string | undefined;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+const GIT_SHA1 = /^[0-9a-f]{40}$/;
 
 export function hubFileMetadata(hub: HubResponse): HubFileMetadata {
   const h = hub.headers;
   const linkedEtag = unquote(headerValue(h, "x-linked-etag"));
-  const etag = linkedEtag ?? unquote(headerValue(h, "etag"));
+  const ownEtag = unquote(headerValue(h, "etag"));
+  const etag = linkedEtag ?? ownEtag;
   const linkedSize = headerValue(h, "x-linked-size");
   // Without X-Linked-Size, the response's own length is the file's only when it is the whole file itself.
   const size = linkedSize ?? (hub.status === 200 ? headerValue(h, "content-length") : undefined);
   return {
     etag,
     sha256: linkedEtag !== undefined && SHA256.test(linkedEtag) ? linkedEtag : undefined,
+    gitSha1: linkedEtag === undefined && (hub.status === 200 || hub.status === 206) && ownEtag !== undefined && GIT_SHA1.test(ownEtag) ? ownEtag : undefined,
     size: size === undefined ? undefined : parseSize(size, hub.url),
     commit: headerValue(h, "x-repo-commit"),
   };

@@ -48,6 +48,9 @@ export interface ObtainOptions {
   /** Where repos the cache lacks are fetched to: into the cache itself, or one folder per repo under `dir`. */
   fetchInto: "cache" | { dir: string };
   progress: DownloadProgress;
+  /** Every file must be verified against a hash: the Hub's for a download (DownloadOptions), its blob's name for a
+   *  file from the Hugging Face cache; one that is not is an error (HUB_ERROR) naming it. */
+  requireSha256?: boolean;
 }
 
 export async function obtainSources(requests: SourceRequest[], options: ObtainOptions): Promise<ObtainedSource[]> {
@@ -75,13 +78,18 @@ export async function obtainSources(requests: SourceRequest[], options: ObtainOp
         commit: lookup.commit,
       }));
       for (const f of files) options.progress.line(describeFile(f));
+      const unverified = files.find((f) => !f.verified);
+      if (options.requireSha256 === true && unverified !== undefined) {
+        throw new HubError(`${unverified.path}: ${verification(unverified)} in the Hugging Face cache, and --require-sha256 asks for every file to be verified`, { file: unverified.path });
+      }
       obtained.push({ ...common, origin: "cache", dir: lookup.dir, files, commit: lookup.commit, resolvedRepo: undefined });
     } else {
       const hub = options.hub();
+      const download = { requireSha256: options.requireSha256 };
       const fetching =
         options.fetchInto === "cache"
-          ? fetchIntoCache(options.cache, ref.repo, ref.revision, request.kind, hub, options.progress)
-          : fetchRepoFiles(ref.repo, ref.revision, request.kind, join(options.fetchInto.dir, repoFolderName(ref.repo)), hub, options.progress);
+          ? fetchIntoCache(options.cache, ref.repo, ref.revision, request.kind, hub, options.progress, download)
+          : fetchRepoFiles(ref.repo, ref.revision, request.kind, join(options.fetchInto.dir, repoFolderName(ref.repo)), hub, options.progress, download);
       const fetched = await fetching.catch((e: unknown) => {
         throw unreachable(e)
           ? new HubError(
@@ -170,6 +178,8 @@ export interface DownloadSpecter2Options {
   /** Never touch the network: what the cache lacks is an error naming it. */
   offline?: boolean;
   progress?: DownloadProgress;
+  /** A file that cannot be verified against a hash (ObtainOptions) is an error instead of a file said to be not verified. */
+  requireSha256?: boolean;
 }
 
 export type DownloadedRepo = ObtainedSource;
@@ -206,6 +216,7 @@ export async function downloadSpecter2(options: DownloadSpecter2Options): Promis
     hub: typeof hub === "function" ? hub : () => hub,
     fetchInto: { dir: join(options.out, HUB_DIR) },
     progress: options.progress ?? new DownloadProgress(),
+    requireSha256: options.requireSha256,
   });
   return { base: baseSource, adapters: adapterSources.map((a) => ({ ...a, name: a.name! })) };
 }
@@ -220,9 +231,12 @@ export function downloadSummary(result: DownloadedSpecter2, revision: string): s
   const count = (outcome: DownloadedFile["outcome"]) => files.filter((f) => f.outcome === outcome).length;
   const fetched = files.filter((f) => f.outcome !== "cached");
   const cached = files.filter((f) => f.outcome === "cached");
+  const hashed = (hash: string) => fetched.filter((f) => f.verified && (f.hash ?? "sha256") === hash).length;
+  const unverified = fetched.filter((f) => !f.verified).length;
   lines.push(
-    `${files.length} files: ${count("downloaded")} downloaded, ${count("resumed")} resumed, ${count("skipped")} already complete; ` +
-      `${fetched.filter((f) => f.verified).length} checked against the Hub's sha256` +
+    `${files.length} files: ${count("downloaded")} downloaded, ${count("resumed")} resumed, ${count("skipped")} already complete` +
+      (fetched.length > 0 ? `; ${fetched.length - unverified} verified against the Hub's hashes (${hashed("sha256")} sha256, ${hashed("git-sha1")} git sha1)` : "") +
+      (unverified > 0 ? `, ${unverified} NOT verified (the Hub gave no hash for them)` : "") +
       (cached.length > 0 ? `; ${cached.length} from the Hugging Face cache, ${cached.filter((f) => f.verified).length} of them checked against their blob's name` : ""),
   );
   for (const repo of repos) {

@@ -3,7 +3,7 @@
 // since `info`, `search` and the engine read them before anything loads; no path leading out of it through a
 // symlink; with `verify`, every file against the manifest's digests); its tokenizer; and safetensors files on disk.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { checkBertConfig } from "../model/config";
@@ -14,6 +14,7 @@ import { checkManifest, CONFIG_FILE, IntegrityError, MANIFEST_FILE, manifestPath
 import type { RangeReader, SafetensorsFile } from "../weights/safetensors";
 import { checkHeaderLength, parseSafetensors, SafetensorsError, serializeSafetensors } from "../weights/safetensors";
 import { writeFileAtomic } from "../io/atomicFile";
+import { openRegularFile, refuseSpecialFile } from "../io/regularFile";
 import { fileDigest } from "../io/fileHash";
 import { errnoOrText, Specter2Error } from "../errors";
 
@@ -41,6 +42,7 @@ export function openModelDirectory(dir: string, options: OpenOptions = {}): Open
 
 function readJson(path: string): unknown {
   if (!existsSync(path)) throw new Specter2Error("MODEL_NOT_FOUND", `${path}: missing`, { file: path });
+  refuseSpecialFile(path, "BAD_CHECKPOINT");
   try {
     return JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
@@ -55,6 +57,7 @@ function nodeModelSource(dir: string): ModelSource {
     name: (path) => modelPath(dir, path),
     read: async (path, optional = false) => {
       const file = modelPath(dir, path);
+      refuseSpecialFile(file, "BAD_CHECKPOINT");
       try {
         return new Uint8Array(await readFile(file));
       } catch (e) {
@@ -67,9 +70,9 @@ function nodeModelSource(dir: string): ModelSource {
       const file = modelPath(dir, path);
       let fd: number;
       try {
-        fd = openSync(file, "r");
+        fd = openRegularFile(file, "BAD_CHECKPOINT").fd;
       } catch (e) {
-        throw unreadable(file, e);
+        throw e instanceof Specter2Error ? e : unreadable(file, e);
       }
       try {
         return use(fileRanges(fd, file));
@@ -180,6 +183,7 @@ function verifyManifestFiles(dir: string, manifest: Manifest): void {
 export function loadTokenizer(dir: string): BertTokenizer {
   const vocabPath = modelPath(dir, VOCAB_FILE);
   let vocabText: string;
+  refuseSpecialFile(vocabPath, "BAD_CHECKPOINT");
   try {
     vocabText = readFileSync(vocabPath, "utf8");
   } catch (e) {
@@ -193,6 +197,7 @@ export function loadTokenizer(dir: string): BertTokenizer {
 /** The parsed tokenizer_config.json, or null where there is none. */
 function readTokenizerConfig(configPath: string): unknown {
   let text: string;
+  refuseSpecialFile(configPath, "BAD_CHECKPOINT");
   try {
     text = readFileSync(configPath, "utf8");
   } catch (e) {
@@ -211,8 +216,9 @@ function readTokenizerConfig(configPath: string): unknown {
 export function readSafetensors(path: string): SafetensorsFile {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = openRegularFile(path, "BAD_CHECKPOINT").fd;
   } catch (e) {
+    if (e instanceof Specter2Error) throw e;
     const code = (e as NodeJS.ErrnoException).code === "ENOENT" ? "MODEL_NOT_FOUND" : "BAD_CHECKPOINT";
     throw new Specter2Error(code, (e as Error).message, { file: path }, { cause: e });
   }

@@ -2,12 +2,13 @@
 // it serves the demo page, the browser bundle and the model directory with the cross-origin-isolation headers, only
 // from inside the folders it serves, prints its URL and stops on SIGTERM and SIGINT. No browser needed.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWebDemo } from "../../src/cli/webServer";
 import { ROOT } from "../helpers/browser";
+import { addUserFiles, linkOut } from "../helpers/hostileFiles";
 
 const BIN = join(ROOT, "dist", "src", "cli", "main.js");
 const TINY = join(ROOT, "weights", "specter2-tiny");
@@ -92,6 +93,26 @@ describe("specter2 web", () => {
     },
     60_000,
   );
+
+  it("serves the model directory's model only: a symlink leading out (to /etc/passwd) and a file the manifest does not list are 404", async () => {
+    const model = join(mkdtempSync(join(tmpdir(), "specter2-web-links-")), "model");
+    cpSync(TINY, model, { recursive: true });
+    linkOut(model, "passwd", "/etc/passwd");
+    addUserFiles(model);
+    const { child, demoUrl, exited } = await startCli(["--model", model, "--port", "0"]);
+    try {
+      const base = demoUrl.replace(/\/demo\/$/, "");
+      expect((await get(base, "/model/manifest.json")).status).toBe(200);
+      for (const path of ["/model/passwd", "/model/NOTES.md"]) {
+        const r = await get(base, path);
+        expect([path, r.status, r.body.includes("root:")]).toEqual([path, 404, false]);
+      }
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  }, 60_000);
 
   it("a folder that is not a model directory: exit 3 (MODEL_NOT_FOUND), naming it", () => {
     const dir = mkdtempSync(join(tmpdir(), "specter2-web-nomodel-"));

@@ -1,5 +1,5 @@
 // `specter2 convert` through yargs and the command's handler (the spawned binary is tested with the CLI).
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { readSafetensors } from "../../src/node/modelDirectory";
 import { copyFixture, expectSameTensors, fixture, readExpected, tempDir } from "../helpers/convert";
 import { ALL_FIXTURE_REPOS, FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS, USER_ADAPTER_REPO } from "../helpers/fakeHub";
 import { FakeHfCache, withEnv } from "../helpers/hfCache";
+import { addUserFiles, makeFifo, readUserFiles, strideZeroCheckpoint, USER_FILES } from "../helpers/hostileFiles";
 import type { CommandOutput } from "../helpers/search";
 import { runCommand } from "../helpers/search";
 
@@ -93,6 +94,50 @@ describe("specter2 convert", () => {
     await expect(run(["convert", ...args])).rejects.toThrow(message);
   });
 
+  it("re-converting --out over a model directory keeps the files the converter did not write (NOTES.md, runs/papers.npy)", async () => {
+    const out = join(tempDir("cliuser"), "model");
+    await run(["convert", "--base", fixture("bin_prefixed", "base"), "--adapter", `old=${fixture("adapters", "legacy_gelu")}`, "--out", out]);
+    addUserFiles(out);
+    symlinkSync("NOTES.md", join(out, "notes-link.md"));
+    await run(["convert", "--base", fixture("safetensors_f16", "base"), "--adapter", `lns=${fixture("adapters", "ln_shared")}`, "--out", out]);
+    expect(readUserFiles(out)).toEqual(USER_FILES);
+    expect(readlinkSync(join(out, "notes-link.md"))).toBe("NOTES.md");
+    // The converter's own files are replaced: the old adapter's are gone, the manifest lists only what it wrote now.
+    const manifest = manifestOf(out);
+    expect(Object.keys(manifest.adapters)).toEqual(["lns"]);
+    expect(entriesUnder(out)).toEqual([...Object.keys(manifest.files), "manifest.json", "NOTES.md", "notes-link.md", "runs/papers.npy"].sort());
+    expectSameTensors(readSafetensors(join(out, "model.safetensors")).tensors, readExpected("safetensors_f16_f32"));
+  });
+
+  it("--out over a model directory holding a FIFO is refused before anything is converted, naming it", async () => {
+    const out = join(tempDir("clififo"), "model");
+    await run(["convert", "--base", fixture("safetensors_f16", "base"), "--out", out]);
+    const before = manifestOf(out).created;
+    makeFifo(join(out, "pipe"));
+    await expect(run(["convert", "--base", fixture("safetensors_f16", "base"), "--out", out])).rejects.toMatchObject({
+      code: "OUTPUT_ERROR",
+      file: join(out, "pipe"),
+      message: `--out ${out} holds ${join(out, "pipe")}, which is not a file, folder or symlink and could not be kept: move it away first`,
+    });
+    expect(manifestOf(out).created).toBe(before);
+  });
+
+  it("an adapter whose pytorch_adapter.bin is stride-0 views of one float is refused before any copy, naming the file and tensor", async () => {
+    const adapter = copyFixture(fixture("adapters", "houlsby_preset"), "stride0");
+    const tensor = "bert.encoder.layer.0.output.adapters.a.adapter_up.weight";
+    writeFileSync(join(adapter, "pytorch_adapter.bin"), strideZeroCheckpoint([tensor, `${tensor}2`, `${tensor}3`], 1 << 24));
+    const heapBefore = process.memoryUsage().arrayBuffers;
+    const started = Date.now();
+    const error = await run(["convert", "--base", fixture("bin_prefixed", "base"), "--adapter", `a=${adapter}`, "--out", join(tempDir("stride0"), "model")]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "BAD_CHECKPOINT", file: join(adapter, "pytorch_adapter.bin"), tensor });
+    expect((error as Error).message).toContain(
+      `${join(adapter, "pytorch_adapter.bin")}: tensor ${tensor}: its strided view (size [16777216], stride [0]) would be copied into 67108864 bytes`,
+    );
+    // Nothing the size of one such tensor (64 MiB) was allocated, and the refusal came at once.
+    expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(16 << 20);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it("passes the converter's errors through", async () => {
     const out = join(tempDir("clibad"), "model");
     await expect(run(["convert", "--base", fixture("safetensors_f16", "base"), "--adapter", "bad/name=/x", "--out", out])).rejects.toThrow('adapter name "bad/name" is not a safe file name');
@@ -107,6 +152,14 @@ const PROXIMITY_REPO = "allenai/specter2";
 /** Runs convert with HF_HOME at `cache` and HF_ENDPOINT at `endpoint` (others unset); stdout and stderr. */
 async function runWith(args: string[], cache: FakeHfCache, env: Record<string, string | undefined> = {}): Promise<CommandOutput> {
   return withEnv({ HF_ENDPOINT: undefined, HF_TOKEN: undefined, ...cache.env(), ...env }, () => runCommand(convertCommand, args));
+}
+
+/** Every file and symlink under dir, relative, with forward slashes, sorted. */
+function entriesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => !lstatSync(join(dir, f)).isDirectory())
+    .map((f) => f.split("\\").join("/"))
+    .sort();
 }
 
 function manifestOf(dir: string): Manifest {

@@ -68,7 +68,7 @@ describe("specter2 download", () => {
     expect(existsSync(join(out, "hub", "allenai--specter2_classification"))).toBe(false);
 
     expect(stdout).toContain("Hub files (revision main):\n  allenai/specter2_base (commit ");
-    expect(stdout).toContain("11 files: 11 downloaded, 0 resumed, 0 already complete; 4 checked against the Hub's sha256\n");
+    expect(stdout).toContain("11 files: 11 downloaded, 0 resumed, 0 already complete; 11 verified against the Hub's hashes (4 sha256, 7 git sha1)\n");
     expect(stdout).toContain(`converted model (float32, adapters: proximity, adhoc_query, regression): ${model}\n`);
     expect(stdout).toContain("default adapter: proximity\n");
     expect(JSON.parse(readFileSync(join(model, "manifest.json"), "utf8")).default_adapter).toBe("proximity");
@@ -80,6 +80,26 @@ describe("specter2 download", () => {
     expect(hub.requests.map((r) => r.file)).toEqual(["allenai/specter2_base/tokenizer.json"]);
     expect(again.stdout).toContain("11 files: 0 downloaded, 0 resumed, 11 already complete");
     expectSameTensors(readSafetensors(join(model, "model.safetensors")).tensors, readExpected("bin_prefixed_f16"));
+  });
+
+  it("from a mirror that drops X-Linked-Etag: weights said to be NOT verified; with --require-sha256, HUB_ERROR (exit 6) naming the URL, nothing converted", async () => {
+    hub = await FakeHub.start({ repos: SPECTER2_FIXTURE_REPOS });
+    hub.dropLinkedHeaders = true;
+    const out = join(mkdtempSync(join(tmpdir(), "download-cli-")), "specter2");
+    const loose = await run(["download", "--out", out, "--adapters", "proximity"], { HF_ENDPOINT: hub.endpoint });
+    expect(loose.stdout).toContain(
+      "7 files: 7 downloaded, 0 resumed, 0 already complete; 5 verified against the Hub's hashes (0 sha256, 5 git sha1), 2 NOT verified (the Hub gave no hash for them)\n",
+    );
+    expect(loose.stderr).toMatch(/^allenai\/specter2_base\/pytorch_model\.bin: 35\.6 kB in .*, not verified \(the Hub gave no LFS sha256 for this weights file\)$/m);
+    expect(`${loose.stdout}${loose.stderr}`).not.toContain("checked (");
+
+    const strict = join(mkdtempSync(join(tmpdir(), "download-cli-")), "specter2");
+    const error = await run(["download", "--out", strict, "--adapters", "proximity", "--require-sha256"], { HF_ENDPOINT: hub.endpoint }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "HUB_ERROR", url: expect.stringMatching(/^http:\/\/localhost:\d+\/cdn\/[0-9a-f]{64}$/) });
+    expect((error as Error).message).toMatch(
+      /^allenai\/specter2_base\/pytorch_model\.bin: the Hub gave no LFS sha256 \(X-Linked-Etag\) to verify it against, and --require-sha256 asks for one/,
+    );
+    expect(existsSync(join(strict, "model"))).toBe(false);
   });
 
   it("sends HF_TOKEN to the Hub, and without it says to set it", async () => {
@@ -252,9 +272,7 @@ describe("the Hugging Face cache", () => {
     expect(stdout).toContain(`  allenai/specter2_base (commit ${commits["allenai/specter2_base"]}) → ${base} (from the Hugging Face cache)\n`);
     expect(stdout).toMatch(/pytorch_model\.bin +35\.6 kB +cached +sha256 verified \(the blob's name\)/);
     expect(stdout).toMatch(/config\.json +385 B +cached +git-sha1 verified \(the blob's name\)/);
-    expect(stdout).toContain(
-      "13 files: 0 downloaded, 0 resumed, 0 already complete; 0 checked against the Hub's sha256; 13 from the Hugging Face cache, 13 of them checked against their blob's name\n",
-    );
+    expect(stdout).toContain("13 files: 0 downloaded, 0 resumed, 0 already complete; 13 from the Hugging Face cache, 13 of them checked against their blob's name\n");
     expect(stderr).toContain("allenai/specter2/pytorch_adapter.bin: 5.6 kB from the Hugging Face cache, sha256 verified (the blob's name)\n");
     const manifest = readManifest(join(out, "model"));
     expect(manifest.base).toMatchObject({ origin: "cache", repo: "allenai/specter2_base", revision: "main", commit: commits["allenai/specter2_base"], source: base });

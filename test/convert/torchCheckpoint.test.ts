@@ -1,7 +1,11 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseTorchCheckpoint, readStateDict, readTorchCheckpoint } from "../../convert/torch/checkpoint";
 import type { RawTensor } from "../../src/weights/dtypes";
+import { readZip } from "../../convert/torch/zip";
+import { runCase } from "../helpers/fuzz";
+import { strideZeroCheckpoint } from "../helpers/hostileFiles";
 import { float32Bytes, PickleBuilder } from "../helpers/pickleBuilder";
 
 const FIXTURES = join(__dirname, "..", "fixtures", "torch-bin");
@@ -198,5 +202,59 @@ describe("hand-built archives: views and persistent ids", () => {
         "le.bin",
       ).size,
     ).toBe(0);
+  });
+});
+
+describe("views that cost more than the file holds", () => {
+  const ADAPTER_TENSORS = [
+    "bert.encoder.layer.0.output.adapters.a.adapter_down.0.weight",
+    "bert.encoder.layer.0.output.adapters.a.adapter_up.weight",
+    "bert.encoder.layer.1.output.adapters.a.adapter_up.weight",
+  ];
+
+  test("a few hundred bytes of stride-0 views of one float are refused before any copy, fast, naming the file and tensor", () => {
+    // 64 MiB per tensor: what a reader that copies first would allocate (the issue's file claimed 2 GiB each).
+    const bytes = strideZeroCheckpoint(ADAPTER_TENSORS, 1 << 24);
+    expect(bytes.length).toBeLessThan(1024);
+    const path = join(mkdtempSync(join(tmpdir(), "torch-stride0-")), "pytorch_adapter.bin");
+    writeFileSync(path, bytes);
+    // runCase: an error naming the file within 2 s, external memory grown by at most a few times the input.
+    const outcome = runCase(path, bytes.length, () => readTorchCheckpoint(path));
+    expect(outcome.ok).toBe(false);
+    const held = [...readZip(bytes, path).values()].reduce((sum, entry) => sum + entry.byteLength, 0);
+    expect(outcome.ok ? undefined : outcome.error).toMatchObject({
+      code: "BAD_CHECKPOINT",
+      file: path,
+      tensor: ADAPTER_TENSORS[0],
+      message:
+        `${path}: tensor ${ADAPTER_TENSORS[0]}: its strided view (size [16777216], stride [0]) would be copied into 67108864 bytes, 67108864 with the strided views before it: ` +
+        `more than 4 × the ${held} bytes the checkpoint holds (a view that repeats elements, e.g. stride 0, costs more than its file)`,
+    });
+  });
+
+  test("strided views are copied within 4 × the archive's bytes, counted over all tensors: a fifth transpose of one storage is refused", () => {
+    // A 40×25 storage (4000 bytes) and its transpose, under several names (a memo reference each): every name copies
+    // 4000 bytes, four of them fit in 4 × the archive, the fifth does not.
+    const storage = float32Bytes(Array.from({ length: 1000 }, (_, i) => i));
+    const transposes = (count: number) =>
+      new PickleBuilder()
+        .stateDict(
+          Array.from({ length: count }, (_, i) => [`t${i}`, (b: PickleBuilder) => (i === 0 ? b.tensor({ key: "0", numel: 1000, size: [25, 40], stride: [1, 25] }).binput(0) : b.binget(0))]),
+        )
+        .bytes();
+    const read = (pickle: Uint8Array) =>
+      readStateDict(
+        new Map([
+          ["archive/data.pkl", pickle],
+          ["archive/data/0", storage],
+        ]),
+        "many.bin",
+      );
+    const four = read(transposes(4));
+    expect([...four.keys()]).toEqual(["t0", "t1", "t2", "t3"]);
+    expect(new Float32Array(Uint8Array.from(four.get("t3")!.data).buffer).slice(0, 3)).toEqual(Float32Array.from([0, 25, 50]));
+    expect(() => read(transposes(6))).toThrow(
+      "many.bin: tensor t4: its strided view (size [25,40], stride [1,25]) would be copied into 4000 bytes, 20000 with the strided views before it: more than 4 × the",
+    );
   });
 });

@@ -1,7 +1,9 @@
 // A local stand-in for the Hugging Face Hub, on 127.0.0.1 only: serves folders as repos the way `resolve`
 // URLs do. Small files come straight from the Hub (ETag = git blob sha1); .bin/.safetensors files are LFS:
-// a 302 to the "CDN" with X-Linked-Etag (sha256) and X-Linked-Size. The CDN is the same server under another
-// host name (localhost), so a client that forwards its token across hosts is caught.
+// a 302 to the "CDN" with X-Linked-Etag (sha256) and X-Linked-Size, its own ETag the git sha1 of the LFS pointer
+// file (not of the file). The CDN is the same server under another host name (localhost), so a client that forwards
+// its token across hosts is caught. Switches make it a careless or hostile mirror (dropped headers, altered bytes,
+// chunked bodies with no length).
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -88,6 +90,11 @@ export class FakeHub {
   readonly announcedSize = new Map<string, number>();
   /** Serves whole files (200) whatever Range asks, as some servers do. */
   ignoreRange = false;
+  /** A mirror that drops X-Linked-Etag and X-Linked-Size from its redirects (keeping the redirect's own ETag). */
+  dropLinkedHeaders = false;
+  /** `repo/file` → how many bytes to send for it, chunked with no length: its bytes, then filler (a bounded stand-in
+   *  for an endless body). */
+  readonly chunkedTo = new Map<string, number>();
 
   private constructor(
     private readonly server: http.Server,
@@ -178,21 +185,16 @@ export class FakeHub {
     if (!file) return error(res, 404, "EntryNotFound", `${name} does not exist on "${revision}"`);
     const meta = { "x-repo-commit": FAKE_COMMIT };
     if (LFS_FILE.test(name)) {
-      res
-        .writeHead(302, {
-          ...meta,
-          location: `${this.cdn}/cdn/${file.sha256}`,
-          etag: `"${file.sha256}"`,
-          "x-linked-etag": `"${file.sha256}"`,
-          "x-linked-size": String(this.announcedSize.get(file.key) ?? file.bytes.length),
-        })
-        .end();
+      const linked = this.dropLinkedHeaders ? {} : { "x-linked-etag": `"${file.sha256}"`, "x-linked-size": String(this.announcedSize.get(file.key) ?? file.bytes.length) };
+      res.writeHead(302, { ...meta, location: `${this.cdn}/cdn/${file.sha256}`, etag: `"${lfsPointerSha1(file)}"`, ...linked }).end();
       return;
     }
     this.sendBytes(req, res, file, { ...meta, etag: `"${file.gitSha1}"` });
   }
 
   private sendBytes(req: IncomingMessage, res: ServerResponse, file: ServedFile, headers: http.OutgoingHttpHeaders): void {
+    const chunkedTo = this.chunkedTo.get(file.key);
+    if (chunkedTo !== undefined) return sendChunked(res, file.bytes, chunkedTo, headers);
     let bytes = file.bytes;
     if (this.corrupt.has(file.key)) {
       bytes = Buffer.from(bytes);
@@ -219,6 +221,32 @@ export class FakeHub {
     // A pause before cutting off, so the client has read the bytes (a destroyed stream drops what it buffered).
     res.write(body.subarray(0, drop), () => setTimeout(() => res.destroy(), 100));
   }
+}
+
+/** The git blob sha1 of the LFS pointer file git stores in place of `file`: what the Hub's own ETag is for an LFS file. */
+function lfsPointerSha1(file: ServedFile): string {
+  const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${file.sha256}\nsize ${file.bytes.length}\n`;
+  return createHash("sha1")
+    .update(`blob ${Buffer.byteLength(pointer)}\0${pointer}`)
+    .digest("hex");
+}
+
+/** `bytes`, then 1 MiB chunks of filler up to `total` bytes, with no Content-Length; stops when the client goes away. */
+function sendChunked(res: ServerResponse, bytes: Buffer, total: number, headers: http.OutgoingHttpHeaders): void {
+  res.writeHead(200, headers);
+  res.write(bytes);
+  let left = total - bytes.length;
+  const filler = Buffer.alloc(1 << 20, 0x61);
+  const pump = () => {
+    while (!res.destroyed && left > 0) {
+      const chunk = filler.subarray(0, Math.min(filler.length, left));
+      left -= chunk.length;
+      if (!res.write(chunk)) return void res.once("drain", pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.once("close", () => res.removeAllListeners("drain"));
+  pump();
 }
 
 function error(res: ServerResponse, status: number, code: string, message: string): void {

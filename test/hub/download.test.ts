@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DownloadedFile } from "../../src/hub/downloadFile";
-import { describeFile, downloadHubFile, DownloadProgress, PARTIAL_SUFFIX, RECORDS_DIR } from "../../src/hub/downloadFile";
+import { describeFile, downloadHubFile, DownloadProgress, PARTIAL_SUFFIX, RECORDS_DIR, UNANNOUNCED_SIZE_CAPS } from "../../src/hub/downloadFile";
 import type { DownloadedSpecter2 } from "../../src/hub/obtainSources";
 import { downloadSpecter2, downloadSummary } from "../../src/hub/obtainSources";
 import type { HubConnection } from "../../src/hub/hubHttp";
@@ -81,8 +81,8 @@ describe("downloadSpecter2 end to end", () => {
         expect(f.outcome).toBe("downloaded");
         expect(f.commit).toBe(FAKE_COMMIT);
         expect(readFileSync(f.path)).toEqual(readFileSync(join(REPOS[repo.repo], f.file)));
-        // The Hub gives a sha256 for LFS files only; small files' ETag is a git sha1.
-        expect(f.verified).toBe(f.file.endsWith(".bin"));
+        // The Hub gives a sha256 for LFS files only; small files' ETag is their git blob sha1, checked as well.
+        expect([f.file, f.verified, f.hash]).toEqual([f.file, true, f.file.endsWith(".bin") ? "sha256" : "git-sha1"]);
         expect(existsSync(f.path + PARTIAL_SUFFIX)).toBe(false);
       }
     }
@@ -101,9 +101,9 @@ describe("downloadSpecter2 end to end", () => {
     const summary = downloadSummary(result, "main");
     expect(summary).toContain(`allenai/specter2_base (commit ${FAKE_COMMIT}) → ${result.base.dir}`);
     expect(summary).toMatch(/pytorch_model\.bin +35\.6 kB +downloaded +sha256 verified/);
-    expect(summary).toMatch(/config\.json +385 B +downloaded +size checked \(no sha256 from the Hub/);
+    expect(summary).toMatch(/config\.json +385 B +downloaded +git-sha1 verified$/m);
     expect(summary).toMatch(/tokenizer\.json +- +absent +optional, not in the repo/);
-    expect(summary).toContain("13 files: 13 downloaded, 0 resumed, 0 already complete; 5 checked against the Hub's sha256");
+    expect(summary).toContain("13 files: 13 downloaded, 0 resumed, 0 already complete; 13 verified against the Hub's hashes (5 sha256, 8 git sha1)\n");
   });
 
   it("prints one line per file when stderr is not a terminal, a redrawn byte counter with MB/s when it is", async () => {
@@ -162,6 +162,89 @@ describe("verification", () => {
     const result = await download(out);
     expect(outcomes(result)[BASE_BIN]).toBe("downloaded");
     expect(readFileSync(baseBinPath(out))).toEqual(BASE_BIN_BYTES);
+  });
+
+  it("a small file altered on the way is refused by the git sha1 the Hub's ETag gives, and nothing is kept", async () => {
+    await startHub();
+    const key = "allenai/specter2_base/config.json";
+    hub.corrupt.add(key);
+    const out = tempOut();
+    const gitSha1 = (await import("node:crypto")).createHash("sha1");
+    const bytes = readFileSync(join(BASE_DIR, "config.json"));
+    const expected = gitSha1.update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+    const error = await download(out).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "HUB_ERROR", url: `${hub.endpoint}/allenai/specter2_base/resolve/main/config.json` });
+    expect((error as Error).message).toMatch(
+      new RegExp(`^allenai/specter2_base/config\\.json: git-sha1 mismatch, the Hub's ETag says ${expected} but the downloaded bytes have (?!${expected})[0-9a-f]{40} \\(from `),
+    );
+    expect(existsSync(join(out, "hub", "allenai--specter2_base", "config.json"))).toBe(false);
+    expect(existsSync(join(out, "hub", "allenai--specter2_base", `config.json${PARTIAL_SUFFIX}`))).toBe(false);
+  });
+
+  it("a mirror that drops X-Linked-Etag: weights are kept but said to be NOT verified, never checked; requireSha256 refuses them before their body", async () => {
+    await startHub();
+    hub.dropLinkedHeaders = true;
+    const out = tempOut();
+    const result = await download(out);
+    const weights = [result.base, ...result.adapters].flatMap((r) => r.files).filter((f) => f.file.endsWith(".bin"));
+    expect(weights.map((f) => [f.file, f.verified])).toEqual(weights.map((f) => [f.file, false]));
+    const bin = result.base.files.find((f) => f.file === "pytorch_model.bin")!;
+    expect(describeFile(bin)).toMatch(
+      /^allenai\/specter2_base\/pytorch_model\.bin: 35\.6 kB in \d+\.\d s \([\d.-]+ MB\/s\), not verified \(the Hub gave no LFS sha256 for this weights file\)$/,
+    );
+    const summary = downloadSummary(result, "main");
+    expect(summary).toMatch(/pytorch_model\.bin +35\.6 kB +downloaded +not verified \(the Hub gave no LFS sha256 for this weights file\)$/m);
+    expect(summary).toContain(
+      "13 files: 13 downloaded, 0 resumed, 0 already complete; 8 verified against the Hub's hashes (0 sha256, 8 git sha1), 5 NOT verified (the Hub gave no hash for them)\n",
+    );
+    expect(summary).not.toMatch(/checked|size checked/);
+
+    const strict = tempOut();
+    hub.requests.length = 0;
+    const error = await downloadSpecter2({
+      out: strict,
+      revision: "main",
+      adapters: [],
+      hub: { endpoint: hub.endpoint },
+      cache: EMPTY_CACHE,
+      progress: captureProgress().progress,
+      requireSha256: true,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "HUB_ERROR", url: expect.stringMatching(/^http:\/\/localhost:\d+\/cdn\/[0-9a-f]{64}$/), file: baseBinPath(strict) });
+    expect((error as Error).message).toMatch(
+      /^allenai\/specter2_base\/pytorch_model\.bin: the Hub gave no LFS sha256 \(X-Linked-Etag\) to verify it against, and --require-sha256 asks for one \(from http:\/\/localhost:\d+\/cdn\/[0-9a-f]{64}\)$/,
+    );
+    expect(existsSync(baseBinPath(strict))).toBe(false);
+    // A file kept unverified by an earlier run is not skipped under requireSha256: asked for again, and refused.
+    hub.dropLinkedHeaders = false;
+    const fixed = await downloadSpecter2({
+      out,
+      revision: "main",
+      adapters: [],
+      hub: { endpoint: hub.endpoint },
+      cache: EMPTY_CACHE,
+      progress: captureProgress().progress,
+      requireSha256: true,
+    });
+    expect(fixed.base.files.find((f) => f.file === "pytorch_model.bin")).toMatchObject({ outcome: "downloaded", verified: true, hash: "sha256" });
+  });
+
+  it("a file sent chunked with no size is cut off at its kind's cap (16 MiB for a vocabulary) and deleted", async () => {
+    await startHub();
+    const key = "allenai/specter2_base/vocab.txt";
+    // A 200 MB vocab.txt was accepted; 24 MiB (past the cap, and a bound on what an unfixed reader would keep) shows it.
+    hub.chunkedTo.set(key, 24 << 20);
+    const out = tempOut();
+    const started = Date.now();
+    const error = await download(out).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "HUB_ERROR", url: `${hub.endpoint}/${"allenai/specter2_base/resolve/main/vocab.txt"}` });
+    expect((error as Error).message).toBe(
+      `${hub.endpoint}/allenai/specter2_base/resolve/main/vocab.txt announced no size for ${key} and sent more than the ${16 * 2 ** 20} bytes such a file may hold (not a weights file); the download was deleted`,
+    );
+    expect(UNANNOUNCED_SIZE_CAPS.other).toBe(16 * 2 ** 20);
+    expect(existsSync(join(out, "hub", "allenai--specter2_base", "vocab.txt"))).toBe(false);
+    expect(existsSync(join(out, "hub", "allenai--specter2_base", `vocab.txt${PARTIAL_SUFFIX}`))).toBe(false);
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   it("more bytes than the Hub announced (X-Linked-Size) is an error, and the download is deleted", async () => {
@@ -277,7 +360,7 @@ describe("resume and skip", () => {
     expect(Object.entries(states).filter(([, o]) => o !== "skipped")).toEqual([["allenai/specter2_base/tokenizer.json", "absent"]]);
     // Only the optional file the repo lacks is asked for again.
     expect(hub.requests.map((r) => r.file)).toEqual(["allenai/specter2_base/tokenizer.json"]);
-    expect(downloadSummary(result, "main")).toContain("13 files: 0 downloaded, 0 resumed, 13 already complete; 5 checked against the Hub's sha256");
+    expect(downloadSummary(result, "main")).toContain("13 files: 0 downloaded, 0 resumed, 13 already complete; 13 verified against the Hub's hashes (5 sha256, 8 git sha1)\n");
   });
 
   it("files of one repo from different commits (the branch moved between runs) are refused, not mixed", async () => {

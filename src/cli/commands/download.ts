@@ -17,6 +17,7 @@ interface DownloadArgs {
   base?: string;
   adapter: string[];
   offline: boolean;
+  "require-sha256": boolean;
   dtype: ModelDType;
 }
 
@@ -28,7 +29,8 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
     "Download SPECTER2 (allenai/specter2_base and its adapters, or the aug2023refresh variant, or any base and adapter repos) from the Hugging Face Hub and convert it. " +
     "Repos the Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub) holds are taken from it, checked against their blob names, without the network. " +
     "HF_ENDPOINT overrides the Hub's address, HF_TOKEN is sent to it as the access token. " +
-    "Each file's sha256 is checked where the Hub gives one; a rerun resumes partial files and skips complete ones.",
+    "Each file is checked against the hash the Hub gives (sha256 for weights, git sha1 for small files) and said to be not verified where it gives none (--require-sha256 refuses it); " +
+    "a rerun resumes partial files and skips complete ones.",
   builder: (y) =>
     y
       .option("out", {
@@ -77,6 +79,12 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
         default: false,
         describe: "Never touch the network (also HF_HUB_OFFLINE=1): everything must be in the Hugging Face cache, else the error names what is missing",
       })
+      .option("require-sha256", {
+        type: "boolean",
+        default: false,
+        describe:
+          "Refuse (exit 6) any file that cannot be verified against a hash the Hub gives: the sha256 of weights (LFS) files, the git sha1 of small files (the Hub has no sha256 for those), a cached file's blob name",
+      })
       .option("dtype", yargsOption(OPTIONS.dtype)),
   handler: async (argv) => {
     const [{ convertModel }, { downloadSpecter2, downloadSummary, provenanceOf }, { hubEndpoint, hubToken }, { hfCacheDir, hubOfflineFromEnv }] = await Promise.all([
@@ -98,6 +106,7 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
       hub,
       cache: hfCacheDir(),
       offline,
+      requireSha256: argv["require-sha256"],
     });
     process.stdout.write(downloadSummary(downloaded, argv.revision));
     const model = join(argv.out, MODEL_SUBDIR);
