@@ -14,6 +14,8 @@ export async function embedRequest(
   /** As the client named it; undefined: the model's default adapter. */
   adapterName: string | undefined,
   truncate: boolean,
+  /** How an error names input `index` (default "input <index>"). */
+  inputName?: (index: number) => string,
 ): Promise<EmbedResult> {
   const limit = ctx.options.maxClientBatchSize;
   if (inputs.length > limit) throw new ApiError(413, `${inputs.length} inputs in one request; the limit is ${limit} (--max-client-batch-size)`, "too_many_inputs");
@@ -29,7 +31,7 @@ export async function embedRequest(
   const onClose = () => abort.abort(new ApiError(499, "client closed the request", "client_closed"));
   reply.raw.once("close", onClose);
   try {
-    return await ctx.embedder.embed(inputs, adapter, { truncate, signal: abort.signal });
+    return await ctx.embedder.embed(inputs, adapter, { truncate, signal: abort.signal, inputName });
   } finally {
     clearTimeout(timer);
     reply.raw.off("close", onClose);

@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from "fastify";
 import Fastify from "fastify";
+import { isSpecter2Error } from "../errors";
 import type { Specter2 } from "../node/specter2";
 import { bodyDeadline, Connections, DEFAULT_CONNECTION_LIMITS, serverOptions } from "./connections";
 import type { ServeContext, ServeOptions } from "./context";
@@ -189,6 +190,9 @@ interface Described {
 /** Any error → what the client is told. Internals of a 5xx are logged, not sent. */
 function describe(error: FastifyError, request: FastifyRequest, maxBodyBytes: number): Described {
   if (error instanceof ApiError) return { statusCode: error.statusCode, message: error.message, code: error.code, headers: error.headers };
+  // The model made a vector that is not finite for a valid input: the model's failure (the library's NOT_FINITE,
+  // not BAD_INPUT), so a 5xx as when a batch fails; its message names the input, and is what the client needs.
+  if (isSpecter2Error(error, "NOT_FINITE")) return { statusCode: 500, message: error.message, code: "not_finite", headers: {} };
   if (error.validation) {
     const details = error.validation.map((v) => {
       const extra = (v.params as { additionalProperty?: string }).additionalProperty;
