@@ -47,7 +47,8 @@ export interface ServeContext {
   embedder: Embedder;
   metrics: ServeMetrics;
   state: ServeState;
-  /** preHandler hook of the embedding routes (the body is in, the request authenticated): 429 over --max-concurrent-requests. */
+  /** preHandler hook of the routes that work per input (embedding, /rank, /tokenize; the body is in, the request
+   *  authenticated): 429 over --max-concurrent-requests. */
   admit: preHandlerHookHandler;
 }
 

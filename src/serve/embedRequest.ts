@@ -6,6 +6,12 @@ import type { EmbedResult } from "./embedder";
 import { adapterLabel } from "./embedder";
 import { ApiError } from "./errors";
 
+/** 413 over --max-client-batch-size: for every route that works per input (embedding, tokenizing). */
+export function checkClientBatchSize(ctx: ServeContext, inputs: number): void {
+  const limit = ctx.options.maxClientBatchSize;
+  if (inputs > limit) throw new ApiError(413, `${inputs} inputs in one request; the limit is ${limit} (--max-client-batch-size)`, "too_many_inputs");
+}
+
 export async function embedRequest(
   ctx: ServeContext,
   request: FastifyRequest,
@@ -17,8 +23,7 @@ export async function embedRequest(
   /** How an error names input `index` (default "input <index>"). */
   inputName?: (index: number) => string,
 ): Promise<EmbedResult> {
-  const limit = ctx.options.maxClientBatchSize;
-  if (inputs.length > limit) throw new ApiError(413, `${inputs.length} inputs in one request; the limit is ${limit} (--max-client-batch-size)`, "too_many_inputs");
+  checkClientBatchSize(ctx, inputs.length);
   const adapter = ctx.embedder.resolve(adapterName);
   request.adapterLabel = adapterLabel(adapter);
   // Inputs still waiting leave the queue when the deadline passes or the client goes away.

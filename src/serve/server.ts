@@ -144,7 +144,8 @@ const AJV_LOGGER = {
 const CLIENT_CLOSED = 499;
 
 /**
- * preHandler of the embedding routes: 429 with Retry-After while `max` embedding requests are in flight.
+ * preHandler of the routes that work per input (embedding, /rank, /tokenize): 429 with Retry-After while `max`
+ * of their requests are in flight.
  * A slot is taken only once the body is in and the request authenticated, so clients that hold a
  * connection without finishing their request hold no slot.
  */

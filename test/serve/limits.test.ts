@@ -223,6 +223,44 @@ describe("abandoned requests (row 9)", () => {
   });
 });
 
+describe("/tokenize keeps the embedding routes' limits", () => {
+  it("more inputs than --max-client-batch-size: 413 too_many_inputs, as /embed answers", async () => {
+    await withServer({ maxClientBatchSize: 4 }, async ({ url }) => {
+      const inputs = Array.from({ length: 5 }, (_, i) => `paper ${i}`);
+      for (const path of ["/embed", "/tokenize"]) {
+        const r = await post(`${url}${path}`, { inputs });
+        expect([path, r.status]).toEqual([path, 413]);
+        expectApiStyle(path, r.body, "too_many_inputs");
+        expect(r.body.error).toBe("5 inputs in one request; the limit is 4 (--max-client-batch-size)");
+      }
+      const r = await post(`${url}/tokenize`, { inputs: inputs.slice(0, 4) });
+      expect(r.status).toBe(200);
+      expect(r.body).toHaveLength(4);
+    });
+  });
+
+  it("while --max-concurrent-requests requests are in flight: 429 with Retry-After, counted with the embedding routes'", async () => {
+    await withServer({ maxConcurrentRequests: 1 }, async ({ url }) => {
+      const gate = gateModel();
+      try {
+        const waiting = post(`${url}/embed`, { inputs: "x" });
+        await gate.running;
+        for (let t = 0; t < 100 && (await metric(url, "specter2_requests_in_flight")) < 1; t++) await sleep(20);
+        const r = await post(`${url}/tokenize`, { inputs: "x" });
+        expect(r.status).toBe(429);
+        expect(r.headers.get("retry-after")).toBe("1");
+        expectApiStyle("/tokenize", r.body, "overloaded");
+        gate.release();
+        expect((await waiting).status).toBe(200);
+      } finally {
+        gate.release();
+        jest.restoreAllMocks();
+      }
+      expect((await post(`${url}/tokenize`, { inputs: "x" })).status).toBe(200);
+    });
+  });
+});
+
 describe("API key (row 10)", () => {
   it("the Bearer scheme is case-insensitive and the spaces after it are any; a wrong key stays 401", async () => {
     await withServer({ apiKey: "s3cret" }, async ({ url }) => {
