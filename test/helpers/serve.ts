@@ -134,3 +134,11 @@ function parseResponse(text: string): Omit<RawResponse, "closedAfterMs" | "close
 export function postHead(path: string, contentLength: number): string {
   return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
 }
+
+/** A JSON body whose `field` holds arrays nested `depth` deep (`[[[…]]]`, 2 bytes a level): valid JSON that a
+ *  recursive parser or serializer cannot follow. With `inPaper`, they sit in an extra field of a paper, which the
+ *  schemas allow (records are sent as stored). */
+export function deeplyNestedBody(depth: number, { inPaper = false } = {}): string {
+  const nested = "[".repeat(depth) + "]".repeat(depth);
+  return inPaper ? `{"papers":[{"title":"a paper","extra":${nested}}]}` : `{"input":${nested}}`;
+}
