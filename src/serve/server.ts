@@ -96,12 +96,13 @@ export function createService(model: Specter2, options: ServeOptions): Service {
       throw new ApiError(503, "the server is shutting down; retry on another instance", "shutting_down", { "Retry-After": "1", connection: "close" });
     }
   });
-  if (options.apiKey !== undefined) app.addHook("onRequest", bearerAuth(options.apiKey));
+  if (options.apiKey !== undefined) app.addHook("onRequest", bearerAuth(options.apiKey, (request) => connections.authenticated(request)));
   app.addHook("preParsing", bodyDeadline(limits.bodyTimeoutMs));
   app.addHook("preValidation", connections.accepted);
-  // While draining, each answered keep-alive connection is closed instead of idling until its timeout.
-  app.addHook("onSend", async (_request, reply) => {
-    if (state.closing) reply.header("connection", "close");
+  // While draining, a keep-alive connection is closed with the answer to the last request read on it, instead of
+  // idling until its timeout; not before, or the requests a client pipelined behind it would go unanswered.
+  app.addHook("onSend", async (request, reply) => {
+    if (state.closing && connections.lastOnItsConnection(request)) reply.header("connection", "close");
   });
   openAiRoutes(app, ctx);
   teiRoutes(app, ctx);
@@ -161,8 +162,8 @@ function admission(max: number, metrics: ServeMetrics): preHandlerHookHandler {
   };
 }
 
-/** 401 unless `Authorization: Bearer <key>`; /health stays open for probes. */
-function bearerAuth(key: string): onRequestHookHandler {
+/** 401 unless `Authorization: Bearer <key>`; /health stays open for probes. `onAuthenticated`: the key was right. */
+function bearerAuth(key: string, onAuthenticated: (request: FastifyRequest) => void): onRequestHookHandler {
   // Digests have equal lengths, so the comparison takes the same time whatever the guess.
   const digest = (s: string) => createHash("sha256").update(s).digest();
   const expected = digest(key);
@@ -173,6 +174,7 @@ function bearerAuth(key: string): onRequestHookHandler {
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       throw new ApiError(401, "missing or wrong API key: send Authorization: Bearer <key>", "invalid_api_key", { "WWW-Authenticate": "Bearer" });
     }
+    onAuthenticated(request);
   };
 }
 

@@ -3,6 +3,7 @@
 // connections are closed; the connection limit holds; abandoned requests are counted in /metrics; the
 // bearer scheme is case-insensitive; 415, 431, 413, 408, 404, 429, 503 and 400 all answer in OpenAI's
 // shape on /v1/… and TEI's elsewhere.
+import { once } from "node:events";
 import { join } from "node:path";
 import { Specter2 } from "../../src/node/specter2";
 import type { RawConnection, Running } from "../helpers/serve";
@@ -167,9 +168,10 @@ describe("slow clients (issue 20, row 1)", () => {
     });
   });
 
-  it("--max-connections: a connection over the limit is closed at once; one freed is usable again", async () => {
+  it("--max-connections: a connection over the limit, every slot carrying a request, is closed at once; one freed is usable again", async () => {
     await withServer({ maxConnections: 4 }, async ({ url }) => {
-      const held = Array.from({ length: 4 }, () => rawConnection(url, undefined, 10_000));
+      // Bodies still arriving: requests under way, whose slots are not reclaimed (idle connections' are).
+      const held = Array.from({ length: 4 }, () => rawConnection(url, postHead("/embed", 100) + '{"inputs"', 10_000));
       try {
         for (let t = 0; t < 100 && (await connectionCount(url)) < 4; t++) await sleep(20);
         const over = await rawConnection(url, postHead("/embed", 2) + "{}", 3000).response;
@@ -184,6 +186,82 @@ describe("slow clients (issue 20, row 1)", () => {
       }
       for (let t = 0; t < 100 && (await connectionCount(url)) > 0; t++) await sleep(20);
       expect((await get(`${url}/info`)).body.limits).toMatchObject({ max_connections: 4, headers_timeout_s: 10, body_timeout_s: 30, shutdown_timeout_s: 30 });
+    });
+  });
+});
+
+describe("connection slots an unauthenticated idle client cannot hold", () => {
+  const KEY = { authorization: "Bearer s3cret" };
+  const HEALTH = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const authorized = (path: string, body: string) => postHead(path, Buffer.byteLength(body)).replace("\r\n\r\n", `\r\nAuthorization: ${KEY.authorization}\r\n\r\n`) + body;
+
+  /** A client that sends `request`, reads its answer, and keeps the connection open (idle keep-alive). */
+  async function idleAfter(url: string, request: string): Promise<RawConnection> {
+    const c = rawConnection(url, request, 20_000);
+    await Promise.race([once(c.socket, "data"), c.response]); // (or closed without an answer)
+    return c;
+  }
+
+  /** Whether the server has closed `c` (its wait has not ended: it resolves `closed: true` only then). */
+  const closedYet = (c: RawConnection) => Promise.race([c.response.then((r) => r.closed), sleep(50).then(() => false)]);
+
+  it("--max-connections idle keep-alive connections without a key (GET /health, then nothing) lock nobody out", async () => {
+    await withServer({ maxConnections: 4, apiKey: "s3cret" }, async ({ url }) => {
+      const idle = await Promise.all(Array.from({ length: 4 }, () => idleAfter(url, HEALTH)));
+      try {
+        for (let t = 0; t < 100 && (await connectionCount(url)) < 4; t++) await sleep(20);
+        expect(await connectionCount(url)).toBe(4);
+        // A client with the key, and a probe without one, each on a new connection: served (before: reset).
+        const withKey = await rawConnection(url, authorized("/v1/embeddings", BODY), 5000, { untilAnswered: true }).response;
+        expect(withKey.status).toBe(200);
+        const probe = await rawConnection(url, HEALTH, 5000, { untilAnswered: true }).response;
+        expect(probe.status).toBe(200);
+        // Each took the slot of the connection idle longest.
+        expect(await Promise.all(idle.map(closedYet))).toEqual([true, true, false, false]);
+      } finally {
+        idle.forEach((c) => c.socket.destroy());
+      }
+    });
+  });
+
+  it("an authenticated idle connection outlives unauthenticated ones, and stays usable", async () => {
+    await withServer({ maxConnections: 4, apiKey: "s3cret" }, async ({ url }) => {
+      const mine = await idleAfter(url, authorized("/embed", '{"inputs":"x"}'));
+      const theirs = await Promise.all(Array.from({ length: 3 }, () => idleAfter(url, HEALTH)));
+      const more: RawConnection[] = [];
+      try {
+        // Six more unauthenticated connections, one after another: each reclaims an unauthenticated idle one.
+        for (let i = 0; i < 6; i++) more.push(await idleAfter(url, HEALTH));
+        expect(await closedYet(mine)).toBe(false);
+        expect(await Promise.all(theirs.map(closedYet))).toEqual([true, true, true]);
+        mine.socket.write(authorized("/embed", '{"inputs":"y"}'));
+        const answer = await Promise.race([once(mine.socket, "data").then(String), mine.response.then(() => "closed")]);
+        expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      } finally {
+        [mine, ...theirs, ...more].forEach((c) => c.socket.destroy());
+      }
+    });
+  });
+
+  it("a connection with a request under way is never reclaimed: over the limit then, a new one is closed at once", async () => {
+    await withServer({ maxConnections: 2 }, async ({ url }) => {
+      const gate = gateModel();
+      // One request computing, one body still arriving.
+      const computing = post(`${url}/embed`, { inputs: "x" });
+      const halfBody = rawConnection(url, postHead("/embed", 100) + '{"inputs"', 20_000);
+      try {
+        await gate.running;
+        for (let t = 0; t < 100 && (await connectionCount(url)) < 2; t++) await sleep(20);
+        const over = await rawConnection(url, HEALTH, 3000).response;
+        expect([over.closed, over.status]).toEqual([true, 0]);
+        expect(await closedYet(halfBody)).toBe(false);
+        gate.release();
+        expect((await computing).status).toBe(200);
+      } finally {
+        gate.release();
+        jest.restoreAllMocks();
+        halfBody.socket.destroy();
+      }
     });
   });
 });

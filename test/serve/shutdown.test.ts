@@ -6,8 +6,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { Specter2 } from "../../src/node/specter2";
-import type { RawConnection, Running } from "../helpers/serve";
-import { get, post, postHead, rawConnection, startService } from "../helpers/serve";
+import type { RawConnection, Running, ServeProcess } from "../helpers/serve";
+import { get, pipelinedRequests, post, postHead, rawConnection, startServeProcess, startService } from "../helpers/serve";
 
 const ROOT = join(__dirname, "..", "..");
 const MODEL = join(ROOT, "weights", "specter2-tiny");
@@ -184,6 +184,42 @@ describe("`specter2 serve` and SIGTERM", () => {
       process.stdout.write(`SIGTERM → exit 0 in ${took.toFixed(0)} ms (the in-flight request answered meanwhile)\n`);
     } finally {
       conns.forEach((c) => c.socket.destroy());
+    }
+  });
+});
+
+describe("`specter2 serve` (dist) and SIGTERM with pipelined requests", () => {
+  let server: ServeProcess | undefined;
+  afterAll(() => {
+    if (server && server.child.exitCode === null) server.child.kill("SIGKILL");
+  });
+
+  it("10 requests pipelined on one connection and read before SIGTERM are all answered 200, then exit 0", async () => {
+    // One row per forward pass, in one worker: the 10 requests take seconds, so the signal comes while most wait.
+    server = await startServeProcess(["--model", MODEL, "--backend", "wasm", "--workers", "1", "--max-length", "512", "--max-batch-tokens", "512"]);
+    const { url, child, logs, exited } = server;
+    const long = "adapters transformers citation graphs ".repeat(150);
+    const requests = Array.from({ length: 10 }, (_, r) => {
+      const body = JSON.stringify({ inputs: Array.from({ length: 16 }, (_, i) => `${r} ${i} ${long}`), adapter: "proximity" });
+      return postHead("/embed", Buffer.byteLength(body)) + body;
+    });
+    const client = pipelinedRequests(url, requests, 60_000);
+    try {
+      // All 10 are read (in flight) before the signal; none answered yet.
+      await until(async () => (await metric(url, "specter2_requests_in_flight")) >= 10);
+      expect(await metric(url, "specter2_requests_in_flight")).toBe(10);
+      child.kill("SIGTERM");
+      const answers = await client.answers;
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+      for (const a of answers) expect(a.body).toHaveLength(16);
+      // The last answer closes the connection; none before it does.
+      expect(answers.slice(0, 9).map((a) => a.headers.connection)).toEqual(Array(9).fill("keep-alive"));
+      expect(answers[9].headers.connection).toBe("close");
+      expect(await Promise.race([exited, sleep(20_000).then(() => "still running")])).toBe(0);
+      expect(logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+      expect(logs.filter((l) => l.includes('"level":50'))).toEqual([]); // no error logged (before: 9 × "the worker pool is closed")
+    } finally {
+      client.socket.destroy();
     }
   });
 });
