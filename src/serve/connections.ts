@@ -1,11 +1,11 @@
 // The service's connections: how long a client may take to send its request, how many connections are
 // open at once (idle ones give their slots up to new ones), errors Node's HTTP parser raises (rendered in the
-// route's API style, not Fastify's), and a shutdown that answers the requests already accepted and closes every
+// route's API style, not Fastify's), and a shutdown that answers every request already read and closes every
 // other connection at once.
 import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { PassThrough } from "node:stream";
-import type { FastifyReply, FastifyRequest, FastifyServerOptions, preParsingHookHandler } from "fastify";
+import type { FastifyRequest, FastifyServerOptions, preParsingHookHandler } from "fastify";
 import { ApiError, errorBody } from "./errors";
 
 export interface ConnectionLimits {
@@ -15,7 +15,7 @@ export interface ConnectionLimits {
   bodyTimeoutMs: number;
   /** Open connections at once; a further one takes the slot of the connection idle longest, or is closed at once. */
   maxConnections: number;
-  /** On close, how long accepted requests may take to be answered before every connection is closed. */
+  /** On close, how long the requests already read may take to be answered before every connection is closed. */
   shutdownTimeoutMs: number;
 }
 
@@ -79,18 +79,17 @@ function urlOf(rawPacket: unknown, known: string | undefined): string {
 
 /** What the service knows of one open connection. */
 interface Slot {
-  /** Requests whose headers are in and whose answer is not yet sent: several when the client pipelines. */
-  requests: number;
-  /** Of those, the ones accepted (whole and authenticated): shutdown waits for their answers. */
-  accepted: number;
+  /** Requests whose headers are in and whose answer is not yet sent: several when the client pipelines. Those
+   *  read whole (`complete`) are answered on shutdown. */
+  requests: Set<IncomingMessage>;
   /** A request on it carried the API key. */
   authenticated: boolean;
 }
 
 /**
- * Every open connection and what it carries: the requests under way (a connection without any is idle), the
- * accepted ones (shutdown answers them), whether it authenticated, and the URL it is working on (for errors raised
- * outside any route). It keeps `maxConnections` itself, so that idle connections cannot hold the slots: when a
+ * Every open connection and what it carries: the requests under way (a connection without any is idle; shutdown
+ * answers those read whole), whether it authenticated, and the URL it is working on (for errors raised outside
+ * any route). It keeps `maxConnections` itself, so that idle connections cannot hold the slots: when a
  * connection comes and every slot is taken, the connection idle longest gives its slot up (one that never
  * authenticated before any that did); only when none is idle is the new one closed.
  */
@@ -111,20 +110,21 @@ export class Connections {
         socket.destroy();
         return;
       }
-      this.open.set(socket, { requests: 0, accepted: 0, authenticated: false });
+      this.open.set(socket, { requests: new Set(), authenticated: false });
       this.idle.anonymous.add(socket);
       socket.once("close", () => this.forget(socket));
     });
     // Headers in: the connection is under way until the answer is sent (or it closes).
     server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-      const socket = request.socket as Socket;
+      const socket = request.socket;
       const slot = this.open.get(socket);
       if (!slot) return;
-      slot.requests++;
+      slot.requests.add(request);
       this.idle.anonymous.delete(socket);
       this.idle.authenticated.delete(socket);
       response.once("close", () => {
-        if (--slot.requests === 0 && this.open.has(socket)) this.idle[slot.authenticated ? "authenticated" : "anonymous"].add(socket);
+        slot.requests.delete(request);
+        if (slot.requests.size === 0 && this.open.has(socket)) this.idle[slot.authenticated ? "authenticated" : "anonymous"].add(socket);
       });
     });
   }
@@ -137,21 +137,13 @@ export class Connections {
 
   /** A request on this connection carried the API key: when idle, it gives its slot up after those that did not. */
   authenticated(request: FastifyRequest): void {
-    const slot = this.open.get(request.raw.socket as Socket);
+    const slot = this.open.get(request.raw.socket);
     if (slot) slot.authenticated = true;
   }
 
-  /** preValidation hook (the body is in): from now on shutdown waits for the answer. */
-  readonly accepted = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const slot = this.open.get(request.raw.socket as Socket);
-    if (!slot) return;
-    slot.accepted++;
-    reply.raw.once("close", () => slot.accepted--);
-  };
-
   /** Whether this is the only request under way on its connection: no other has been read behind it. */
   lastOnItsConnection(request: FastifyRequest): boolean {
-    return (this.open.get(request.raw.socket as Socket)?.requests ?? 0) <= 1;
+    return (this.open.get(request.raw.socket)?.requests.size ?? 0) <= 1;
   }
 
   /** Fastify's clientErrorHandler: Node's parser refused a request (headers too large, malformed, too slow). */
@@ -175,14 +167,14 @@ export class Connections {
   };
 
   /**
-   * Stops accepting connections and closes every open one that carries no accepted request (idle ones,
-   * ones with nothing sent yet, with headers or a body still arriving) at once; the others close once
-   * every request read on them is answered (server.ts sends `connection: close` with the last), or when
-   * `closeAll` is called.
+   * Stops accepting connections and closes at once every open one that carries no request read whole (idle
+   * ones, ones with nothing sent yet, with headers or a body still arriving); the others close once every
+   * request read on them is answered (server.ts sends `connection: close` with the last), or when `closeAll`
+   * is called.
    */
   drain(): void {
     this.draining = true;
-    for (const [socket, slot] of this.open) if (slot.accepted === 0) socket.destroy();
+    for (const [socket, slot] of this.open) if (![...slot.requests].some((r) => r.complete)) socket.destroy();
   }
 
   closeAll(): void {

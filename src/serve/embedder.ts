@@ -73,11 +73,7 @@ export class Embedder {
    * library refuses it: NOT_FINITE naming the input (`inputName`, default "input <i>"); the batch's other rows,
    * other requests', are unaffected.
    */
-  async embed(
-    inputs: readonly EmbedInput[],
-    adapter: string | null,
-    options: { truncate: boolean; signal?: AbortSignal; inputName?: (index: number) => string },
-  ): Promise<EmbedResult> {
+  async embed(inputs: readonly EmbedInput[], adapter: string | null, options: { truncate: boolean; signal?: AbortSignal; inputName?: (index: number) => string }): Promise<EmbedResult> {
     const rows = inputs.map((input, i) => this.encode(input, i, options.truncate));
     const vectors = await this.queue.submit(adapter, rows, options.signal);
     const name = options.inputName ?? ((i: number) => `input ${i}`);

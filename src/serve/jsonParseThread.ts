@@ -16,7 +16,7 @@ const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, 
 
 /** An own `__proto__`, or a `constructor` object with an own `prototype`, anywhere in the value (breadth first). */
 function poisoned(root: object): boolean {
-  for (let next: object[] = [root]; next.length > 0; ) {
+  for (let next: object[] = [root]; next.length > 0;) {
     const nodes = next;
     next = [];
     for (const node of nodes) {

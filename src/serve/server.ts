@@ -23,8 +23,8 @@ export interface Service {
   /** Runs every adapter once (first calls pay one-off costs), then /health says ok. */
   warmUp(): Promise<void>;
   /**
-   * Stops accepting, closes at once every connection without an accepted request (idle, or still sending
-   * its request), answers the accepted ones, then resolves; after `shutdownTimeoutMs` every connection is
+   * Stops accepting, closes at once every connection without a request read whole (idle, or still sending
+   * its request), answers every request read (pipelined ones too), then resolves; after `shutdownTimeoutMs` every connection is
    * closed, answered or not. The model stays the caller's.
    */
   close(): Promise<void>;
@@ -96,9 +96,12 @@ export function createService(model: Specter2, options: ServeOptions): Service {
       throw new ApiError(503, "the server is shutting down; retry on another instance", "shutting_down", { "Retry-After": "1", connection: "close" });
     }
   });
-  if (options.apiKey !== undefined) app.addHook("onRequest", bearerAuth(options.apiKey, (request) => connections.authenticated(request)));
+  if (options.apiKey !== undefined)
+    app.addHook(
+      "onRequest",
+      bearerAuth(options.apiKey, (request) => connections.authenticated(request)),
+    );
   app.addHook("preParsing", bodyDeadline(limits.bodyTimeoutMs));
-  app.addHook("preValidation", connections.accepted);
   // While draining, a keep-alive connection is closed with the answer to the last request read on it, instead of
   // idling until its timeout; not before, or the requests a client pipelined behind it would go unanswered.
   app.addHook("onSend", async (request, reply) => {

@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { Specter2 } from "../../src/node/specter2";
+import type * as SpawnWorker from "../../src/pool/spawnWorker";
 import type { Running } from "../helpers/serve";
 import { post, startService } from "../helpers/serve";
 
@@ -24,7 +25,7 @@ parentPort.postMessage("ready");
 let threadMode: "dies on a body" | "never starts" = "dies on a body";
 let threadsStarted = 0;
 jest.mock("../../src/pool/spawnWorker", () => {
-  const actual = jest.requireActual<typeof import("../../src/pool/spawnWorker")>("../../src/pool/spawnWorker");
+  const actual = jest.requireActual<typeof SpawnWorker>("../../src/pool/spawnWorker");
   return {
     ...actual,
     spawnWorker: (script: string, workerData?: unknown) => {

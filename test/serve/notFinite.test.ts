@@ -46,7 +46,14 @@ describe("every route refuses the input (500, code not_finite), naming it", () =
   });
 
   it("POST /rank: a paper that overflows is named (by position), not ranked first; a query that overflows is named", async () => {
-    const paper = await post(`${server.url}/rank`, { query: GOOD, papers: [{ id: "a", title: GOOD }, { id: "b", title: BAD }, { id: "c", title: "quantum physics" }] });
+    const paper = await post(`${server.url}/rank`, {
+      query: GOOD,
+      papers: [
+        { id: "a", title: GOOD },
+        { id: "b", title: BAD },
+        { id: "c", title: "quantum physics" },
+      ],
+    });
     expect(paper.status).toBe(500);
     expect(paper.body).toMatchObject({ code: "not_finite", error: expect.stringMatching(/^the embedding of paper 1 holds (NaN|-?Infinity) at dimension \d+/) });
     const query = await post(`${server.url}/rank`, { query: BAD, papers: [{ id: "a", title: GOOD }] });

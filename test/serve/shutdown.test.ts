@@ -205,10 +205,11 @@ describe("`specter2 serve` (dist) and SIGTERM with pipelined requests", () => {
     });
     const client = pipelinedRequests(url, requests, 60_000);
     try {
-      // All 10 are read (in flight) before the signal; none answered yet.
-      await until(async () => (await metric(url, "specter2_requests_in_flight")) >= 10);
-      expect(await metric(url, "specter2_requests_in_flight")).toBe(10);
+      // All 10 are read (in flight) before the signal.
+      let inFlight = 0;
+      await until(async () => (inFlight = await metric(url, "specter2_requests_in_flight")) >= 10);
       child.kill("SIGTERM");
+      expect(inFlight).toBe(10);
       const answers = await client.answers;
       expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
       for (const a of answers) expect(a.body).toHaveLength(16);
