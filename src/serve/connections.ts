@@ -124,7 +124,11 @@ export class Connections {
       this.idle.authenticated.delete(socket);
       response.once("close", () => {
         slot.requests.delete(request);
-        if (slot.requests.size === 0 && this.open.has(socket)) this.idle[slot.authenticated ? "authenticated" : "anonymous"].add(socket);
+        if (slot.requests.size > 0 || !this.open.has(socket)) return;
+        // Draining, a connection closes once every request read on it is answered: with the last answer's
+        // `connection: close` (server.ts), or here where that answer was sent before another still computing.
+        if (this.draining) socket.end();
+        else this.idle[slot.authenticated ? "authenticated" : "anonymous"].add(socket);
       });
     });
   }

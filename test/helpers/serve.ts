@@ -180,9 +180,10 @@ export function startServeProcess(args: string[]): Promise<ServeProcess> {
 
 /**
  * A client that pipelines: writes every request of `requests` (whole HTTP/1.1 requests) in one write on one
- * connection, then collects the answers in order until `requests.length` are in, the server closes, or `waitMs`.
+ * connection, then collects the answers in order until `requests.length` are in (with `untilClosed`, until the
+ * server closes), the server closes, or `waitMs`.
  */
-export function pipelinedRequests(url: string, requests: string[], waitMs: number): { socket: Socket; answers: Promise<RawResponse[]> } {
+export function pipelinedRequests(url: string, requests: string[], waitMs: number, { untilClosed = false } = {}): { socket: Socket; answers: Promise<RawResponse[]> } {
   const { hostname, port } = new URL(url);
   const t0 = performance.now();
   const socket = connect(Number(port), hostname, () => socket.write(requests.join("")));
@@ -214,7 +215,7 @@ export function pipelinedRequests(url: string, requests: string[], waitMs: numbe
           answers.push({ ...parseResponse(pending.subarray(0, size).toString("utf8")), closedAfterMs: performance.now() - t0, closed: false });
           pending = pending.subarray(size);
         }
-        if (answers.length === requests.length) finish(false);
+        if (answers.length === requests.length && !untilClosed) finish(false);
       });
     }),
   };

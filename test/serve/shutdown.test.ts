@@ -1,6 +1,6 @@
-// Shutdown with connections that never finish (issue 20, row 2): close() and SIGTERM close idle,
-// silent, half-header and half-body connections at once, still answer the requests accepted, are
-// and are bounded by --shutdown-timeout.
+// Shutdown with connections that never finish: close() and SIGTERM close idle, silent, half-header and
+// half-body connections at once, still answer every request already read (those a client pipelined on one
+// connection too, in order, whatever order they finish in), and are bounded by --shutdown-timeout.
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -87,6 +87,33 @@ describe("Service.close()", () => {
       gate.release();
       jest.restoreAllMocks();
       conns.forEach((c) => c.socket.destroy());
+    }
+  });
+
+  it("requests pipelined on one connection are all answered, whatever order they finish in, and the connection then closes", async () => {
+    const server = await startService(model, { shutdownTimeoutMs: 10_000 });
+    const gate = gateModel();
+    const body = JSON.stringify({ inputs: "x" });
+    // A slow request, then a quick one behind it: the second is ready first, but must be sent second.
+    const client = pipelinedRequests(server.url, [postHead("/embed", Buffer.byteLength(body)) + body, "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"], 15_000, {
+      untilClosed: true,
+    });
+    try {
+      await gate.running;
+      const t0 = performance.now();
+      const closing = server.service.close();
+      await sleep(100);
+      gate.release();
+      const answers = await client.answers;
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+      expect(answers.map((a) => a.closed)).toEqual([true, true]); // the server closed the connection after both
+      await closing;
+      // At once, not after --shutdown-timeout (10 s here) waiting for a connection left open.
+      expect(performance.now() - t0).toBeLessThan(3000);
+    } finally {
+      gate.release();
+      jest.restoreAllMocks();
+      client.socket.destroy();
     }
   });
 
