@@ -27,7 +27,7 @@ export interface EmbedderLimits {
   passOverheadTokens?: number;
 }
 
-/** The learned estimate's start: ~26 measured for native on the 2-core CPU of RESULTS.md, rounded up. */
+/** The learned estimate's start: the overhead measured for native on a 2-core CPU (benchmarks/RESULTS.md), rounded up. */
 const PASS_OVERHEAD_PRIOR = 32;
 
 export interface EmbedResult {

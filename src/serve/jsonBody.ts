@@ -1,10 +1,10 @@
 // JSON request bodies, read so that large ones share the event loop with everything else. 64 clients
 // sending 2 MiB each would otherwise hold it twice over: Node reads up to 2 MiB per connection per turn
-// of the event loop (128 MiB in one turn, ~200 ms), and Fastify's parser decodes bodies that finish
-// together back to back (~8 ms of UTF-8 decoding each for CJK text, on Node 20); /health waits for all of
-// it. Here a large body is read one chunk per turn (the connection is paused in between, which leaves the
-// rest in the kernel), decoded and parsed in a worker thread, and handed on in a turn of its own, so that
-// a probe waits for a millisecond or two of work at most.
+// of the event loop (128 MiB in one turn), and Fastify's parser decodes bodies that finish together back
+// to back (UTF-8 decoding of CJK text is slow); /health waits for all of it. Here a large body is read one
+// chunk per turn (the connection is paused in between, which leaves the rest in the kernel), decoded and
+// parsed in a worker thread, and handed on in a turn of its own, so that a probe waits for one such piece
+// of work at most. Bodies nested too deep are refused before parsing (jsonDepth.ts).
 import type { IncomingMessage } from "node:http";
 import type { Worker } from "node:worker_threads";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -14,7 +14,7 @@ import { ApiError } from "./errors";
 import { tooDeepAt, tooDeepMessage } from "./jsonDepth";
 import type { Parsed } from "./jsonParseThread";
 
-/** Bodies smaller than this are read and parsed at once: they cost microseconds. */
+/** Bodies smaller than this are read and parsed at once: they cost too little to hold a probe. */
 const LARGE_BODY_BYTES = 64 * 1024;
 
 /** One task per turn of the event loop, in arrival order. */
@@ -44,7 +44,7 @@ class Turns {
  * one body at a time: the others wait here, so that a thread failing on a body (it answers for whatever it is
  * given, so it should not) costs that body's request alone, and the next body starts a new thread. A body's memory
  * moves to the thread (no copy; the caller must not use it after) and the value comes back (a memcpy of its
- * strings on this side, where decoding 2 MiB of CJK text takes ~8 ms). Without a thread (none could start, or it
+ * strings on this side, far cheaper than decoding them). Without a thread (none could start, or it
  * was closed), `parse` answers undefined and the caller parses on its own.
  */
 class ParserThread {

@@ -1,8 +1,10 @@
 // Clients that misbehave, and every error status in the route's API style: stalled and trickling bodies
 // hold no concurrency slot and get 408 once the body deadline passes; unfinished headers and idle
-// connections are closed; the connection limit holds; abandoned requests are counted in /metrics; the
-// bearer scheme is case-insensitive; 415, 431, 413, 408, 404, 429, 503 and 400 all answer in OpenAI's
-// shape on /v1/… and TEI's elsewhere.
+// connections are closed; the connection limit holds, and idle connections (unauthenticated ones first)
+// give their slots up to new ones; abandoned requests are counted in /metrics; JSON nested too deep is a
+// 400 that costs no other body; /tokenize keeps the embedding routes' limits; the bearer scheme is
+// case-insensitive; 415, 431, 413, 408, 404, 429, 503 and 400 all answer in OpenAI's shape on /v1/… and
+// TEI's elsewhere.
 import { once } from "node:events";
 import { join } from "node:path";
 import { Specter2 } from "../../src/node/specter2";
@@ -83,7 +85,7 @@ async function metric(url: string, prefix: string): Promise<number> {
     .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
 }
 
-describe("slow clients (issue 20, row 1)", () => {
+describe("slow clients", () => {
   it("100 stalled or trickling bodies hold no slot: others are served as fast as without them, /health 200", async () => {
     // The default limit of 64 requests in flight, and a body deadline longer than the test.
     await withServer({ maxConcurrentRequests: 64, bodyTimeoutMs: 60_000 }, async ({ url }) => {
@@ -271,7 +273,7 @@ function median(xs: number[]): number {
   return s[s.length >> 1];
 }
 
-describe("abandoned requests (row 9)", () => {
+describe("abandoned requests", () => {
   it("requests whose client disconnects mid-flight are counted in /metrics (status 499, and the aborted counter)", async () => {
     await withServer({}, async ({ url }) => {
       const N = 3;
@@ -367,7 +369,7 @@ describe("/tokenize keeps the embedding routes' limits", () => {
   });
 });
 
-describe("API key (row 10)", () => {
+describe("API key", () => {
   it("the Bearer scheme is case-insensitive and the spaces after it are any; a wrong key stays 401", async () => {
     await withServer({ apiKey: "s3cret" }, async ({ url }) => {
       const status = async (authorization: string) => (await post(`${url}/embed`, { inputs: "x" }, { authorization })).status;
@@ -381,7 +383,7 @@ describe("API key (row 10)", () => {
   });
 });
 
-describe("every error status in the route's API style (row 12)", () => {
+describe("every error status in the route's API style", () => {
   let server: Running;
   beforeAll(async () => {
     server = await startService(model, { maxBodyBytes: 1024 });
