@@ -1,10 +1,11 @@
 // The service's connections: how long a client may take to send its request, how many connections are
-// open at once, errors Node's HTTP parser raises (rendered in the route's API style, not Fastify's), and
-// a shutdown that answers the requests already accepted and closes every other connection at once.
-import { STATUS_CODES, type Server } from "node:http";
+// open at once (idle ones give their slots up to new ones), errors Node's HTTP parser raises (rendered in the
+// route's API style, not Fastify's), and a shutdown that answers every request already read and closes every
+// other connection at once.
+import { type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { PassThrough } from "node:stream";
-import type { FastifyReply, FastifyRequest, FastifyServerOptions, preParsingHookHandler } from "fastify";
+import type { FastifyRequest, FastifyServerOptions, preParsingHookHandler } from "fastify";
 import { ApiError, errorBody } from "./errors";
 
 export interface ConnectionLimits {
@@ -12,9 +13,9 @@ export interface ConnectionLimits {
   headersTimeoutMs: number;
   /** A request body must arrive whole within this of its headers; else 408 and the connection closes. */
   bodyTimeoutMs: number;
-  /** Open connections at once; further ones are closed as soon as they are accepted. */
+  /** Open connections at once; a further one takes the slot of the connection idle longest, or is closed at once. */
   maxConnections: number;
-  /** On close, how long accepted requests may take to be answered before every connection is closed. */
+  /** On close, how long the requests already read may take to be answered before every connection is closed. */
   shutdownTimeoutMs: number;
 }
 
@@ -76,14 +77,26 @@ function urlOf(rawPacket: unknown, known: string | undefined): string {
   return /^[A-Z]+ (\S+)/.exec(rawPacket.subarray(0, 64).toString("latin1"))?.[1] ?? "";
 }
 
+/** What the service knows of one open connection. */
+interface Slot {
+  /** Requests whose headers are in and whose answer is not yet sent: several when the client pipelines. Those
+   *  read whole (`complete`) are answered on shutdown. */
+  requests: Set<IncomingMessage>;
+  /** A request on it carried the API key. */
+  authenticated: boolean;
+}
+
 /**
- * Tracks every connection, which of them carry an accepted request (whole, authenticated: shutdown waits
- * for its answer), and the URL each is working on (for errors raised outside any route).
+ * Every open connection and what it carries: the requests under way (a connection without any is idle; shutdown
+ * answers those read whole), whether it authenticated, and the URL it is working on (for errors raised outside
+ * any route). It keeps `maxConnections` itself, so that idle connections cannot hold the slots: when a
+ * connection comes and every slot is taken, the connection idle longest gives its slot up (one that never
+ * authenticated before any that did); only when none is idle is the new one closed.
  */
 export class Connections {
-  private readonly sockets = new Set<Socket>();
-  /** Accepted requests not yet answered, per connection. */
-  private readonly busy = new Map<Socket, number>();
+  private readonly open = new Map<Socket, Slot>();
+  /** Idle connections that never authenticated, then those that did, each longest idle first (Sets keep insertion order). */
+  private readonly idle = { anonymous: new Set<Socket>(), authenticated: new Set<Socket>() };
   private readonly urls = new WeakMap<Socket, string>();
   private draining = false;
 
@@ -91,16 +104,31 @@ export class Connections {
     private readonly server: Server,
     limits: ConnectionLimits,
   ) {
-    server.maxConnections = limits.maxConnections;
+    // Not server.maxConnections: Node closes a new connection at that limit however many of the others sit idle.
     server.on("connection", (socket: Socket) => {
-      if (this.draining) {
+      if (this.draining || (this.open.size >= limits.maxConnections && !this.reclaimIdle())) {
         socket.destroy();
         return;
       }
-      this.sockets.add(socket);
-      socket.once("close", () => {
-        this.sockets.delete(socket);
-        this.busy.delete(socket);
+      this.open.set(socket, { requests: new Set(), authenticated: false });
+      this.idle.anonymous.add(socket);
+      socket.once("close", () => this.forget(socket));
+    });
+    // Headers in: the connection is under way until the answer is sent (or it closes).
+    server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+      const socket = request.socket;
+      const slot = this.open.get(socket);
+      if (!slot) return;
+      slot.requests.add(request);
+      this.idle.anonymous.delete(socket);
+      this.idle.authenticated.delete(socket);
+      response.once("close", () => {
+        slot.requests.delete(request);
+        if (slot.requests.size > 0 || !this.open.has(socket)) return;
+        // Draining, a connection closes once every request read on it is answered: with the last answer's
+        // `connection: close` (server.ts), or here where that answer was sent before another still computing.
+        if (this.draining) socket.end();
+        else this.idle[slot.authenticated ? "authenticated" : "anonymous"].add(socket);
       });
     });
   }
@@ -111,17 +139,16 @@ export class Connections {
     if (socket) this.urls.set(socket, request.url);
   };
 
-  /** preValidation hook (the body is in): from now on shutdown waits for the answer. */
-  readonly accepted = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const socket = request.raw.socket as Socket | null;
-    if (!socket || socket.destroyed) return;
-    this.busy.set(socket, (this.busy.get(socket) ?? 0) + 1);
-    reply.raw.once("close", () => {
-      const left = (this.busy.get(socket) ?? 1) - 1;
-      if (left > 0) this.busy.set(socket, left);
-      else this.busy.delete(socket);
-    });
-  };
+  /** A request on this connection carried the API key: when idle, it gives its slot up after those that did not. */
+  authenticated(request: FastifyRequest): void {
+    const slot = this.open.get(request.raw.socket);
+    if (slot) slot.authenticated = true;
+  }
+
+  /** Whether this is the only request under way on its connection: no other has been read behind it. */
+  lastOnItsConnection(request: FastifyRequest): boolean {
+    return (this.open.get(request.raw.socket)?.requests.size ?? 0) <= 1;
+  }
 
   /** Fastify's clientErrorHandler: Node's parser refused a request (headers too large, malformed, too slow). */
   readonly clientError = (error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void => {
@@ -144,17 +171,37 @@ export class Connections {
   };
 
   /**
-   * Stops accepting connections and closes every open one that carries no accepted request (idle ones,
-   * ones with nothing sent yet, with headers or a body still arriving) at once; the others close once
-   * answered (server.ts sends `connection: close` while draining), or when `closeAll` is called.
+   * Stops accepting connections and closes at once every open one that carries no request read whole (idle
+   * ones, ones with nothing sent yet, with headers or a body still arriving); the others close once every
+   * request read on them is answered (server.ts sends `connection: close` with the last), or when `closeAll`
+   * is called.
    */
   drain(): void {
     this.draining = true;
-    for (const socket of this.sockets) if (!this.busy.has(socket)) socket.destroy();
+    for (const [socket, slot] of this.open) if (![...slot.requests].some((r) => r.complete)) socket.destroy();
   }
 
   closeAll(): void {
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.open.keys()) socket.destroy();
     this.server.closeAllConnections();
+  }
+
+  /** Gives the slot of the connection idle longest (anonymous first) to a new one; false if none is idle. */
+  private reclaimIdle(): boolean {
+    for (const idle of [this.idle.anonymous, this.idle.authenticated]) {
+      const [socket] = idle;
+      if (socket) {
+        this.forget(socket);
+        socket.destroy();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private forget(socket: Socket): void {
+    this.open.delete(socket);
+    this.idle.anonymous.delete(socket);
+    this.idle.authenticated.delete(socket);
   }
 }

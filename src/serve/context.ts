@@ -26,9 +26,10 @@ export interface ServeOptions {
   headersTimeoutMs?: number;
   /** A request body must arrive whole within this of its headers (default 30 s); else 408 and the connection closes. */
   bodyTimeoutMs?: number;
-  /** Open connections at once (default 1024); further ones are closed as soon as they are accepted. */
+  /** Open connections at once (default 1024); a further one takes the slot of the connection idle longest (one that
+   *  never authenticated first), or is closed at once when none is idle. */
   maxConnections?: number;
-  /** close() waits this long for accepted requests to be answered (default 30 s), then closes every connection. */
+  /** close() waits this long for the requests already read to be answered (default 30 s), then closes every connection. */
   shutdownTimeoutMs?: number;
   /** When set, every route but /health needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
@@ -47,7 +48,8 @@ export interface ServeContext {
   embedder: Embedder;
   metrics: ServeMetrics;
   state: ServeState;
-  /** preHandler hook of the embedding routes (the body is in, the request authenticated): 429 over --max-concurrent-requests. */
+  /** preHandler hook of the routes that work per input (embedding, /rank, /tokenize; the body is in, the request
+   *  authenticated): 429 over --max-concurrent-requests. */
   admit: preHandlerHookHandler;
 }
 

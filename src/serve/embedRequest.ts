@@ -6,6 +6,12 @@ import type { EmbedResult } from "./embedder";
 import { adapterLabel } from "./embedder";
 import { ApiError } from "./errors";
 
+/** 413 over --max-client-batch-size: for every route that works per input (embedding, tokenizing). */
+export function checkClientBatchSize(ctx: ServeContext, inputs: number): void {
+  const limit = ctx.options.maxClientBatchSize;
+  if (inputs > limit) throw new ApiError(413, `${inputs} inputs in one request; the limit is ${limit} (--max-client-batch-size)`, "too_many_inputs");
+}
+
 export async function embedRequest(
   ctx: ServeContext,
   request: FastifyRequest,
@@ -14,9 +20,10 @@ export async function embedRequest(
   /** As the client named it; undefined: the model's default adapter. */
   adapterName: string | undefined,
   truncate: boolean,
+  /** How an error names input `index` (default "input <index>"). */
+  inputName?: (index: number) => string,
 ): Promise<EmbedResult> {
-  const limit = ctx.options.maxClientBatchSize;
-  if (inputs.length > limit) throw new ApiError(413, `${inputs.length} inputs in one request; the limit is ${limit} (--max-client-batch-size)`, "too_many_inputs");
+  checkClientBatchSize(ctx, inputs.length);
   const adapter = ctx.embedder.resolve(adapterName);
   request.adapterLabel = adapterLabel(adapter);
   // Inputs still waiting leave the queue when the deadline passes or the client goes away.
@@ -29,7 +36,7 @@ export async function embedRequest(
   const onClose = () => abort.abort(new ApiError(499, "client closed the request", "client_closed"));
   reply.raw.once("close", onClose);
   try {
-    return await ctx.embedder.embed(inputs, adapter, { truncate, signal: abort.signal });
+    return await ctx.embedder.embed(inputs, adapter, { truncate, signal: abort.signal, inputName });
   } finally {
     clearTimeout(timer);
     reply.raw.off("close", onClose);

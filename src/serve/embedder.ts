@@ -4,6 +4,7 @@ import { BASE_NAMES } from "../engine/defaults";
 import type { EmbedInput } from "../engine/inputs";
 import { isSpecter2Error } from "../errors";
 import type { Specter2 } from "../node/specter2";
+import { checkFiniteVector } from "../weights/modelDir";
 import { ApiError } from "./errors";
 import type { QueueObserver } from "./queue";
 import { PassCost } from "./passCost";
@@ -66,9 +67,16 @@ export class Embedder {
     }
   }
 
-  async embed(inputs: readonly EmbedInput[], adapter: string | null, options: { truncate: boolean; signal?: AbortSignal }): Promise<EmbedResult> {
+  /**
+   * One vector per input. A vector that is not finite (activations that overflow float32) is refused as the
+   * library refuses it: NOT_FINITE naming the input (`inputName`, default "input <i>"); the batch's other rows,
+   * other requests', are unaffected.
+   */
+  async embed(inputs: readonly EmbedInput[], adapter: string | null, options: { truncate: boolean; signal?: AbortSignal; inputName?: (index: number) => string }): Promise<EmbedResult> {
     const rows = inputs.map((input, i) => this.encode(input, i, options.truncate));
     const vectors = await this.queue.submit(adapter, rows, options.signal);
+    const name = options.inputName ?? ((i: number) => `input ${i}`);
+    vectors.forEach((v, i) => checkFiniteVector(v, name(i), { input: i }));
     return { vectors, tokens: rows.reduce((n, r) => n + r.length, 0) };
   }
 

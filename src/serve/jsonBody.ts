@@ -1,17 +1,20 @@
 // JSON request bodies, read so that large ones share the event loop with everything else. 64 clients
 // sending 2 MiB each would otherwise hold it twice over: Node reads up to 2 MiB per connection per turn
-// of the event loop (128 MiB in one turn, ~200 ms), and Fastify's parser decodes bodies that finish
-// together back to back (~8 ms of UTF-8 decoding each for CJK text, on Node 20); /health waits for all of
-// it. Here a large body is read one chunk per turn (the connection is paused in between, which leaves the
-// rest in the kernel), decoded and parsed in a worker thread, and handed on in a turn of its own, so that
-// a probe waits for a millisecond or two of work at most.
+// of the event loop (128 MiB in one turn), and Fastify's parser decodes bodies that finish together back
+// to back (UTF-8 decoding of CJK text is slow); /health waits for all of it. Here a large body is read one
+// chunk per turn (the connection is paused in between, which leaves the rest in the kernel), decoded and
+// parsed in a worker thread, and handed on in a turn of its own, so that a probe waits for one such piece
+// of work at most. Bodies nested too deep are refused before parsing (jsonDepth.ts).
 import type { IncomingMessage } from "node:http";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errorCodes } from "fastify";
+import { siblingScript, spawnWorker } from "../node/specter2";
 import { ApiError } from "./errors";
+import { tooDeepAt, tooDeepMessage } from "./jsonDepth";
+import type { Parsed } from "./jsonParseThread";
 
-/** Bodies smaller than this are read and parsed at once: they cost microseconds. */
+/** Bodies smaller than this are read and parsed at once: they cost too little to hold a probe. */
 const LARGE_BODY_BYTES = 64 * 1024;
 
 /** One task per turn of the event loop, in arrival order. */
@@ -36,108 +39,101 @@ class Turns {
   };
 }
 
-/** What the worker thread makes of a body: its value, or that it is not valid JSON (or poisoned). */
-type Parsed = { value: unknown } | { invalid: true };
-
 /**
- * The worker's code: Buffer's own UTF-8 decoding (invalid bytes become U+FFFD as in Fastify's parser),
- * then what Fastify's default parser does (secure-json-parse with both actions "error": a leading BOM
- * dropped, JSON.parse, and an object holding an own `__proto__`, or a `constructor` with an own
- * `prototype`, refused; the two patterns are secure-json-parse's).
- */
-const PARSER_THREAD = `
-const { parentPort } = require("node:worker_threads");
-const proto = /"(?:_|\\\\u005[Ff])(?:_|\\\\u005[Ff])(?:p|\\\\u0070)(?:r|\\\\u0072)(?:o|\\\\u006[Ff])(?:t|\\\\u0074)(?:o|\\\\u006[Ff])(?:_|\\\\u005[Ff])(?:_|\\\\u005[Ff])"\\s*:/;
-const ctor = /"(?:c|\\\\u0063)(?:o|\\\\u006[Ff])(?:n|\\\\u006[Ee])(?:s|\\\\u0073)(?:t|\\\\u0074)(?:r|\\\\u0072)(?:u|\\\\u0075)(?:c|\\\\u0063)(?:t|\\\\u0074)(?:o|\\\\u006[Ff])(?:r|\\\\u0072)"\\s*:/;
-const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
-function poisoned(root) {
-  for (let next = [root]; next.length > 0; ) {
-    const nodes = next;
-    next = [];
-    for (const node of nodes) {
-      if (own(node, "__proto__")) return true;
-      if (own(node, "constructor") && node.constructor !== null && typeof node.constructor === "object" && own(node.constructor, "prototype")) return true;
-      for (const key in node) if (node[key] && typeof node[key] === "object") next.push(node[key]);
-    }
-  }
-  return false;
-}
-parentPort.on("message", ({ id, body }) => {
-  let text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return parentPort.postMessage({ id, parsed: { invalid: true } });
-  }
-  if (value !== null && typeof value === "object" && (proto.test(text) || ctor.test(text)) && poisoned(value)) {
-    return parentPort.postMessage({ id, parsed: { invalid: true } });
-  }
-  parentPort.postMessage({ id, parsed: { value } });
-});
-`;
-
-/**
- * Decoding and parsing off the main thread, in one worker thread that never holds the process: the body's
- * memory moves there (no copy; the caller must not use it after) and the value comes back (a memcpy of
- * its strings on this side, where decoding 2 MiB of CJK text takes ~8 ms). Without a thread (it failed,
- * or was closed), `parse` answers undefined and the caller parses on its own; a body the thread held when
- * it failed is "lost".
+ * Decoding and parsing off the main thread, in one worker thread (jsonParseThread.ts) that never holds the process,
+ * one body at a time: the others wait here, so that a thread failing on a body (it answers for whatever it is
+ * given, so it should not) costs that body's request alone, and the next body starts a new thread. A body's memory
+ * moves to the thread (no copy; the caller must not use it after) and the value comes back (a memcpy of its
+ * strings on this side, far cheaper than decoding them). Without a thread (none could start, or it
+ * was closed), `parse` answers undefined and the caller parses on its own.
  */
 class ParserThread {
   private worker: Worker | undefined;
-  private readonly waiting = new Map<number, (parsed: Parsed | "lost") => void>();
-  private nextId = 0;
-  private closed = false;
+  /** The worker has said it is ready: bodies are sent only then, so one that never started loses none. */
+  private ready = false;
+  private unavailable = false;
+  private readonly waiting: ParseJob[] = [];
+  /** The body the thread holds now. */
+  private current: ParseJob | undefined;
 
-  parse(body: Buffer): Promise<Parsed | "lost" | undefined> {
-    const worker = this.start();
-    if (!worker) return Promise.resolve(undefined);
+  parse(body: Buffer): Promise<Parsed | undefined> {
+    if (this.unavailable) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const id = this.nextId++;
-      this.waiting.set(id, resolve);
-      // A body this large owns its memory whole (Buffer.concat allocates it outside Node's pool): moved.
-      const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-      worker.postMessage({ id, body }, owned ? [body.buffer as ArrayBuffer] : []);
+      this.waiting.push({ body, resolve });
+      this.next();
     });
   }
 
   close(): void {
-    this.closed = true;
+    this.unavailable = true;
     void this.worker?.terminate();
+    this.withoutThread();
+  }
+
+  private next(): void {
+    if (this.current || this.waiting.length === 0) return;
+    const worker = this.start();
+    if (!worker) return this.withoutThread();
+    if (!this.ready) return; // sent once it is
+    const job = (this.current = this.waiting.shift()!);
+    // A body this large owns its memory whole (Buffer.concat allocates it outside Node's pool): moved.
+    const owned = job.body.byteOffset === 0 && job.body.byteLength === job.body.buffer.byteLength;
+    worker.postMessage(job.body, owned ? [job.body.buffer as ArrayBuffer] : []);
+  }
+
+  /** The bodies still here are parsed by their callers. */
+  private withoutThread(): void {
+    for (const job of this.waiting.splice(0)) job.resolve(undefined);
   }
 
   private start(): Worker | undefined {
-    if (this.worker || this.closed) return this.worker;
+    if (this.worker || this.unavailable) return this.worker;
+    let worker: Worker;
     try {
-      const worker = new Worker(PARSER_THREAD, { eval: true });
-      worker.unref();
-      worker.on("message", ({ id, parsed }: { id: number; parsed: Parsed }) => {
-        this.waiting.get(id)?.(parsed);
-        this.waiting.delete(id);
-      });
-      worker.on("error", () => undefined); // then "exit"
-      worker.on("exit", () => {
-        this.worker = undefined;
-        for (const resolve of this.waiting.values()) resolve("lost");
-        this.waiting.clear();
-      });
-      this.worker = worker;
-      return worker;
+      worker = spawnWorker(siblingScript(__filename, __dirname, "jsonParseThread"));
     } catch {
+      this.unavailable = true;
       return undefined;
     }
+    worker.unref();
+    worker.on("message", (message: Parsed | "ready") => {
+      if (message === "ready") this.ready = true;
+      else {
+        const job = this.current;
+        this.current = undefined;
+        job?.resolve(message);
+      }
+      this.next();
+    });
+    worker.on("error", () => undefined); // then "exit"
+    worker.on("exit", () => {
+      const job = this.current;
+      this.worker = this.current = undefined;
+      // One that never became ready cannot start here (a missing or broken script): parse on the main thread.
+      if (!this.ready) this.unavailable = true;
+      this.ready = false;
+      job?.resolve(this.unavailable ? undefined : { failed: "the thread parsing it stopped" });
+      this.next();
+    });
+    this.worker = worker;
+    return worker;
   }
+}
+
+interface ParseJob {
+  body: Buffer;
+  resolve(parsed: Parsed | undefined): void;
 }
 
 type Done = (error: Error | null, body?: unknown) => void;
 
+const tooDeep = (at: number) => new ApiError(400, tooDeepMessage(at), "invalid_request");
+
 /**
  * Replaces Fastify's application/json parser with one that gives the same results and errors (a body over
  * `bodyLimit`: 413; other than its Content-Length: 400; empty or malformed JSON: 400; `__proto__` and
- * `constructor.prototype` keys refused), reading and parsing large bodies a piece per turn. `close()`
- * stops its worker thread.
+ * `constructor.prototype` keys refused), and refuses JSON nested deeper than MAX_JSON_DEPTH (400) before
+ * parsing it, reading and parsing large bodies a piece per turn. `close()` stops its worker thread.
  */
 export function readJsonBodies(app: FastifyInstance, bodyLimit: number): { close(): void } {
   const parse = app.getDefaultJsonParser("error", "error");
@@ -171,18 +167,25 @@ export function readJsonBodies(app: FastifyInstance, bodyLimit: number): { close
         setImmediate(() => payload.resume());
       }
     };
+    /** On the main thread: a small body, or a large one without a parsing thread. */
+    const parseHere = (body: Buffer) => {
+      const deep = tooDeepAt(body);
+      // (Fastify's parser calls `done`; its type allows a promise, which it never returns.)
+      if (deep >= 0) finish(tooDeep(deep));
+      else void parse(request, body.toString("utf8"), finish);
+    };
     const onEnd = () => {
       if (!Number.isNaN(declared) && bytes !== declared) return finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
       const body = Buffer.concat(chunks, bytes);
-      // (Fastify's parser calls `done`; its type allows a promise, which it never returns.)
-      if (bytes < LARGE_BODY_BYTES) void parse(request, body.toString("utf8"), finish);
+      if (bytes < LARGE_BODY_BYTES) parseHere(body);
       else {
         void thread.parse(body).then((parsed) =>
           turns.run(() => {
-            if (parsed === undefined) void parse(request, body.toString("utf8"), finish);
-            else if (parsed === "lost") finish(new ApiError(500, "the thread parsing request bodies failed; retry", "internal_error"));
+            if (parsed === undefined) parseHere(body);
+            else if ("value" in parsed) finish(null, parsed.value);
             else if ("invalid" in parsed) finish(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY());
-            else finish(null, parsed.value);
+            else if ("tooDeepAt" in parsed) finish(tooDeep(parsed.tooDeepAt));
+            else finish(new ApiError(400, `the JSON body could not be parsed: ${parsed.failed}`, "invalid_request"));
           }),
         );
       }

@@ -65,7 +65,7 @@ export class ServeMetrics implements QueueObserver {
   });
   private readonly inFlight = new Gauge({
     name: "specter2_requests_in_flight",
-    help: "Embedding requests accepted and not yet answered",
+    help: "Requests of the routes that work per input (embeddings, /rank, /tokenize) admitted and not yet answered",
     registers: [this.registry],
   });
   private readonly queueDepth = new Gauge({

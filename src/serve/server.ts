@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from "fastify";
 import Fastify from "fastify";
+import { isSpecter2Error } from "../errors";
 import type { Specter2 } from "../node/specter2";
 import { bodyDeadline, Connections, DEFAULT_CONNECTION_LIMITS, serverOptions } from "./connections";
 import type { ServeContext, ServeOptions } from "./context";
@@ -22,8 +23,8 @@ export interface Service {
   /** Runs every adapter once (first calls pay one-off costs), then /health says ok. */
   warmUp(): Promise<void>;
   /**
-   * Stops accepting, closes at once every connection without an accepted request (idle, or still sending
-   * its request), answers the accepted ones, then resolves; after `shutdownTimeoutMs` every connection is
+   * Stops accepting, closes at once every connection without a request read whole (idle, or still sending
+   * its request), answers every request read (pipelined ones too), then resolves; after `shutdownTimeoutMs` every connection is
    * closed, answered or not. The model stays the caller's.
    */
   close(): Promise<void>;
@@ -95,12 +96,16 @@ export function createService(model: Specter2, options: ServeOptions): Service {
       throw new ApiError(503, "the server is shutting down; retry on another instance", "shutting_down", { "Retry-After": "1", connection: "close" });
     }
   });
-  if (options.apiKey !== undefined) app.addHook("onRequest", bearerAuth(options.apiKey));
+  if (options.apiKey !== undefined)
+    app.addHook(
+      "onRequest",
+      bearerAuth(options.apiKey, (request) => connections.authenticated(request)),
+    );
   app.addHook("preParsing", bodyDeadline(limits.bodyTimeoutMs));
-  app.addHook("preValidation", connections.accepted);
-  // While draining, each answered keep-alive connection is closed instead of idling until its timeout.
-  app.addHook("onSend", async (_request, reply) => {
-    if (state.closing) reply.header("connection", "close");
+  // While draining, a keep-alive connection is closed with the answer to the last request read on it, instead of
+  // idling until its timeout; not before, or the requests a client pipelined behind it would go unanswered.
+  app.addHook("onSend", async (request, reply) => {
+    if (state.closing && connections.lastOnItsConnection(request)) reply.header("connection", "close");
   });
   openAiRoutes(app, ctx);
   teiRoutes(app, ctx);
@@ -143,7 +148,8 @@ const AJV_LOGGER = {
 const CLIENT_CLOSED = 499;
 
 /**
- * preHandler of the embedding routes: 429 with Retry-After while `max` embedding requests are in flight.
+ * preHandler of the routes that work per input (embedding, /rank, /tokenize): 429 with Retry-After while `max`
+ * of their requests are in flight.
  * A slot is taken only once the body is in and the request authenticated, so clients that hold a
  * connection without finishing their request hold no slot.
  */
@@ -159,8 +165,8 @@ function admission(max: number, metrics: ServeMetrics): preHandlerHookHandler {
   };
 }
 
-/** 401 unless `Authorization: Bearer <key>`; /health stays open for probes. */
-function bearerAuth(key: string): onRequestHookHandler {
+/** 401 unless `Authorization: Bearer <key>`; /health stays open for probes. `onAuthenticated`: the key was right. */
+function bearerAuth(key: string, onAuthenticated: (request: FastifyRequest) => void): onRequestHookHandler {
   // Digests have equal lengths, so the comparison takes the same time whatever the guess.
   const digest = (s: string) => createHash("sha256").update(s).digest();
   const expected = digest(key);
@@ -171,6 +177,7 @@ function bearerAuth(key: string): onRequestHookHandler {
     if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       throw new ApiError(401, "missing or wrong API key: send Authorization: Bearer <key>", "invalid_api_key", { "WWW-Authenticate": "Bearer" });
     }
+    onAuthenticated(request);
   };
 }
 
@@ -189,6 +196,9 @@ interface Described {
 /** Any error → what the client is told. Internals of a 5xx are logged, not sent. */
 function describe(error: FastifyError, request: FastifyRequest, maxBodyBytes: number): Described {
   if (error instanceof ApiError) return { statusCode: error.statusCode, message: error.message, code: error.code, headers: error.headers };
+  // The model made a vector that is not finite for a valid input: the model's failure (the library's NOT_FINITE,
+  // not BAD_INPUT), so a 5xx as when a batch fails; its message names the input, and is what the client needs.
+  if (isSpecter2Error(error, "NOT_FINITE")) return { statusCode: 500, message: error.message, code: "not_finite", headers: {} };
   if (error.validation) {
     const details = error.validation.map((v) => {
       const extra = (v.params as { additionalProperty?: string }).additionalProperty;

@@ -1,7 +1,10 @@
-// A real server on 127.0.0.1 (ephemeral port) around a loaded model, small JSON request helpers, and raw
-// sockets for clients that misbehave (stall, trickle, never finish their headers).
+// A real server on 127.0.0.1 (ephemeral port) around a loaded model, or `specter2 serve` as a process; small JSON
+// request helpers, and raw sockets for clients that misbehave (stall, trickle, never finish their headers, pipeline,
+// send bodies nested deep).
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
+import { join } from "node:path";
 import type { ServeOptions } from "../../src/serve/context";
 import type { Specter2 } from "../../src/node/specter2";
 import type { Service } from "../../src/serve/server";
@@ -150,4 +153,87 @@ export async function metric(url: string, prefix: string): Promise<number> {
     .split("\n")
     .filter((l) => l.startsWith(prefix))
     .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+}
+
+/** A JSON body whose `field` holds arrays nested `depth` deep (`[[[…]]]`, 2 bytes a level): valid JSON that a
+ *  recursive parser or serializer cannot follow. With `inPaper`, they sit in an extra field of a paper, which the
+ *  schemas allow (records are sent as stored). */
+export function deeplyNestedBody(depth: number, { inPaper = false } = {}): string {
+  const nested = "[".repeat(depth) + "]".repeat(depth);
+  return inPaper ? `{"papers":[{"title":"a paper","extra":${nested}}]}` : `{"input":${nested}}`;
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  /** stdout's JSON log lines and stderr's chunks, as they come. */
+  logs: string[];
+  exited: Promise<number | null>;
+}
+
+const CLI = join(__dirname, "..", "..", "dist", "src", "cli", "main.js");
+
+/**
+ * `specter2 serve` as a user runs it (dist/src/cli/main.js: build with `npx tsc -p tsconfig.json` first) with
+ * `--port 0` added; resolves once it logs "ready". The caller kills it (afterAll: SIGKILL if still running).
+ */
+export function startServeProcess(args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let url = "";
+  return new Promise((resolve, reject) => {
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      for (const line of chunk.split("\n").filter(Boolean)) {
+        logs.push(line);
+        url ||= /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1] ?? "";
+        if (line.includes('"msg":"ready"')) resolve({ child, url, logs, exited });
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => logs.push(chunk));
+    void exited.then((code) => reject(new Error(`specter2 serve exited with ${code} before ready:\n${logs.join("\n")}`)));
+  });
+}
+
+/**
+ * A client that pipelines: writes every request of `requests` (whole HTTP/1.1 requests) in one write on one
+ * connection, then collects the answers in order until `requests.length` are in (with `untilClosed`, until the
+ * server closes), the server closes, or `waitMs`.
+ */
+export function pipelinedRequests(url: string, requests: string[], waitMs: number, { untilClosed = false } = {}): { socket: Socket; answers: Promise<RawResponse[]> } {
+  const { hostname, port } = new URL(url);
+  const t0 = performance.now();
+  const socket = connect(Number(port), hostname, () => socket.write(requests.join("")));
+  socket.on("error", () => {});
+  let pending = Buffer.alloc(0);
+  const answers: RawResponse[] = [];
+  return {
+    socket,
+    answers: new Promise((resolve) => {
+      let done = false;
+      const finish = (closed: boolean) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        socket.destroy();
+        for (const a of answers) a.closed = closed;
+        resolve(answers);
+      };
+      const timer = setTimeout(() => finish(false), waitMs);
+      socket.once("close", () => finish(true));
+      socket.on("data", (d: Buffer) => {
+        pending = Buffer.concat([pending, d]);
+        // Each answer is its head and Content-Length bytes of body.
+        for (;;) {
+          const end = pending.indexOf("\r\n\r\n");
+          const length = end < 0 ? undefined : /\r\ncontent-length: *(\d+)/i.exec(pending.subarray(0, end).toString("latin1"))?.[1];
+          if (length === undefined || pending.length < end + 4 + Number(length)) break;
+          const size = end + 4 + Number(length);
+          answers.push({ ...parseResponse(pending.subarray(0, size).toString("utf8")), closedAfterMs: performance.now() - t0, closed: false });
+          pending = pending.subarray(size);
+        }
+        if (answers.length === requests.length && !untilClosed) finish(false);
+      });
+    }),
+  };
 }

@@ -1,12 +1,15 @@
 // Clients that misbehave, and every error status in the route's API style: stalled and trickling bodies
 // hold no concurrency slot and get 408 once the body deadline passes; unfinished headers and idle
-// connections are closed; the connection limit holds; abandoned requests are counted in /metrics; the
-// bearer scheme is case-insensitive; 415, 431, 413, 408, 404, 429, 503 and 400 all answer in OpenAI's
-// shape on /v1/… and TEI's elsewhere.
+// connections are closed; the connection limit holds, and idle connections (unauthenticated ones first)
+// give their slots up to new ones; abandoned requests are counted in /metrics; JSON nested too deep is a
+// 400 that costs no other body; /tokenize keeps the embedding routes' limits; the bearer scheme is
+// case-insensitive; 415, 431, 413, 408, 404, 429, 503 and 400 all answer in OpenAI's shape on /v1/… and
+// TEI's elsewhere.
+import { once } from "node:events";
 import { join } from "node:path";
 import { Specter2 } from "../../src/node/specter2";
 import type { RawConnection, Running } from "../helpers/serve";
-import { get, metric, post, postHead, rawConnection, startService } from "../helpers/serve";
+import { deeplyNestedBody, get, metric, post, postHead, rawConnection, startService } from "../helpers/serve";
 
 const MODEL = join(__dirname, "..", "..", "weights", "specter2-tiny");
 const BODY = JSON.stringify({ model: "proximity", input: "citation recommendation" });
@@ -158,9 +161,10 @@ describe("slow clients", () => {
     });
   });
 
-  it("--max-connections: a connection over the limit is closed at once; one freed is usable again", async () => {
+  it("--max-connections: a connection over the limit, every slot carrying a request, is closed at once; one freed is usable again", async () => {
     await withServer({ maxConnections: 4 }, async ({ url }) => {
-      const held = Array.from({ length: 4 }, () => rawConnection(url, undefined, 10_000));
+      // Bodies still arriving: requests under way, whose slots are not reclaimed (idle connections' are).
+      const held = Array.from({ length: 4 }, () => rawConnection(url, postHead("/embed", 100) + '{"inputs"', 10_000));
       try {
         for (let t = 0; t < 100 && (await connectionCount(url)) < 4; t++) await sleep(20);
         const over = await rawConnection(url, postHead("/embed", 2) + "{}", 3000).response;
@@ -175,6 +179,82 @@ describe("slow clients", () => {
       }
       for (let t = 0; t < 100 && (await connectionCount(url)) > 0; t++) await sleep(20);
       expect((await get(`${url}/info`)).body.limits).toMatchObject({ max_connections: 4, headers_timeout_s: 10, body_timeout_s: 30, shutdown_timeout_s: 30 });
+    });
+  });
+});
+
+describe("connection slots an unauthenticated idle client cannot hold", () => {
+  const KEY = { authorization: "Bearer s3cret" };
+  const HEALTH = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const authorized = (path: string, body: string) => postHead(path, Buffer.byteLength(body)).replace("\r\n\r\n", `\r\nAuthorization: ${KEY.authorization}\r\n\r\n`) + body;
+
+  /** A client that sends `request`, reads its answer, and keeps the connection open (idle keep-alive). */
+  async function idleAfter(url: string, request: string): Promise<RawConnection> {
+    const c = rawConnection(url, request, 20_000);
+    await Promise.race([once(c.socket, "data"), c.response]); // (or closed without an answer)
+    return c;
+  }
+
+  /** Whether the server has closed `c` (its wait has not ended: it resolves `closed: true` only then). */
+  const closedYet = (c: RawConnection) => Promise.race([c.response.then((r) => r.closed), sleep(50).then(() => false)]);
+
+  it("--max-connections idle keep-alive connections without a key (GET /health, then nothing) lock nobody out", async () => {
+    await withServer({ maxConnections: 4, apiKey: "s3cret" }, async ({ url }) => {
+      const idle = await Promise.all(Array.from({ length: 4 }, () => idleAfter(url, HEALTH)));
+      try {
+        for (let t = 0; t < 100 && (await connectionCount(url)) < 4; t++) await sleep(20);
+        expect(await connectionCount(url)).toBe(4);
+        // A client with the key, and a probe without one, each on a new connection: served (before: reset).
+        const withKey = await rawConnection(url, authorized("/v1/embeddings", BODY), 5000, { untilAnswered: true }).response;
+        expect(withKey.status).toBe(200);
+        const probe = await rawConnection(url, HEALTH, 5000, { untilAnswered: true }).response;
+        expect(probe.status).toBe(200);
+        // Each took the slot of the connection idle longest.
+        expect(await Promise.all(idle.map(closedYet))).toEqual([true, true, false, false]);
+      } finally {
+        idle.forEach((c) => c.socket.destroy());
+      }
+    });
+  });
+
+  it("an authenticated idle connection outlives unauthenticated ones, and stays usable", async () => {
+    await withServer({ maxConnections: 4, apiKey: "s3cret" }, async ({ url }) => {
+      const mine = await idleAfter(url, authorized("/embed", '{"inputs":"x"}'));
+      const theirs = await Promise.all(Array.from({ length: 3 }, () => idleAfter(url, HEALTH)));
+      const more: RawConnection[] = [];
+      try {
+        // Six more unauthenticated connections, one after another: each reclaims an unauthenticated idle one.
+        for (let i = 0; i < 6; i++) more.push(await idleAfter(url, HEALTH));
+        expect(await closedYet(mine)).toBe(false);
+        expect(await Promise.all(theirs.map(closedYet))).toEqual([true, true, true]);
+        mine.socket.write(authorized("/embed", '{"inputs":"y"}'));
+        const answer = await Promise.race([once(mine.socket, "data").then(String), mine.response.then(() => "closed")]);
+        expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      } finally {
+        [mine, ...theirs, ...more].forEach((c) => c.socket.destroy());
+      }
+    });
+  });
+
+  it("a connection with a request under way is never reclaimed: over the limit then, a new one is closed at once", async () => {
+    await withServer({ maxConnections: 2 }, async ({ url }) => {
+      const gate = gateModel();
+      // One request computing, one body still arriving.
+      const computing = post(`${url}/embed`, { inputs: "x" });
+      const halfBody = rawConnection(url, postHead("/embed", 100) + '{"inputs"', 20_000);
+      try {
+        await gate.running;
+        for (let t = 0; t < 100 && (await connectionCount(url)) < 2; t++) await sleep(20);
+        const over = await rawConnection(url, HEALTH, 3000).response;
+        expect([over.closed, over.status]).toEqual([true, 0]);
+        expect(await closedYet(halfBody)).toBe(false);
+        gate.release();
+        expect((await computing).status).toBe(200);
+      } finally {
+        gate.release();
+        jest.restoreAllMocks();
+        halfBody.socket.destroy();
+      }
     });
   });
 });
@@ -210,6 +290,72 @@ describe("abandoned requests", () => {
         jest.restoreAllMocks();
       }
       expect((await timedPost(url)).status).toBe(200);
+    });
+  });
+});
+
+describe("JSON bodies nested deep", () => {
+  it("get 400 naming the depth, small or large, and cost nothing to the large bodies parsed beside them", async () => {
+    await withServer({ maxBodyBytes: 2 * 1024 * 1024 }, async ({ url }) => {
+      // 32 inputs of 40 000 characters: 1.3 MB bodies, parsed off the main thread as the 200 KB nested one is.
+      const legit = JSON.stringify({ model: "proximity", input: Array.from({ length: 32 }, (_, i) => `${i} ${"x".repeat(40_000)}`) });
+      const send = (body: string, path = "/v1/embeddings") => post(`${url}${path}`, body);
+      const [before, attacks, after] = await Promise.all([
+        Promise.all(Array.from({ length: 6 }, () => send(legit))),
+        Promise.all([send(deeplyNestedBody(100_000)), send(deeplyNestedBody(10_000)), send(deeplyNestedBody(10_000, { inPaper: true }), "/embed"), send(deeplyNestedBody(65))]),
+        Promise.all(Array.from({ length: 6 }, () => send(legit))),
+      ]);
+      for (const r of [...before, ...after]) {
+        expect(r.status).toBe(200);
+        expect(r.body.data).toHaveLength(32);
+      }
+      for (const [i, r] of attacks.entries()) {
+        expect([i, r.status]).toEqual([i, 400]);
+        expectApiStyle(i === 2 ? "/embed" : "/v1/embeddings", r.body, "invalid_request");
+        expect(i === 2 ? r.body.error : r.body.error.message).toMatch(/^the JSON body nests arrays and objects deeper than 64 levels \(at byte \d+\)$/);
+      }
+      // 64 levels are fine (the schema, not the parser, refuses what they hold).
+      const deepest = await send(deeplyNestedBody(63));
+      expect(deepest.status).toBe(400);
+      expect(deepest.body.error.message).toMatch(/^body\/input/);
+    });
+  });
+});
+
+describe("/tokenize keeps the embedding routes' limits", () => {
+  it("more inputs than --max-client-batch-size: 413 too_many_inputs, as /embed answers", async () => {
+    await withServer({ maxClientBatchSize: 4 }, async ({ url }) => {
+      const inputs = Array.from({ length: 5 }, (_, i) => `paper ${i}`);
+      for (const path of ["/embed", "/tokenize"]) {
+        const r = await post(`${url}${path}`, { inputs });
+        expect([path, r.status]).toEqual([path, 413]);
+        expectApiStyle(path, r.body, "too_many_inputs");
+        expect(r.body.error).toBe("5 inputs in one request; the limit is 4 (--max-client-batch-size)");
+      }
+      const r = await post(`${url}/tokenize`, { inputs: inputs.slice(0, 4) });
+      expect(r.status).toBe(200);
+      expect(r.body).toHaveLength(4);
+    });
+  });
+
+  it("while --max-concurrent-requests requests are in flight: 429 with Retry-After, counted with the embedding routes'", async () => {
+    await withServer({ maxConcurrentRequests: 1 }, async ({ url }) => {
+      const gate = gateModel();
+      try {
+        const waiting = post(`${url}/embed`, { inputs: "x" });
+        await gate.running;
+        for (let t = 0; t < 100 && (await metric(url, "specter2_requests_in_flight")) < 1; t++) await sleep(20);
+        const r = await post(`${url}/tokenize`, { inputs: "x" });
+        expect(r.status).toBe(429);
+        expect(r.headers.get("retry-after")).toBe("1");
+        expectApiStyle("/tokenize", r.body, "overloaded");
+        gate.release();
+        expect((await waiting).status).toBe(200);
+      } finally {
+        gate.release();
+        jest.restoreAllMocks();
+      }
+      expect((await post(`${url}/tokenize`, { inputs: "x" })).status).toBe(200);
     });
   });
 });

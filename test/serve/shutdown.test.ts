@@ -1,13 +1,13 @@
-// Shutdown with connections that never finish (issue 20, row 2): close() and SIGTERM close idle,
-// silent, half-header and half-body connections at once, still answer the requests accepted, are
-// and are bounded by --shutdown-timeout.
+// Shutdown with connections that never finish: close() and SIGTERM close idle, silent, half-header and
+// half-body connections at once, still answer every request already read (those a client pipelined on one
+// connection too, in order, whatever order they finish in), and are bounded by --shutdown-timeout.
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { Specter2 } from "../../src/node/specter2";
-import type { RawConnection, Running } from "../helpers/serve";
-import { get, post, postHead, rawConnection, startService } from "../helpers/serve";
+import type { RawConnection, Running, ServeProcess } from "../helpers/serve";
+import { get, pipelinedRequests, post, postHead, rawConnection, startServeProcess, startService } from "../helpers/serve";
 
 const ROOT = join(__dirname, "..", "..");
 const MODEL = join(ROOT, "weights", "specter2-tiny");
@@ -87,6 +87,33 @@ describe("Service.close()", () => {
       gate.release();
       jest.restoreAllMocks();
       conns.forEach((c) => c.socket.destroy());
+    }
+  });
+
+  it("requests pipelined on one connection are all answered, whatever order they finish in, and the connection then closes", async () => {
+    const server = await startService(model, { shutdownTimeoutMs: 10_000 });
+    const gate = gateModel();
+    const body = JSON.stringify({ inputs: "x" });
+    // A slow request, then a quick one behind it: the second is ready first, but must be sent second.
+    const client = pipelinedRequests(server.url, [postHead("/embed", Buffer.byteLength(body)) + body, "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"], 15_000, {
+      untilClosed: true,
+    });
+    try {
+      await gate.running;
+      const t0 = performance.now();
+      const closing = server.service.close();
+      await sleep(100);
+      gate.release();
+      const answers = await client.answers;
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+      expect(answers.map((a) => a.closed)).toEqual([true, true]); // the server closed the connection after both
+      await closing;
+      // At once, not after --shutdown-timeout (10 s here) waiting for a connection left open.
+      expect(performance.now() - t0).toBeLessThan(3000);
+    } finally {
+      gate.release();
+      jest.restoreAllMocks();
+      client.socket.destroy();
     }
   });
 
@@ -184,6 +211,43 @@ describe("`specter2 serve` and SIGTERM", () => {
       process.stdout.write(`SIGTERM → exit 0 in ${took.toFixed(0)} ms (the in-flight request answered meanwhile)\n`);
     } finally {
       conns.forEach((c) => c.socket.destroy());
+    }
+  });
+});
+
+describe("`specter2 serve` (dist) and SIGTERM with pipelined requests", () => {
+  let server: ServeProcess | undefined;
+  afterAll(() => {
+    if (server && server.child.exitCode === null) server.child.kill("SIGKILL");
+  });
+
+  it("10 requests pipelined on one connection and read before SIGTERM are all answered 200, then exit 0", async () => {
+    // One row per forward pass, in one worker: the 10 requests take seconds, so the signal comes while most wait.
+    server = await startServeProcess(["--model", MODEL, "--backend", "wasm", "--workers", "1", "--max-length", "512", "--max-batch-tokens", "512"]);
+    const { url, child, logs, exited } = server;
+    const long = "adapters transformers citation graphs ".repeat(150);
+    const requests = Array.from({ length: 10 }, (_, r) => {
+      const body = JSON.stringify({ inputs: Array.from({ length: 16 }, (_, i) => `${r} ${i} ${long}`), adapter: "proximity" });
+      return postHead("/embed", Buffer.byteLength(body)) + body;
+    });
+    const client = pipelinedRequests(url, requests, 60_000);
+    try {
+      // All 10 are read (in flight) before the signal.
+      let inFlight = 0;
+      await until(async () => (inFlight = await metric(url, "specter2_requests_in_flight")) >= 10);
+      child.kill("SIGTERM");
+      expect(inFlight).toBe(10);
+      const answers = await client.answers;
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+      for (const a of answers) expect(a.body).toHaveLength(16);
+      // The last answer closes the connection; none before it does.
+      expect(answers.slice(0, 9).map((a) => a.headers.connection)).toEqual(Array(9).fill("keep-alive"));
+      expect(answers[9].headers.connection).toBe("close");
+      expect(await Promise.race([exited, sleep(20_000).then(() => "still running")])).toBe(0);
+      expect(logs.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+      expect(logs.filter((l) => l.includes('"level":50'))).toEqual([]); // no error logged (before: 9 × "the worker pool is closed")
+    } finally {
+      client.socket.destroy();
     }
   });
 });

@@ -67,7 +67,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         describe: "Padded tokens a row may add to join a batch: what one more forward pass costs beyond its tokens (0: equal lengths only)",
       })
       .option("cors-allow-origin", { type: "string", describe: "Answer browser clients from this origin (or *) with CORS headers; off by default" })
-      .option("max-concurrent-requests", { type: "number", default: 64, describe: "Embedding requests in flight at once; more are refused with 429 and Retry-After" })
+      .option("max-concurrent-requests", {
+        type: "number",
+        default: 64,
+        describe: "Requests in flight at once on the routes that work per input (embeddings, /rank, /tokenize); more are refused with 429 and Retry-After",
+      })
       .option("max-client-batch-size", { type: "number", default: 32, describe: "Inputs per request; more are refused with 413" })
       .option("max-body-bytes", { type: "number", default: 2 * 1024 * 1024, describe: "Request body size; larger bodies are refused with 413" })
       .option("request-timeout", { type: "number", default: 60, describe: "Seconds before an unanswered request gets 503 and leaves the queue" })
@@ -77,11 +81,15 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         default: 30,
         describe: "Seconds a request body may take to arrive whole (a deadline, so a trickle is cut too); then 408 and the connection is closed",
       })
-      .option("max-connections", { type: "number", default: 1024, describe: "Open connections at once; further ones are closed as soon as they are accepted" })
+      .option("max-connections", {
+        type: "number",
+        default: 1024,
+        describe: "Open connections at once; a new one takes the slot of the connection idle longest (one that never sent the API key first), or is closed at once if none is idle",
+      })
       .option("shutdown-timeout", {
         type: "number",
         default: 30,
-        describe: "On SIGTERM/SIGINT, seconds accepted requests may take to be answered before every connection is closed and the process exits",
+        describe: "On SIGTERM/SIGINT, seconds the requests already read may take to be answered before every connection is closed and the process exits",
       })
       .option("api-key", { type: "string", defaultDescription: "$SPECTER2_API_KEY", describe: "Require `Authorization: Bearer <key>` on every route but /health" })
       .option("log-level", { choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"], default: "info", describe: "JSON logs on stdout from this level up" })
@@ -134,7 +142,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       });
       log.info({ adapters: model.adapterNames, default_adapter: model.defaultAdapter, backend: model.backend.name, precision: model.precision, workers: model.workers }, "ready");
       const signal = await stopped;
-      log.info({ signal, shutdown_timeout_s: args["shutdown-timeout"] }, "draining: no new connections, idle and unfinished ones closed, finishing accepted requests");
+      log.info({ signal, shutdown_timeout_s: args["shutdown-timeout"] }, "draining: no new connections, idle and unfinished ones closed, answering the requests already read");
       await service.close();
       log.info("stopped");
     } finally {

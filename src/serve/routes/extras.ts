@@ -4,6 +4,7 @@
 import type { FastifyInstance, RouteOptions } from "fastify";
 import { VERSION } from "../../node/version";
 import type { ServeContext } from "../context";
+import { checkClientBatchSize } from "../embedRequest";
 import type { TokenizeBody } from "../schemas";
 import { tokenizeSchema } from "../schemas";
 
@@ -31,10 +32,13 @@ export function extrasBeforeRoutes(app: FastifyInstance, ctx: ServeContext): Rou
 }
 
 export function extrasRoutes(app: FastifyInstance, ctx: ServeContext, routes: RouteOptions[]): void {
-  app.post<{ Body: TokenizeBody }>("/tokenize", { schema: { body: tokenizeSchema } }, async (request) => {
-    const { inputs, add_special_tokens: special } = request.body;
+  // Under the embedding routes' limits: its answer grows with the inputs, and tokenizing them holds the event loop.
+  app.post<{ Body: TokenizeBody }>("/tokenize", { schema: { body: tokenizeSchema }, preHandler: ctx.admit }, async (request) => {
+    const { add_special_tokens: special } = request.body;
+    const inputs = typeof request.body.inputs === "string" ? [request.body.inputs] : request.body.inputs;
+    checkClientBatchSize(ctx, inputs.length);
     const tokenizer = ctx.embedder.model.tokenizer;
-    return (typeof inputs === "string" ? [inputs] : inputs).map((text) => {
+    return inputs.map((text) => {
       const { ids, tokens } = tokenizer.encode(text, { maxLength: ctx.options.maxLength });
       // The encoding is always [CLS] … [SEP]; without special tokens, the word pieces between them.
       return special ? { ids, tokens } : { ids: ids.slice(1, -1), tokens: tokens.slice(1, -1) };

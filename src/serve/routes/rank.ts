@@ -20,7 +20,10 @@ export function rankRoutes(app: FastifyInstance, ctx: ServeContext): void {
     if (papers.length + 1 > limit) throw new ApiError(413, `${papers.length} papers and a query in one request; the limit is ${limit} inputs (--max-client-batch-size)`, "too_many_inputs");
     const queryAdapter = request.body.query_adapter ?? DEFAULT_QUERY_ADAPTER;
     const paperAdapter = request.body.paper_adapter ?? DEFAULT_PAPER_ADAPTER;
-    const [q, p] = await Promise.all([embedRequest(ctx, request, reply, [query], queryAdapter, truncate), embedRequest(ctx, request, reply, papers, paperAdapter, truncate)]);
+    const [q, p] = await Promise.all([
+      embedRequest(ctx, request, reply, [query], queryAdapter, truncate, () => "the query"),
+      embedRequest(ctx, request, reply, papers, paperAdapter, truncate, (i) => `paper ${i}`),
+    ]);
     request.adapterLabel = `${queryAdapter}+${paperAdapter}`;
     const scorer = makeScorer("l2", q.vectors[0]);
     const results = p.vectors.map((v, index) => ({ index, ...(papers[index].id === undefined ? {} : { id: papers[index].id }), distance: scorer.score(v) }));
