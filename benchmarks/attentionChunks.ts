@@ -1,4 +1,4 @@
-// Attention a few rows of the batch at a time (src/model/attention.ts) against the whole batch at once: papers/s
+// Attention a few rows of the batch at a time (BertSelfAttention, src/model/bert.ts) against the whole batch at once: papers/s
 // and peak RSS on the full-size model, native fp32, the two interleaved in one process.
 //   npx ts-node --transpile-only benchmarks/attentionChunks.ts [--repeats 3]
 import { loadavg } from "node:os";

@@ -29,7 +29,7 @@ export interface WorkerReady {
 
 export interface PoolRunnerOptions {
   workers: number;
-  /** Starts one worker that loads the model and speaks src/pool/embedJob.ts's messages. */
+  /** Starts one worker that loads the model and speaks the messages above. */
   spawn: () => PoolWorker;
   /** How often a batch is retried on a fresh worker after the one running it died (default 2). */
   maxRetries?: number;

@@ -10,7 +10,7 @@ export interface ServeOptions {
   maxBatchTokens: number;
   /** Rows of different adapters share forward passes (default true); false: each adapter has its own batches. */
   mixAdapters?: boolean;
-  /** Padding a row may add to join a batch, in tokens; undefined: learned from the passes run (src/serve/passCost.ts). */
+  /** Padding a row may add to join a batch, in tokens; undefined: learned from the passes run (PassCost, src/serve/batchPlan.ts). */
   passOverheadTokens?: number;
   /** Origin (or "*") whose browser clients get CORS headers; undefined: none. */
   corsAllowOrigin?: string;

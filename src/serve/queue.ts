@@ -1,12 +1,12 @@
 // Dynamic batching across requests: rows wait here, all in one line (mixing adapters: each row's adapter runs on
-// its rows inside the shared forward pass, src/model/rowAdapters.ts) or grouped by adapter; at most `maxParallel`
+// its rows inside the shared forward pass: RowAdapters, src/model/adapter.ts) or grouped by adapter; at most `maxParallel`
 // batches run at once (one per worker thread; on the main thread one, since tfjs kernels run synchronously and
 // two batches would only interleave), and every vector goes back to its own request and position. A request's
 // rows may be spread over several batches.
 import type { BatchAdapters } from "../engine/inputs";
 import { planBatch } from "./batchPlan";
 import { ApiError } from "./errors";
-import type { PassCost } from "./passCost";
+import type { PassCost } from "./batchPlan";
 
 /** Runs one padded batch of token rows through the model: one adapter for all (null: the base), or one per row. */
 export type RunBatch = (rows: number[][], adapter: BatchAdapters) => Promise<Float32Array[]>;
@@ -20,9 +20,9 @@ export interface BatchReport {
   /** rows × longest row: what the forward pass computed. */
   paddedTokens: number;
   seconds: number;
-  /** The padding a row may now add to join a batch (src/serve/passCost.ts); Infinity: up to the budget. */
+  /** The padding a row may now add to join a batch (PassCost, ./batchPlan.ts); Infinity: up to the budget. */
   overheadTokens: number;
-  /** What each adapter beyond the first now costs a batch, as a fraction of its padded tokens (passCost.ts). */
+  /** What each adapter beyond the first now costs a batch, as a fraction of its padded tokens (PassCost). */
   groupCost: number;
 }
 

@@ -12,11 +12,7 @@ import { Embedder } from "./embedder";
 import { ApiError, errorBody } from "./errors";
 import { readJsonBodies } from "./jsonBody";
 import { ServeMetrics } from "./metrics";
-import { openAiRoutes } from "./routes/openai";
-import { opsRoutes } from "./routes/ops";
-import { extrasBeforeRoutes, extrasRoutes } from "./routes/extras";
-import { rankRoutes } from "./routes/rank";
-import { teiRoutes } from "./routes/tei";
+import { openAiRoutes, opsRoutes, extrasBeforeRoutes, extrasRoutes, rankRoutes, teiRoutes } from "./routes";
 
 export interface Service {
   app: FastifyInstance;

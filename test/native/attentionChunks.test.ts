@@ -1,4 +1,4 @@
-// Batched attention runs a few rows of the batch at a time (src/model/attention.ts), so a big batch never holds all
+// Batched attention runs a few rows of the batch at a time (BertSelfAttention, src/model/bert.ts), so a big batch never holds all
 // its [rows, heads, seq, seq] scores at once. Chunking must not mix rows: a batch big enough to be split gives each
 // row the vector it gets alone. The rows alone are the parity-tested path (test/parity: single rows against PyTorch).
 // On the native backend, whose attention is batched; skipped where the addon is not built.

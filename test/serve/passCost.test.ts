@@ -1,6 +1,6 @@
 // The learned cost of one more forward pass: least squares over the passes seen, checked on timings made up so
 // the answer is known by hand.
-import { PassCost } from "../../src/serve/passCost";
+import { PassCost } from "../../src/serve/batchPlan";
 
 /** Seconds of a pass of `tokens` padded tokens on a machine paying `overhead` tokens' worth per pass, 1 ms a token. */
 const timed = (tokens: number, overhead: number) => (overhead + tokens) / 1000;

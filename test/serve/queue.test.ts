@@ -1,7 +1,6 @@
 // The batching policy and queue alone, with a fake forward pass that records every batch it is given.
-import { planBatch } from "../../src/serve/batchPlan";
+import { planBatch, PassCost } from "../../src/serve/batchPlan";
 import type { BatchAdapters } from "../../src/engine/inputs";
-import { PassCost } from "../../src/serve/passCost";
 import { BatchQueue } from "../../src/serve/queue";
 
 /** A fake model: the "vector" of a row is [adapter code, first id, length], so routing is checkable; a batch's
