@@ -1,4 +1,4 @@
-// Peak memory (issue 18): each engine in its own process on the same realistic papers at batch 8, full-size model,
+// Peak memory: each engine in its own process on the same realistic papers at batch 8, full-size model,
 // with where this project's memory goes. Prints a markdown table (benchmarks/RESULTS.md "Memory at batch 8").
 //   npx ts-node --transpile-only benchmarks/memory.ts [--papers 48] [--engines native,wasm,...]
 import { cpus, loadavg } from "node:os";
@@ -21,7 +21,7 @@ function flag(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** What each engine targets (issue 18), as a multiple of the fp32 weight bytes. */
+/** What each engine targets, as a multiple of the fp32 weight bytes. */
 const TARGETS: Partial<Record<string, number>> = { native: 1.5, "native-bf16": 1.0, wasm: 2.0 };
 
 interface Row {

@@ -1,7 +1,7 @@
 // The native backend's ceiling: GOP/s of oneDNN's own products through our addon, on all threads, with the
 // weight packed as the model's are (bias and GELU fused, the input converted or quantized inside the timed call
 // at bf16 and int8). The ceiling RESULTS.md states: fp32 at 2048×768 · 768×3072, a feed-forward product of
-// 8 × 256 tokens (the shape issue 10 states its target against).
+// 8 × 256 tokens (the shape the native target is stated against).
 import type { Precision } from "../src/model/config";
 import { ACTIVATION_CODES, INT8_SCALE_CODES, loadAddon, PRECISION_CODES } from "../src/backend/native/addon";
 

@@ -1,4 +1,4 @@
-// Reduced precision on the native backend (issue 17): fidelity, speed, and what bounds them.
+// Reduced precision on the native backend: fidelity, speed, and what bounds them.
 //   npx ts-node --transpile-only benchmarks/precision.ts fidelity            per fixture run vs PyTorch fp32, per configuration
 //   npx ts-node --transpile-only benchmarks/precision.ts full-fidelity       the full-size model vs its fp32, per configuration
 //   npx ts-node --transpile-only benchmarks/precision.ts speed [--repeats N]  papers/s of fp32, bf16, int8 on one workload, interleaved

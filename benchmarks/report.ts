@@ -108,7 +108,7 @@ function targetsSection(r: RunResults, corpus: Workload): string {
     ["≥ 1.0× PyTorch (wasm pool, corpus)", ct ? `${f(cp.papersPerSecond / ct.papersPerSecond)}×` : "–", ct && cp.papersPerSecond >= ct.papersPerSecond ? "met" : "not met"],
     ["peak RSS ≤ 1.5× weights per worker", `${f(perWorkerRss)}×`, perWorkerRss <= 1.5 ? "met" : "not met"],
   ];
-  return `## Targets (issue 6)
+  return `## Targets: the wasm path
 
 ${table(["target", "measured", ""], rows)}`;
 }
@@ -127,7 +127,7 @@ function nativeTargetsSection(r: RunResults, corpus: Workload): string {
       cn.rooflineFraction >= 0.85 ? "met" : "not met",
     ],
   ];
-  return `## Targets (issue 10)
+  return `## Targets: the native path
 
 oneDNN's own ${ONEDNN_SHAPE.m}×${ONEDNN_SHAPE.k} · ${ONEDNN_SHAPE.k}×${ONEDNN_SHAPE.n} matmul through the addon, every core, weights pre-packed, best of 10: **${f(r.onednnGflops, 1)} GFLOP/s**.
 
@@ -148,7 +148,7 @@ function precisionTargetsSection(r: RunResults, corpus: Workload): string {
     row("bf16 ≥ 2× onnxruntime-node (corpus)", ort && bf16 / ort, 2),
     row("int8 ≥ 3.5× native fp32 (corpus)", int8 / fp32, 3.5),
   ];
-  return `## Targets (issue 17)
+  return `## Targets: reduced precision
 
 The targets are set for a CPU with AMX; this one has ${amx ? "it" : "none (what bounds bf16 and int8 without it: ANALYSIS.md, Reduced precision)"}.
 

@@ -76,7 +76,7 @@ async function measure(quick: boolean): Promise<void> {
   const cpuSample: Workload = { ...first, name: `${first.name}-sample`, batches: first.batches.slice(0, 1) };
   // One batch of 32 × 512 takes minutes on the wasm path; its throughput is that of 8 × 512.
   const tfjsWorkloads = workloads.filter((w) => quick || !(w.length === 512 && w.batchSize === 32));
-  // Reduced precisions (issue 17): the corpus and every length at batch 8, beside fp32's figures for the same.
+  // Reduced precisions: the corpus and every length at batch 8, beside fp32's figures for the same.
   const reducedWorkloads = workloads.filter((w) => quick || w.length === "corpus" || w.batchSize === 8);
   // Warm-up: one short batch per pool worker.
   const warmup = Array.from({ length: threads }, () => first.batches[0]);

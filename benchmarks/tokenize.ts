@@ -11,7 +11,7 @@ import { seededRandom } from "../convert/seededRandom";
 const VOCAB = resolve(process.argv[2] ?? "test/fixtures/vocab/scivocab_uncased/vocab.txt");
 const PAPERS = 2000;
 const ROUNDS = 5;
-/** onnxruntime-node's full SPECTER2 throughput on this machine (DESIGN.md §5): the fastest embedding we know. */
+/** onnxruntime-node's full SPECTER2 throughput on these machines (benchmarks/RESULTS.md): the fastest embedding we know. */
 const FASTEST_EMBEDDING_PAPERS_PER_S = 6.27;
 
 const TITLE_WORDS = [
