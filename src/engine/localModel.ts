@@ -3,7 +3,7 @@
 // Node and in the browser.
 import * as tf from "@tensorflow/tfjs-core";
 import { Specter2Error } from "../errors";
-import { Adapter, AdapterSet } from "../model/adapter";
+import { Adapter, AdapterSet, unknownAdapter } from "../model/adapter";
 import { BertModel } from "../model/bert";
 import type { BackendCapabilities } from "../model/capabilities";
 import type { BackendInfo } from "../engine/options";
@@ -15,7 +15,7 @@ import type { BatchAdapters } from "./inputs";
 import type { ForwardRunner } from "./runner";
 import type { BertTokenizer } from "../tokenizer";
 import { checkStoredDtype, MANIFEST_FILE } from "../weights/modelDir";
-import type { OpenedModel } from "../weights/modelDir";
+import type { Manifest, OpenedModel } from "../weights/modelDir";
 import { loadAdapterFiles, loadBaseTensors, loadModelTokenizer } from "../weights/openModel";
 
 export interface LocalLoadOptions {
@@ -35,6 +35,15 @@ export function checkPrecisionBackend(precision: Precision, backend: BackendInfo
     `precision ${precision} runs on the native backend only (oneDNN's bf16 and int8 products); the ${backend.name} backend runs fp32: load with backend "native", or precision "fp32"`,
     { field: "precision" },
   );
+}
+
+/** The adapters a load asks for, by name, in the model directory's order for "all"; a name the directory does not
+ *  have is refused (UNKNOWN_ADAPTER, naming those it has) before anything is read. */
+export function adaptersToLoad(manifest: Manifest, requested: readonly string[] | "all"): string[] {
+  const known = Object.keys(manifest.adapters);
+  if (requested === "all") return known;
+  for (const name of requested) if (!known.includes(name)) throw unknownAdapter(name, known);
+  return [...requested];
 }
 
 export class LocalModel {
@@ -71,7 +80,7 @@ export class LocalModel {
       throw e;
     }
     const m = new LocalModel(model, tokenizer, opened, backend, holding);
-    const names = options.adapters === "all" ? Object.keys(opened.manifest.adapters) : options.adapters;
+    const names = adaptersToLoad(opened.manifest, options.adapters);
     try {
       for (const name of names) await m.loadAdapter(name);
     } catch (e) {

@@ -12,14 +12,12 @@ import { defaultThreads, defaultWorkers, hint, probeAutoBackend, usableCores } f
 import { activeCapabilities } from "../backend/capabilities";
 import { initBackendWithThreads } from "../backend/select";
 import { Specter2Core } from "../engine/core";
-import { LocalModel, InProcessRunner } from "../engine/localModel";
+import { adaptersToLoad, LocalModel } from "../engine/localModel";
 import { checkOptions, OPTIONS } from "../engine/options";
-import type { ForwardRunner } from "../engine/runner";
 import { nativeAddonBuilt } from "../backend/native/addon";
 import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "../backend/native/precision";
 import { Specter2Error } from "../errors";
-import { unknownAdapter } from "../model/adapter";
-import { PoolRunner } from "../pool/poolRunner";
+import { startRunner } from "../pool/poolRunner";
 import { loadTokenizer, openModelDirectory } from "./modelDirectory";
 import type { OpenedModel } from "../weights/modelDir";
 
@@ -70,18 +68,14 @@ export class Specter2 extends Specter2Core {
     const adapters = options.adapters ?? OPTIONS.adapters.default;
     // Read and checked once here, so a bad directory fails before any worker starts.
     const model = openModelDirectory(dir, { verify: options.verify });
-    const known = Object.keys(model.manifest.adapters);
-    for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
+    adaptersToLoad(model.manifest, adapters);
     const tokenizer = loadTokenizer(dir);
     const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "..", "pool"), "worker");
-    const runner: ForwardRunner =
-      workers === 0
-        ? new InProcessRunner(await loadLocalModel({ dir, backend, adapters, threads, precision }, model))
-        : await PoolRunner.start(model.config.hidden_size, {
-            workers,
-            spawn: () => spawnWorker(script, { dir, backend, adapters, threads, precision } satisfies WorkerConfig),
-            maxRetries: options.maxRetries,
-          });
+    const config: WorkerConfig = { dir, backend, adapters, threads, precision };
+    const runner = await startRunner(workers, model.config.hidden_size, () => loadLocalModel(config, model), {
+      spawn: () => spawnWorker(script, config),
+      maxRetries: options.maxRetries,
+    });
     const warning = backend === "auto" ? noNativeWarning(runner.backend) : null;
     if (warning) (options.onWarning ?? ((m) => process.emitWarning(m, { code: "SPECTER2_NO_NATIVE" })))(warning);
     // Never silent: a reduced precision without instructions for it here is slower than fp32.

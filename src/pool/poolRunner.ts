@@ -5,6 +5,8 @@
 import type { Pooling } from "../model/config";
 import type { BackendInfo } from "../engine/options";
 import type { BatchAdapters } from "../engine/inputs";
+import type { LocalModel } from "../engine/localModel";
+import { InProcessRunner } from "../engine/localModel";
 import type { ForwardRunner } from "../engine/runner";
 import type { PoolWorker } from "./workerPool";
 import { WorkerPool } from "./workerPool";
@@ -71,4 +73,10 @@ export class PoolRunner implements ForwardRunner {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/** Where a load's forward passes run: on this thread (`workers` 0: the model loaded here by `loadHere`), or on
+ *  `workers` workers, each loading its own copy (the platform's `spawn`). */
+export async function startRunner(workers: number, hiddenSize: number, loadHere: () => Promise<LocalModel>, pool: Omit<PoolRunnerOptions, "workers">): Promise<ForwardRunner> {
+  return workers === 0 ? new InProcessRunner(await loadHere()) : PoolRunner.start(hiddenSize, { workers, ...pool });
 }

@@ -5,11 +5,9 @@
 //   await m.close();
 import { activeCapabilities } from "../backend/capabilities";
 import { Specter2Core } from "../engine/core";
-import { LocalModel, InProcessRunner } from "../engine/localModel";
-import type { ForwardRunner } from "../engine/runner";
+import { adaptersToLoad, InProcessRunner, LocalModel } from "../engine/localModel";
 import { Specter2Error } from "../errors";
-import { unknownAdapter } from "../model/adapter";
-import { PoolRunner } from "../pool/poolRunner";
+import { startRunner } from "../pool/poolRunner";
 import type { PoolWorker } from "../pool/workerPool";
 import { loadModelTokenizer, openModel, readManifest } from "../weights/openModel";
 import type { WebBackend } from "./backends";
@@ -75,9 +73,7 @@ export class Specter2 extends Specter2Core {
     // a second, never-completing count.
     const source = fetchModelSource(url, workers > 0 ? { ...options, onProgress: undefined } : options);
     const manifest = await readManifest(source);
-    const known = Object.keys(manifest.adapters);
-    for (const name of adapters === "all" ? [] : adapters) if (!known.includes(name)) throw unknownAdapter(name, known);
-    const loaded = adapters === "all" ? known : adapters;
+    const loaded = adaptersToLoad(manifest, adapters);
     // Every file this load reads, for the progress total: config, tokenizer, base, and the loaded adapters' files.
     const adapterFiles = new Set(Object.values(manifest.adapters).flatMap((a) => [a.config, a.weights]));
     const wanted = new Set(loaded.flatMap((a) => [manifest.adapters[a].config, manifest.adapters[a].weights]));
@@ -85,10 +81,12 @@ export class Specter2 extends Specter2Core {
     source.expect(manifest, paths);
     const opened = await openModel(source, { manifest });
     const wasmPaths = options.wasmPaths ?? besideThisModule("./");
-    const runner: ForwardRunner =
-      workers > 0
-        ? await PoolRunner.start(opened.config.hidden_size, { workers, spawn: webWorkerSpawner(source.name(""), options, { backend, adapters, wasmPaths, paths }, workers) })
-        : new InProcessRunner(await LocalModel.load(opened, await initWebBackend(backend, wasmPaths, options.threads), activeCapabilities(), { adapters }));
+    const runner = await startRunner(
+      workers,
+      opened.config.hidden_size,
+      async () => LocalModel.load(opened, await initWebBackend(backend, wasmPaths, options.threads), activeCapabilities(), { adapters }),
+      { spawn: webWorkerSpawner(source.name(""), options, { backend, adapters, wasmPaths, paths }, workers) },
+    );
     try {
       const tokenizer = runner instanceof InProcessRunner ? runner.local.tokenizer : await loadModelTokenizer(opened);
       return new Specter2(url, manifest, opened.config, tokenizer, runner, workers);
