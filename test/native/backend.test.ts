@@ -399,9 +399,12 @@ const matmulTolerance = (k: number): number => 2 * k * k * 2 ** -24 + 1e-6;
       addon.packReduced(new Float32Array(k * n).fill(0.5), [k, n], 0);
       require("node:worker_threads").parentPort.postMessage(addon.reducedBytes());`;
     const worker = new Worker(script, { eval: true, workerData: { k, n } });
+    // Listened for at once: a worker that posts and ends may emit "exit" in the same turn as "message", before a
+    // listener added after awaiting the message exists (this test once waited forever for an "exit" already gone).
+    const exited = new Promise((resolve) => worker.once("exit", resolve));
     const during = await new Promise<number>((resolve, reject) => worker.once("message", resolve).once("error", reject));
     expect(during).toBeGreaterThanOrEqual(before + k * n * 4);
-    await new Promise((resolve) => worker.once("exit", resolve));
+    await exited;
     expect(addon.reducedBytes()).toBe(before);
   });
 });
