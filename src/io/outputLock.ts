@@ -62,16 +62,23 @@ export class OutputLock {
       command: process.argv.slice(1).join(" "),
       token: randomUUID(),
     };
-    // A few rounds: a stale lock taken over may meanwhile be taken by another run, which then holds it.
-    for (let round = 0; round < 3; round++) {
-      if (createExclusive(path, JSON.stringify(me))) return new OutputLock(path, me.token);
-      const text = readText(path);
-      if (text === null) continue; // released meanwhile
-      const holder = parseHolder(text);
-      if (holder === null || !isGone(holder)) throw heldError(output, path, holder);
-      takeOver(path, text);
+    // Released by a signal from before the file exists, so that no instant leaves it behind.
+    const lock = new OutputLock(path, me.token);
+    try {
+      // A few rounds: a stale lock taken over may meanwhile be taken by another run, which then holds it.
+      for (let round = 0; round < 3; round++) {
+        if (createExclusive(path, JSON.stringify(me))) return lock;
+        const text = readText(path);
+        if (text === null) continue; // released meanwhile
+        const holder = parseHolder(text);
+        if (holder === null || !isGone(holder)) throw heldError(output, path, holder);
+        takeOver(path, text);
+      }
+      throw new Specter2Error("OUTPUT_ERROR", `${path}: other runs keep taking this lock; run one writer of ${output} at a time`, { file: output });
+    } catch (e) {
+      lock.release(); // removes nothing but its own
+      throw e;
     }
-    throw new Specter2Error("OUTPUT_ERROR", `${path}: other runs keep taking this lock; run one writer of ${output} at a time`, { file: output });
   }
 
   /** Removes the lock if it is still this one (idempotent). */

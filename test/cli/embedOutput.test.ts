@@ -193,15 +193,52 @@ describe("two writers of one output", () => {
   });
 });
 
+describe("shards and merge", () => {
+  it("a second run of a shard being embedded is refused at once, naming the first, which then records its part; merge joins the parts", async () => {
+    const sub = mkdtempSync(join(dir, "shard-lock-"));
+    const ids = corpus(join(sub, "in.jsonl"), 600);
+    const shard = (k: number) => [...EMBED, "--input", "in.jsonl", "--output", "out.npy", "--shard", `${k}/2`, "--resume"];
+    const part = join(sub, "out.npy.parts", "0-of-2.npy");
+    const first = await pausedWriter(process.execPath, [BIN, ...shard(0)], () => existsSync(`${part}.partial`), sub);
+    try {
+      const second = run(shard(0), sub);
+      expect([second.code, second.stderr]).toEqual([7, expect.stringContaining(`0-of-2.npy is being written by another run: pid ${first.child.pid} on host ${hostname()}`)]);
+      first.resume();
+      expect((await first.exited).code).toBe(0);
+    } finally {
+      first.kill();
+    }
+    expect(run(shard(1), sub).code).toBe(0);
+    expect(run(["merge", "--output", "out.npy"], sub).code).toBe(0);
+    expect(parseNpyHeader(readFileSync(join(sub, "out.npy")), "out.npy")).toMatchObject({ rows: 600, cols: 64 });
+    expect(readFileSync(join(sub, "out.ids.jsonl"), "utf8")).toBe(ids.map((id) => `${JSON.stringify(id)}\n`).join(""));
+  });
+
+  it("merge writes through a symlink; a write that fails as on a full disk is OUTPUT_ERROR naming the file (exit 7), writing nothing", () => {
+    const sub = mkdtempSync(join(dir, "merge-"));
+    const ids = corpus(join(sub, "in.jsonl"), 40);
+    mkdirSync(join(sub, "data"));
+    symlinkSync("data/merged.jsonl", join(sub, "merged.jsonl"));
+    for (const k of [0, 1]) expect(run([...EMBED, "--input", "in.jsonl", "--output", "merged.jsonl", "--shard", `${k}/2`], sub).code).toBe(0);
+    const limited = runWithFileSizeLimit(8, process.execPath, [BIN, "merge", "--output", "merged.jsonl"], sub);
+    expect([limited.code, limited.stderr]).toEqual([7, expect.stringContaining(`specter2: cannot write ${join(sub, "data", "merged.jsonl")}: EFBIG: file too large, write`)]);
+    expect(readdirSync(join(sub, "data"))).toEqual([]);
+    expect(run(["merge", "--output", "merged.jsonl"], sub).code).toBe(0);
+    expect(readlinkSync(join(sub, "merged.jsonl"))).toBe("data/merged.jsonl");
+    expect(idsIn(readFileSync(join(sub, "data", "merged.jsonl"), "utf8"))).toEqual(ids);
+  });
+});
+
 describe("the list of skipped lines (<output>.errors.jsonl)", () => {
   it("a rerun with --on-error skip lists each bad line once; a rerun with nothing to skip leaves no list", () => {
     const sub = mkdtempSync(join(dir, "rerun-"));
-    const ids = corpus(join(sub, "in.jsonl"), 40, (i) => i % 10 === 3);
+    // The last line bad too: it is met after the last rows.
+    const ids = corpus(join(sub, "in.jsonl"), 40, (i) => i % 10 === 3 || i === 39);
     const args = [...EMBED, "--input", "in.jsonl", "--output", "out.jsonl", "--on-error", "skip"];
     for (let i = 0; i < 2; i++) {
       expect(run(args, sub).code).toBe(0);
       expect(idsIn(readFileSync(join(sub, "out.jsonl"), "utf8"))).toEqual(ids);
-      expect(errorLines(join(sub, "out.jsonl.errors.jsonl"))).toEqual([4, 14, 24, 34]);
+      expect(errorLines(join(sub, "out.jsonl.errors.jsonl"))).toEqual([4, 14, 24, 34, 40]);
     }
     corpus(join(sub, "in.jsonl"), 40);
     expect(run(args, sub).code).toBe(0);

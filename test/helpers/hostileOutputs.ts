@@ -85,25 +85,25 @@ export function runWithFileSizeLimit(blocks: number, command: string, args: stri
 }
 
 /**
- * Makes every write, fsync and rename of a file whose path `matches` fail with `code` (ENOSPC: what a full disk
- * does), in this process, until the returned function is called. Descriptors are traced from openSync, so that a
- * write by descriptor is failed when its file matches.
+ * Makes every write, fsync and truncate of a file whose path `matches`, and every rename onto one, fail with `code`
+ * (ENOSPC: what a full disk does) in this process, until the returned function is called. A descriptor's file is
+ * read from /proc/self/fd (Linux), so files opened before are failed too.
  */
 export function failWrites(matches: (path: string) => boolean, code = "ENOSPC"): () => void {
-  const paths = new Map<number, string>();
   const fail = (syscall: string, path: string) => Object.assign(new Error(`${code}: simulated failure, ${syscall} '${path}'`), { code, syscall, path });
-  const realOpen = fs.openSync;
+  const pathOf = (fd: number) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return undefined;
+    }
+  };
   const realRename = fs.renameSync;
   const spies = [
-    jest.spyOn(fs, "openSync").mockImplementation((path: fs.PathLike, ...rest: unknown[]) => {
-      const fd = (realOpen as (...a: unknown[]) => number)(path, ...rest);
-      paths.set(fd, String(path));
-      return fd;
-    }),
     ...(["writeSync", "fsyncSync", "ftruncateSync"] as const).map((name) => {
       const real = fs[name] as (...a: unknown[]) => unknown;
       return jest.spyOn(fs, name).mockImplementation(((fd: number, ...rest: unknown[]) => {
-        const path = paths.get(fd);
+        const path = pathOf(fd);
         if (path !== undefined && matches(path)) throw fail(name.replace(/Sync$/, ""), path);
         return real(fd, ...rest);
       }) as never);
