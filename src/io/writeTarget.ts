@@ -87,7 +87,7 @@ const STREAM_FLAGS = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOCT
  * left open). A FIFO that no reader has opened yet is waited for, as `cat > fifo` waits, polling so that signals
  * still stop the process; `onWait` is told once when that happens.
  */
-export async function openStream(target: StreamTarget, onWait?: () => void): Promise<{ fd: number; close(): void }> {
+export async function openStream(target: StreamTarget, onWait?: () => void): Promise<{ fd: number; close: () => void }> {
   if (target.fd !== undefined) return { fd: target.fd, close: () => undefined };
   let told = false;
   for (;;) {

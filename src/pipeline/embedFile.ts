@@ -78,7 +78,7 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
   if (where.kind === "stream") {
     refuseStreamOptions(where, target.format, resume);
     const stream = await openStream(where, () => log(`specter2: waiting for a reader to open ${where.path}…`));
-    const sink = new StreamSink(where.path, stream.fd, stream.close, (line, error) => log(`specter2: skipped line ${line}: ${error}`));
+    const sink = new StreamSink(streamName(where), stream.fd, stream.close, (line, error) => log(`specter2: skipped line ${line}: ${error}`));
     try {
       return await embedInto(args, target, where, sink, log);
     } finally {
@@ -86,7 +86,11 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
     }
   }
   const files = embedFiles(where.path, target.format);
-  refuseWritingInput(args.input, files);
+  // The output by the name it was given (a symlink is the same file as its target), the others where they are written.
+  refuseWritingInput(
+    args.input,
+    files.map((f) => (f.path === where.path && where.link !== undefined ? { ...f, path: where.link } : f)),
+  );
   refuseSpecialOutputs(files);
   const lock = target.lock ?? OutputLock.acquire(where.path);
   try {
@@ -101,7 +105,7 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
 async function embedInto(args: EmbedFileOptions, target: EmbedTarget, where: FileTarget | StreamTarget, stream: StreamSink | null, log: Log): Promise<EmbedFileResult> {
   const started = Date.now();
   const batchSize = args.batchSize ?? OPTIONS.batchSize.default;
-  const output = where.path;
+  const output = where.kind === "stream" ? streamName(where) : where.path;
   const inputSize = args.input === "-" ? null : statOrNull(args.input);
   const model = await Specter2.load(args.model, {
     backend: args.backend,
@@ -160,7 +164,7 @@ async function embedInto(args: EmbedFileOptions, target: EmbedTarget, where: Fil
     const done = summary.embedded;
     const which = args.adapter === undefined ? ` (the model's default)` : "";
     const skippedTo = stream ? "reported above" : `see ${errorsPathFor(output)}`;
-    const to = where.kind === "file" && where.link !== undefined ? `${where.link} (${where.path})` : target.output;
+    const to = where.kind === "stream" ? output : where.link !== undefined ? `${where.link} (${where.path})` : target.output;
     log(
       `${target.label}embedded ${done} inputs${summary.resumed ? ` (+${summary.resumed} from the interrupted run)` : ""}` +
         `${summary.skipped ? `, skipped ${summary.skipped} (${skippedTo})` : ""} in ${seconds.toFixed(1)} s` +
@@ -212,6 +216,11 @@ function resumeCheck(sink: EmbeddingSink, input: string, output: string, range: 
         { file: input, field: "input" },
       ),
   };
+}
+
+/** How a stream is named in messages: "stdout" for "-". */
+function streamName(stream: StreamTarget): string {
+  return stream.path === "-" ? "stdout" : stream.path;
 }
 
 /** A stream has no .partial file to resume and cannot hold a .npy (its header, written last, holds the row count). */

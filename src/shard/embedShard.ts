@@ -49,10 +49,14 @@ export async function embedShard(args: ShardOptions, format: OutputFormat, log: 
   // from parts kept beside it), is refused now rather than after every shard ran.
   const merged = writeTarget(args.output);
   if (merged.kind === "stream") {
-    throw new Specter2Error("OUTPUT_ERROR", `--output ${args.output} is ${merged.what}: --shard writes parts beside --output for \`specter2 merge\` to join into it, so it must name a file`, {
-      file: args.output,
-      field: "output",
-    });
+    throw new Specter2Error(
+      "OUTPUT_ERROR",
+      `--output ${args.output} is ${merged.what}: --shard writes parts beside --output for \`specter2 merge\` to join into it, so it must name a file`,
+      {
+        file: args.output,
+        field: "output",
+      },
+    );
   }
   mkdirSync(partsDir(args.output), { recursive: true });
   const lock = OutputLock.acquire(paths.data);

@@ -137,7 +137,11 @@ describe("embed --output where the user points it", () => {
     mkdirSync(join(sub, "out.jsonl"));
     symlinkSync("out.jsonl", join(sub, "link-to-dir"));
     // No model there: refusing the output first is exit 7; loading the model first would be exit 3 (MODEL_NOT_FOUND).
-    for (const args of [["--output", "out.jsonl"], ["--output", "link-to-dir"], ["--output", "out.jsonl", "--shard", "0/2"]]) {
+    for (const args of [
+      ["--output", "out.jsonl"],
+      ["--output", "link-to-dir"],
+      ["--output", "out.jsonl", "--shard", "0/2"],
+    ]) {
       const r = run(["embed", "--model", join(sub, "no-model"), "--input", PAPERS, ...args], sub);
       expect([r.code, r.stderr]).toEqual([7, expect.stringMatching(new RegExp(`specter2: ${args[1]} (\\(.*out\\.jsonl, where its symlinks lead\\) )?is a directory`))]);
     }

@@ -34,8 +34,8 @@ export function startProcess(command: string, args: string[], { cwd, timeoutMs =
   const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
   const exited = new Promise<Exited>((resolve, reject) => {
     child.once("error", reject);

@@ -18,7 +18,9 @@ describe("AtomicFileWriter", () => {
       const restore = failWrites((p) => p.startsWith(join(sub, ".merged.jsonl.tmp-")), code);
       try {
         const writer = new AtomicFileWriter(path);
-        expect(() => writer.write("new rows\n")).toThrow(expect.objectContaining({ code: "OUTPUT_ERROR", file: path, message: expect.stringMatching(new RegExp(`^cannot write ${path}: ${code}: `)) }));
+        expect(() => writer.write("new rows\n")).toThrow(
+          expect.objectContaining({ code: "OUTPUT_ERROR", file: path, message: expect.stringMatching(new RegExp(`^cannot write ${path}: ${code}: `)) }),
+        );
       } finally {
         restore();
       }
@@ -30,8 +32,12 @@ describe("AtomicFileWriter", () => {
   it("refuses, before writing, to replace a directory or a FIFO by a file", () => {
     mkdirSync(join(dir, "a-dir"));
     makeFifo(join(dir, "a-fifo"));
-    expect(() => writeFileAtomic(join(dir, "a-dir"), "x")).toThrow(expect.objectContaining({ code: "OUTPUT_ERROR", message: `${join(dir, "a-dir")} is a directory: cannot replace it by a file` }));
-    expect(() => writeFileAtomic(join(dir, "a-fifo"), "x")).toThrow(expect.objectContaining({ code: "OUTPUT_ERROR", message: `${join(dir, "a-fifo")} is a FIFO (named pipe): cannot replace it by a file` }));
+    expect(() => writeFileAtomic(join(dir, "a-dir"), "x")).toThrow(
+      expect.objectContaining({ code: "OUTPUT_ERROR", message: `${join(dir, "a-dir")} is a directory: cannot replace it by a file` }),
+    );
+    expect(() => writeFileAtomic(join(dir, "a-fifo"), "x")).toThrow(
+      expect.objectContaining({ code: "OUTPUT_ERROR", message: `${join(dir, "a-fifo")} is a FIFO (named pipe): cannot replace it by a file` }),
+    );
     expect(readdirSync(dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
   });
 });

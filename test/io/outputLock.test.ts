@@ -20,7 +20,8 @@ function refusal(output: string): Specter2Error {
   throw new Error(`the lock of ${output} was taken`);
 }
 
-const holder = (fields: Record<string, unknown>) => JSON.stringify({ pid: 1, host: hostname(), since: "2030-01-01T00:00:00.000Z", startTicks: null, command: "specter2 embed …", token: "t", ...fields });
+const holder = (fields: Record<string, unknown>) =>
+  JSON.stringify({ pid: 1, host: hostname(), since: "2030-01-01T00:00:00.000Z", startTicks: null, command: "specter2 embed …", token: "t", ...fields });
 
 describe("OutputLock", () => {
   it("one holder at a time: another is refused, naming the holder; once released it can be taken again", () => {
@@ -54,7 +55,9 @@ describe("OutputLock", () => {
     const out = join(dir, "c d.jsonl");
     writeFileSync(lockPathFor(out), holder({ pid: deadPid(), host: "node-17" }));
     expect(refusal(out).message).toMatch(
-      new RegExp(`is being written by another run: pid \\d+ on host node-17 .*; whether it still runs cannot be checked from ${hostname()}: if it is gone \\(its machine went down\\), remove the lock: rm '${out}\\.lock'$`),
+      new RegExp(
+        `is being written by another run: pid \\d+ on host node-17 .*; whether it still runs cannot be checked from ${hostname()}: if it is gone \\(its machine went down\\), remove the lock: rm '${out}\\.lock'$`,
+      ),
     );
     writeFileSync(lockPathFor(out), "");
     expect(refusal(out).message).toBe(`${out} is locked by ${out}.lock, which is being written or is not a lock of specter2: if no run is writing ${out}, remove it: rm '${out}.lock'`);
