@@ -218,18 +218,18 @@ function resumeCheck(sink: EmbeddingSink, input: string, output: string, range: 
   };
 }
 
-/** How a stream is named in messages: "stdout" for "-". */
+/** How a stream is named in messages and errors' `file`: "<stdout>" for "-" (as stdin is "<stdin>"). */
 function streamName(stream: StreamTarget): string {
-  return stream.path === "-" ? "stdout" : stream.path;
+  return stream.path === "-" ? "<stdout>" : stream.path;
 }
 
 /** A stream has no .partial file to resume and cannot hold a .npy (its header, written last, holds the row count). */
 function refuseStreamOptions(stream: StreamTarget, format: OutputFormat, resume: boolean): void {
   const what = `--output ${stream.path}: ${stream.what}, written as a stream`;
-  if (resume) throw new Specter2Error("OUTPUT_ERROR", `${what} with no .partial file to resume; run without --resume`, { file: stream.path, field: "resume" });
+  if (resume) throw new Specter2Error("OUTPUT_ERROR", `${what} with no .partial file to resume; run without --resume`, { file: streamName(stream), field: "resume" });
   if (format === "npy") {
     throw new Specter2Error("OUTPUT_ERROR", `${what}: a .npy file's header holds its row count, known only at the end; use --format jsonl, or a regular file`, {
-      file: stream.path,
+      file: streamName(stream),
       field: "format",
     });
   }
