@@ -3,7 +3,7 @@
 // keeping whatever else an existing model directory there holds (convert/modelDirWriter.ts).
 import { BASE_NAMES } from "../src/engine/defaults";
 import { checkOption, OPTIONS } from "../src/engine/options";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { BertConfig } from "../src/model/config";
 import type { RawTensor } from "../src/weights/dtypes";
@@ -32,6 +32,7 @@ import { checkInvertible, mapAdapterWeights } from "./hub/adapterWeights";
 import { mapBaseWeights } from "./hub/baseWeights";
 import { parseBertConfig } from "./hub/bertConfig";
 import { checkDirectory, describeSourceFile, readJsonObject, readWeights, sha256 } from "./hub/hubFiles";
+import { writeNewFile } from "../src/io/fileWrites";
 import { readRegularFile } from "../src/io/regularFile";
 import { normalizeTokenizerConfig, parseVocab } from "./hub/tokenizerConfig";
 import { checkReplaceable, replaceDirectory } from "./modelDirWriter";
@@ -118,9 +119,9 @@ export async function convertModel(options: ConvertOptions): Promise<Manifest> {
   };
   replaceDirectory(out, new Set([...previous, ...outputs.keys()]), (dir) => {
     if (adapters.length > 0) mkdirSync(join(dir, ADAPTERS_DIR), { recursive: true });
-    for (const [path, bytes] of outputs) writeFileSync(modelPath(dir, path), bytes);
+    for (const [path, bytes] of outputs) writeNewFile(modelPath(dir, path), bytes);
     // Last: a directory without its manifest is never taken for a model.
-    writeFileSync(join(dir, MANIFEST_FILE), json(manifest));
+    writeNewFile(join(dir, MANIFEST_FILE), json(manifest));
   });
   return manifest;
 }

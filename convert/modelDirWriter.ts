@@ -1,5 +1,6 @@
 // Writing a model directory so that a reader never sees half of one: everything goes into a hidden
-// sibling directory, which replaces `out` by rename only once complete. A failure leaves `out` as it was.
+// sibling directory, which replaces `out` by rename only once complete. A failure leaves `out` as it was, and one of
+// the file system (a full disk, a quota, a size limit, no permission) is an OUTPUT_ERROR naming the file.
 // Only the converter's own files are replaced: whatever else the directory holds (a user's notes, runs
 // embedded with the model) is carried over into the new one.
 import type { Dirent } from "node:fs";
@@ -7,6 +8,7 @@ import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, 
 import { basename, dirname, join, relative } from "node:path";
 import { MANIFEST_FILE, MODEL_FORMAT } from "../src/weights/modelDir";
 import { modelPath } from "../src/node/modelDirectory";
+import { outputError } from "../src/io/fileWrites";
 import { readRegularFile } from "../src/io/regularFile";
 import { Specter2Error } from "../src/errors";
 
@@ -49,32 +51,54 @@ export function checkReplaceable(out: string): Set<string> {
  */
 export function replaceDirectory(out: string, replaced: ReadonlySet<string>, build: (dir: string) => void): void {
   checkReplaceable(out);
-  mkdirSync(dirname(out), { recursive: true });
   const stamp = `${process.pid}-${Date.now()}`;
   const fresh = join(dirname(out), `.${basename(out)}.new-${stamp}`);
-  mkdirSync(fresh);
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+    mkdirSync(fresh);
+  } catch (e) {
+    throw outputError(e, fresh, "create");
+  }
   try {
     build(fresh);
     if (existsSync(out)) carryOver(out, fresh, replaced);
   } catch (e) {
     rmSync(fresh, { recursive: true, force: true });
-    throw e;
+    throw leftAsItWas(e, out);
   }
   if (!existsSync(out)) {
-    renameSync(fresh, out);
+    rename(fresh, out);
     return;
   }
   // Two renames: between them `out` is briefly absent, never partial.
   const old = join(dirname(out), `.${basename(out)}.old-${stamp}`);
-  renameSync(out, old);
+  rename(out, old);
   try {
-    renameSync(fresh, out);
+    rename(fresh, out);
   } catch (e) {
     renameSync(old, out);
     rmSync(fresh, { recursive: true, force: true });
     throw e;
   }
   rmSync(old, { recursive: true, force: true });
+}
+
+function rename(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    throw outputError(e, to, `rename ${from} to`);
+  }
+}
+
+/** A failure while the new directory was built, as an OUTPUT_ERROR naming the file it concerns (Node's errors of a
+ *  path give it), saying that `out` was not changed. Other errors pass as they are. */
+function leftAsItWas(e: unknown, out: string): unknown {
+  const path = (e as NodeJS.ErrnoException | null)?.path;
+  const error = outputError(e, typeof path === "string" ? path : out);
+  if (!(error instanceof Specter2Error) || error.code !== "OUTPUT_ERROR") return error;
+  const left = existsSync(out) ? `${out} is left as it was` : `nothing was written to ${out}`;
+  return new Specter2Error("OUTPUT_ERROR", `${error.message}; ${left}`, error.details(), { cause: error.cause ?? e });
 }
 
 function lexists(path: string): boolean {

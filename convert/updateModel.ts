@@ -3,7 +3,7 @@
 // layers) and stored in its dtype; the manifest's file digests and default_adapter are kept whole. Written
 // as convert writes: a fresh sibling directory (unchanged files hard-linked into it, so nothing large is
 // copied) swapped in by rename once complete, the manifest last; a failure leaves DIR as it was.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { AdapterSource } from "./convert";
 import { convertAdapter, json, namedAdapters } from "./convert";
@@ -13,6 +13,7 @@ import { modelPath, openModelDirectory } from "../src/node/modelDirectory";
 import type { FileDigest, Manifest, ManifestAdapter, ModelDType } from "../src/weights/modelDir";
 import { ADAPTERS_DIR, CONFIG_FILE, MANIFEST_FILE } from "../src/weights/modelDir";
 import { fileDigest } from "../src/io/fileHash";
+import { writeNewFile } from "../src/io/fileWrites";
 import { serializeSafetensors } from "../src/weights/safetensors";
 import { sha256 } from "./hub/hubFiles";
 import { Specter2Error } from "../src/errors";
@@ -120,9 +121,9 @@ export async function updateModel(options: UpdateOptions): Promise<UpdateResult>
   const updated: Manifest = { ...manifest, files, adapters, default_adapter: defaultAdapter, updated: new Date().toISOString() };
   replaceDirectory(into, new Set([MANIFEST_FILE, ...dropped, ...outputs.keys()]), (fresh) => {
     if (outputs.size > 0) mkdirSync(join(fresh, ADAPTERS_DIR), { recursive: true });
-    for (const [path, bytes] of outputs) writeFileSync(modelPath(fresh, path), bytes);
+    for (const [path, bytes] of outputs) writeNewFile(modelPath(fresh, path), bytes);
     // Last: a directory without its manifest is never taken for a model.
-    writeFileSync(join(fresh, MANIFEST_FILE), json(updated));
+    writeNewFile(join(fresh, MANIFEST_FILE), json(updated));
   });
   return { manifest: updated, added: converted.map((a) => a.name), removed, notices };
 }

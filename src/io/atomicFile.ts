@@ -1,17 +1,27 @@
 // Whole-file writes that never leave a half-written file under the final name:
-// write a sibling temporary file, flush it to disk, then rename over the target.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+// write a sibling temporary file, flush it to disk, then rename over the target. Every failure (a full disk, a
+// quota, a size limit, no permission) is an OUTPUT_ERROR naming the file, and leaves no temporary file behind.
+import { closeSync, lstatSync, openSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Specter2Error } from "../errors";
+import { outputError, syncFully, writeFully } from "./fileWrites";
+import { specialFileKind } from "./regularFile";
 
 export function temporarySibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
 }
 
-/** A file-system failure while writing `path`, as an OUTPUT_ERROR with the same message (the original is its cause). */
-function outputError(e: unknown, path: string): unknown {
-  if (e instanceof Specter2Error || !(e instanceof Error)) return e;
-  return new Specter2Error("OUTPUT_ERROR", e.message, { file: path }, { cause: e });
+/** Throws OUTPUT_ERROR if `path` is there and is neither a regular file nor a symlink: renaming over a directory
+ *  fails only once everything is written, and renaming over a FIFO or a device replaces it. */
+function refuseSpecialTarget(path: string): void {
+  let kind: string | undefined;
+  try {
+    const stat = lstatSync(path);
+    kind = stat.isSymbolicLink() ? undefined : specialFileKind(stat);
+  } catch {
+    return; // not there yet
+  }
+  if (kind !== undefined) throw new Specter2Error("OUTPUT_ERROR", `${path} is ${kind}: cannot replace it by a file`, { file: path });
 }
 
 /** A file written piece by piece (for outputs too large to hold in memory) that appears under its
@@ -22,6 +32,7 @@ export class AtomicFileWriter {
   private closed = false;
 
   constructor(readonly path: string) {
+    refuseSpecialTarget(path);
     this.tmp = temporarySibling(path);
     try {
       this.fd = openSync(this.tmp, "w");
@@ -31,19 +42,17 @@ export class AtomicFileWriter {
   }
 
   write(data: Uint8Array | string): void {
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     try {
-      let done = 0;
-      while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done);
+      writeFully(this.fd, typeof data === "string" ? Buffer.from(data, "utf8") : data, this.path);
     } catch (e) {
       this.abort();
-      throw outputError(e, this.path);
+      throw e;
     }
   }
 
   commit(): void {
     try {
-      fsyncSync(this.fd);
+      syncFully(this.fd, this.path);
       closeSync(this.fd);
       this.closed = true;
       renameSync(this.tmp, this.path);

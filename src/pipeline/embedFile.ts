@@ -1,7 +1,8 @@
 // One input file (or one shard's byte range of it) into one output, for `specter2 embed` or a library caller: the
-// engine loaded with the embed options, records streamed through embedRecords into a resumable sink, progress and a
-// summary line.
-import { appendFileSync, statSync } from "node:fs";
+// engine loaded with the embed options, records streamed through embedRecords into a resumable sink (or a stream:
+// stdout, a FIFO, a device), progress and a summary line. Before the model loads, the output is found
+// (src/io/writeTarget.ts: through symlinks; a directory refused) and locked (src/io/outputLock.ts: one writer).
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { resolveMaxLength } from "../engine/defaults";
 import { checkOption, OPTIONS } from "../engine/options";
@@ -14,6 +15,9 @@ import { MANIFEST_FILE } from "../weights/modelDir";
 import type { Precision } from "../model/config";
 import { modelPath } from "../node/modelDirectory";
 import { fileDigest } from "../io/fileHash";
+import { lockPathFor, OutputLock } from "../io/outputLock";
+import type { FileTarget, StreamTarget } from "../io/writeTarget";
+import { openStream, writeTarget } from "../io/writeTarget";
 import type { ShardRange } from "../shard/ranges";
 import { Specter2 } from "../node/specter2";
 import type { EmbedRunSummary } from "./embedRecords";
@@ -22,10 +26,11 @@ import { inputItems } from "./inputItems";
 import type { EmbedTaskOptions } from "./embedOptions";
 import { checkEmbedTaskOptions } from "./embedOptions";
 import { countLines, ProgressReporter } from "./progress";
-import { refuseWritingInput } from "./outputPaths";
+import { refuseSpecialOutputs, refuseWritingInput } from "./outputPaths";
 import type { WrittenFile } from "./outputPaths";
-import type { OutputFormat, RunRecord } from "./sink";
-import { EmbeddingSink, sinkFiles } from "./sink";
+import type { OutputFormat, RowSink, RunRecord } from "./sink";
+import { EmbeddingSink, errorsPathFor, sinkFiles } from "./sink";
+import { StreamSink } from "./streamSink";
 
 export interface EmbedFileOptions extends EmbedTaskOptions {
   /** The model directory. */
@@ -36,14 +41,9 @@ export interface EmbedFileOptions extends EmbedTaskOptions {
   resume?: boolean;
 }
 
-/** Lines skipped with --on-error skip, beside the output. */
-export function errorsPathFor(output: string): string {
-  return `${output}.errors.jsonl`;
-}
-
-/** Every file embedFile writes for `output`. */
+/** Every file embedFile writes for `output` (a file's path, its symlinks followed). */
 export function embedFiles(output: string, format: OutputFormat): WrittenFile[] {
-  return [...sinkFiles(output, format), { path: errorsPathFor(output), what: "the output's list of skipped lines" }];
+  return [...sinkFiles(output, format), { path: lockPathFor(output), what: "the output's lock" }];
 }
 
 export interface EmbedTarget {
@@ -55,6 +55,8 @@ export interface EmbedTarget {
   linesBefore?: LinesBefore;
   /** Non-blank lines to embed, if already being counted. */
   total?: Promise<number>;
+  /** The output's lock, where the caller holds it already (a shard holds its part's from its check to its record). */
+  lock?: OutputLock;
 }
 
 export interface EmbedFileResult {
@@ -69,12 +71,41 @@ export interface EmbedFileResult {
 export type Log = (line: string) => void;
 
 export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log: Log): Promise<EmbedFileResult> {
-  const started = Date.now();
   checkEmbedTaskOptions(args);
   checkOption("resume", args.resume);
-  const batchSize = args.batchSize ?? OPTIONS.batchSize.default;
   const resume = args.resume ?? OPTIONS.resume.default;
-  refuseWritingInput(args.input, embedFiles(target.output, target.format));
+  const where = writeTarget(target.output);
+  if (where.kind === "stream") {
+    refuseStreamOptions(where, target.format, resume);
+    const stream = await openStream(where, () => log(`specter2: waiting for a reader to open ${where.path}…`));
+    const sink = new StreamSink(streamName(where), stream.fd, stream.close, (line, error) => log(`specter2: skipped line ${line}: ${error}`));
+    try {
+      return await embedInto(args, target, where, sink, log);
+    } finally {
+      sink.close();
+    }
+  }
+  const files = embedFiles(where.path, target.format);
+  // The output by the name it was given (a symlink is the same file as its target), the others where they are written.
+  refuseWritingInput(
+    args.input,
+    files.map((f) => (f.path === where.path && where.link !== undefined ? { ...f, path: where.link } : f)),
+  );
+  refuseSpecialOutputs(files);
+  const lock = target.lock ?? OutputLock.acquire(where.path);
+  try {
+    return await embedInto(args, target, where, null, log);
+  } finally {
+    if (lock !== target.lock) lock.release();
+  }
+}
+
+/** The work of embedFile, once its output is known (and locked, for a file): `stream` is the sink of a stream output,
+ *  null for a file, whose sink opens once the model says what makes its rows. */
+async function embedInto(args: EmbedFileOptions, target: EmbedTarget, where: FileTarget | StreamTarget, stream: StreamSink | null, log: Log): Promise<EmbedFileResult> {
+  const started = Date.now();
+  const batchSize = args.batchSize ?? OPTIONS.batchSize.default;
+  const output = where.kind === "stream" ? streamName(where) : where.path;
   const inputSize = args.input === "-" ? null : statOrNull(args.input);
   const model = await Specter2.load(args.model, {
     backend: args.backend,
@@ -94,9 +125,9 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
       hiddenSize: model.hiddenSize,
       input: { path: args.input === "-" ? "-" : resolve(args.input), size: inputSize },
     };
-    const sink = EmbeddingSink.open(target.output, target.format, resume, range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`, run);
-    const digest = new InputDigest(resumeCheck(sink, args.input, target));
-    const errorsPath = errorsPathFor(target.output);
+    const source = range && `bytes ${range.start}–${range.end} of ${resolve(args.input)} (${range.size} bytes)`;
+    const sink: RowSink = stream ?? EmbeddingSink.open(output, target.format, args.resume ?? OPTIONS.resume.default, source, run);
+    const digest = new InputDigest(sink instanceof EmbeddingSink ? resumeCheck(sink, args.input, output, range) : null);
     const progress = new ProgressReporter(`${target.label}embedded`, sink.rowsWritten);
     if (args.input !== "-")
       (target.total ?? countLines(args.input)).then(
@@ -112,7 +143,6 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
         maxLength: args.maxLength,
         window: Math.max(256, 32 * batchSize),
         onError: args.onError ?? OPTIONS.onError.default,
-        onSkip: (line, error) => appendFileSync(errorsPath, `${JSON.stringify({ line, error })}\n`),
         onProgress: (done) => progress.update(done),
         consumed: (line) => digest.through(line),
       });
@@ -120,7 +150,9 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
       progress.end();
       sink.close();
       if (e instanceof InputError) {
-        const kept = `${sink.rowsWritten} embeddings before it are kept in ${target.output}.partial: fix the line and rerun with --resume, or use --on-error skip`;
+        const kept = stream
+          ? `${sink.rowsWritten} embeddings before it were written to ${output}, a stream with nothing to resume: fix the line and run again, or use --on-error skip`
+          : `${sink.rowsWritten} embeddings before it are kept in ${output}.partial: fix the line and rerun with --resume, or use --on-error skip`;
         throw new Specter2Error("BAD_INPUT", `${e.message}\n${kept}`, { file: args.input, line: e.line }, { cause: e });
       }
       throw e;
@@ -131,10 +163,12 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
     const seconds = (Date.now() - started) / 1000;
     const done = summary.embedded;
     const which = args.adapter === undefined ? ` (the model's default)` : "";
+    const skippedTo = stream ? "reported above" : `see ${errorsPathFor(output)}`;
+    const to = where.kind === "stream" ? output : where.link !== undefined ? `${where.link} (${where.path})` : target.output;
     log(
       `${target.label}embedded ${done} inputs${summary.resumed ? ` (+${summary.resumed} from the interrupted run)` : ""}` +
-        `${summary.skipped ? `, skipped ${summary.skipped} (see ${errorsPath})` : ""} in ${seconds.toFixed(1)} s` +
-        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"}${which} on ${model.runsOn}, ${precisionText(model.precision, model.manifest.dtype)} → ${target.output}` +
+        `${summary.skipped ? `, skipped ${summary.skipped} (${skippedTo})` : ""} in ${seconds.toFixed(1)} s` +
+        ` (${(done / seconds).toFixed(2)}/s) with adapter ${adapter ?? "none"}${which} on ${model.runsOn}, ${precisionText(model.precision, model.manifest.dtype)} → ${to}` +
         // Worker threads are threads of this process: its peak resident set is theirs too.
         `; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
     );
@@ -166,20 +200,37 @@ function statOrNull(path: string): number | null {
  * reader passes them (the reader reads them anyway to skip the lines done: no extra read). A difference stops the
  * run before anything is written, naming the lines that changed.
  */
-function resumeCheck(sink: EmbeddingSink, input: string, target: EmbedTarget): ConstructorParameters<typeof InputDigest>[0] {
+function resumeCheck(sink: EmbeddingSink, input: string, output: string, range: ShardRange | undefined): ConstructorParameters<typeof InputDigest>[0] {
   const done = sink.resumedInput;
   if (done === null) return null;
   const lines = sink.resumedAfterLine;
   const name = input === "-" ? STDIN_SOURCE : input;
-  const where = target.range ? `of bytes ${target.range.start}–${target.range.end} of ${name}` : `of ${name}`;
+  const where = range ? `of bytes ${range.start}–${range.end} of ${name}` : `of ${name}`;
   return {
     ...done,
     mismatch: (detail) =>
       new Specter2Error(
         "OUTPUT_ERROR",
-        `cannot resume ${target.output}.partial: line${lines === 1 ? " 1" : `s 1–${lines}`} ${where} changed since the interrupted run embedded them (${detail}); ` +
-          `restore the input, or delete ${target.output}.partial and ${target.output}.progress.json to start again`,
+        `cannot resume ${output}.partial: line${lines === 1 ? " 1" : `s 1–${lines}`} ${where} changed since the interrupted run embedded them (${detail}); ` +
+          `restore the input, or delete ${output}.partial and ${output}.progress.json to start again`,
         { file: input, field: "input" },
       ),
   };
+}
+
+/** How a stream is named in messages and errors' `file`: "<stdout>" for "-" (as stdin is "<stdin>"). */
+function streamName(stream: StreamTarget): string {
+  return stream.path === "-" ? "<stdout>" : stream.path;
+}
+
+/** A stream has no .partial file to resume and cannot hold a .npy (its header, written last, holds the row count). */
+function refuseStreamOptions(stream: StreamTarget, format: OutputFormat, resume: boolean): void {
+  const what = `--output ${stream.path}: ${stream.what}, written as a stream`;
+  if (resume) throw new Specter2Error("OUTPUT_ERROR", `${what} with no .partial file to resume; run without --resume`, { file: streamName(stream), field: "resume" });
+  if (format === "npy") {
+    throw new Specter2Error("OUTPUT_ERROR", `${what}: a .npy file's header holds its row count, known only at the end; use --format jsonl, or a regular file`, {
+      file: streamName(stream),
+      field: "format",
+    });
+  }
 }

@@ -1,11 +1,12 @@
-// The main job: a stream of input records → embeddings in input order, written to a resumable sink.
-// Records are taken a window at a time; inside a window Specter2.embed sorts by token length, so
-// padding stays small while memory stays bounded by the window, whatever the input's size.
+// The main job: a stream of input records → embeddings in input order, written to a sink (resumable files, or a
+// stream). Records are taken a window at a time; inside a window Specter2.embed sorts by token length, so
+// padding stays small while memory stays bounded by the window, whatever the input's size. Skipped lines go to the
+// sink with the window they were met in, so that its progress record covers both.
 import type { OptionValue } from "../engine/options";
 import { Specter2Error } from "../errors";
 import type { ConsumedPrefix } from "../io/lines";
 import type { Specter2 } from "../node/specter2";
-import type { EmbeddingSink, RecordId } from "./sink";
+import type { RecordId, RowSink } from "./sink";
 
 /**
  * One input line: a paper or query text with its id, or the reason it cannot be embedded. lineNumber
@@ -22,11 +23,9 @@ export interface EmbedRunOptions {
   batchSize: number;
   /** Undefined: the model's default. */
   maxLength?: number;
-  /** Records per length-sorting window. */
+  /** Records per length-sorting window (and at most this many skipped lines are held before they are written). */
   window: number;
   onError: OnError;
-  /** Receives each skipped line (with --on-error skip), by its line number in the file. */
-  onSkip?: (lineNumber: number, error: string) => void;
   onProgress?: (done: number) => void;
   /** The input consumed through a line (InputDigest.through), recorded with each flush for a resume's check. */
   consumed?: (lastLine: number) => ConsumedPrefix;
@@ -47,17 +46,21 @@ export class InputError extends Specter2Error {
   }
 }
 
-export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncIterable<InputItem>, sink: EmbeddingSink, options: EmbedRunOptions): Promise<EmbedRunSummary> {
+export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncIterable<InputItem>, sink: RowSink, options: EmbedRunOptions): Promise<EmbedRunSummary> {
   const summary: EmbedRunSummary = { embedded: 0, skipped: 0, resumed: sink.rowsWritten };
   const after = sink.resumedAfterLine;
   let window: { lineNumber: number; id: RecordId; text: string }[] = [];
+  let skippedInWindow = 0;
   let lastLine = after;
 
   const flush = async () => {
-    const vectors = await model.embed(
-      window.map((r) => r.text),
-      { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength },
-    );
+    const vectors =
+      window.length === 0
+        ? []
+        : await model.embed(
+            window.map((r) => r.text),
+            { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength },
+          );
     sink.write(
       window.map((r, i) => ({ id: r.id, embedding: vectors[i] })),
       lastLine,
@@ -65,6 +68,7 @@ export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncI
     );
     summary.embedded += window.length;
     window = [];
+    skippedInWindow = 0;
     options.onProgress?.(summary.resumed + summary.embedded);
   };
 
@@ -75,14 +79,15 @@ export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncI
         if (window.length > 0) await flush(); // keep everything before the bad line
         throw new InputError(item.error, item.fileLine);
       }
-      options.onSkip?.(item.fileLine, item.error);
+      sink.skip(item.fileLine, item.error);
       summary.skipped++;
+      skippedInWindow++;
     } else {
       window.push(item);
     }
     lastLine = item.lineNumber;
-    if (window.length >= options.window) await flush();
+    if (window.length >= options.window || skippedInWindow >= options.window) await flush();
   }
-  if (window.length > 0) await flush();
+  if (window.length > 0 || skippedInWindow > 0) await flush();
   return summary;
 }

@@ -1,8 +1,11 @@
 // `embed` must never write over its own input: an output, or any file it writes beside it, that is the input
-// under any name (the same path, `./x` for `x`, a symlink, a hard link) is refused before anything is written.
+// under any name (the same path, `./x` for `x`, a symlink, a hard link) is refused before anything is written. Nor
+// may one of those files be a directory or a special file, found only once all the work is done.
+import type { Stats } from "node:fs";
 import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { Specter2Error } from "../errors";
+import { specialFileKind } from "../io/regularFile";
 
 /** A file a command will write, and what it is, for the message ("the progress record"). */
 export interface WrittenFile {
@@ -55,6 +58,26 @@ export function refuseWritingInput(input: string, written: readonly WrittenFile[
     if (canonical(input).startsWith(dir + sep)) {
       throw new Specter2Error("OUTPUT_ERROR", `the input ${input} is inside ${insideDir.what} ${insideDir.path}, which embedding writes; move the input or choose another --output`, {
         file: insideDir.path,
+        field: "output",
+      });
+    }
+  }
+}
+
+/** Throws (OUTPUT_ERROR, naming it) if one of the files to be written is there and is not a regular file (a directory,
+ *  a FIFO, …), which writing or renaming into place would fail on, or replace. */
+export function refuseSpecialOutputs(written: readonly WrittenFile[]): void {
+  for (const w of written) {
+    let stat: Stats;
+    try {
+      stat = statSync(w.path);
+    } catch {
+      continue; // not there: it will be created
+    }
+    const kind = specialFileKind(stat);
+    if (kind !== undefined) {
+      throw new Specter2Error("OUTPUT_ERROR", `${w.path} (${w.what}) is ${kind}, not a regular file that can be written: move it away or choose another --output`, {
+        file: w.path,
         field: "output",
       });
     }

@@ -1,10 +1,13 @@
-// Embedding outputs that survive interruption. Rows are appended to `<out>.partial` and flushed;
-// after each flush `<out>.progress.json` records how many bytes and input lines are done, what made them (model,
-// adapter, max length: RunRecord) and a digest of the input consumed, which a resume must match. The final
-// file appears (by rename) only when the run completes, so a reader never sees a half-written one;
-// `--resume` truncates the partial file to the last recorded progress and carries on from there.
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+// Embedding outputs that survive interruption. Rows are appended to `<out>.partial` and flushed, and the lines
+// skipped since the last flush to `<out>.errors.jsonl`; after each flush `<out>.progress.json` records how many bytes
+// of each and input lines are done, what made them (model, adapter, max length: RunRecord) and a digest of the input
+// consumed, which a resume must match. The final file appears (by rename) only when the run completes, so a reader
+// never sees a half-written one; `--resume` truncates the partial file and the list of skipped lines to the last
+// recorded progress and carries on from there, so a line is never listed twice; a fresh run starts a fresh list.
+// Every write that fails (a full disk, a quota, a size limit) is an OUTPUT_ERROR naming its file.
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../io/atomicFile";
+import { closeFully, outputError, syncFully, writeFully } from "../io/fileWrites";
 import type { ConsumedPrefix } from "../io/lines";
 import { npyHeader } from "../io/npy";
 import { Specter2Error } from "../errors";
@@ -15,6 +18,30 @@ export type RecordId = string | number;
 export interface EmbeddedRow {
   id: RecordId;
   embedding: Float32Array;
+}
+
+/** Where embedRecords puts rows and skipped lines: files that a resume continues (EmbeddingSink), or a stream written
+ *  as it goes (StreamSink, src/pipeline/streamSink.ts). */
+export interface RowSink {
+  /** Rows written, those of an interrupted run resumed included. */
+  readonly rowsWritten: number;
+  /** Values per row, once a row was written. */
+  readonly dim: number | null;
+  /** Input lines up to this one were handled by an earlier, interrupted run. */
+  readonly resumedAfterLine: number;
+  /** Appends rows (in input order); input up to `lastLine` is then done (`input`: its bytes and their sha256). */
+  write(rows: readonly EmbeddedRow[], lastLine: number, input?: ConsumedPrefix): void;
+  /** Records a line passed over (--on-error skip), by its line number in the file; written with the next rows. */
+  skip(line: number, error: string): void;
+  /** Completes the output. */
+  finish(): void;
+  /** Stops without completing it. */
+  close(): void;
+}
+
+/** One JSON object per row, as the JSONL output holds them. */
+export function jsonlRows(rows: readonly EmbeddedRow[]): Buffer {
+  return Buffer.from(rows.map((r) => `${JSON.stringify({ paper_id: r.id, embedding: Array.from(r.embedding) })}\n`).join(""), "utf8");
 }
 
 /** Bumped when the progress record changes meaning; a resume refuses records of other versions. */
@@ -45,6 +72,9 @@ interface Progress {
   lastLine: number;
   dataBytes: number;
   idsBytes: number;
+  /** Bytes of `<out>.errors.jsonl` that list lines up to lastLine (absent in records written before it was kept:
+   *  the list is then continued as it is). */
+  errorsBytes?: number;
   /** Values per row, known from the first row written. */
   dim: number | null;
   /** What the run read (e.g. a shard's byte range of an input of some size): a resume must read the same. */
@@ -54,18 +84,25 @@ interface Progress {
   input?: ConsumedPrefix;
 }
 
+/** Lines skipped with --on-error skip, beside the output. */
+export function errorsPathFor(output: string): string {
+  return `${output}.errors.jsonl`;
+}
+
 /** For `x.npy` the ids go to `x.ids.jsonl` (one JSON value per line, row order). */
 export function idsPathFor(output: string): string {
   return output.replace(/\.npy$/, "") + ".ids.jsonl";
 }
 
-/** Every file an EmbeddingSink of `output` writes (the output, its partial and progress files, and for .npy the ids
- *  file and its partial), each with what it is, for refusing an input among them (src/pipeline/outputPaths.ts). */
+/** Every file an EmbeddingSink of `output` writes (the output, its partial and progress files, the list of skipped
+ *  lines, and for .npy the ids file and its partial), each with what it is, for refusing an input among them
+ *  (src/pipeline/outputPaths.ts). */
 export function sinkFiles(output: string, format: OutputFormat): { path: string; what: string }[] {
   const files = [
     { path: output, what: "the output" },
     { path: `${output}.partial`, what: "the output's partial file" },
     { path: `${output}.progress.json`, what: "the output's progress record" },
+    { path: errorsPathFor(output), what: "the output's list of skipped lines" },
   ];
   if (format === "npy") {
     const ids = idsPathFor(output);
@@ -77,6 +114,7 @@ export function sinkFiles(output: string, format: OutputFormat): { path: string;
 /** An append-only file that can be cut back to a recorded length. */
 class AppendFile {
   private readonly fd: number;
+  private closed = false;
 
   constructor(
     readonly path: string,
@@ -85,7 +123,7 @@ class AppendFile {
     try {
       this.fd = openSync(path, keepBytes === null ? "w" : "r+");
     } catch (e) {
-      throw new Specter2Error("OUTPUT_ERROR", (e as Error).message, { file: path }, { cause: e });
+      throw outputError(e, path, keepBytes === null ? "create" : "open");
     }
     if (keepBytes !== null) {
       const size = fstatSync(this.fd).size;
@@ -93,7 +131,12 @@ class AppendFile {
         closeSync(this.fd);
         throw new Specter2Error("OUTPUT_ERROR", `${path}: ${size} bytes, but the progress record says ${keepBytes} were written: cannot resume; delete it and start again`, { file: path });
       }
-      ftruncateSync(this.fd, keepBytes);
+      try {
+        ftruncateSync(this.fd, keepBytes);
+      } catch (e) {
+        closeSync(this.fd);
+        throw outputError(e, path, "truncate");
+      }
     }
   }
 
@@ -102,31 +145,31 @@ class AppendFile {
   }
 
   append(bytes: Uint8Array): void {
-    let at = this.size;
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const n = writeSync(this.fd, bytes, done, bytes.byteLength - done, at);
-      done += n;
-      at += n;
-    }
+    writeFully(this.fd, bytes, this.path, this.size);
   }
 
   writeAt(bytes: Uint8Array, position: number): void {
-    writeSync(this.fd, bytes, 0, bytes.byteLength, position);
+    writeFully(this.fd, bytes, this.path, position);
   }
 
   flush(): void {
-    fsyncSync(this.fd);
+    syncFully(this.fd, this.path);
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.closed) return;
+    this.closed = true;
+    closeFully(this.fd, this.path);
   }
 }
 
-export class EmbeddingSink {
+export class EmbeddingSink implements RowSink {
   private readonly data: AppendFile;
   private readonly ids: AppendFile | null;
+  /** The list of skipped lines, opened when the first one is written. */
+  private errors: AppendFile | null = null;
+  /** Skipped lines not written yet: they go with the next rows, under the same progress record. */
+  private pendingErrors: string[] = [];
   private progress: Progress;
   private readonly resumed: ConsumedPrefix | null;
 
@@ -151,6 +194,12 @@ export class EmbeddingSink {
       this.data.append(npyHeader(0, 0)); // placeholder, rewritten by finish()
       this.progress.dataBytes = this.data.size;
     }
+    // The list of skipped lines as the progress record has it: cut back to it on a resume, begun anew on a fresh run
+    // (a list left by an earlier run would count its lines again).
+    const errorsPath = errorsPathFor(output);
+    const keepErrors = saved ? (saved.errorsBytes ?? sizeOrZero(errorsPath)) : 0;
+    if (keepErrors > 0) this.errors = new AppendFile(errorsPath, keepErrors);
+    else rmOutput(errorsPath);
   }
 
   /** Opens the output; with `resume`, continues an interrupted run of the same output. `source`
@@ -180,12 +229,16 @@ export class EmbeddingSink {
     return this.progress.rows;
   }
 
-  /** Appends rows (in input order) and records that input up to `lastLine` is done; `input`: that input's bytes
-   *  and their sha256, for a resume's check. */
+  skip(line: number, error: string): void {
+    this.pendingErrors.push(`${JSON.stringify({ line, error })}\n`);
+  }
+
+  /** Appends rows (in input order) and the lines skipped since the last write, and records that input up to `lastLine`
+   *  is done; `input`: that input's bytes and their sha256, for a resume's check. */
   write(rows: readonly EmbeddedRow[], lastLine: number, input?: ConsumedPrefix): void {
     if (this.format === "jsonl") {
       if (rows.length > 0) this.progress.dim ??= rows[0].embedding.length;
-      this.data.append(Buffer.from(rows.map((r) => `${JSON.stringify({ paper_id: r.id, embedding: Array.from(r.embedding) })}\n`).join(""), "utf8"));
+      this.data.append(jsonlRows(rows));
     } else if (rows.length > 0) {
       const dim = (this.progress.dim ??= rows[0].embedding.length);
       const block = new Float32Array(rows.length * dim);
@@ -200,6 +253,7 @@ export class EmbeddingSink {
       this.ids!.flush();
     }
     this.data.flush();
+    this.writeErrors();
     this.progress = {
       ...this.progress,
       rows: this.progress.rows + rows.length,
@@ -207,27 +261,64 @@ export class EmbeddingSink {
       input,
       dataBytes: this.data.size,
       idsBytes: this.ids?.size ?? 0,
+      errorsBytes: this.errors?.size ?? 0,
     };
     writeFileAtomic(`${this.output}.progress.json`, JSON.stringify(this.progress));
   }
 
+  private writeErrors(): void {
+    if (this.pendingErrors.length === 0) return;
+    this.errors ??= new AppendFile(errorsPathFor(this.output), null);
+    this.errors.append(Buffer.from(this.pendingErrors.join(""), "utf8"));
+    this.errors.flush();
+    this.pendingErrors = [];
+  }
+
   /** Publishes the complete output under its final name(s) and removes the bookkeeping files. */
   finish(): void {
-    if (this.format === "npy") {
-      this.data.writeAt(npyHeader(this.progress.rows, this.progress.dim ?? 0), 0);
-      this.data.flush();
+    try {
+      this.writeErrors();
+      if (this.format === "npy") {
+        this.data.writeAt(npyHeader(this.progress.rows, this.progress.dim ?? 0), 0);
+        this.data.flush();
+      }
+    } finally {
+      this.close();
     }
-    this.data.close();
-    this.ids?.close();
-    if (this.ids) renameSync(this.ids.path, idsPathFor(this.output));
-    renameSync(this.data.path, this.output);
-    rmSync(`${this.output}.progress.json`, { force: true });
+    if (this.ids) publish(this.ids.path, idsPathFor(this.output));
+    publish(this.data.path, this.output);
+    rmOutput(`${this.output}.progress.json`);
   }
 
   /** Stops without publishing: what was written stays for --resume. */
   close(): void {
     this.data.close();
     this.ids?.close();
+    this.errors?.close();
+  }
+}
+
+function publish(partial: string, output: string): void {
+  try {
+    renameSync(partial, output);
+  } catch (e) {
+    throw outputError(e, output, `rename ${partial} to`);
+  }
+}
+
+function rmOutput(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (e) {
+    throw outputError(e, path, "remove");
+  }
+}
+
+function sizeOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }
 

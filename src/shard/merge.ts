@@ -1,8 +1,9 @@
 // The parts of a sharded run → one output in input order. First checkedParts proves they add up to the whole input:
 // every part done, its files' checksums and row counts as its done-record says, the byte ranges tiling the input
 // with no gap or overlap, one input, model and adapter; a problem is reported by part number with the command that
-// redoes the part. Only then is the output written, to temporary files renamed into place. (Checking reads every
-// part once and copying once more: simple, and merge is bound by sequential reads anyway.)
+// redoes the part. Only then is the output written, to temporary files renamed into place (through a symlink: its
+// target is replaced, the link stays), under the output's lock. (Checking reads every part once and copying once
+// more: simple, and merge is bound by sequential reads anyway.)
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, createReadStream, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Specter2Error } from "../errors";
@@ -13,7 +14,9 @@ import type { DoneRecord, EmbedSettings, PartPaths } from "./parts";
 import { digestFile, PART_FILE, partPaths, partsDir, readDoneRecord } from "./parts";
 import { shardRanges } from "./ranges";
 import { AtomicFileWriter } from "../io/atomicFile";
-import { idsPathFor } from "../pipeline/sink";
+import { OutputLock } from "../io/outputLock";
+import { writeTarget } from "../io/writeTarget";
+import { errorsPathFor, idsPathFor } from "../pipeline/sink";
 
 /** What is wrong with shard `index`; `stale`: its files must be deleted before rerunning it. */
 export interface PartProblem {
@@ -248,14 +251,23 @@ export interface MergeSummary {
 
 /** Checks every part of `output`'s sharded run and, if all is well, writes `output` atomically. */
 export async function mergeParts(output: string, format: OutputFormat): Promise<MergeSummary> {
-  return writeMerged(output, format, await checkedParts(output, format));
+  const target = writeTarget(output);
+  if (target.kind === "stream") {
+    throw new MergeError(`--output ${output} is ${target.what}: merge writes a whole file and renames it into place; name a regular file (or one not there yet)`);
+  }
+  const lock = OutputLock.acquire(target.path);
+  try {
+    return await writeMerged(target.path, format, await checkedParts(output, format));
+  } finally {
+    lock.release();
+  }
 }
 
 async function writeMerged(output: string, format: OutputFormat, parts: CheckedPart[]): Promise<MergeSummary> {
   const records = parts.map((p) => p.record);
   const rows = records.reduce((n, r) => n + r.rows, 0);
   const skipped = records.reduce((n, r) => n + r.skipped, 0);
-  const errorsPath = `${output}.errors.jsonl`;
+  const errorsPath = errorsPathFor(output);
   const writers: AtomicFileWriter[] = [];
   try {
     // Committed in this order: the skipped lines, the ids, and last the output itself.
@@ -292,7 +304,8 @@ async function writeMerged(output: string, format: OutputFormat, parts: CheckedP
   return { parts: summary, rows, skipped, lines: line - 1, output, errors: skipped > 0 ? errorsPath : null };
 }
 
-/** A part's errors file without the repeats an interrupted and resumed shard can leave. */
+/** A part's errors file without repeats (which a part written before the list was kept with its progress record
+ *  can hold: an interrupted and resumed shard listed again the lines it had skipped after its last flush). */
 function uniqueErrorLines(path: string): string {
   const seen = new Set<string>();
   return readFileSync(path, "utf8")

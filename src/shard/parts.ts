@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../io/atomicFile";
 import { hashFile } from "../io/fileHash";
 import type { ByteRange } from "../io/lines";
 import type { OutputFormat } from "../pipeline/sink";
-import { idsPathFor } from "../pipeline/sink";
+import { errorsPathFor, idsPathFor } from "../pipeline/sink";
 import type { Shard } from "./ranges";
 import type { FileDigest } from "../weights/modelDir";
 
@@ -28,7 +28,7 @@ export interface PartPaths {
 export function partPaths(output: string, format: OutputFormat, shard: Shard): PartPaths {
   const base = join(partsDir(output), `${shard.index}-of-${shard.count}`);
   const data = `${base}.${format}`;
-  return { data, ids: format === "npy" ? idsPathFor(data) : null, done: `${base}.done.json`, errors: `${data}.errors.jsonl` };
+  return { data, ids: format === "npy" ? idsPathFor(data) : null, done: `${base}.done.json`, errors: errorsPathFor(data) };
 }
 
 /** File names in FILE.parts/ that belong to shard K of N. */

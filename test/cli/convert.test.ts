@@ -2,7 +2,7 @@
 import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import yargs from "yargs";
 import { convertCommand, parseAdapterArgument } from "../../src/cli/commands/convert";
 import { downloadCommand } from "../../src/cli/commands/download";
@@ -14,7 +14,9 @@ import { readSafetensors } from "../../src/node/modelDirectory";
 import { copyFixture, expectSameTensors, fixture, readExpected, tempDir } from "../helpers/convert";
 import { ALL_FIXTURE_REPOS, FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS, USER_ADAPTER_REPO } from "../helpers/fakeHub";
 import { FakeHfCache, withEnv } from "../helpers/hfCache";
+import { CLI_BIN } from "../helpers/builtCli";
 import { addUserFiles, makeFifo, readUserFiles, strideZeroCheckpoint, USER_FILES } from "../helpers/hostileFiles";
+import { failWrites, runWithFileSizeLimit } from "../helpers/hostileOutputs";
 import type { CommandOutput } from "../helpers/search";
 import { runCommand } from "../helpers/search";
 
@@ -136,6 +138,32 @@ describe("specter2 convert", () => {
     // Nothing the size of one such tensor (64 MiB) was allocated, and the refusal came at once.
     expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(16 << 20);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("a write that fails as on a full disk is OUTPUT_ERROR naming the file (exit 7 from the built binary), and --out is left as it was", async () => {
+    const out = join(tempDir("full"), "model");
+    // The built binary under a file-size limit: writing model.safetensors (28 KB) fails with EFBIG.
+    const limited = runWithFileSizeLimit(8, process.execPath, [CLI_BIN, "convert", "--base", fixture("safetensors_f16", "base"), "--out", out]);
+    expect([limited.code, limited.stderr]).toEqual([
+      7,
+      expect.stringMatching(new RegExp(`^specter2: cannot write \\S*/\\.model\\.new-[0-9-]+/model\\.safetensors: EFBIG: file too large, write; nothing was written to ${out}\n$`)),
+    ]);
+    expect(readdirSync(dirname(out))).toEqual([]);
+    // A full disk (ENOSPC) while re-converting over a model directory: it stays as it was, and no temporary folder is left.
+    await run(["convert", "--base", fixture("safetensors_f16", "base"), "--out", out]);
+    const before = manifestOf(out).created;
+    const restore = failWrites((path) => path.endsWith("/model.safetensors"));
+    try {
+      await expect(run(["convert", "--base", fixture("bin_prefixed", "base"), "--out", out])).rejects.toMatchObject({
+        code: "OUTPUT_ERROR",
+        file: expect.stringMatching(/\/\.model\.new-[0-9-]+\/model\.safetensors$/),
+        message: expect.stringMatching(new RegExp(`^cannot write \\S+/model\\.safetensors: ENOSPC: simulated failure, write '\\S+'; ${out} is left as it was$`)),
+      });
+    } finally {
+      restore();
+    }
+    expect(manifestOf(out).created).toBe(before);
+    expect(readdirSync(dirname(out))).toEqual(["model"]);
   });
 
   it("passes the converter's errors through", async () => {

@@ -1,12 +1,13 @@
 // Resumable outputs: what an interrupted run leaves, and what --resume makes of it. The .npy bytes are
 // checked against the format's definition (numpy's format spec), and loaded by numpy in the CLI tests.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseNpyHeader } from "../../src/io/npy";
 import type { Specter2Error } from "../../src/errors";
 import type { RunRecord } from "../../src/pipeline/sink";
-import { EmbeddingSink, idsPathFor } from "../../src/pipeline/sink";
+import { EmbeddingSink, errorsPathFor, idsPathFor } from "../../src/pipeline/sink";
+import { failWrites } from "../helpers/hostileOutputs";
 
 const dir = mkdtempSync(join(tmpdir(), "sink-test-"));
 const row = (id: string | number, ...values: number[]) => ({ id, embedding: new Float32Array(values) });
@@ -135,5 +136,74 @@ describe("EmbeddingSink", () => {
     const fresh = EmbeddingSink.open(join(dir, "fresh.jsonl"), "jsonl", true, undefined, run);
     expect(fresh.resumedInput).toBeNull();
     fresh.close();
+  });
+
+  it("lists skipped lines with the rows they came among: a resume cuts the list back to its progress record, a fresh run begins a new one", () => {
+    const out = join(dir, "skips.jsonl");
+    const listed = () => readFileSync(errorsPathFor(out), "utf8");
+    const first = EmbeddingSink.open(out, "jsonl", false);
+    first.skip(2, "bad 2");
+    first.write([row("a", 1)], 3);
+    first.skip(5, "bad 5"); // met after the last write: not listed, as its line is not done
+    first.close();
+    expect(listed()).toBe('{"line":2,"error":"bad 2"}\n');
+    // A crash between listing a line and recording progress leaves it listed: a resume must drop it.
+    appendFileSync(errorsPathFor(out), '{"line":5,"error":"bad 5"}\n');
+    const second = EmbeddingSink.open(out, "jsonl", true);
+    expect(listed()).toBe('{"line":2,"error":"bad 2"}\n');
+    second.skip(5, "bad 5");
+    second.write([row("b", 2)], 6);
+    second.skip(7, "bad 7"); // skipped after the last rows: listed when the output is published
+    second.finish();
+    expect(listed()).toBe('{"line":2,"error":"bad 2"}\n{"line":5,"error":"bad 5"}\n{"line":7,"error":"bad 7"}\n');
+    const fresh = EmbeddingSink.open(out, "jsonl", false);
+    fresh.write([row("c", 3)], 1);
+    fresh.finish();
+    expect(existsSync(errorsPathFor(out))).toBe(false);
+  });
+
+  it("a write that fails as on a full disk is OUTPUT_ERROR naming the file: partial, ids, skipped lines, progress record, .npy header, rename", () => {
+    const cases: { name: string; fails: (out: string) => (path: string) => boolean; code?: string; before?: (s: EmbeddingSink) => void; file: (out: string) => string }[] = [
+      { name: "partial", fails: (out) => (p) => p === `${out}.partial`, file: (out) => `${out}.partial` },
+      { name: "ids", fails: (out) => (p) => p === `${idsPathFor(out)}.partial`, file: (out) => `${idsPathFor(out)}.partial` },
+      { name: "errors", fails: (out) => (p) => p === errorsPathFor(out), file: (out) => errorsPathFor(out) },
+      { name: "progress", fails: () => (p) => p.includes(".progress.json"), code: "EDQUOT", file: (out) => `${out}.progress.json` },
+      // Once rows are written: the header rewritten at the end, then the rename into place (a read-only file system).
+      { name: "header", before: (s) => s.write([row("x", 1, 2)], 1), fails: (out) => (p) => p === `${out}.partial`, file: (out) => `${out}.partial` },
+      { name: "rename", before: (s) => s.write([row("x", 1, 2)], 1), fails: (out) => (p) => p === out, code: "EROFS", file: (out) => out },
+    ];
+    for (const c of cases) {
+      const out = join(dir, `full-${c.name}.npy`);
+      const sink = EmbeddingSink.open(out, "npy", false);
+      c.before?.(sink);
+      const restore = failWrites(c.fails(out), c.code);
+      let error: Specter2Error | undefined;
+      try {
+        if (c.name === "errors") sink.skip(9, "bad 9");
+        if (!c.before) sink.write([row("y", 3, 4)], 10);
+        sink.finish();
+      } catch (e) {
+        error = e as Specter2Error;
+      } finally {
+        restore();
+        sink.close();
+      }
+      expect([c.name, error?.code, error?.file, error?.message]).toEqual([
+        c.name,
+        "OUTPUT_ERROR",
+        c.file(out),
+        expect.stringContaining(`${c.file(out)}: ${c.code ?? "ENOSPC"}: simulated failure`),
+      ]);
+    }
+  });
+
+  it("leaves the lines skipped with it, and nothing else, once an output is published", () => {
+    const sub = mkdtempSync(join(dir, "published-"));
+    const out = join(sub, "p.npy");
+    const sink = EmbeddingSink.open(out, "npy", false);
+    sink.skip(1, "bad 1");
+    sink.write([row("a", 1)], 2);
+    sink.finish();
+    expect(readdirSync(sub).sort()).toEqual(["p.ids.jsonl", "p.npy", "p.npy.errors.jsonl"]);
   });
 });

@@ -34,7 +34,14 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
         nargs: 1,
         describe: "JSONL input, '-' for stdin; each line {title, abstract} or {text}, with an optional paper_id / id / corpus_id",
       })
-      .option("output", { type: "string", demandOption: true, describe: "Output file: .jsonl ({paper_id, embedding} per line) or .npy (float32 [n, hidden], ids in <name>.ids.jsonl)" })
+      .option("output", {
+        type: "string",
+        demandOption: true,
+        nargs: 1,
+        describe:
+          "Output file: .jsonl ({paper_id, embedding} per line) or .npy (float32 [n, hidden], ids in <name>.ids.jsonl); through a symlink, its target. " +
+          "'-' (stdout), a FIFO or a device: JSONL streamed to it, nothing to resume",
+      })
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "Output format (default: from the output's extension, else jsonl)" })
       .options(yargsOptions(EMBED_TASK_OPTIONS))
       .options(yargsOptions(RESUME))
