@@ -4,10 +4,33 @@
 import type { Config } from "jest";
 import base from "./jest.config";
 
+/** The test files of docs/reliability.md's "Hostile inputs" table, rows 1–15. */
+const HOSTILE_INPUT_TESTS = [
+  "test/serve/limits.test.ts", // 1, 2, 4
+  "test/serve/jsonBodyThread.test.ts", // 1
+  "test/serve/notFinite.test.ts", // 3
+  "test/serve/shutdown.test.ts", // 5
+  "test/cli/embedOutput.test.ts", // 6–10
+  "test/io/outputLock.test.ts", // 8
+  "test/io/writeTarget.test.ts", // 6, 7
+  "test/io/sink.test.ts", // 9, 10
+  "test/io/atomicFile.test.ts", // 10
+  "test/cli/convert.test.ts", // 10, 11, 12
+  "test/convert/torchCheckpoint.test.ts", // 12
+  "test/cli/specialFiles.test.ts", // 13
+  "test/hub/download.test.ts", // 14
+  "test/cli/download.test.ts", // 14
+  "test/cli/webServer.test.ts", // 15
+  "test/browser/webCommand.test.ts", // 15
+];
+
 const config: Config = {
   ...base,
   displayName: "reliability",
-  roots: ["<rootDir>/test/reliability"],
+  roots: ["<rootDir>/test"],
+  // The project's own files, and the suite's files that hold the hostile-input tests (docs/reliability.md, "Hostile
+  // inputs"): so that one command reruns every attack, each of which also runs in `npm test`.
+  testMatch: ["<rootDir>/test/reliability/**/*.test.ts", ...HOSTILE_INPUT_TESTS.map((file) => `<rootDir>/${file}`)],
   testPathIgnorePatterns: ["/node_modules/"],
   // Any CLI process a test left behind (one that ran out of time) is killed after it.
   setupFilesAfterEnv: ["<rootDir>/test/reliability/setup.ts"],
