@@ -3,7 +3,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseTorchCheckpoint } from "../../convert/torch/checkpoint";
+import { parseTorchCheckpoint } from "../../src/weights/torch/checkpoint";
 import { initBackend } from "../../src/backend/select";
 import { EXIT_CODES, exitCodeOf, failureExitCode, OTHER_EXIT_CODE, USAGE_EXIT_CODE } from "../../src/cli/exitCodes";
 import type { ErrorCode } from "../../src/errors";

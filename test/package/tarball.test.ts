@@ -176,7 +176,6 @@ describe("the tarball", () => {
       "dist/src/serve/index.js",
       "dist/src/tokenizer/index.js",
       "dist/convert/convert.js",
-      "dist/convert/converterVersion.js",
       "dist/esm/index.mjs",
       "dist/esm/serve.mjs",
       "dist/esm/tokenizer.mjs",
