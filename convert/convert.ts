@@ -10,8 +10,8 @@ import { assembleModel, checkNewAdapterName, conversionDtype, convertAdapter as 
 import type { BertConfig } from "../src/model/config";
 import { VERSION } from "../src/node/version";
 import { checkReplaceable, writeModelDirectory } from "../src/node/modelDirWriter";
-import { folderRepoFiles } from "./hub/hubFiles";
-import { folderProvenance } from "./hub/hfCache";
+import { folderRepoFiles } from "../src/hub/repoFolder";
+import { folderProvenance } from "../src/hub/hfCache";
 import { Specter2Error } from "../src/errors";
 
 export interface AdapterSource {

@@ -12,8 +12,8 @@ import type { HubConnection, HubFileMetadata, HubFileRef } from "./hubHttp";
 import { getFollowingRedirects, headerValue, HubError, hubFileMetadata, hubStatusError, parseContentRange, repoOfResolveUrl, resolveUrl } from "./hubHttp";
 import { writeFileAtomic } from "../io/atomicFile";
 import { fileDigest, hashFile } from "../io/fileHash";
-import type { BlobHash } from "../../convert/hub/hfCache";
-import { blobHashes } from "../../convert/hub/hfCache";
+import type { BlobHash } from "./hfCache";
+import { blobHashes } from "./hfCache";
 import { Specter2Error } from "../errors";
 
 export interface HubFileRequest extends HubFileRef {

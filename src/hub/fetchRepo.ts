@@ -6,9 +6,10 @@ import type { DownloadedFile, DownloadOptions, DownloadProgress } from "./downlo
 import { describeFile, downloadHubFile } from "./downloadFile";
 import type { HubConnection } from "./hubHttp";
 import { HubError, resolveUrl } from "./hubHttp";
-import type { RepoKind } from "./sources";
-import { REPO_FILES, repoFileRequests } from "./sources";
-import { blobHashes, repoCacheFolder } from "../../convert/hub/hfCache";
+import type { RepoKind } from "../weights/hub/repos";
+import { REPO_FILES } from "../weights/hub/repos";
+import { repoFileRequests } from "./sources";
+import { blobHashes, repoCacheFolder } from "./hfCache";
 import { writeFileAtomic } from "../io/atomicFile";
 
 // Into a folder: the required files, the optional ones the repo has, and the first weights file of the kind's

@@ -7,10 +7,12 @@ import { describeFile, DownloadProgress, formatBytes, verification } from "./dow
 import { fetchIntoCache, fetchRepoFiles } from "./fetchRepo";
 import type { HubConnection } from "./hubHttp";
 import { HubError, repoFolderName } from "./hubHttp";
-import type { RepoKind, SourceRef } from "./sources";
-import { adapterRepo, DEFAULT_VARIANT, parseSourceRef, REPO_FILES, repoName, variantOf } from "./sources";
-import type { CacheLookup } from "../../convert/hub/hfCache";
-import { folderProvenance, lookupCache, verifyCachedFiles } from "../../convert/hub/hfCache";
+import type { SourceRef } from "./sources";
+import { parseSourceRef } from "./sources";
+import type { RepoKind } from "../weights/hub/repos";
+import { adapterRepo, DEFAULT_VARIANT, REPO_FILES, repoName, variantOf } from "../weights/hub/repos";
+import type { CacheLookup } from "./hfCache";
+import { folderProvenance, lookupCache, verifyCachedFiles } from "./hfCache";
 import type { SourceOrigin, SourceProvenance } from "../weights/modelDir";
 import { checkAdapterName } from "../weights/modelDir";
 import { Specter2Error } from "../errors";

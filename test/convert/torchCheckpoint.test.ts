@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseTorchCheckpoint, readStateDict } from "../../src/weights/torch/checkpoint";
-import { readTorchCheckpoint } from "../../convert/hub/hubFiles";
+import { readTorchCheckpoint } from "../../src/hub/repoFolder";
 import type { RawTensor } from "../../src/weights/dtypes";
 import { readZip } from "../../src/weights/torch/zip";
 import { runCase } from "../helpers/fuzz";

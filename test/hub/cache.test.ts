@@ -7,9 +7,10 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchIntoCache } from "../../src/hub/fetchRepo";
 import { DownloadProgress } from "../../src/hub/downloadFile";
-import { blobHashes, folderProvenance, hfCacheDir, hubOfflineFromEnv, lookupCache, repoCacheFolder, verifyCachedFiles } from "../../convert/hub/hfCache";
+import { blobHashes, folderProvenance, hfCacheDir, hubOfflineFromEnv, lookupCache, repoCacheFolder, verifyCachedFiles } from "../../src/hub/hfCache";
 import { obtainSources } from "../../src/hub/obtainSources";
-import { parseSourceRef, REPO_FILES } from "../../src/hub/sources";
+import { parseSourceRef } from "../../src/hub/sources";
+import { REPO_FILES } from "../../src/weights/hub/repos";
 import { FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 import { FakeHfCache, gitSha1, sha256Hex } from "../helpers/hfCache";
 

@@ -11,7 +11,7 @@ import type { DownloadedSpecter2 } from "../../src/hub/obtainSources";
 import { downloadSpecter2, downloadSummary } from "../../src/hub/obtainSources";
 import type { HubConnection } from "../../src/hub/hubHttp";
 import { hubEndpoint, hubToken, MAX_REDIRECTS, resolveUrl } from "../../src/hub/hubHttp";
-import { ADAPTER_NAMES } from "../../src/hub/sources";
+import { ADAPTER_NAMES } from "../../src/weights/hub/repos";
 import { FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 
 const REPOS = SPECTER2_FIXTURE_REPOS;

@@ -5,15 +5,15 @@
 //   <cache>/models--{owner}--{name}/.no_exist/{commit}/{file}  an empty file: the repo has no such file
 // Where symlinks are not possible (Windows without developer mode) the snapshot holds copies instead.
 // A file read from the cache is checked against its blob's name, as a download is against the Hub's hash.
-// Reading the cache is here, beside the converter that takes a snapshot as its source; fetching a repo into
-// it is the Hub client's (src/hub/fetchRepo.ts).
+// Fetching a repo into it is src/hub/fetchRepo.ts's.
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { hashFile } from "../../src/io/fileHash";
-import type { SourceProvenance } from "../../src/weights/modelDir";
-import { Specter2Error } from "../../src/errors";
+import { hashFile } from "../io/fileHash";
+import type { RepoFileSet } from "../weights/hub/repos";
+import type { SourceProvenance } from "../weights/modelDir";
+import { Specter2Error } from "../errors";
 
 /** The cache directory: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub (huggingface_hub's order). */
 export function hfCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -52,18 +52,6 @@ export function folderProvenance(dir: string): SourceProvenance {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
-
-/** What is read of a repo of one kind (src/hub/sources.ts has the base's and the adapters'). */
-export interface RepoFileSet {
-  /** Must be there. */
-  required: readonly string[];
-  /** Read when the repo has them (defaults otherwise). */
-  optional: readonly string[];
-  /** The weights: one of these, in the order the download asks for them (the real repos have the first). */
-  weights: readonly string[];
-  /** Fetched when the repo has them, never needed (tokenizer.json is a fast-tokenizer copy of vocab.txt). */
-  kept: readonly string[];
-}
 
 export type BlobHash = "sha256" | "git-sha1";
 

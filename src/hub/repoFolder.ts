@@ -3,12 +3,12 @@
 // to /dev/zero or a FIFO is refused: src/io/regularFile.ts), each no further than its size.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { RawTensor } from "../../src/weights/dtypes";
-import type { RepoFiles } from "../../src/weights/hub/convertRepos";
-import { parseTorchCheckpoint } from "../../src/weights/torch/checkpoint";
-import { fileDigest } from "../../src/io/fileHash";
-import { readRegularFile } from "../../src/io/regularFile";
-import { Specter2Error } from "../../src/errors";
+import type { RawTensor } from "../weights/dtypes";
+import type { RepoFiles } from "../weights/hub/convertRepos";
+import { parseTorchCheckpoint } from "../weights/torch/checkpoint";
+import { fileDigest } from "../io/fileHash";
+import { readRegularFile } from "../io/regularFile";
+import { Specter2Error } from "../errors";
 
 /** The folder `dir` as a repo's files; `what` names it where it is missing or not a folder ("--base"). */
 export function folderRepoFiles(dir: string, what: string): RepoFiles {
