@@ -14,6 +14,7 @@ import { writeFileAtomic } from "../io/atomicFile";
 import { fileDigest, hashFile } from "../io/fileHash";
 import type { BlobHash } from "./hfCache";
 import { blobHashes } from "./hfCache";
+import type { Progress } from "../weights/modelDir";
 import { Specter2Error } from "../errors";
 
 export interface HubFileRequest extends HubFileRef {
@@ -343,8 +344,9 @@ function removeRecord(dir: string, file: string): void {
   rmSync(recordPath(dir, file), { force: true });
 }
 
-// Download progress on stderr: on a terminal a redrawn line per file (bytes / total, MB/s); otherwise only
-// the one line each file ends with (describeFile), so logs stay short.
+// Download progress on stderr (or nowhere, for the library): on a terminal a redrawn line per file (bytes / total,
+// MB/s); otherwise only the one line each file ends with (describeFile), so logs stay short. A listener gets the bytes
+// of every transfer together (the library's onProgress).
 
 const REDRAW_INTERVAL_MS = 100;
 
@@ -357,35 +359,52 @@ export interface FileProgress {
 
 export class DownloadProgress {
   private readonly tty: boolean;
+  /** Of every transfer so far: the bytes there are (those already on disk included) and the sizes announced. */
+  private loaded = 0;
+  private total = 0;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
-    this.tty = Boolean(stream.isTTY);
+  constructor(
+    private readonly stream: NodeJS.WriteStream | null = process.stderr,
+    private readonly onProgress?: (p: Progress) => void,
+  ) {
+    this.tty = Boolean(stream?.isTTY);
   }
 
   /** Tracks one transfer of `label`, which starts at byte `from` of `total`. */
   file(label: string, from: number, total: number | undefined): FileProgress {
-    if (!this.tty) return { advance: () => undefined, end: () => undefined };
+    this.loaded += from;
+    this.total += total ?? 0;
+    const listener = this.onProgress;
+    const report = listener ? () => listener({ file: label, loaded: this.loaded, total: this.total }) : () => undefined;
+    report();
+    const counted = (bytes: number) => {
+      this.loaded += bytes;
+      report();
+    };
+    if (!this.tty || this.stream === null) return { advance: counted, end: () => undefined };
+    const stream = this.stream;
     const started = Date.now();
     let done = from;
     let drawn = 0;
     const draw = (now: number) => {
       const rate = formatRate(done - from, now - started);
-      this.stream.write(`\r\x1b[K${label}  ${formatBytes(done)}${total === undefined ? "" : ` / ${formatBytes(total)}`}  ${rate}`);
+      stream.write(`\r\x1b[K${label}  ${formatBytes(done)}${total === undefined ? "" : ` / ${formatBytes(total)}`}  ${rate}`);
       drawn = now;
     };
     draw(started);
     return {
       advance: (bytes) => {
+        counted(bytes);
         done += bytes;
         const now = Date.now();
         if (now - drawn >= REDRAW_INTERVAL_MS) draw(now);
       },
-      end: () => this.stream.write("\r\x1b[K"),
+      end: () => stream.write("\r\x1b[K"),
     };
   }
 
   line(text: string): void {
-    this.stream.write(`${text}\n`);
+    this.stream?.write(`${text}\n`);
   }
 }
 

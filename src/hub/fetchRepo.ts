@@ -65,7 +65,7 @@ export async function fetchRepoFiles(
   return { repo, revision, dir, files, commit: commits[0], resolvedRepo: files.find((f) => f.resolvedRepo !== undefined)?.resolvedRepo };
 }
 
-// Into the Hugging Face cache, laid out as huggingface_hub does (convert/hub/hfCache.ts reads it), so the next
+// Into the Hugging Face cache, laid out as huggingface_hub does (src/hub/hfCache.ts reads it), so the next
 // run, ours or Python's, finds the files there: each file is downloaded (resumably) into a staging folder,
 // checked against the name its blob gets (the Hub's ETag: sha256 or git sha1), moved to blobs/, linked from
 // snapshots/<commit>/ (copied where links are not possible), and refs/<revision> is written last.

@@ -91,6 +91,8 @@ export function hubStatusError(status: number, headers: IncomingHttpHeaders, url
     const token = tokenSent
       ? "HF_TOKEN is set but was refused: check that it is valid and has access to the repo"
       : "if the repo is private or gated, set HF_TOKEN to an access token that can read it";
+    // The Hub answers a repo that does not exist as it answers a private one (401, RepoNotFound): it may be either.
+    if (code === "RepoNotFound") return new HubError(`${url}: HTTP ${status}, repo ${repo} does not exist, or is private: check its name; ${token}${detail}`, { url, status });
     return new HubError(`${url}: HTTP ${status}, not authorized to read ${repo}; ${token}${detail}`, { url, status });
   }
   if (status === 404) {

@@ -2,19 +2,12 @@
 // files fetched with progress, checked against the manifest (sizes always, sha256 unless told not to) and only then
 // kept in the Cache API, so a reload does not download again; a changed manifest changes every file's key.
 import { Specter2Error } from "../errors";
-import type { Manifest, ModelSource } from "../weights/modelDir";
+import type { Manifest, ModelSource, Progress } from "../weights/modelDir";
 import { checkDigest, MANIFEST_FILE } from "../weights/modelDir";
 
-export interface Progress {
-  /** The file being fetched (its URL). */
-  file: string;
-  /** Bytes of the model fetched so far (from the network or the cache), of `total`; manifest.json is in neither. */
-  loaded: number;
-  /** Bytes of every file the load reads, once the manifest is known; else 0. */
-  total: number;
-}
-
 export interface FetchOptions {
+  /** Bytes of the model fetched so far (from the network or the cache) of every file the load reads (manifest.json is
+   *  in neither; the total is 0 until the manifest is read). */
   onProgress?: (p: Progress) => void;
   /** Keep files in the Cache API (default true where the page has one). */
   cache?: boolean;

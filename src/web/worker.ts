@@ -10,7 +10,7 @@ import { serializeError } from "../pool/workerPool";
 import { openModel, readManifest } from "../weights/openModel";
 import type { WebBackend } from "./backends";
 import { initWebBackend } from "./backends";
-import type { Progress } from "./fetchSource";
+import type { Progress } from "../weights/modelDir";
 import { fetchModelSource } from "./fetchSource";
 
 export interface WebWorkerConfig {

@@ -212,15 +212,15 @@ describe("the Hub", () => {
     await hub?.close();
   });
 
-  test("a repo the Hub does not have (404) is HUB_ERROR with the URL and status", async () => {
+  test("a repo the Hub does not have (401, as for a private one) is HUB_ERROR with the URL and status", async () => {
     hub = await FakeHub.start({ repos: SPECTER2_FIXTURE_REPOS });
     const stream = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
     const request = { repo: "allenai/no-such-repo", revision: "main", file: "config.json", optional: false };
     const e = await specter2Error("HUB_ERROR", () => downloadHubFile(request, join(tmp, "hub"), { endpoint: hub.endpoint }, new DownloadProgress(stream)));
     expect(e).toBeInstanceOf(HubError);
     expect(e.url).toBe(resolveUrl(hub.endpoint, request.repo, "main", "config.json"));
-    expect((e as HubError).status).toBe(404);
-    expect(e.message).toMatch(/HTTP 404, repo allenai\/no-such-repo does not exist/);
+    expect((e as HubError).status).toBe(401);
+    expect(e.message).toMatch(/HTTP 401, repo allenai\/no-such-repo does not exist/);
   });
 });
 

@@ -1,4 +1,4 @@
-// The Hugging Face cache (convert/hub/hfCache.ts, src/hub/fetchRepo.ts) against a fake one laid out as huggingface_hub
+// The Hugging Face cache (src/hub/hfCache.ts, src/hub/fetchRepo.ts) against a fake one laid out as huggingface_hub
 // lays it out (test/helpers/hfCache.ts): where it is, which snapshot a revision names, what counts as all
 // there, blobs checked by their names (sha256 or git sha1), copies instead of links, and fetching into it
 // from the fake Hub so that the next lookup is a hit. Also how a --base/--adapter argument is read.
