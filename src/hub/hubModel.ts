@@ -5,7 +5,7 @@
 // where the key is a digest of every repo's commit, the adapters and the default. A second load finds the commits in
 // the cache's refs and the converted directory beside them: no network, no conversion, no hashing of the raw files.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ModelDType, Progress } from "../weights/modelDir";
@@ -97,6 +97,49 @@ export async function hubModelDirectory(name: HubName, options: HubLoadOptions =
   if (existsSync(join(dir, MANIFEST_FILE))) return { dir, plan, converted: "cached" };
   await convertInto(dir, obtained, plan, dtype);
   return { dir, plan, converted: "now" };
+}
+
+/** What a Hub name resolves to and what this machine holds of it (`specter2 info NAME`), without the network. */
+export interface HubNameInfo {
+  name: string;
+  revision: string;
+  /** The plan; null for a repo that is not SPECTER2's whose files the cache does not hold (what it is is read from
+   *  them at its first load). */
+  plan: ModelPlan | null;
+  /** Each repo of the plan in the Hugging Face cache: its commit and snapshot, or what is missing. */
+  repos: { part: string; repo: string; revision: string; commit?: string; snapshot?: string; missing?: string }[];
+  /** The conversions of this name there are, by dtype; `current`: of the commits the cache's refs now name. */
+  converted: { dir: string; dtype: string; current: boolean }[];
+  hubCache: string;
+  assets: string;
+}
+
+export async function describeHubName(name: HubName, options: Pick<HubLoadOptions, "revision" | "adapters"> = {}, env: NodeJS.ProcessEnv = process.env): Promise<HubNameInfo> {
+  const settings: Settings = { cache: hfCacheDir(env), assets: hfAssetsDir(env), offline: true, hub: () => ({ endpoint: hubEndpoint(env) }), progress: new DownloadProgress(null) };
+  const planOptions: PlanOptions = { revision: options.revision, adapters: options.adapters };
+  let plan = planForName(name, planOptions) ?? null;
+  if (plan === null) {
+    const found = cachedSnapshot(settings.cache, name.repo, name.revision ?? options.revision ?? "main");
+    if (found.snapshot !== undefined) plan = planForRepo(name, await repoContents(name, options.revision ?? "main", settings), planOptions);
+  }
+  const parts =
+    plan === null
+      ? []
+      : [{ part: "base", kind: "base" as const, ...plan.base }, ...plan.adapters.map((a) => ({ part: a.name, kind: "adapter" as const, repo: a.repo, revision: a.revision }))];
+  const repos = parts.map(({ part, kind, repo, revision }): HubNameInfo["repos"][number] => {
+    const l = lookupCache(settings.cache, repo, revision, REPO_FILES[kind]);
+    return l.hit ? { part, repo, revision, commit: l.commit, snapshot: l.dir } : { part, repo, revision, ...(l.commit === undefined ? {} : { commit: l.commit }), missing: l.missing };
+  });
+  const folder = join(settings.assets, "specter2-tfjs", `models--${name.repo.split("/").join("--")}`);
+  const commits = repos.map((r) => (r.snapshot === undefined ? undefined : r.commit));
+  const converted = (existsSync(folder) ? readdirSync(folder) : [])
+    .filter((entry) => existsSync(join(folder, entry, MANIFEST_FILE)))
+    .map((entry) => {
+      const dtype = entry.slice(0, entry.lastIndexOf("-"));
+      const current = plan !== null && commits.every((c) => c !== undefined) && convertedDir(settings.assets, plan, dtype as ModelDType, commits) === join(folder, entry);
+      return { dir: join(folder, entry), dtype, current };
+    });
+  return { name: name.repo, revision: name.revision ?? options.revision ?? "main", plan, repos, converted, hubCache: settings.cache, assets: settings.assets };
 }
 
 /** `model` as Specter2.load and `--model` take it: an existing path or anything that is not a Hub name is a model

@@ -91,6 +91,7 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
       model: { dir: resolve(args.model), manifestSha256: fileDigest(modelPath(args.model, MANIFEST_FILE)).sha256 },
       adapter,
       maxLength: resolveMaxLength(args.maxLength, model.maxPositions),
+      normalize: args.normalize ?? OPTIONS.normalize.default,
       hiddenSize: model.hiddenSize,
       input: { path: args.input === "-" ? "-" : resolve(args.input), size: inputSize },
     };
@@ -110,6 +111,7 @@ export async function embedFile(args: EmbedFileOptions, target: EmbedTarget, log
         adapter,
         batchSize,
         maxLength: args.maxLength,
+        normalize: args.normalize,
         window: Math.max(256, 32 * batchSize),
         onError: args.onError ?? OPTIONS.onError.default,
         onSkip: (line, error) => appendFileSync(errorsPath, `${JSON.stringify({ line, error })}\n`),

@@ -22,6 +22,8 @@ export interface EmbedRunOptions {
   batchSize: number;
   /** Undefined: the model's default. */
   maxLength?: number;
+  /** Unit-length vectors. */
+  normalize?: boolean;
   /** Records per length-sorting window. */
   window: number;
   onError: OnError;
@@ -56,7 +58,7 @@ export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncI
   const flush = async () => {
     const vectors = await model.embed(
       window.map((r) => r.text),
-      { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength },
+      { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength, normalize: options.normalize },
     );
     sink.write(
       window.map((r, i) => ({ id: r.id, embedding: vectors[i] })),

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { ServeContext } from "../context";
 import { adapterLabel } from "../embedder";
 import { embedRequest } from "../embedRequest";
-import { normalized } from "../normalize";
+import { normalized } from "../../engine/normalize";
 import type { OpenAiEmbeddingsBody } from "../schemas";
 import { openAiEmbeddingsSchema } from "../schemas";
 

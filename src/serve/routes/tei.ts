@@ -5,7 +5,7 @@ import type { EmbedInput } from "../../engine/inputs";
 import type { ServeContext } from "../context";
 import { embedRequest } from "../embedRequest";
 import { ApiError } from "../errors";
-import { normalized } from "../normalize";
+import { normalized } from "../../engine/normalize";
 import type { TeiEmbedBody } from "../schemas";
 import { teiEmbedSchema } from "../schemas";
 
