@@ -8,8 +8,10 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { open } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { dirname, join } from "node:path";
-import type { HubConnection, HubFileMetadata, HubFileRef } from "./hubHttp";
-import { getFollowingRedirects, headerValue, HubError, hubFileMetadata, hubStatusError, parseContentRange, repoOfResolveUrl, resolveUrl } from "./hubHttp";
+import type { HubConnection, HubFileMetadata } from "./hubHttp";
+import { getFollowingRedirects, headerValue, hubFileMetadata, parseContentRange, repoOfResolveUrl } from "./hubHttp";
+import type { HubFileRef } from "../weights/hub/hubErrors";
+import { HubError, hubStatusError, resolveUrl } from "../weights/hub/hubErrors";
 import { writeFileAtomic } from "../io/atomicFile";
 import { fileDigest, hashFile } from "../io/fileHash";
 import type { BlobHash } from "./hfCache";
@@ -136,7 +138,11 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   }
   if (status !== 200 && status !== 206) {
     response.resume();
-    throw hubStatusError(status, response.headers, url, t.request, t.hub.token !== undefined);
+    throw hubStatusError(status, (name) => headerValue(response.headers, name), url, t.request, {
+      tokenName: "HF_TOKEN",
+      tokenSent: t.hub.token !== undefined,
+      retry: "run again later: finished files are kept and partial ones resume",
+    });
   }
   if (from > 0 && meta.etag !== etag) return restart(); // the Hub now serves another version of the file
   const expected = expectedHash(t.request.file, meta);

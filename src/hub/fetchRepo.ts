@@ -5,7 +5,7 @@ import { dirname, join, relative } from "node:path";
 import type { DownloadedFile, DownloadOptions, DownloadProgress } from "./downloadFile";
 import { describeFile, downloadHubFile } from "./downloadFile";
 import type { HubConnection } from "./hubHttp";
-import { HubError, resolveUrl } from "./hubHttp";
+import { HubError, resolveUrl } from "../weights/hub/hubErrors";
 import type { RepoKind } from "../weights/hub/repos";
 import { REPO_FILES } from "../weights/hub/repos";
 import { repoFileRequests } from "./sources";

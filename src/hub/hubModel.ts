@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ModelDType, Progress } from "../weights/modelDir";
-import { MANIFEST_FILE, MODEL_FORMAT_VERSION } from "../weights/modelDir";
+import { MANIFEST_FILE } from "../weights/modelDir";
 import type { HubName, ModelPlan, PlanOptions, RepoContents } from "../weights/hub/repos";
-import { parseHubName, planForName, planForRepo, REPO_FILES } from "../weights/hub/repos";
+import { conversionKey, parseHubName, planForName, planForRepo, REPO_FILES } from "../weights/hub/repos";
 import { assembleModel, conversionDtype, convertAdapter, convertBase, converterName, readJsonObject } from "../weights/hub/convertRepos";
 import type { Json } from "../weights/hub/jsonFields";
 import { VERSION } from "../node/version";
@@ -153,14 +153,10 @@ export async function modelDirectory(model: string, options: HubLoadOptions = {}
 
 /** Where the conversion of these commits in `dtype` is (or goes). */
 export function convertedDir(assets: string, plan: ModelPlan, dtype: ModelDType, commits: (string | undefined)[]): string {
-  const [base, ...adapters] = commits;
-  const key = {
-    format: MODEL_FORMAT_VERSION,
-    base: [plan.base.repo, base],
-    adapters: plan.adapters.map((a, i) => [a.name, a.repo, adapters[i]]),
-    default: plan.defaultAdapter,
-  };
-  const digest = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 16);
+  const digest = createHash("sha256")
+    .update(conversionKey(plan, dtype, commits))
+    .digest("hex")
+    .slice(0, 16);
   return join(assets, "specter2-tfjs", `models--${plan.name.split("/").join("--")}`, `${dtype}-${digest}`);
 }
 

@@ -17,7 +17,7 @@ export interface FetchOptions {
   onWarning?: (message: string) => void;
 }
 
-const CACHE_NAME = "specter2-tfjs";
+export const CACHE_NAME = "specter2-tfjs";
 
 export interface FetchSource extends ModelSource {
   /** Tells the source what the manifest lists, for its progress total and its cache keys. */
@@ -110,7 +110,29 @@ export function fetchModelSource(url: string, options: FetchOptions = {}): Fetch
   };
 }
 
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+/** A model directory's files in memory (a Hub model converted in the page, or read back from the Cache API), by their
+ *  manifest paths, manifest.json among them; `location` names them in errors. */
+export function memoryModelSource(location: string, files: ReadonlyMap<string, Uint8Array>): FetchSource {
+  const name = (path: string) => `${location}${path}`;
+  return {
+    location,
+    name,
+    expect: () => undefined,
+    read: async (path, optional = false) => {
+      const bytes = files.get(path);
+      if (bytes !== undefined) return bytes;
+      if (optional) return null;
+      throw new Specter2Error("MODEL_NOT_FOUND", `${name(path)}: missing`, { file: name(path) });
+    },
+    sha256,
+  };
+}
+
+function sha256(bytes: Uint8Array): Promise<string> {
+  return digestHex("SHA-256", bytes);
+}
+
+export async function digestHex(algorithm: "SHA-256" | "SHA-1", bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest(algorithm, bytes as Uint8Array<ArrayBuffer>));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

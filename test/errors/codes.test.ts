@@ -9,7 +9,7 @@ import { EXIT_CODES, exitCodeOf, failureExitCode, OTHER_EXIT_CODE, USAGE_EXIT_CO
 import type { ErrorCode } from "../../src/errors";
 import { ERROR_CODES, isSpecter2Error, Specter2Error } from "../../src/errors";
 import { downloadHubFile, DownloadProgress } from "../../src/hub/downloadFile";
-import { HubError, resolveUrl } from "../../src/hub/hubHttp";
+import { HubError, resolveUrl } from "../../src/weights/hub/hubErrors";
 import { JsonlError, readJsonl } from "../../src/io/jsonl";
 import { RecordError } from "../../src/io/records";
 import { AdapterSet, unknownAdapter } from "../../src/model/adapter";

@@ -10,7 +10,8 @@ import { describeFile, downloadHubFile, DownloadProgress, PARTIAL_SUFFIX, RECORD
 import type { DownloadedSpecter2 } from "../../src/hub/obtainSources";
 import { downloadSpecter2, downloadSummary } from "../../src/hub/obtainSources";
 import type { HubConnection } from "../../src/hub/hubHttp";
-import { hubEndpoint, hubToken, MAX_REDIRECTS, resolveUrl } from "../../src/hub/hubHttp";
+import { hubEndpoint, hubToken, MAX_REDIRECTS } from "../../src/hub/hubHttp";
+import { resolveUrl } from "../../src/weights/hub/hubErrors";
 import { ADAPTER_NAMES } from "../../src/weights/hub/repos";
 import { FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 

@@ -144,5 +144,7 @@ function escape(s: string): string {
 }
 
 function sameBytes(a: RawTensor, b: RawTensor): boolean {
-  return a.dtype === b.dtype && a.data.byteLength === b.data.byteLength && Buffer.compare(a.data, b.data) === 0;
+  if (a.dtype !== b.dtype || a.data.byteLength !== b.data.byteLength) return false;
+  for (let i = 0; i < a.data.byteLength; i++) if (a.data[i] !== b.data[i]) return false;
+  return true;
 }

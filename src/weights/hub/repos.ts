@@ -3,7 +3,8 @@
 // syntax, and the plan a name resolves to (which base, which adapters, which default). Any other repo is planned from
 // what it holds (planForRepo): a BERT base alone, or an AdapterHub adapter with the base its adapter_config.json names.
 import { Specter2Error } from "../../errors";
-import { checkAdapterName } from "../modelDir";
+import type { ModelDType } from "../modelDir";
+import { checkAdapterName, MODEL_FORMAT_VERSION } from "../modelDir";
 import type { Json } from "./jsonFields";
 
 export interface Specter2Variant {
@@ -259,4 +260,17 @@ export function planForRepo(name: HubName, contents: RepoContents, options: Plan
     `${name.repo}@${pinned} is neither SPECTER2's nor a BERT base (config.json with model_type "bert") nor an AdapterHub adapter (adapter_config.json): ${found}`,
     { file: name.repo },
   );
+}
+
+/** What a conversion of a plan is made of, as one string (each platform keeps a conversion under a digest of it): the
+ *  model format, the dtype, every repo with the commit it was converted from, the adapters' names, the default. */
+export function conversionKey(plan: ModelPlan, dtype: ModelDType, commits: readonly (string | undefined)[]): string {
+  const [base, ...adapters] = commits;
+  return JSON.stringify({
+    format: MODEL_FORMAT_VERSION,
+    dtype,
+    base: [plan.base.repo, base],
+    adapters: plan.adapters.map((a, i) => [a.name, a.repo, adapters[i]]),
+    default: plan.defaultAdapter,
+  });
 }
