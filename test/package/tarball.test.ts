@@ -15,6 +15,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 
 const ROOT = resolve(__dirname, "..", "..");
 const PKG = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
@@ -55,9 +56,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return { ...env, NO_UPDATE_NOTIFIER: "1", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<Result> {
+function run(cmd: string, args: string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -260,6 +261,23 @@ describe("the specter2 binary", () => {
       const { embedding } = JSON.parse(line) as { embedding: number[] };
       expect(embedding).toHaveLength(HIDDEN);
       expect(embedding.every(Number.isFinite)).toBe(true);
+    }
+  }, 150_000);
+
+  it("npx specter2 embed --model allenai/specter2 on a fresh machine that reaches the Hub (the stand-in, as HF_ENDPOINT)", async () => {
+    const hub = await FakeHub.start({ repos: SPECTER2_FIXTURE_REPOS });
+    const home = mkdtempSync(join(tmpdir(), "specter2-package-hf-"));
+    try {
+      const env = { ...cleanEnv(), HF_HOME: home, HF_ENDPOINT: hub.endpoint };
+      const r = await run("npx", ["--yes=false", "specter2", "embed", "--model", "allenai/specter2", "--input", "papers.jsonl", "--output", "by-name.jsonl"], APP, 120_000, env);
+      if (r.code !== 0) throw new Error(`exit ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      const lines = readFileSync(join(APP, "by-name.jsonl"), "utf8").split("\n").filter(Boolean);
+      expect(lines).toHaveLength(PAPERS.length);
+      expect(hub.reposAsked()).toEqual(["allenai/specter2_base", "allenai/specter2", "allenai/specter2_adhoc_query", "allenai/specter2_classification", "allenai/specter2_regression"]);
+      expect(existsSync(join(home, "hub", "models--allenai--specter2_base", "refs", "main"))).toBe(true);
+    } finally {
+      await hub.close();
+      rmSync(home, { recursive: true, force: true });
     }
   }, 150_000);
 
