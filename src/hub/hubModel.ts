@@ -7,11 +7,11 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { ModelDType, Progress } from "../weights/modelDir";
 import { MANIFEST_FILE } from "../weights/modelDir";
 import type { HubName, ModelPlan, PlanOptions, RepoContents } from "../weights/hub/repos";
-import { conversionKey, parseHubName, planForName, planForRepo, REPO_FILES } from "../weights/hub/repos";
+import { conversionKey, parseHubName, planForName, planForRepo, REPO_FILES, specter2Part } from "../weights/hub/repos";
 import { assembleModel, conversionDtype, convertAdapter, convertBase, converterName, readJsonObject } from "../weights/hub/convertRepos";
 import type { Json } from "../weights/hub/jsonFields";
 import { VERSION } from "../node/version";
@@ -147,8 +147,16 @@ export async function describeHubName(name: HubName, options: Pick<HubLoadOption
 export async function modelDirectory(model: string, options: HubLoadOptions = {}, log: NodeJS.WriteStream | null = null): Promise<{ dir: string; hub?: HubModel }> {
   const name = existsSync(model) ? undefined : parseHubName(model);
   if (name === undefined) return { dir: model };
-  const hub = await hubModelDirectory(name, options, log);
-  return { dir: hub.dir, hub };
+  try {
+    const hub = await hubModelDirectory(name, options, log);
+    return { dir: hub.dir, hub };
+  } catch (e) {
+    // A mistyped relative path reads as a Hub name too: say so where the name is not SPECTER2's.
+    if (e instanceof Specter2Error && specter2Part(name.repo) === undefined) {
+      e.message += `\n(${model} was taken for a Hub name, there being no directory ${resolve(model)})`;
+    }
+    throw e;
+  }
 }
 
 /** Where the conversion of these commits in `dtype` is (or goes). */

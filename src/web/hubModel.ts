@@ -83,9 +83,8 @@ export async function hubModelFiles(name: HubName, options: HubModelOptions = {}
   const location = `${hub.endpoint}/.specter2-tfjs/${plan.name}/${dtype}-${digest}/`;
   const kept = hub.cache ? await readKept(hub.cache, location, options) : undefined;
   if (kept) return { location, ...kept, plan };
-  const offline = listings.find((l) => l.kept);
-  if (offline !== undefined && hub.cache !== null) {
-    // The listings say which commits, but their conversion is not kept: the files must come from the Hub.
+  if (listings.some((l) => l.kept)) {
+    // No network: the kept listings say which commits, but their conversion is not kept.
     throw new Specter2Error("MODEL_NOT_FOUND", `the Hub cannot be reached and the Cache API keeps no ${dtype} conversion of ${plan.name} at the commits it last listed`, {
       url: hub.endpoint,
     });

@@ -20,7 +20,6 @@ import type { FetchOptions, FetchSource } from "./fetchSource";
 import { fetchModelSource, memoryModelSource } from "./fetchSource";
 import type { PageHubOptions } from "./hubModel";
 import { hubModelFiles } from "./hubModel";
-import type { HubName } from "../weights/hub/repos";
 import { parseHubName } from "../weights/hub/repos";
 import { spawnWebWorker } from "./webWorker";
 import type { WebWorkerConfig } from "./worker";
@@ -71,12 +70,6 @@ function besideThisModule(file: string): string {
   return new URL(file, import.meta.url).href;
 }
 
-/** A Hub name as a page reads `model`: `owner/name[@revision]`, not a URL (a relative URL to a directory that reads so
- *  is written "./owner/name"). */
-export function pageHubName(model: string): HubName | undefined {
-  return /^[a-z][a-z0-9+.-]*:/i.test(model) ? undefined : parseHubName(model);
-}
-
 export class Specter2 extends Specter2Core {
   /** `model`: the URL of a model directory (relative URLs resolve against the page), or a Hub name
    *  `owner/name[@revision]`: SPECTER2's base or adapter repos load that variant's base with its adapters, the named
@@ -87,7 +80,9 @@ export class Specter2 extends Specter2Core {
     checkWebBackend(backend);
     checkThreads(options.threads);
     const workers = resolveWebWorkers(options, navigator.hardwareConcurrency || 1);
-    const hubName = pageHubName(model);
+    // `owner/name[@revision]` is a Hub name (a URL never reads so); a directory at a relative URL that would is
+    // written "./owner/name".
+    const hubName = parseHubName(model);
     const hub = hubName === undefined ? undefined : await hubModelFiles(hubName, options);
     // A Hub name's conversion holds the adapters asked for and no others.
     const adapters = hub ? "all" : (options.adapters ?? "all");

@@ -180,5 +180,9 @@ describe("any other repo, by what it holds", () => {
       'someone/notes@main is neither SPECTER2\'s nor a BERT base (config.json with model_type "bert") nor an AdapterHub adapter (adapter_config.json): it has neither file',
     );
     await expect(withEnv(env(), () => Specter2.load("someone/nothing-here", LOAD))).rejects.toThrow(/HTTP 401, repo someone\/nothing-here does not exist, or is private/);
+    // A mistyped relative path reads as a Hub name: the error says so.
+    await expect(withEnv(env(), () => Specter2.load("models/my-model", LOAD))).rejects.toThrow(
+      `\n(models/my-model was taken for a Hub name, there being no directory ${join(process.cwd(), "models", "my-model")})`,
+    );
   });
 });
