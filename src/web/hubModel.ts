@@ -68,18 +68,12 @@ export async function hubModelFiles(name: HubName, options: HubModelOptions = {}
     ...plan.adapters.map((a) => ({ kind: "adapter" as const, name: a.name, repo: a.repo, revision: a.revision })),
   ];
   const listings = await Promise.all(parts.map((p) => repoListing(hub, p.repo, p.revision)));
-  const digest = (
-    await digestHex(
-      "SHA-256",
-      new TextEncoder().encode(
-        conversionKey(
-          plan,
-          dtype,
-          listings.map((l) => l.commit),
-        ),
-      ),
-    )
-  ).slice(0, 16);
+  const key = conversionKey(
+    plan,
+    dtype,
+    listings.map((l) => l.commit),
+  );
+  const digest = (await digestHex("SHA-256", new TextEncoder().encode(key))).slice(0, 16);
   const location = `${hub.endpoint}/.specter2-tfjs/${plan.name}/${dtype}-${digest}/`;
   const kept = hub.cache ? await readKept(hub.cache, location, options) : undefined;
   if (kept) return { location, ...kept, plan };
