@@ -1,11 +1,11 @@
 // The import direction of docs/architecture.md ("Layers"), checked by `npm run lint` (depcruise): the core
 // (model, tokenizer, model-directory format, engine) imports only itself and tfjs-core, never `node:`; the runtimes
-// (backends, worker pool, the Node and browser loaders, Node file I/O) import the core and each other; the
-// applications (cli, serve, pipeline, shard, slurm, hub, search, convert) import anything below them, and only the
-// CLI imports the CLI. No import cycle anywhere, type-only imports included.
+// (backends, worker pool, the Node and browser loaders, the Hub and the Hugging Face cache in Node, Node file I/O)
+// import the core and each other; the applications (cli, serve, pipeline, shard, slurm, search, langchain, convert)
+// import anything below them, and only the CLI imports the CLI. No import cycle anywhere, type-only imports included.
 const CORE = "^src/(errors\\.ts$|lengthBatches\\.ts$|model/|tokenizer/|weights/|engine/)";
-const RUNTIME = "^src/(backend|pool|node|web|io)/";
-const APPLICATIONS = "^(src/(cli|serve|pipeline|shard|slurm|hub|search)/|src/(index|parity|modelInfo|shellQuote)\\.ts$|convert/)";
+const RUNTIME = "^src/(backend|pool|node|web|hub|io)/";
+const APPLICATIONS = "^(src/(cli|serve|pipeline|shard|slurm|search|langchain)/|src/(index|parity|modelInfo|shellQuote)\\.ts$|convert/)";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -34,7 +34,7 @@ module.exports = {
     {
       name: "runtime-below-applications",
       severity: "error",
-      comment: "A runtime (backend, pool, Node or browser loader, file I/O) imports no application.",
+      comment: "A runtime (backend, pool, Node or browser loader, the Hub in Node, file I/O) imports no application.",
       from: { path: RUNTIME },
       to: { path: APPLICATIONS },
     },
@@ -48,9 +48,9 @@ module.exports = {
     {
       name: "convert-on-the-core",
       severity: "error",
-      comment: "The converter imports the core and Node's file I/O (src/io, src/node) only, so that the library never depends on it.",
+      comment: "The converter imports the core and Node's files and Hub (src/io, src/node, src/hub) only, so that the library never depends on it.",
       from: { path: "^convert/" },
-      to: { path: "^src/", pathNot: [CORE, "^src/(io|node)/"] },
+      to: { path: "^src/", pathNot: [CORE, "^src/(io|node|hub)/"] },
     },
   ],
   options: {

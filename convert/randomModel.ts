@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { BertConfig } from "../src/model/config";
 import type { RawTensor } from "../src/weights/dtypes";
 import { serializeSafetensors } from "../src/weights/safetensors";
-import { expectedBaseShapes } from "./hub/baseWeights";
+import { expectedBaseShapes } from "../src/weights/hub/baseWeights";
 import { seededGaussian } from "./seededRandom";
 
 function f32(shape: number[], fill: () => number): RawTensor {

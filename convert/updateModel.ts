@@ -6,8 +6,9 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { AdapterSource } from "./convert";
-import { convertAdapter, json, namedAdapters } from "./convert";
-import { replaceDirectory } from "./modelDirWriter";
+import { convertAdapter, namedAdapters, sha256 } from "./convert";
+import { json } from "../src/weights/hub/convertRepos";
+import { replaceDirectory } from "../src/node/modelDirWriter";
 import { defaultAdapterOf } from "../src/engine/defaults";
 import { modelPath, openModelDirectory } from "../src/node/modelDirectory";
 import type { FileDigest, Manifest, ManifestAdapter, ModelDType } from "../src/weights/modelDir";
@@ -15,7 +16,6 @@ import { ADAPTERS_DIR, CONFIG_FILE, MANIFEST_FILE } from "../src/weights/modelDi
 import { fileDigest } from "../src/io/fileHash";
 import { writeNewFile } from "../src/io/fileWrites";
 import { serializeSafetensors } from "../src/weights/safetensors";
-import { sha256 } from "./hub/hubFiles";
 import { Specter2Error } from "../src/errors";
 
 export interface UpdateOptions {

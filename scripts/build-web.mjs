@@ -14,7 +14,7 @@
 //   --out DIR     write there instead of dist/web (the browser tests build into a temporary folder)
 //   --no-types    skip the declarations (seconds of tsc; the bundles alone take about one)
 import { execFileSync } from "node:child_process";
-import { copyFileSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,7 +32,9 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 const entryPoints = { specter2: join(root, "src/web/bundle.ts"), "specter2.worker": join(root, "src/web/worker.ts") };
-const common = { bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "warning" };
+// The version a model converted in the page records as its converter (src/web/hubModel.ts).
+const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const common = { bundle: true, format: "esm", platform: "browser", target: "es2022", logLevel: "warning", define: { __SPECTER2_VERSION__: JSON.stringify(version) } };
 await Promise.all([
   build({ ...common, entryPoints, outdir: out, minify: true }),
   // For bundlers: the package's code bundled (its modules are internal), tfjs and any other dependency imported

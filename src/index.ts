@@ -1,7 +1,9 @@
 // The package's public API (`specter2-tfjs`): the engine, its options and errors, and the pieces a caller may
-// want alone. `specter2-tfjs/serve` has the HTTP service, `specter2-tfjs/tokenizer` the tokenizer.
+// want alone. `specter2-tfjs/serve` has the HTTP service, `specter2-tfjs/tokenizer` the tokenizer, `specter2-tfjs/langchain`
+// LangChain's Embeddings.
 export { Specter2, type EmbedOptions, type LoadOptions } from "./node/specter2";
 export type { EmbedInput, Paper } from "./engine/inputs";
+export type { ModelDType, Progress } from "./weights/modelDir";
 export { DEFAULT_TOLERANCE, defaultAdapterOf } from "./engine/defaults";
 export { BACKEND_CHOICES, DEFAULT_BACKEND, DEFAULT_BATCH_SIZE, type BackendChoice } from "./engine/options";
 export { defaultThreads, defaultWorkers } from "./backend/candidates";

@@ -1,6 +1,7 @@
 // What a model directory holds (`specter2 info`), from its manifest and configs alone: no weights are loaded and
-// no backend is initialised, so it is instant even for the full-size model.
+// no backend is initialised, so it is instant even for the full-size model. And what a Hub name resolves to, in words.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { nativeAddonPath, nativeInfo } from "./backend/native/addon";
 import type { CpuIsa, NativePrecisionInfo } from "./backend/native/precision";
 import { cpuIsa, formatIsa, formatPrecisionSupport, nativePrecisionInfo } from "./backend/native/precision";
@@ -12,6 +13,7 @@ import { bottleneckSize } from "./model/config";
 import { modelPath, openModelDirectory } from "./node/modelDirectory";
 import type { SourceProvenance } from "./weights/modelDir";
 import { describeProvenance, provenanceFields } from "./hub/sources";
+import type { HubNameInfo } from "./hub/hubModel";
 
 /** Where a part came from (all optional: older directories lack them): how it was obtained (a local folder,
  *  the Hugging Face cache, a download), the Hub repository, the revision asked for and the commit it resolved to. */
@@ -129,6 +131,33 @@ function readAdapterSpec(path: string): AdapterSpec {
   } catch (e) {
     throw new Error(`${path}: cannot read the adapter configuration (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
+}
+
+/** `specter2 info NAME`: what the name is, each repo in the Hugging Face cache (or what it lacks), the conversions. */
+export function formatHubNameInfo(info: HubNameInfo): string {
+  const plan = info.plan;
+  const out = [`Hub name ${info.name}${info.revision === "main" ? "" : `@${info.revision}`}`];
+  if (plan === null) {
+    out.push(
+      "  not SPECTER2's; what it is (a BERT base, or an AdapterHub adapter and the base its adapter_config.json names) is read from its files at its first load:",
+      `  the Hugging Face cache ${info.hubCache} does not hold it`,
+    );
+  } else {
+    out.push(
+      `  ${plan.what}`,
+      `  loads the base ${plan.base.repo} with ${plan.adapters.length === 0 ? "no adapter" : `the adapters ${plan.adapters.map((a) => a.name).join(", ")}`}; default adapter: ${plan.defaultAdapter ?? "none (the bare base)"}`,
+      "",
+      `Hugging Face cache ${info.hubCache}`,
+      ...info.repos.map((r) => {
+        const label = `  ${r.part.padEnd(Math.max(...info.repos.map((x) => x.part.length)))}  ${r.repo}@${r.revision}`;
+        return r.snapshot !== undefined ? `${label}: commit ${r.commit}, ${r.snapshot}` : `${label}: ${r.missing}; fetched at the first load`;
+      }),
+    );
+  }
+  out.push("", `converted (${join(info.assets, "specter2-tfjs")})`);
+  if (info.converted.length === 0) out.push("  none yet: the first load converts it");
+  for (const c of info.converted) out.push(`  ${c.dtype}: ${c.dir}${c.current ? " (of the cached commits: what a load takes)" : " (of other commits)"}`);
+  return `${out.join("\n")}\n`;
 }
 
 const SITE_TEXT = { attention: "attention (after self-attention)", output: "output (after the feed-forward)" };

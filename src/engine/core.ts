@@ -11,6 +11,7 @@ import type { BertTokenizer } from "../tokenizer";
 import { checkFiniteVector } from "../weights/modelDir";
 import type { Manifest } from "../weights/modelDir";
 import { BASE_NAMES, defaultAdapterOf, resolveMaxLength } from "./defaults";
+import { normalized } from "./normalize";
 import type { BatchAdapters, EmbedInput } from "./inputs";
 import type { LocalModel } from "./localModel";
 import type { ForwardRunner } from "./runner";
@@ -27,6 +28,8 @@ export interface EmbedOptions {
   maxLength?: number;
   /** "cls" (SPECTER2's embedding, default), "mean" over the tokens, or "pooler". */
   pooling?: Pooling;
+  /** Unit-length vectors (divided by their L2 norm), so that cosine similarity is a dot product; default false. */
+  normalize?: boolean;
 }
 
 export class Specter2Core {
@@ -104,7 +107,7 @@ export class Specter2Core {
     // Everything is resolved up front: a later use() or a concurrent call cannot change this call.
     const adapter = this.resolveAdapters(options.adapter, inputs.length);
     const maxLength = resolveMaxLength(options.maxLength, this.maxPositions);
-    checkOptions(options, ["batchSize", "pooling"]);
+    checkOptions(options, ["batchSize", "pooling", "normalize"]);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     const pooling = options.pooling ?? "cls";
     const encoded = encodeInputs(this.tokenizer, inputs, maxLength);
@@ -122,7 +125,7 @@ export class Specter2Core {
       );
       rows.forEach((row, k) => {
         checkFiniteVector(vectors[k], `input ${row}`);
-        out[row] = vectors[k];
+        out[row] = options.normalize === true ? normalized(vectors[k]) : vectors[k];
       });
     };
     if (this.runner.parallel === 1) {

@@ -115,6 +115,7 @@ export const OPTIONS = {
     default: "cls",
     describe: "cls (SPECTER2's embedding), mean over the tokens, or pooler",
   },
+  normalize: { type: "boolean", default: false, describe: "Unit-length vectors (divided by their L2 norm), so that cosine similarity is a dot product" },
   // Embedding a file (src/pipeline/embedFile.ts)
   maxLineBytes: {
     type: "number",

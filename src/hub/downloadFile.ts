@@ -8,12 +8,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { open } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { dirname, join } from "node:path";
-import type { HubConnection, HubFileMetadata, HubFileRef } from "./hubHttp";
-import { getFollowingRedirects, headerValue, HubError, hubFileMetadata, hubStatusError, parseContentRange, repoOfResolveUrl, resolveUrl } from "./hubHttp";
+import type { HubConnection, HubFileMetadata } from "./hubHttp";
+import { getFollowingRedirects, headerValue, hubFileMetadata, parseContentRange, repoOfResolveUrl } from "./hubHttp";
+import type { HubFileRef } from "../weights/hub/hubErrors";
+import { HubError, hubStatusError, resolveUrl } from "../weights/hub/hubErrors";
 import { writeFileAtomic } from "../io/atomicFile";
 import { fileDigest, hashFile } from "../io/fileHash";
-import type { BlobHash } from "../../convert/hub/hfCache";
-import { blobHashes } from "../../convert/hub/hfCache";
+import type { BlobHash } from "./hfCache";
+import { blobHashes } from "./hfCache";
+import type { Progress } from "../weights/modelDir";
 import { Specter2Error } from "../errors";
 
 export interface HubFileRequest extends HubFileRef {
@@ -135,7 +138,11 @@ async function fetchFrom(t: Transfer, from: number, etag: string | undefined): P
   }
   if (status !== 200 && status !== 206) {
     response.resume();
-    throw hubStatusError(status, response.headers, url, t.request, t.hub.token !== undefined);
+    throw hubStatusError(status, (name) => headerValue(response.headers, name), url, t.request, {
+      tokenName: "HF_TOKEN",
+      tokenSent: t.hub.token !== undefined,
+      retry: "run again later: finished files are kept and partial ones resume",
+    });
   }
   if (from > 0 && meta.etag !== etag) return restart(); // the Hub now serves another version of the file
   const expected = expectedHash(t.request.file, meta);
@@ -343,8 +350,9 @@ function removeRecord(dir: string, file: string): void {
   rmSync(recordPath(dir, file), { force: true });
 }
 
-// Download progress on stderr: on a terminal a redrawn line per file (bytes / total, MB/s); otherwise only
-// the one line each file ends with (describeFile), so logs stay short.
+// Download progress on stderr (or nowhere, for the library): on a terminal a redrawn line per file (bytes / total,
+// MB/s); otherwise only the one line each file ends with (describeFile), so logs stay short. A listener gets the bytes
+// of every transfer together (the library's onProgress).
 
 const REDRAW_INTERVAL_MS = 100;
 
@@ -357,35 +365,52 @@ export interface FileProgress {
 
 export class DownloadProgress {
   private readonly tty: boolean;
+  /** Of every transfer so far: the bytes there are (those already on disk included) and the sizes announced. */
+  private loaded = 0;
+  private total = 0;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
-    this.tty = Boolean(stream.isTTY);
+  constructor(
+    private readonly stream: NodeJS.WriteStream | null = process.stderr,
+    private readonly onProgress?: (p: Progress) => void,
+  ) {
+    this.tty = Boolean(stream?.isTTY);
   }
 
   /** Tracks one transfer of `label`, which starts at byte `from` of `total`. */
   file(label: string, from: number, total: number | undefined): FileProgress {
-    if (!this.tty) return { advance: () => undefined, end: () => undefined };
+    this.loaded += from;
+    this.total += total ?? 0;
+    const listener = this.onProgress;
+    const report = listener ? () => listener({ file: label, loaded: this.loaded, total: this.total }) : () => undefined;
+    report();
+    const counted = (bytes: number) => {
+      this.loaded += bytes;
+      report();
+    };
+    if (!this.tty || this.stream === null) return { advance: counted, end: () => undefined };
+    const stream = this.stream;
     const started = Date.now();
     let done = from;
     let drawn = 0;
     const draw = (now: number) => {
       const rate = formatRate(done - from, now - started);
-      this.stream.write(`\r\x1b[K${label}  ${formatBytes(done)}${total === undefined ? "" : ` / ${formatBytes(total)}`}  ${rate}`);
+      stream.write(`\r\x1b[K${label}  ${formatBytes(done)}${total === undefined ? "" : ` / ${formatBytes(total)}`}  ${rate}`);
       drawn = now;
     };
     draw(started);
     return {
       advance: (bytes) => {
+        counted(bytes);
         done += bytes;
         const now = Date.now();
         if (now - drawn >= REDRAW_INTERVAL_MS) draw(now);
       },
-      end: () => this.stream.write("\r\x1b[K"),
+      end: () => stream.write("\r\x1b[K"),
     };
   }
 
   line(text: string): void {
-    this.stream.write(`${text}\n`);
+    this.stream?.write(`${text}\n`);
   }
 }
 

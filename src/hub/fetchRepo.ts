@@ -5,10 +5,11 @@ import { dirname, join, relative } from "node:path";
 import type { DownloadedFile, DownloadOptions, DownloadProgress } from "./downloadFile";
 import { describeFile, downloadHubFile } from "./downloadFile";
 import type { HubConnection } from "./hubHttp";
-import { HubError, resolveUrl } from "./hubHttp";
-import type { RepoKind } from "./sources";
-import { REPO_FILES, repoFileRequests } from "./sources";
-import { blobHashes, repoCacheFolder } from "../../convert/hub/hfCache";
+import { HubError, resolveUrl } from "../weights/hub/hubErrors";
+import type { RepoKind } from "../weights/hub/repos";
+import { REPO_FILES } from "../weights/hub/repos";
+import { repoFileRequests } from "./sources";
+import { blobHashes, repoCacheFolder } from "./hfCache";
 import { writeFileAtomic } from "../io/atomicFile";
 
 // Into a folder: the required files, the optional ones the repo has, and the first weights file of the kind's
@@ -64,7 +65,7 @@ export async function fetchRepoFiles(
   return { repo, revision, dir, files, commit: commits[0], resolvedRepo: files.find((f) => f.resolvedRepo !== undefined)?.resolvedRepo };
 }
 
-// Into the Hugging Face cache, laid out as huggingface_hub does (convert/hub/hfCache.ts reads it), so the next
+// Into the Hugging Face cache, laid out as huggingface_hub does (src/hub/hfCache.ts reads it), so the next
 // run, ours or Python's, finds the files there: each file is downloaded (resumably) into a staging folder,
 // checked against the name its blob gets (the Hub's ETag: sha256 or git sha1), moved to blobs/, linked from
 // snapshots/<commit>/ (copied where links are not possible), and refs/<revision> is written last.

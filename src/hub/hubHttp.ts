@@ -1,12 +1,11 @@
-// The Hub over HTTP: where it is (HF_ENDPOINT, HF_TOKEN), the `resolve` URL of a file at a revision, a GET that
-// follows redirects itself, what the Hub's answer says about the file, and clear messages for its errors.
+// The Hub over HTTP from Node: where it is (HF_ENDPOINT, HF_TOKEN), a GET that follows redirects itself, and what
+// the Hub's answer says about the file (the `resolve` URL and the messages for its errors: src/weights/hub/hubErrors.ts).
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import http from "node:http";
 import https from "node:https";
-import type { ErrorDetails } from "../errors";
-import { Specter2Error } from "../errors";
+import { HubError } from "../weights/hub/hubErrors";
 
-// Where a Hub file lives: the endpoint, the `resolve` URL of a file at a revision, and its local folder name.
+// Where the Hub is, and a repo's local folder name.
 
 export interface HubConnection {
   /** e.g. https://huggingface.co, without a trailing slash. */
@@ -34,15 +33,6 @@ export function hubToken(env: NodeJS.ProcessEnv = process.env): string | undefin
   return env.HF_TOKEN?.trim() || undefined;
 }
 
-/**
- * `${endpoint}/${repo}/resolve/${revision}/${file}`. The revision is one path segment even when it holds a
- * slash (`refs/pr/1`), as the Hub expects; the file keeps its folders.
- */
-export function resolveUrl(endpoint: string, repo: string, revision: string, file: string): string {
-  const path = file.split("/").map(encodeURIComponent).join("/");
-  return `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
-}
-
 /** `allenai/specter2_base` → `allenai--specter2_base`: one folder per repo, no nesting. */
 export function repoFolderName(repo: string): string {
   return repo.split("/").join("--");
@@ -60,49 +50,6 @@ export function repoOfResolveUrl(endpoint: string, url: string): string | undefi
   if (!target.pathname.startsWith(`${prefix}/`)) return undefined;
   const match = /^\/([^/]+\/[^/]+)\/resolve\//.exec(target.pathname.slice(prefix.length));
   return match ? decodeURIComponent(match[1]) : undefined;
-}
-
-// Clear messages for the Hub's HTTP errors: what was asked for, and what the user can do about it.
-
-/** A Hub request that failed: code HUB_ERROR, with the `url` (and the HTTP `status` when the Hub answered one). */
-export class HubError extends Specter2Error {
-  readonly status?: number;
-
-  constructor(message: string, details: ErrorDetails & { status?: number } = {}, options?: { cause?: unknown }) {
-    const { status, ...rest } = details;
-    super("HUB_ERROR", message, rest, options);
-    this.name = "HubError";
-    if (status !== undefined) this.status = status;
-  }
-}
-
-export interface HubFileRef {
-  repo: string;
-  revision: string;
-  file: string;
-}
-
-export function hubStatusError(status: number, headers: IncomingHttpHeaders, url: string, ref: HubFileRef, tokenSent: boolean): HubError {
-  const { repo, revision, file } = ref;
-  // The Hub names the missing thing in X-Error-Code and explains in X-Error-Message.
-  const code = headers["x-error-code"];
-  const detail = typeof headers["x-error-message"] === "string" ? ` (the Hub says: ${headers["x-error-message"]})` : "";
-  if (status === 401 || status === 403) {
-    const token = tokenSent
-      ? "HF_TOKEN is set but was refused: check that it is valid and has access to the repo"
-      : "if the repo is private or gated, set HF_TOKEN to an access token that can read it";
-    return new HubError(`${url}: HTTP ${status}, not authorized to read ${repo}; ${token}${detail}`, { url, status });
-  }
-  if (status === 404) {
-    const what =
-      code === "RepoNotFound"
-        ? `repo ${repo} does not exist`
-        : code === "RevisionNotFound"
-          ? `repo ${repo} has no revision ${revision}`
-          : `repo ${repo} has no file ${file} at revision ${revision}`;
-    return new HubError(`${url}: HTTP 404, ${what}${detail}`, { url, status });
-  }
-  return new HubError(`${url}: HTTP ${status} while downloading ${file} of ${repo}${detail}; run again later: finished files are kept and partial ones resume`, { url, status });
 }
 
 // A GET that follows redirects itself, so that the Hub's own response (which carries an LFS file's sha256

@@ -1,6 +1,7 @@
-// The engine in Node: `Specter2.load(dir)` reads a model directory on disk and runs the forward passes on this
-// thread (`workers: 0`) or on worker threads, with the defaults of src/engine/defaults.ts for this machine.
-//   const m = await Specter2.load(dir);
+// The engine in Node: `Specter2.load(dir)` reads a model directory on disk, `Specter2.load("allenai/specter2")` a model
+// by its Hub name (converted once into a cache: src/hub/hubModel.ts), and runs the forward passes on this thread
+// (`workers: 0`) or on worker threads, with the defaults of src/engine/defaults.ts for this machine.
+//   const m = await Specter2.load("allenai/specter2");
 //   const v = await m.embed(papers, { adapter: "proximity" });
 //   await m.close();
 import { availableParallelism } from "node:os";
@@ -19,11 +20,13 @@ import { nativePrecisionInfo, precisionUnavailable, precisionWarning } from "../
 import { Specter2Error } from "../errors";
 import { startRunner } from "../pool/poolRunner";
 import { loadTokenizer, openModelDirectory } from "./modelDirectory";
+import type { HubLoadOptions } from "../hub/hubModel";
+import { modelDirectory } from "../hub/hubModel";
 import type { OpenedModel } from "../weights/modelDir";
 
 export type { EmbedOptions } from "../engine/core";
 
-export interface LoadOptions {
+export interface LoadOptions extends HubLoadOptions {
   /** tfjs backend (default "auto": the first that initialises of node-gpu, native where built, node, wasm, cpu). */
   backend?: BackendChoice;
   /** Worker threads computing forward passes; 0: on the calling thread. Default: 1 for native, node and
@@ -31,7 +34,8 @@ export interface LoadOptions {
   workers?: number;
   /** The native backend's threads per worker; default: the cores split so that workers × threads ≤ cores. */
   threads?: number;
-  /** Adapters to load next to the base: names from the model directory, or "all" (default). */
+  /** Adapters to load next to the base: names from the model directory, or "all" (default). For a Hub name, the
+   *  adapters to fetch and convert (SPECTER2's: proximity, adhoc_query, classification, regression). */
   adapters?: string[] | "all";
   /** The matrix products' precision: "fp32" (default, the parity guarantee), or "bf16" / "int8" on the native backend
    *  (faster where the CPU has the instructions, at a measured fidelity: docs/backends.md "Precision"). */
@@ -49,8 +53,11 @@ export interface LoadOptions {
 export class Specter2 extends Specter2Core {
   private precisionRun: Precision = "fp32";
 
-  static async load(dir: string, options: LoadOptions = {}): Promise<Specter2> {
-    checkOptions(options, ["backend", "workers", "threads", "adapters", "precision", "verify"]);
+  /** `model`: a model directory, or a Hub name `owner/name[@revision]` (a path that exists is always a directory):
+   *  SPECTER2's base or adapter repos load that variant's base with its adapters, the named one the default; any
+   *  other repo a BERT base alone, or an AdapterHub adapter with the base its adapter_config.json names. */
+  static async load(model: string, options: LoadOptions = {}): Promise<Specter2> {
+    checkOptions(options, ["backend", "workers", "threads", "adapters", "precision", "verify", "dtype"]);
     const backend = options.backend ?? OPTIONS.backend.default;
     const precision = options.precision ?? OPTIONS.precision.default;
     if (precision !== "fp32" && backend !== "native" && backend !== "auto") {
@@ -65,14 +72,16 @@ export class Specter2 extends Specter2Core {
     const unavailable = precisionInfo && precisionUnavailable(precision, precisionInfo);
     if (unavailable) throw new Specter2Error("BACKEND_UNAVAILABLE", unavailable, { field: "precision" });
     const threads = options.threads ?? defaultThreads(workers, cores);
-    const adapters = options.adapters ?? OPTIONS.adapters.default;
+    const { dir, hub } = await modelDirectory(model, options);
+    // A Hub name's conversion holds the adapters asked for and no others.
+    const adapters = hub ? "all" : (options.adapters ?? OPTIONS.adapters.default);
     // Read and checked once here, so a bad directory fails before any worker starts.
-    const model = openModelDirectory(dir, { verify: options.verify });
-    adaptersToLoad(model.manifest, adapters);
+    const opened = openModelDirectory(dir, { verify: options.verify });
+    adaptersToLoad(opened.manifest, adapters);
     const tokenizer = loadTokenizer(dir);
     const script = options.workerScript ?? siblingScript(__filename, join(__dirname, "..", "pool"), "worker");
     const config: WorkerConfig = { dir, backend, adapters, threads, precision };
-    const runner = await startRunner(workers, model.config.hidden_size, () => loadLocalModel(config, model), {
+    const runner = await startRunner(workers, opened.config.hidden_size, () => loadLocalModel(config, opened), {
       spawn: () => spawnWorker(script, config),
       maxRetries: options.maxRetries,
     });
@@ -81,7 +90,7 @@ export class Specter2 extends Specter2Core {
     // Never silent: a reduced precision without instructions for it here is slower than fp32.
     const slow = precisionInfo !== null && runner.backend.choice === "native" ? precisionWarning(precision, precisionInfo) : null;
     if (slow) (options.onWarning ?? ((m) => process.emitWarning(m, { code: "SPECTER2_PRECISION_EMULATED" })))(slow);
-    const engine = new Specter2(dir, model.manifest, model.config, tokenizer, runner, workers);
+    const engine = new Specter2(dir, opened.manifest, opened.config, tokenizer, runner, workers);
     engine.precisionRun = precision;
     return engine;
   }
@@ -91,7 +100,7 @@ export class Specter2 extends Specter2Core {
     return this.precisionRun;
   }
 
-  /** The model directory, as the caller gave it. */
+  /** The model directory, as the caller gave it; for a Hub name, its conversion. */
   get dir(): string {
     return this.location;
   }

@@ -122,6 +122,7 @@ async function embedInto(args: EmbedFileOptions, target: EmbedTarget, where: Fil
       model: { dir: resolve(args.model), manifestSha256: fileDigest(modelPath(args.model, MANIFEST_FILE)).sha256 },
       adapter,
       maxLength: resolveMaxLength(args.maxLength, model.maxPositions),
+      normalize: args.normalize ?? OPTIONS.normalize.default,
       hiddenSize: model.hiddenSize,
       input: { path: args.input === "-" ? "-" : resolve(args.input), size: inputSize },
     };
@@ -141,6 +142,7 @@ async function embedInto(args: EmbedFileOptions, target: EmbedTarget, where: Fil
         adapter,
         batchSize,
         maxLength: args.maxLength,
+        normalize: args.normalize,
         window: Math.max(256, 32 * batchSize),
         onError: args.onError ?? OPTIONS.onError.default,
         onProgress: (done) => progress.update(done),

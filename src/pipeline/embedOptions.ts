@@ -4,7 +4,7 @@
 import type { OptionValues } from "../engine/options";
 import { checkOptions, flagName, pickOptions } from "../engine/options";
 
-export const EMBED_TASK_OPTIONS = pickOptions("adapter", "batchSize", "maxLength", "backend", "threads", "workers", "precision", "verify", "maxLineBytes", "onError");
+export const EMBED_TASK_OPTIONS = pickOptions("adapter", "batchSize", "maxLength", "normalize", "backend", "threads", "workers", "precision", "verify", "maxLineBytes", "onError");
 
 /** The library's options (absent: the default), by the names of Specter2.load and embed where they are theirs. */
 export type EmbedTaskOptions = OptionValues<typeof EMBED_TASK_OPTIONS>;

@@ -23,6 +23,8 @@ export interface EmbedRunOptions {
   batchSize: number;
   /** Undefined: the model's default. */
   maxLength?: number;
+  /** Unit-length vectors. */
+  normalize?: boolean;
   /** Records per length-sorting window (and at most this many skipped lines are held before they are written). */
   window: number;
   onError: OnError;
@@ -59,7 +61,7 @@ export async function embedRecords(model: Pick<Specter2, "embed">, items: AsyncI
         ? []
         : await model.embed(
             window.map((r) => r.text),
-            { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength },
+            { adapter: options.adapter, batchSize: options.batchSize, maxLength: options.maxLength, normalize: options.normalize },
           );
     sink.write(
       window.map((r, i) => ({ id: r.id, embedding: vectors[i] })),

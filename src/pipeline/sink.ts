@@ -58,6 +58,8 @@ export interface RunRecord {
   adapter: string | null;
   /** Tokens per input, as resolved (the default filled in). */
   maxLength: number;
+  /** Unit-length rows (absent in records of runs from before it was an option: false). */
+  normalize?: boolean;
   /** Values per row. */
   hiddenSize: number;
   /** The input when the run started: its path ("-": stdin) and size (null for stdin). */
@@ -371,5 +373,8 @@ function runChanges(was: RunRecord | undefined, now: RunRecord | undefined): { f
   if (was.hiddenSize !== now.hiddenSize) changes.push({ field: "hiddenSize", what: `rows were ${was.hiddenSize} values, this model makes ${now.hiddenSize}` });
   if (was.adapter !== now.adapter) changes.push({ field: "adapter", what: `the adapter was ${adapter(was.adapter)}, now ${adapter(now.adapter)}` });
   if (was.maxLength !== now.maxLength) changes.push({ field: "maxLength", what: `the max length was ${was.maxLength} tokens, now ${now.maxLength}` });
+  if ((was.normalize ?? false) !== (now.normalize ?? false)) {
+    changes.push({ field: "normalize", what: `the rows were ${was.normalize === true ? "" : "not "}normalized, now they would ${now.normalize === true ? "" : "not "}be` });
+  }
   return changes;
 }

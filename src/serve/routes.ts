@@ -5,7 +5,7 @@ import type { FastifyInstance, RouteOptions, FastifyReply, FastifyRequest } from
 import type { ServeContext } from "./context";
 import { adapterLabel } from "./embedder";
 import type { EmbedResult } from "./embedder";
-import { normalized } from "./normalize";
+import { normalized } from "../engine/normalize";
 import type { OpenAiEmbeddingsBody, TeiEmbedBody, RankBody, TokenizeBody } from "./schemas";
 import { openAiEmbeddingsSchema, teiEmbedSchema, rankSchema, tokenizeSchema } from "./schemas";
 import type { EmbedInput } from "../engine/inputs";

@@ -2,19 +2,12 @@
 // files fetched with progress, checked against the manifest (sizes always, sha256 unless told not to) and only then
 // kept in the Cache API, so a reload does not download again; a changed manifest changes every file's key.
 import { Specter2Error } from "../errors";
-import type { Manifest, ModelSource } from "../weights/modelDir";
+import type { Manifest, ModelSource, Progress } from "../weights/modelDir";
 import { checkDigest, MANIFEST_FILE } from "../weights/modelDir";
 
-export interface Progress {
-  /** The file being fetched (its URL). */
-  file: string;
-  /** Bytes of the model fetched so far (from the network or the cache), of `total`; manifest.json is in neither. */
-  loaded: number;
-  /** Bytes of every file the load reads, once the manifest is known; else 0. */
-  total: number;
-}
-
 export interface FetchOptions {
+  /** Bytes of the model fetched so far (from the network or the cache) of every file the load reads (manifest.json is
+   *  in neither; the total is 0 until the manifest is read). */
   onProgress?: (p: Progress) => void;
   /** Keep files in the Cache API (default true where the page has one). */
   cache?: boolean;
@@ -24,7 +17,7 @@ export interface FetchOptions {
   onWarning?: (message: string) => void;
 }
 
-const CACHE_NAME = "specter2-tfjs";
+export const CACHE_NAME = "specter2-tfjs";
 
 export interface FetchSource extends ModelSource {
   /** Tells the source what the manifest lists, for its progress total and its cache keys. */
@@ -117,7 +110,29 @@ export function fetchModelSource(url: string, options: FetchOptions = {}): Fetch
   };
 }
 
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+/** A model directory's files in memory (a Hub model converted in the page, or read back from the Cache API), by their
+ *  manifest paths, manifest.json among them; `location` names them in errors. */
+export function memoryModelSource(location: string, files: ReadonlyMap<string, Uint8Array>): FetchSource {
+  const name = (path: string) => `${location}${path}`;
+  return {
+    location,
+    name,
+    expect: () => undefined,
+    read: async (path, optional = false) => {
+      const bytes = files.get(path);
+      if (bytes !== undefined) return bytes;
+      if (optional) return null;
+      throw new Specter2Error("MODEL_NOT_FOUND", `${name(path)}: missing`, { file: name(path) });
+    },
+    sha256,
+  };
+}
+
+function sha256(bytes: Uint8Array): Promise<string> {
+  return digestHex("SHA-256", bytes);
+}
+
+export async function digestHex(algorithm: "SHA-256" | "SHA-1", bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest(algorithm, bytes as Uint8Array<ArrayBuffer>));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

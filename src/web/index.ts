@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs-core";
 
 export { Specter2, type EmbedOptions, type WebLoadOptions } from "./specter2";
 export { WEB_BACKENDS, type WebBackend } from "./backends";
-export type { Progress } from "./fetchSource";
+export type { Progress } from "../weights/modelDir";
 export type { EmbedInput, Paper } from "../engine/inputs";
 export { Specter2Error, isSpecter2Error, ERROR_CODES, type ErrorCode, type ErrorDetails } from "../errors";
 export { BertTokenizer, formatPaper, DEFAULT_MAX_LENGTH } from "../tokenizer";

@@ -1,6 +1,8 @@
 // The engine in a page (or a Web Worker, or Electron's renderer): `Specter2.load(url)` fetches a model directory
-// served over HTTP and embeds with the same front half, adapters and numbers as in Node (src/engine/core.ts).
-//   const m = await Specter2.load(modelUrl, { backend: "auto", onProgress });   // or { backend: "wasm", workers: "auto" }
+// served over HTTP, `Specter2.load("allenai/specter2")` a model by its Hub name (converted in the page and kept in the
+// Cache API: src/web/hubModel.ts), and embeds with the same front half, adapters and numbers as in Node
+// (src/engine/core.ts).
+//   const m = await Specter2.load("allenai/specter2", { backend: "auto", onProgress });   // or { backend: "wasm", workers: "auto" }
 //   const v = await m.embed(papers, { adapter: "proximity" });
 //   await m.close();
 import { activeCapabilities } from "../backend/capabilities";
@@ -12,17 +14,21 @@ import type { PoolWorker } from "../pool/workerPool";
 import { loadModelTokenizer, openModel, readManifest } from "../weights/openModel";
 import type { WebBackend } from "./backends";
 import { checkThreads, checkWebBackend, initWebBackend } from "./backends";
-import type { FetchOptions } from "./fetchSource";
-import { fetchModelSource } from "./fetchSource";
+import type { FetchOptions, FetchSource } from "./fetchSource";
+import { fetchModelSource, memoryModelSource } from "./fetchSource";
+import type { PageHubOptions } from "./hubModel";
+import { hubModelFiles } from "./hubModel";
+import { parseHubName } from "../weights/hub/repos";
 import { spawnWebWorker } from "./webWorker";
 import type { WebWorkerConfig } from "./worker";
 
 export type { EmbedOptions } from "../engine/core";
 
-export interface WebLoadOptions extends FetchOptions {
+export interface WebLoadOptions extends FetchOptions, PageHubOptions {
   /** "auto" (default: webgpu, then webgl with float32 textures, then wasm, then cpu), or one of them. */
   backend?: WebBackend;
-  /** Adapters to load next to the base: names from the model directory, or "all" (default). */
+  /** Adapters to load next to the base: names from the model directory, or "all" (default). For a Hub name, the
+   *  adapters to fetch and convert (SPECTER2's: proximity, adhoc_query, classification, regression). */
   adapters?: string[] | "all";
   /** Compute in a Web Worker, so the page stays responsive during forward passes (seconds on wasm): the same numbers.
    *  The same as `workers: 1`. */
@@ -63,15 +69,24 @@ function besideThisModule(file: string): string {
 }
 
 export class Specter2 extends Specter2Core {
-  static async load(url: string, options: WebLoadOptions = {}): Promise<Specter2> {
-    const adapters = options.adapters ?? "all";
+  /** `model`: the URL of a model directory (relative URLs resolve against the page), or a Hub name
+   *  `owner/name[@revision]`: SPECTER2's base or adapter repos load that variant's base with its adapters, the named
+   *  one the default; any other repo a BERT base alone, or an AdapterHub adapter with the base its adapter_config.json
+   *  names. */
+  static async load(model: string, options: WebLoadOptions = {}): Promise<Specter2> {
     const backend = options.backend ?? "auto";
     checkWebBackend(backend);
     checkThreads(options.threads);
     const workers = resolveWebWorkers(options, navigator.hardwareConcurrency || 1);
+    // `owner/name[@revision]` is a Hub name (a URL never reads so); a directory at a relative URL that would is
+    // written "./owner/name".
+    const hubName = parseHubName(model);
+    const hub = hubName === undefined ? undefined : await hubModelFiles(hubName, options);
+    // A Hub name's conversion holds the adapters asked for and no others.
+    const adapters = hub ? "all" : (options.adapters ?? "all");
     // With workers, the first one fetches the weights and reports the progress: the page's own few reads would make
     // a second, never-completing count.
-    const source = fetchModelSource(url, workers > 0 ? { ...options, onProgress: undefined } : options);
+    const source: FetchSource = hub ? memoryModelSource(hub.location, hub.files) : fetchModelSource(model, workers > 0 ? { ...options, onProgress: undefined } : options);
     const manifest = await readManifest(source);
     const loaded = adaptersToLoad(manifest, adapters);
     // Every file this load reads, for the progress total: config, tokenizer, base, and the loaded adapters' files.
@@ -81,15 +96,17 @@ export class Specter2 extends Specter2Core {
     source.expect(manifest, paths);
     const opened = await openModel(source, { manifest });
     const wasmPaths = options.wasmPaths ?? besideThisModule("./");
+    // A Hub model's workers get its files (they are in this page's memory); a directory's fetch it (or read the cache).
+    const files = hub ? Object.fromEntries(hub.files) : undefined;
     const runner = await startRunner(
       workers,
       opened.config.hidden_size,
       async () => LocalModel.load(opened, await initWebBackend(backend, wasmPaths, options.threads), activeCapabilities(), { adapters }),
-      { spawn: webWorkerSpawner(source.name(""), options, { backend, adapters, wasmPaths, paths }, workers) },
+      { spawn: webWorkerSpawner(source.name(""), options, { backend, adapters, wasmPaths, paths, files }, workers) },
     );
     try {
       const tokenizer = runner instanceof InProcessRunner ? runner.local.tokenizer : await loadModelTokenizer(opened);
-      return new Specter2(url, manifest, opened.config, tokenizer, runner, workers);
+      return new Specter2(hub ? hub.location : model, manifest, opened.config, tokenizer, runner, workers);
     } catch (e) {
       await runner.close();
       throw e;
@@ -102,7 +119,7 @@ export class Specter2 extends Specter2Core {
  * others start once it has loaded and read from the cache (without it, each downloads the files again). With several
  * workers each runs wasm on one thread, so that the workers, not tfjs' threads, share the cores.
  */
-function webWorkerSpawner(url: string, options: WebLoadOptions, config: Pick<WebWorkerConfig, "backend" | "adapters" | "wasmPaths" | "paths">, workers: number): () => PoolWorker {
+function webWorkerSpawner(url: string, options: WebLoadOptions, config: Pick<WebWorkerConfig, "backend" | "adapters" | "wasmPaths" | "paths" | "files">, workers: number): () => PoolWorker {
   const workerUrl = options.workerUrl ?? besideThisModule("./specter2.worker.js");
   const full: WebWorkerConfig = { url, ...config, threads: options.threads ?? (workers > 1 ? 1 : undefined), cache: options.cache, verify: options.verify };
   let firstLoaded: Promise<void> | null = null;

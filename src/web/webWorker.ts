@@ -3,7 +3,7 @@
 // "error" then "exit", the configuration sent as the first message (a Web Worker has no workerData), once `after`
 // (if given) has settled: a pool's later workers wait for the first to have filled the cache.
 import type { PoolWorker } from "../pool/workerPool";
-import type { Progress } from "./fetchSource";
+import type { Progress } from "../weights/modelDir";
 import type { WebWorkerConfig } from "./worker";
 
 export function spawnWebWorker(url: string, config: WebWorkerConfig, onProgress?: (p: Progress) => void, after?: Promise<unknown>): PoolWorker {

@@ -10,8 +10,8 @@ import { serializeError } from "../pool/workerPool";
 import { openModel, readManifest } from "../weights/openModel";
 import type { WebBackend } from "./backends";
 import { initWebBackend } from "./backends";
-import type { Progress } from "./fetchSource";
-import { fetchModelSource } from "./fetchSource";
+import type { Progress } from "../weights/modelDir";
+import { fetchModelSource, memoryModelSource } from "./fetchSource";
 
 export interface WebWorkerConfig {
   url: string;
@@ -24,6 +24,8 @@ export interface WebWorkerConfig {
   verify?: boolean;
   /** The files the load reads (the page's list, for the progress total); progress is posted only when given. */
   paths?: string[];
+  /** A Hub model's files, converted by the page: read from here instead of `url`. */
+  files?: Record<string, Uint8Array>;
 }
 
 interface WorkerScope {
@@ -41,7 +43,9 @@ async function start(config: WebWorkerConfig): Promise<void> {
   let model: LocalModel;
   try {
     const onProgress = config.paths ? (progress: Progress) => scope.postMessage({ type: "progress", progress }) : undefined;
-    const source = fetchModelSource(config.url, { cache: config.cache, verify: config.verify, onProgress });
+    const source = config.files
+      ? memoryModelSource(config.url, new Map(Object.entries(config.files)))
+      : fetchModelSource(config.url, { cache: config.cache, verify: config.verify, onProgress });
     const manifest = await readManifest(source);
     source.expect(manifest, config.paths ?? []);
     const opened = await openModel(source, { manifest });

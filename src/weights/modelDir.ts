@@ -223,6 +223,15 @@ export function manifestPaths(manifest: Manifest, name: string): [string, unknow
   return entries;
 }
 
+/** How far a load has fetched (onProgress): the file being fetched, and bytes so far of the total of the files it
+ *  fetches (as far as known: in a page, every file's size from the start; in Node, each as its download starts). */
+export interface Progress {
+  /** The file being fetched (its URL, or its repo and name). */
+  file: string;
+  loaded: number;
+  total: number;
+}
+
 /** Where a model directory's files are read from (src/weights/openModel.ts reads them): a folder in Node, a URL in the
  *  browser. */
 export interface ModelSource {

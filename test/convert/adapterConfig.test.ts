@@ -1,8 +1,8 @@
 // adapter_config.json resolution. Expected values are the adapters library's (configuration/adapter_config.py:
 // BnConfig defaults, SeqBnConfig/DoubleSeqBnConfig presets; loading.py: gelu → gelu_new without "version").
 import type { BottleneckConfig } from "../../src/model/config";
-import { parseAdapterConfig } from "../../convert/hub/adapterConfig";
-import { checkInvertible } from "../../convert/hub/adapterWeights";
+import { parseAdapterConfig } from "../../src/weights/hub/adapterConfig";
+import { checkInvertible } from "../../src/weights/hub/adapterWeights";
 
 const FILE = "/hub/adapter/adapter_config.json";
 

@@ -1,6 +1,6 @@
 // Element conversions (castFloatTensor over src/weights/dtypes.ts) against torch's own: expected/casts.safetensors.
 import type { RawTensor } from "../../src/weights/dtypes";
-import { castFloatTensor } from "../../convert/floatCast";
+import { castFloatTensor } from "../../src/weights/floatCast";
 import { expectSameTensors, readExpected } from "../helpers/convert";
 
 const casts = readExpected("casts");

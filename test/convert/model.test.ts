@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { convertModel } from "../../convert/convert";
-import { replaceDirectory } from "../../convert/modelDirWriter";
+import { replaceDirectory } from "../../src/node/modelDirWriter";
 import type { AdapterSpec, BertConfig } from "../../src/model/config";
 import type { Manifest, TokenizerConfigFile } from "../../src/weights/modelDir";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from "../../src/weights/modelDir";

@@ -1,7 +1,7 @@
 // tokenizer_config.json normalization. Expected values follow transformers' BertTokenizer: its defaults,
 // special_tokens_map.json overriding tokenizer_config.json, AddedToken objects carrying "content".
-import type { TokenizerSources } from "../../convert/hub/tokenizerConfig";
-import { normalizeTokenizerConfig, parseVocab } from "../../convert/hub/tokenizerConfig";
+import type { TokenizerSources } from "../../src/weights/hub/tokenizerConfig";
+import { normalizeTokenizerConfig, parseVocab } from "../../src/weights/hub/tokenizerConfig";
 
 const VOCAB = new Set(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "the"]);
 

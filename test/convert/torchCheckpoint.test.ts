@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseTorchCheckpoint, readStateDict, readTorchCheckpoint } from "../../convert/torch/checkpoint";
+import { parseTorchCheckpoint, readStateDict } from "../../src/weights/torch/checkpoint";
+import { readTorchCheckpoint } from "../../src/hub/repoFolder";
 import type { RawTensor } from "../../src/weights/dtypes";
-import { readZip } from "../../convert/torch/zip";
+import { readZip } from "../../src/weights/torch/zip";
 import { runCase } from "../helpers/fuzz";
 import { strideZeroCheckpoint } from "../helpers/hostileFiles";
 import { float32Bytes, PickleBuilder } from "../helpers/pickleBuilder";

@@ -1,5 +1,5 @@
-import type { UnpickleOptions } from "../../convert/torch/pickle";
-import { MAX_MARK_DEPTH, MAX_STACK, PickleDict, PickleTuple, unpickle } from "../../convert/torch/pickle";
+import type { UnpickleOptions } from "../../src/weights/torch/pickle";
+import { MAX_MARK_DEPTH, MAX_STACK, PickleDict, PickleTuple, unpickle } from "../../src/weights/torch/pickle";
 import { PickleBuilder } from "../helpers/pickleBuilder";
 
 const NOTHING_ALLOWED: UnpickleOptions = { globals: new Map() };

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { crc32 } from "../../convert/torch/crc32";
-import { readZip } from "../../convert/torch/zip";
+import { crc32 } from "../../src/weights/torch/crc32";
+import { readZip } from "../../src/weights/torch/zip";
 
 const fixture = (name: string) => readFileSync(join(__dirname, "..", "fixtures", "torch-bin", name));
 const CENTRAL_HEADER = Buffer.from([0x50, 0x4b, 0x01, 0x02]);

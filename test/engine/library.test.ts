@@ -56,6 +56,22 @@ describe.each(["wasm", "cpu"] as const)("Specter2 on %s", (backend) => {
     expect(model.local!.model.parameters().every((t) => !t.isDisposed)).toBe(true);
   });
 
+  it("normalize gives each vector divided by its length", async () => {
+    const plain = await model.embed(papers, { adapter: "proximity" });
+    const unit = await model.embed(papers, { adapter: "proximity", normalize: true });
+    unit.forEach((u, i) => {
+      const norm = Math.hypot(...plain[i]);
+      expect(Math.abs(Math.hypot(...u) - 1)).toBeLessThan(1e-6);
+      expect(
+        maxAbsDiff(
+          u,
+          plain[i].map((x) => x / norm),
+        ),
+      ).toBeLessThan(1e-7);
+    });
+    await expect(model.embed(papers, { normalize: "yes" as unknown as boolean })).rejects.toThrow('normalize must be true or false, got "yes"');
+  });
+
   it("gives each adapter its own vectors, and the same ones again after switching away and back", async () => {
     const first = await model.embed(papers, { adapter: "proximity" });
     const query = await model.embed(papers, { adapter: "adhoc_query" });

@@ -3,13 +3,13 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseTorchCheckpoint } from "../../convert/torch/checkpoint";
+import { parseTorchCheckpoint } from "../../src/weights/torch/checkpoint";
 import { initBackend } from "../../src/backend/select";
 import { EXIT_CODES, exitCodeOf, failureExitCode, OTHER_EXIT_CODE, USAGE_EXIT_CODE } from "../../src/cli/exitCodes";
 import type { ErrorCode } from "../../src/errors";
 import { ERROR_CODES, isSpecter2Error, Specter2Error } from "../../src/errors";
 import { downloadHubFile, DownloadProgress } from "../../src/hub/downloadFile";
-import { HubError, resolveUrl } from "../../src/hub/hubHttp";
+import { HubError, resolveUrl } from "../../src/weights/hub/hubErrors";
 import { JsonlError, readJsonl } from "../../src/io/jsonl";
 import { RecordError } from "../../src/io/records";
 import { AdapterSet, unknownAdapter } from "../../src/model/adapter";
@@ -212,15 +212,15 @@ describe("the Hub", () => {
     await hub?.close();
   });
 
-  test("a repo the Hub does not have (404) is HUB_ERROR with the URL and status", async () => {
+  test("a repo the Hub does not have (401, as for a private one) is HUB_ERROR with the URL and status", async () => {
     hub = await FakeHub.start({ repos: SPECTER2_FIXTURE_REPOS });
     const stream = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
     const request = { repo: "allenai/no-such-repo", revision: "main", file: "config.json", optional: false };
     const e = await specter2Error("HUB_ERROR", () => downloadHubFile(request, join(tmp, "hub"), { endpoint: hub.endpoint }, new DownloadProgress(stream)));
     expect(e).toBeInstanceOf(HubError);
     expect(e.url).toBe(resolveUrl(hub.endpoint, request.repo, "main", "config.json"));
-    expect((e as HubError).status).toBe(404);
-    expect(e.message).toMatch(/HTTP 404, repo allenai\/no-such-repo does not exist/);
+    expect((e as HubError).status).toBe(401);
+    expect(e.message).toMatch(/HTTP 401, repo allenai\/no-such-repo does not exist/);
   });
 });
 

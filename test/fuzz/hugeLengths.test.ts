@@ -3,10 +3,10 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readStateDict } from "../../convert/torch/checkpoint";
-import { MAX_MARK_DEPTH, unpickle } from "../../convert/torch/pickle";
-import { torchGlobals } from "../../convert/torch/torchGlobals";
-import { readZip } from "../../convert/torch/zip";
+import { readStateDict } from "../../src/weights/torch/checkpoint";
+import { MAX_MARK_DEPTH, unpickle } from "../../src/weights/torch/pickle";
+import { torchGlobals } from "../../src/weights/torch/torchGlobals";
+import { readZip } from "../../src/weights/torch/zip";
 import { readSafetensors } from "../../src/node/modelDirectory";
 import { runCase } from "../helpers/fuzz";
 import { storedZip } from "../helpers/fuzzZip";

@@ -71,14 +71,15 @@ function rssProbe(): string {
 let processes = 0;
 let checked = false;
 
-function startCli(args: string[], cwd: string): { child: ChildProcess; rssFile: string } {
+/** `env`: variables set (undefined: unset) over this process's environment. */
+function startCli(args: string[], cwd: string, env: Record<string, string | undefined> = {}): { child: ChildProcess; rssFile: string } {
   if (!checked) requireBuiltCli();
   checked = true;
   const rssFile = join(scratchDir(), `rss-${processes++}`);
   const child = spawn(process.execPath, ["--require", rssProbe(), CLI_BIN, ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, SPECTER2_PEAK_RSS_FILE: rssFile },
+    env: Object.fromEntries(Object.entries({ ...process.env, ...env, SPECTER2_PEAK_RSS_FILE: rssFile }).filter(([, v]) => v !== undefined)),
   });
   children.add(child);
   child.once("exit", () => children.delete(child));
@@ -100,9 +101,12 @@ export interface CliRun {
 }
 
 /** Runs the CLI to its end (killed after `timeoutMs`); a `serve` that gets ready is sent SIGTERM. */
-export function runCli(args: string[], { cwd = scratchDir(), timeoutMs = 30_000 } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  { cwd = scratchDir(), timeoutMs = 30_000, env = {} }: { cwd?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+): Promise<CliRun> {
   const t0 = performance.now();
-  const { child, rssFile } = startCli(args, cwd);
+  const { child, rssFile } = startCli(args, cwd, env);
   let stdout = "";
   let stderr = "";
   const state = { timedOut: false, ready: false };
@@ -140,9 +144,9 @@ export interface Served {
  * `specter2 serve` with these options (the demo model unless they name one; everything else at its default)
  * on a free port of 127.0.0.1, once it logs "ready".
  */
-export function startServe(options: string[], { timeoutMs = 30_000 } = {}): Promise<Served> {
+export function startServe(options: string[], { timeoutMs = 30_000, env = {} }: { timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<Served> {
   const model = options.includes("--model") ? [] : ["--model", DEMO_MODEL];
-  const { child } = startCli(["serve", ...model, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...options], scratchDir());
+  const { child } = startCli(["serve", ...model, "--host", "127.0.0.1", "--port", "0", "--log-level", "info", ...options], scratchDir(), env);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once("exit", (code, signal) => r({ code, signal })));
   const logs: string[] = [];
   let url = "";

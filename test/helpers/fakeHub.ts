@@ -2,8 +2,11 @@
 // URLs do. Small files come straight from the Hub (ETag = git blob sha1); .bin/.safetensors files are LFS:
 // a 302 to the "CDN" with X-Linked-Etag (sha256) and X-Linked-Size, its own ETag the git sha1 of the LFS pointer
 // file (not of the file). The CDN is the same server under another host name (localhost), so a client that forwards
-// its token across hosts is caught. Switches make it a careless or hostile mirror (dropped headers, altered bytes,
-// chunked bodies with no length).
+// its token across hosts is caught, and a page sees the redirect go to another origin. As the Hub: the API's
+// `/api/models/{repo}/revision/{rev}` (with `?blobs=true`, each file's git sha1 and size, and an LFS file's sha256),
+// CORS headers on every answer (preflights too), 401 RepoNotFound for a repo that is not there (as for a private
+// one), 404 EntryNotFound for a file. Switches make it a careless or hostile mirror (dropped headers, altered
+// bytes, chunked bodies with no length).
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -79,6 +82,9 @@ interface ServedFile {
   sha256: string;
   gitSha1: string;
 }
+
+/** The headers the Hub lets a page read (its Access-Control-Expose-Headers). */
+const EXPOSED_HEADERS = "X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,Accept-Ranges,Content-Range,X-Linked-Size,X-Linked-ETag";
 
 export class FakeHub {
   readonly requests: LoggedRequest[] = [];
@@ -161,26 +167,47 @@ export class FakeHub {
     const on = req.headers.host === `localhost:${this.port}` ? "cdn" : "hub";
     const cdnFile = on === "cdn" && path.startsWith("/cdn/") ? [...this.files.values()].find((f) => `/cdn/${f.sha256}` === path) : undefined;
     const resolve = on === "hub" ? /^\/(.+)\/resolve\/([^/]+)\/(.+)$/.exec(path) : null;
+    const api = on === "hub" ? /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path) : null;
     this.requests.push({
       on,
-      path,
-      file: cdnFile?.key ?? (resolve ? `${resolve[1]}/${resolve[3]}` : undefined),
+      path: `${req.method === "OPTIONS" ? "OPTIONS " : ""}${path}`,
+      file: req.method === "OPTIONS" ? undefined : (cdnFile?.key ?? (resolve ? `${resolve[1]}/${resolve[3]}` : undefined)),
       authorization: req.headers.authorization,
       range: req.headers.range,
     });
-    if (cdnFile) return this.sendBytes(req, res, cdnFile, {});
-    if (!resolve) return error(res, 404, "NotFound", `no route for ${on} ${path}`);
-    if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
-      return error(res, 401, "GatedRepo", `Access to model ${resolve[1]} is restricted. You must be authenticated to access it.`);
+    // CORS as the Hub answers a page: the origin echoed, the file's headers readable, preflights granted.
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      res.setHeader("access-control-allow-origin", on === "cdn" ? "*" : origin);
+      res.setHeader("access-control-expose-headers", EXPOSED_HEADERS);
+      res.setHeader("vary", "Origin");
     }
-    const [, repo, revision, name] = resolve;
-    const renamed = this.options.renamed?.[repo];
-    if (renamed !== undefined) {
-      res.writeHead(307, { location: `/${renamed}/resolve/${revision}/${name}` }).end();
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, {
+        "access-control-allow-methods": "GET, HEAD, OPTIONS",
+        "access-control-allow-headers": req.headers["access-control-request-headers"] ?? "",
+        "access-control-max-age": "86400",
+      });
+      res.end();
       return;
     }
-    if (!Object.hasOwn(this.options.repos, repo)) return error(res, 404, "RepoNotFound", `Repository ${repo} not found`);
-    if (revision !== "main") return error(res, 404, "RevisionNotFound", `Invalid rev id: ${revision}`);
+    if (cdnFile) return this.sendBytes(req, res, cdnFile, {});
+    const route = resolve ?? (api ? [api[0], api[1], api[2]] : null);
+    if (!route) return error(res, 404, "NotFound", `no route for ${on} ${path}`);
+    if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
+      return error(res, 401, "GatedRepo", `Access to model ${route[1]} is restricted. You must be authenticated to access it.`);
+    }
+    const [, repo, revision] = route;
+    const renamed = this.options.renamed?.[repo];
+    if (renamed !== undefined) {
+      res.writeHead(307, { location: resolve ? `/${renamed}/resolve/${revision}/${resolve[3]}` : `/api/models/${renamed}/revision/${revision}${url.search}` }).end();
+      return;
+    }
+    // As the Hub: a missing repo is not told apart from a private one.
+    if (!Object.hasOwn(this.options.repos, repo)) return error(res, 401, "RepoNotFound", `Repository Not Found for url: ${this.endpoint}${path}.`);
+    if (revision !== "main" && revision !== FAKE_COMMIT) return error(res, 404, "RevisionNotFound", `Invalid rev id: ${revision}`);
+    if (api) return this.sendListing(res, repo, url.searchParams.get("blobs") === "true");
+    const name = resolve![3];
     const file = this.files.get(`${repo}/${name}`);
     if (!file) return error(res, 404, "EntryNotFound", `${name} does not exist on "${revision}"`);
     const meta = { "x-repo-commit": FAKE_COMMIT };
@@ -190,6 +217,27 @@ export class FakeHub {
       return;
     }
     this.sendBytes(req, res, file, { ...meta, etag: `"${file.gitSha1}"` });
+  }
+
+  /** The API's answer about a repo at a revision: its commit and files (with blobs=true, each one's git sha1 and
+   *  size, and an LFS file's sha256 and size, as the Hub gives them). */
+  private sendListing(res: ServerResponse, repo: string, blobs: boolean): void {
+    const siblings = [...this.files.values()]
+      .filter((f) => f.key.startsWith(`${repo}/`))
+      .map((f) => {
+        const rfilename = f.key.slice(repo.length + 1);
+        if (!blobs) return { rfilename };
+        const lfs = LFS_FILE.test(rfilename);
+        const pointer = lfsPointer(f);
+        return {
+          rfilename,
+          blobId: lfs ? gitBlobSha1(Buffer.from(pointer)) : f.gitSha1,
+          size: f.bytes.length,
+          ...(lfs ? { lfs: { sha256: f.sha256, size: f.bytes.length, pointerSize: Buffer.byteLength(pointer) } } : {}),
+        };
+      });
+    res.writeHead(200, { "content-type": "application/json", "x-repo-commit": FAKE_COMMIT });
+    res.end(JSON.stringify({ _id: createHash("sha1").update(repo).digest("hex").slice(0, 24), id: repo, modelId: repo, sha: FAKE_COMMIT, private: false, siblings }));
   }
 
   private sendBytes(req: IncomingMessage, res: ServerResponse, file: ServedFile, headers: http.OutgoingHttpHeaders): void {
@@ -223,12 +271,18 @@ export class FakeHub {
   }
 }
 
-/** The git blob sha1 of the LFS pointer file git stores in place of `file`: what the Hub's own ETag is for an LFS file. */
+/** The LFS pointer file git stores in place of `file`. */
+function lfsPointer(file: ServedFile): string {
+  return `version https://git-lfs.github.com/spec/v1\noid sha256:${file.sha256}\nsize ${file.bytes.length}\n`;
+}
+
+/** The git blob sha1 of the LFS pointer file of `file`: what the Hub's own ETag is for an LFS file. */
 function lfsPointerSha1(file: ServedFile): string {
-  const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${file.sha256}\nsize ${file.bytes.length}\n`;
-  return createHash("sha1")
-    .update(`blob ${Buffer.byteLength(pointer)}\0${pointer}`)
-    .digest("hex");
+  return gitBlobSha1(Buffer.from(lfsPointer(file)));
+}
+
+function gitBlobSha1(bytes: Buffer): string {
+  return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
 
 /** `bytes`, then 1 MiB chunks of filler up to `total` bytes, with no Content-Length; stops when the client goes away. */

@@ -1,5 +1,5 @@
 // Hand-made stored zip archives with lying fields, for the huge-length tests (PKWARE APPNOTE.TXT §4.3 layouts).
-import { crc32 } from "../../convert/torch/crc32";
+import { crc32 } from "../../src/weights/torch/crc32";
 
 export interface ZipLies {
   /** Sizes in the central directory, given through a zip64 extra field (the 32-bit fields say 0xFFFFFFFF). */

@@ -27,6 +27,19 @@ export function hubCopy(name: string): string {
   return dir;
 }
 
+/** The SPECTER2-layout case served under SPECTER2's names (test/helpers/fakeHub.ts): its base, and its two adapters
+ *  as proximity and adhoc_query, again as classification and regression. */
+export function specter2LayoutRepos(): Record<string, string> {
+  const hub = hubCopy("specter2_layout");
+  return {
+    "allenai/specter2_base": join(hub, "base"),
+    "allenai/specter2": join(hub, "proximity"),
+    "allenai/specter2_adhoc_query": join(hub, "adhoc_query"),
+    "allenai/specter2_classification": join(hub, "proximity"),
+    "allenai/specter2_regression": join(hub, "adhoc_query"),
+  };
+}
+
 /** The case converted with every adapter of its reference, named as the reference names its runs. */
 export async function convertModelFixture(name: string): Promise<{ out: string; manifest: Manifest; adapters: string[] }> {
   const hub = hubCopy(name);

@@ -1,4 +1,4 @@
-// The Hugging Face cache (convert/hub/hfCache.ts, src/hub/fetchRepo.ts) against a fake one laid out as huggingface_hub
+// The Hugging Face cache (src/hub/hfCache.ts, src/hub/fetchRepo.ts) against a fake one laid out as huggingface_hub
 // lays it out (test/helpers/hfCache.ts): where it is, which snapshot a revision names, what counts as all
 // there, blobs checked by their names (sha256 or git sha1), copies instead of links, and fetching into it
 // from the fake Hub so that the next lookup is a hit. Also how a --base/--adapter argument is read.
@@ -7,9 +7,10 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fetchIntoCache } from "../../src/hub/fetchRepo";
 import { DownloadProgress } from "../../src/hub/downloadFile";
-import { blobHashes, folderProvenance, hfCacheDir, hubOfflineFromEnv, lookupCache, repoCacheFolder, verifyCachedFiles } from "../../convert/hub/hfCache";
+import { blobHashes, folderProvenance, hfCacheDir, hubOfflineFromEnv, lookupCache, repoCacheFolder, verifyCachedFiles } from "../../src/hub/hfCache";
 import { obtainSources } from "../../src/hub/obtainSources";
-import { parseSourceRef, REPO_FILES } from "../../src/hub/sources";
+import { parseSourceRef } from "../../src/hub/sources";
+import { REPO_FILES } from "../../src/weights/hub/repos";
 import { FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 import { FakeHfCache, gitSha1, sha256Hex } from "../helpers/hfCache";
 

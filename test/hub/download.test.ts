@@ -10,8 +10,9 @@ import { describeFile, downloadHubFile, DownloadProgress, PARTIAL_SUFFIX, RECORD
 import type { DownloadedSpecter2 } from "../../src/hub/obtainSources";
 import { downloadSpecter2, downloadSummary } from "../../src/hub/obtainSources";
 import type { HubConnection } from "../../src/hub/hubHttp";
-import { hubEndpoint, hubToken, MAX_REDIRECTS, resolveUrl } from "../../src/hub/hubHttp";
-import { ADAPTER_NAMES } from "../../src/hub/sources";
+import { hubEndpoint, hubToken, MAX_REDIRECTS } from "../../src/hub/hubHttp";
+import { resolveUrl } from "../../src/weights/hub/hubErrors";
+import { ADAPTER_NAMES } from "../../src/weights/hub/repos";
 import { FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 
 const REPOS = SPECTER2_FIXTURE_REPOS;
@@ -396,15 +397,17 @@ describe("errors and the token", () => {
     return error.message;
   }
 
-  it("404s name the repo, the file and the revision", async () => {
+  it("404s (and the 401 of a repo that is not there, as the Hub answers) name the repo, the file and the revision", async () => {
     await startHub();
     const url = (repo: string, rev: string, file: string) => `${hub.endpoint}/${repo}/resolve/${rev}/${file}`;
     expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/specter2_base", "model.safetensors"))).toBe(
       `${url("allenai/specter2_base", "main", "model.safetensors")}: HTTP 404, repo allenai/specter2_base has no file model.safetensors at revision main (the Hub says: model.safetensors does not exist on "main")`,
     );
-    expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/nope", "config.json"))).toMatch(/resolve\/main\/config\.json: HTTP 404, repo allenai\/nope does not exist/);
+    expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/nope", "config.json"))).toMatch(
+      /resolve\/main\/config\.json: HTTP 401, repo allenai\/nope does not exist, or is private: check its name; if the repo is private or gated, set HF_TOKEN/,
+    );
     // An optional file may be absent, but not because its repo is.
-    expect(await fetchError({ endpoint: hub.endpoint }, { ...request("allenai/nope", "tokenizer.json"), optional: true })).toMatch(/HTTP 404, repo allenai\/nope does not exist/);
+    expect(await fetchError({ endpoint: hub.endpoint }, { ...request("allenai/nope", "tokenizer.json"), optional: true })).toMatch(/HTTP 401, repo allenai\/nope does not exist/);
     expect(await fetchError({ endpoint: hub.endpoint }, request("allenai/specter2_base", "config.json", "refs/pr/1"))).toContain(
       `${url("allenai/specter2_base", "refs%2Fpr%2F1", "config.json")}: HTTP 404, repo allenai/specter2_base has no revision refs/pr/1`,
     );

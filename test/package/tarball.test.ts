@@ -1,7 +1,8 @@
 // The package as users install it: `npm pack` of a clean copy of this tree (its prepare script builds
 // dist/), then `npm install <tarball>` with production dependencies only into an empty project, and there
 // everything a user reaches: the `specter2` binary (help, embed, serve), `require` and `import` of the
-// three entries (one copy of the module state between them), the tokenizer entry free of Node modules, the
+// four entries (one copy of the module state between them), the tokenizer entry free of Node modules, LangChain's
+// Embeddings (`specter2-tfjs/langchain`, with @langchain/core and LangChain's in-memory vector store installed), the
 // browser entry (dist/web: its `browser` condition through a bundler and TypeScript, `specter2 web`),
 // and the README's Library example type-checked by this repository's TypeScript (5.x) and by the current
 // release (7.x), without skipLibCheck where that passes.
@@ -14,6 +15,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
+import { FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 
 const ROOT = resolve(__dirname, "..", "..");
 const PKG = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
@@ -54,9 +56,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return { ...env, NO_UPDATE_NOTIFIER: "1", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" };
 }
 
-function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<Result> {
+function run(cmd: string, args: string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -151,9 +153,17 @@ beforeAll(async () => {
   cpSync(join(ROOT, "examples", "papers.jsonl"), join(APP, "papers.jsonl"));
   // @types/node as a TypeScript user on Node has it (the README example calls console.log); the version
   // this repository uses, so npm's cache has it.
-  const typesNode = (JSON.parse(readFileSync(join(ROOT, "node_modules", "@types", "node", "package.json"), "utf8")) as { version: string }).version;
+  const version = (pkg: string) => (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+  // A LangChain.js user has @langchain/core (our optional peer) and a vector store: the versions this repository
+  // tests with, so npm's cache has them.
+  const langchain = ["@langchain/core", "@langchain/classic"].map((p) => `${p}@${version(p)}`);
   // --foreground-scripts shows the install script's line (npm hides it otherwise).
-  const install = await ok("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline", "--foreground-scripts", tarball, `@types/node@${typesNode}`], APP, 180_000);
+  const install = await ok(
+    "npm",
+    ["install", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline", "--foreground-scripts", tarball, `@types/node@${version("@types/node")}`, ...langchain],
+    APP,
+    180_000,
+  );
   installLog = install.stdout + install.stderr;
 }, 330_000);
 
@@ -175,11 +185,13 @@ describe("the tarball", () => {
       "dist/src/cli/main.js",
       "dist/src/serve/index.js",
       "dist/src/tokenizer/index.js",
+      "dist/src/langchain/index.js",
+      "dist/src/langchain/index.d.ts",
       "dist/convert/convert.js",
-      "dist/convert/converterVersion.js",
       "dist/esm/index.mjs",
       "dist/esm/serve.mjs",
       "dist/esm/tokenizer.mjs",
+      "dist/esm/langchain.mjs",
       "dist/web/specter2.js",
       "dist/web/specter2.worker.js",
       "dist/web/tfjs-backend-wasm-threaded-simd.wasm",
@@ -249,6 +261,23 @@ describe("the specter2 binary", () => {
       const { embedding } = JSON.parse(line) as { embedding: number[] };
       expect(embedding).toHaveLength(HIDDEN);
       expect(embedding.every(Number.isFinite)).toBe(true);
+    }
+  }, 150_000);
+
+  it("npx specter2 embed --model allenai/specter2 on a fresh machine that reaches the Hub (the stand-in, as HF_ENDPOINT)", async () => {
+    const hub = await FakeHub.start({ repos: SPECTER2_FIXTURE_REPOS });
+    const home = mkdtempSync(join(tmpdir(), "specter2-package-hf-"));
+    try {
+      const env = { ...cleanEnv(), HF_HOME: home, HF_ENDPOINT: hub.endpoint };
+      const r = await run("npx", ["--yes=false", "specter2", "embed", "--model", "allenai/specter2", "--input", "papers.jsonl", "--output", "by-name.jsonl"], APP, 120_000, env);
+      if (r.code !== 0) throw new Error(`exit ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      const lines = readFileSync(join(APP, "by-name.jsonl"), "utf8").split("\n").filter(Boolean);
+      expect(lines).toHaveLength(PAPERS.length);
+      expect(hub.reposAsked()).toEqual(["allenai/specter2_base", "allenai/specter2", "allenai/specter2_adhoc_query", "allenai/specter2_classification", "allenai/specter2_regression"]);
+      expect(existsSync(join(home, "hub", "models--allenai--specter2_base", "refs", "main"))).toBe(true);
+    } finally {
+      await hub.close();
+      rmSync(home, { recursive: true, force: true });
     }
   }, 150_000);
 
@@ -331,7 +360,7 @@ console.log(JSON.stringify(out));
   }, 90_000);
 
   it("import and require of each entry give the very same objects (one copy of the module state)", async () => {
-    const entries = [PKG.name, `${PKG.name}/serve`, `${PKG.name}/tokenizer`];
+    const entries = [PKG.name, `${PKG.name}/serve`, `${PKG.name}/tokenizer`, `${PKG.name}/langchain`];
     writeFileSync(
       join(APP, "same.mjs"),
       `import { createRequire } from "node:module";
@@ -382,6 +411,44 @@ console.log(JSON.stringify(out));
     visit(join(INSTALLED, "dist", "src", "tokenizer", "index.js"));
     expect(nodeModules).toEqual([]);
   });
+});
+
+describe("specter2-tfjs/langchain", () => {
+  it("Specter2Embeddings in LangChain's in-memory store: papers with proximity, the query with adhoc_query, ranked as the library ranks them", async () => {
+    writeFileSync(
+      join(APP, "langchain.mjs"),
+      `import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { MemoryVectorStore } from "@langchain/classic/vectorstores/memory";
+import { Specter2Embeddings } from "specter2-tfjs/langchain";
+import { Specter2 } from "specter2-tfjs";
+const papers = readFileSync("papers.jsonl", "utf8").split("\\n").filter(Boolean).map((l) => JSON.parse(l));
+const texts = papers.map((p) => p.title + " " + p.abstract);
+const query = "language models for science";
+const embeddings = new Specter2Embeddings({ model: "weights/specter2-tiny", loadOptions: { workers: 0 } });
+const store = await MemoryVectorStore.fromTexts(texts, papers.map((p) => ({ id: p.paper_id })), embeddings);
+const hits = (await store.similaritySearch(query, 5)).map((d) => d.metadata.id);
+await embeddings.close();
+const model = await Specter2.load("weights/specter2-tiny", { workers: 0 });
+const docs = await model.embed(texts, { adapter: "proximity" });
+const [q] = await model.embed([query], { adapter: "adhoc_query" });
+await model.close();
+const cos = (a, b) => { let d = 0, x = 0, y = 0; for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; x += a[i] * a[i]; y += b[i] * b[i]; } return d / Math.sqrt(x * y); };
+const expected = docs.map((v, i) => ({ id: papers[i].paper_id, s: cos(q, v) })).sort((a, b) => b.s - a.s).slice(0, 5).map((h) => h.id);
+const cjs = createRequire(import.meta.url)("specter2-tfjs/langchain");
+console.log(JSON.stringify({ hits, expected, cjs: typeof cjs.Specter2Embeddings, dimensions: docs[0].length }));
+`,
+    );
+    const out = JSON.parse((await ok(process.execPath, ["langchain.mjs"], APP, 120_000)).stdout.trim().split("\n").pop()!) as {
+      hits: string[];
+      expected: string[];
+      cjs: string;
+      dimensions: number;
+    };
+    expect(out.hits).toHaveLength(5);
+    expect(out.hits).toEqual(out.expected);
+    expect(out).toMatchObject({ cjs: "function", dimensions: HIDDEN });
+  }, 150_000);
 });
 
 describe("the browser entry", () => {
@@ -551,6 +618,18 @@ export const used = [Specter2, VERSION, options, createService, BertTokenizer, f
     const tsc = await currentTsc();
     if (tsc) await checks(tsc, "readme-ts7", example.code);
   }, 300_000);
+
+  it("the langchain entry's declarations, with this repository's TypeScript (5.x): a Specter2Embeddings is LangChain's EmbeddingsInterface", async () => {
+    const code = `import { Specter2Embeddings, type Specter2EmbeddingsParams } from "specter2-tfjs/langchain";
+import type { EmbeddingsInterface } from "@langchain/core/embeddings";
+const params: Specter2EmbeddingsParams = { model: "allenai/specter2", loadOptions: { dtype: "int8", revision: "main", workers: 0 }, batchSize: 16 };
+export const embeddings: EmbeddingsInterface = new Specter2Embeddings(params);
+`;
+    // skipLibCheck: @langchain/core's own declarations are its to check; ours and the use of them are checked.
+    const r = await typecheck(repoTsc, "langchain-ts5", code, true);
+    expect(r.errors).toEqual([]);
+    expect(r.code).toBe(0);
+  }, 240_000);
 
   it("the three entries' declarations, with this repository's TypeScript (5.x)", async () => {
     await checks(repoTsc, "entries-ts5", ENTRIES);

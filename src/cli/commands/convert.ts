@@ -96,15 +96,17 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       { hfCacheDir, hubOfflineFromEnv },
       { obtainSources, provenanceOf },
       { hubEndpoint, hubToken },
-      { parseSourceRef, repoName },
+      { parseSourceRef },
+      { repoName },
     ] = await Promise.all([
       import("../../../convert/convert"),
       import("../../../convert/updateModel"),
       import("../../hub/downloadFile"),
-      import("../../../convert/hub/hfCache"),
+      import("../../hub/hfCache"),
       import("../../hub/obtainSources"),
       import("../../hub/hubHttp"),
       import("../../hub/sources"),
+      import("../../weights/hub/repos"),
     ]);
     const adapters = argv.adapter.map((arg) => {
       const { name, dir } = parseAdapterArgument(arg);

@@ -6,7 +6,7 @@ import { OPTIONS } from "../../engine/options";
 import { yargsOption } from "../options";
 import { parseAdapterArgument } from "./convert";
 import { HUB_DIR } from "../../hub/obtainSources";
-import { ADAPTER_NAMES, DEFAULT_VARIANT, VARIANT_NAMES } from "../../hub/sources";
+import { ADAPTER_NAMES, DEFAULT_VARIANT, VARIANT_NAMES } from "../../weights/hub/repos";
 import type { ModelDType } from "../../weights/modelDir";
 
 interface DownloadArgs {
@@ -91,7 +91,7 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
       import("../../../convert/convert"),
       import("../../hub/obtainSources"),
       import("../../hub/hubHttp"),
-      import("../../../convert/hub/hfCache"),
+      import("../../hub/hfCache"),
     ]);
     const offline = argv.offline || hubOfflineFromEnv();
     // A bad HF_ENDPOINT is an error at once, unless offline (where the Hub is never asked).

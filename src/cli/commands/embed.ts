@@ -2,6 +2,7 @@
 // with --shard, one part of the input (an array task of a cluster job), merged by `specter2 merge`.
 // The work is src/pipeline/embedFile.ts and src/shard/embedShard.ts, imported when the command runs.
 import type { CommandModule } from "yargs";
+import { modelDir, modelOption } from "../modelArgument";
 import { pickOptions } from "../../engine/options";
 import { EMBED_TASK_OPTIONS } from "../../pipeline/embedOptions";
 import type { OutputFormat } from "../../pipeline/sink";
@@ -27,7 +28,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
   describe: "Embed papers ({title, abstract}) or queries ({text}) from JSONL; one embedding per input line, in input order",
   builder: (y) =>
     y
-      .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
+      .option("model", modelOption())
       .option("input", {
         type: "string",
         demandOption: true,
@@ -57,7 +58,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       }),
   handler: async (args) => {
     const format: OutputFormat = args.format ?? (args.output.endsWith(".npy") ? "npy" : "jsonl");
-    const options = { model: args.model, input: args.input, resume: args.resume, ...optionValues(args, EMBED_TASK_OPTIONS) };
+    const options = { model: await modelDir(args.model), input: args.input, resume: args.resume, ...optionValues(args, EMBED_TASK_OPTIONS) };
     const shard = args.shard;
     if (shard === undefined) {
       const { embedFile } = await import("../../pipeline/embedFile");

@@ -1,5 +1,6 @@
 // `specter2 parity`: compare a converted model with a PyTorch reference file, layer by layer.
 import type { CommandModule } from "yargs";
+import { modelDir, modelOption } from "../modelArgument";
 import type { Precision } from "../../model/config";
 import { DEFAULT_TOLERANCE } from "../../engine/defaults";
 import { pickOptions } from "../../engine/options";
@@ -28,7 +29,7 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
   describe: "Compare a converted model with a PyTorch reference (reference.safetensors + reference.json): per-layer differences; exits 1 beyond tolerance",
   builder: (y) =>
     y
-      .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
+      .option("model", modelOption())
       .option("fixture", { type: "string", demandOption: true, describe: "reference.safetensors written by convert/reference (its .json must sit next to it)" })
       .options(yargsOptions(ENGINE))
       .check((a) => checkArgs(a, ENGINE))
@@ -45,7 +46,7 @@ export const parityCommand: CommandModule<object, ParityArgs> = {
   handler: async (args) => {
     const [{ Specter2 }, { compareWithReference, formatParityTable }] = await Promise.all([import("../../node/specter2"), import("../../parity")]);
     // Every layer's output is compared, which only a model on this thread has.
-    const model = await Specter2.load(args.model, { backend: args.backend, threads: args.threads, workers: 0, precision: args.precision });
+    const model = await Specter2.load(await modelDir(args.model), { backend: args.backend, threads: args.threads, workers: 0, precision: args.precision });
     const defaults = args.precision === undefined || args.precision === "fp32" ? DEFAULT_TOLERANCE : PRECISION_TOLERANCE[args.precision];
     const tolerance = { maxAbs: args["max-abs"] ?? defaults.maxAbs, minCosine: args["min-cosine"] ?? defaults.minCosine };
     try {

@@ -1,6 +1,7 @@
 // `specter2 search`: ad-hoc search as SPECTER2 does it: the query embedded with the adhoc_query adapter,
 // ranked against paper embeddings made with proximity (`specter2 embed`), by L2 distance as SciRepEval does.
 import type { CommandModule } from "yargs";
+import { modelDir, modelOption } from "../modelArgument";
 import { pickOptions } from "../../engine/options";
 import type { ScoreName, Hit } from "../../search/search";
 import { DEFAULT_SCORE, makeScorer, SCORE_DESCRIPTIONS, SCORE_NAMES } from "../../search/search";
@@ -26,7 +27,7 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
   describe: "Rank the papers of an embedding index (from `specter2 embed --adapter proximity`) against a text query",
   builder: (y) =>
     y
-      .option("model", { type: "string", demandOption: true, describe: "Converted model directory (the one the index was embedded with)" })
+      .option("model", modelOption(" (the one the index was embedded with)"))
       .option("index", {
         type: "string",
         demandOption: true,
@@ -57,11 +58,12 @@ export const searchCommand: CommandModule<object, SearchArgs> = {
       import("../../search/search"),
       import("../../node/modelDirectory"),
     ]);
-    const available = Object.keys(openModelDirectory(args.model).manifest.adapters);
-    checkAdapters(args.model, available, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });
+    const dir = await modelDir(args.model);
+    const available = Object.keys(openModelDirectory(dir).manifest.adapters);
+    checkAdapters(dir, available, { "--query-adapter": args["query-adapter"], "--index-adapter": args["index-adapter"] });
     // Only the two adapters this search names are loaded; the index one just proves the model matches. One query
     // is one forward pass: on this thread, without starting a worker for it.
-    const model = await Specter2.load(args.model, {
+    const model = await Specter2.load(dir, {
       backend: args.backend,
       threads: args.threads,
       workers: 0,

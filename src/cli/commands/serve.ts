@@ -1,6 +1,7 @@
 // `specter2 serve`: the model in worker threads (or on the main thread), every adapter chosen per request, over
 // HTTP until SIGTERM/SIGINT.
 import type { CommandModule } from "yargs";
+import { modelDir, modelOption } from "../modelArgument";
 import { OPTIONS, pickOptions } from "../../engine/options";
 import type { ArgsOf } from "../options";
 import { checkArgs, yargsOption, yargsOptions } from "../options";
@@ -45,7 +46,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   describe: "HTTP embedding service: OpenAI-compatible /v1/embeddings and TEI-style /embed, any loaded adapter per request",
   builder: (y) =>
     y
-      .option("model", { type: "string", demandOption: true, describe: "Converted model directory (from `specter2 convert`)" })
+      .option("model", modelOption())
       .option("host", { type: "string", default: "127.0.0.1", describe: "Address to listen on (0.0.0.0 for every interface)" })
       .option("port", { type: "number", default: 8080, describe: "Port to listen on (0: any free port)" })
       .options({
@@ -106,7 +107,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     const apiKey = args["api-key"] ?? process.env.SPECTER2_API_KEY;
     if (apiKey === "") throw new Error("the API key is empty; unset SPECTER2_API_KEY or give a key");
     const [{ Specter2 }, { createService }, { resolveMaxLength }] = await Promise.all([import("../../node/specter2"), import("../../serve/server"), import("../../engine/defaults")]);
-    const model = await Specter2.load(args.model, {
+    const model = await Specter2.load(await modelDir(args.model), {
       backend: args.backend,
       workers: args.workers,
       threads: args.threads,

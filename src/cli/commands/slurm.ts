@@ -2,6 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
+import { modelDir, modelOption } from "../modelArgument";
 import { EMBED_TASK_OPTIONS } from "../../pipeline/embedOptions";
 import type { OutputFormat } from "../../pipeline/sink";
 import type { SlurmJob } from "../../slurm/submit";
@@ -34,7 +35,7 @@ const submitCommand: CommandModule<object, SubmitArgs> = {
       .option("time", { type: "string", describe: "sbatch --time per task (e.g. 04:00:00)" })
       .option("cpus-per-task", { type: "number", default: 1, describe: "sbatch --cpus-per-task (the wasm backend uses one core per process)" })
       .option("sbatch-option", { type: "string", array: true, default: [] as string[], describe: "Another #SBATCH option for both jobs, e.g. --sbatch-option=--account=abc (repeatable)" })
-      .option("model", { type: "string", demandOption: true, describe: "Converted model directory, as for embed" })
+      .option("model", modelOption("; a name is converted here once, and every task reads that directory"))
       .option("format", { choices: ["jsonl", "npy"] as const, describe: "As for embed" })
       // Every embed option, passed on to each task as given.
       .options(yargsOptions(EMBED_TASK_OPTIONS))
@@ -47,7 +48,7 @@ const submitCommand: CommandModule<object, SubmitArgs> = {
     const { parseOnly, scriptDir, submit } = await import("../../slurm/submit");
     const input = resolve(args.input);
     if (!existsSync(input) || !statSync(input).isFile()) throw new Error(`${input}: not a file (the input must be a file every node can read)`);
-    const model = resolve(args.model);
+    const model = resolve(await modelDir(args.model));
     if (!existsSync(model)) throw new Error(`${model}: no such model directory`);
     const cli = join(__dirname, "..", "main.js");
     if (!existsSync(cli)) throw new Error(`${cli}: not found; run the built CLI (npm run build)`);

@@ -78,6 +78,27 @@ export const harness = {
     return { backend, workers, vectors: first, tensors: { before, loaded, afterEach, closed: memory().numTensors }, progress, reports };
   },
 
+  /** Loads `model` (a URL or a Hub name), embeds the inputs once and closes it: what was loaded (its adapters, default,
+   *  stored dtype, converter, base weights' size, where it is), the vectors, the workers, and the load's progress reports (the last, and how
+   *  many). */
+  async describeLoad(model, options, inputs) {
+    let progress = null;
+    let reports = 0;
+    const m = await Specter2.load(model, {
+      ...options,
+      onProgress: (p) => {
+        progress = p;
+        reports++;
+      },
+    });
+    try {
+      const { dtype, converter, files } = m.manifest;
+      return { adapters: [...m.adapterNames], defaultAdapter: m.defaultAdapter, dtype, converter, weightsBytes: files["model.safetensors"].bytes, location: m.location, workers: m.workers, vectors: rows(await m.embed(inputs)), progress, reports };
+    } finally {
+      await m.close();
+    }
+  },
+
   /** A load that should fail: its error's fields, and tfjs' tensor count before it, at its highest while files were
    *  arriving (onProgress), and after it. */
   async failedLoad(url, options) {

@@ -1,4 +1,5 @@
-// `normalize` on /embed (TEI's) and /v1/embeddings (our extension): unit vectors, as float32.
+// `normalize`: unit vectors, as float32, so that cosine similarity is a dot product; the library's embed, `specter2
+// embed --normalize`, and serve's /embed (TEI's) and /v1/embeddings (our extension).
 
 /** The unit vector; a zero vector stays zero. */
 export function normalized(v: Float32Array): Float32Array {

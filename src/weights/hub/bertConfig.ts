@@ -1,10 +1,10 @@
 // Hub config.json → our normalized BertConfig, with Hugging Face BertConfig's defaults for missing keys
 // (transformers/models/bert/configuration_bert.py). Extra keys (e.g. adapter-transformers' "adapters") are ignored.
-import type { Activation, BertConfig } from "../../src/model/config";
-import { checkBertConfig } from "../../src/model/config";
-import type { Json } from "./hubFiles";
+import type { Activation, BertConfig } from "../../model/config";
+import { checkBertConfig } from "../../model/config";
+import type { Json } from "./jsonFields";
 import { nonNegativeInt, positiveInt, positiveNumber, string } from "./jsonFields";
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
 
 /** The activations of transformers' ACT2FN that our encoder implements. */
 const HIDDEN_ACTS: readonly Activation[] = ["gelu", "gelu_new", "relu", "swish", "silu", "tanh", "sigmoid"];

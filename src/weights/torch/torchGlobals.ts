@@ -1,7 +1,7 @@
 // The only globals a torch.save state dict may name: the OrderedDict it is, the functions that rebuild tensors
 // and parameters, and the legacy storage classes that type each storage. Semantics from torch/_utils.py.
 // Deliberately absent: torch.storage._load_from_bytes (it calls torch.load on embedded bytes) and anything else.
-import type { DType } from "../../src/weights/dtypes";
+import type { DType } from "../dtypes";
 import type { PickleCallable } from "./pickle";
 import { describe, PickleDict } from "./pickle";
 import { TensorView } from "./tensorView";

@@ -1,9 +1,9 @@
 // A Hub BERT checkpoint's tensors → Hugging Face BertModel names, checked against config.json, strictly:
 // every encoder tensor present with its shape, nothing encoder-like left over, heads set aside by name.
-import type { BertConfig } from "../../src/model/config";
-import type { RawTensor } from "../../src/weights/dtypes";
+import type { BertConfig } from "../../model/config";
+import type { RawTensor } from "../dtypes";
 import { listNames, sameShape } from "./tensorChecks";
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
 
 export interface BaseWeights {
   /** BertModel names without `bert.`, in module order. Linear weights stay [out, in] as in PyTorch. */

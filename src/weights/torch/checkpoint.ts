@@ -1,14 +1,13 @@
 // torch.save(state_dict) files (torch >= 1.6): a zip archive holding `<root>/data.pkl`, a pickle of the state dict
 // whose tensors point by persistent id at raw little-endian storages `<root>/data/<key>`.
 // Layout as written by torch/serialization.py (_save) and read back by its _load.
-import type { RawTensor } from "../../src/weights/dtypes";
+import type { RawTensor } from "../dtypes";
 import { describe, PickleDict, PickleTuple, unpickle } from "./pickle";
 import type { CheckedView } from "./tensorView";
 import { checkView, materialize, StorageRecord, TensorView } from "./tensorView";
 import { StorageType, torchGlobals } from "./torchGlobals";
 import { looksLikeZip, readZip } from "./zip";
-import { readRegularFile } from "../../src/io/regularFile";
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
 
 const PICKLE_PROTO = 0x80;
 
@@ -19,13 +18,8 @@ const PICKLE_PROTO = 0x80;
  */
 const COPY_BUDGET_FACTOR = 4;
 
-/** Reads a torch.save'd state dict: name → tensor bytes (views into one buffer holding the file where contiguous).
- *  Only a regular file is read (src/io/regularFile.ts). */
-export function readTorchCheckpoint(path: string): Map<string, RawTensor> {
-  return parseTorchCheckpoint(readRegularFile(path, "BAD_CHECKPOINT"), path);
-}
-
-/** Same as readTorchCheckpoint, on the file's bytes; `file` names it in errors. */
+/** A torch.save'd state dict from the file's bytes: name → tensor bytes (views into `bytes` where contiguous); `file`
+ *  names it in errors. */
 export function parseTorchCheckpoint(bytes: Uint8Array, file: string): Map<string, RawTensor> {
   if (!looksLikeZip(bytes)) {
     if (bytes[0] === PICKLE_PROTO) {

@@ -1,6 +1,8 @@
 // Typed reads of JSON config fields with a default when absent; a wrong type is an error naming file and key.
-import type { Json } from "./hubFiles";
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
+
+/** A JSON object as read from a config file, its fields not yet checked. */
+export type Json = Record<string, unknown>;
 
 function field<T>(obj: Json, key: string, file: string, fallback: T, ok: (v: unknown) => boolean, expected: string): T {
   const v = obj[key];

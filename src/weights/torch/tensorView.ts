@@ -1,11 +1,11 @@
 // A torch tensor as torch.save describes it: a view (element offset, size, stride) into a typed storage. A view is
 // checked against its storage and costed before anything is copied; materialised, contiguous views stay zero-copy
 // and strided ones (transposes, column slices, stride-0 broadcasts) become row-major copies.
-import type { DType, RawTensor } from "../../src/weights/dtypes";
-import { DTYPE_SIZES, numElements } from "../../src/weights/dtypes";
+import type { DType, RawTensor } from "../dtypes";
+import { DTYPE_SIZES, numElements } from "../dtypes";
 import { describe, PickleTuple } from "./pickle";
-import type { ErrorDetails } from "../../src/errors";
-import { Specter2Error } from "../../src/errors";
+import type { ErrorDetails } from "../../errors";
+import { Specter2Error } from "../../errors";
 
 /** One storage record of the archive (`<root>/data/<key>`), typed by its persistent id. */
 export class StorageRecord {

@@ -1,9 +1,9 @@
 // Hub tokenizer_config.json (+ special_tokens_map.json) → our normalized tokenizer settings.
 // Defaults are BertTokenizer's; special_tokens_map.json overrides tokenizer_config.json as in transformers.
-import type { TokenizerConfigFile } from "../../src/weights/modelDir";
-import type { Json } from "./hubFiles";
+import type { TokenizerConfigFile } from "../modelDir";
+import type { Json } from "./jsonFields";
 import { boolean } from "./jsonFields";
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
 
 /**
  * Every reference usage of SPECTER2 passes max_length=512 and the Hub file says ~1e30 ("no limit"),

@@ -1,10 +1,10 @@
 // AdapterHub adapter_config.json → AdapterSpec with every option resolved, as the adapters library does
 // (configuration/adapter_config.py: BnConfig and its presets; loading.py: load_weights_config).
 // Options we do not implement are refused by name, never ignored.
-import type { AdapterSpec, BottleneckConfig } from "../../src/model/config";
-import { ACTIVATIONS, isActivation } from "../../src/model/config";
-import type { Json } from "./hubFiles";
-import { Specter2Error } from "../../src/errors";
+import type { AdapterSpec, BottleneckConfig } from "../../model/config";
+import { ACTIVATIONS, isActivation } from "../../model/config";
+import type { Json } from "./jsonFields";
+import { Specter2Error } from "../../errors";
 
 export interface AdapterConfigFile {
   spec: AdapterSpec;

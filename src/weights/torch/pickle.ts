@@ -1,7 +1,7 @@
 // A pickle reader that never runs anything: it builds plain values, and the only objects it can call are the ones
 // the caller puts in an explicit allowlist. GLOBAL / STACK_GLOBAL naming anything else fail at once.
 // Opcode semantics follow CPython's Lib/pickle.py (Unpickler) and Lib/pickletools.py (argument layouts).
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
 
 /** A Python tuple (lists are plain arrays). */
 export class PickleTuple {

@@ -1,10 +1,10 @@
 // Checkpoint tensors to the dtype of our model directory, with the exact conversions of
 // src/weights/dtypes.ts: F16/BF16 → F32 exact, F32 → F16 rounded as torch's .half(), F32 → BF16 as torch's
 // .bfloat16() (nearest, ties to even), and matrices to row-wise symmetric int8 with their scales.
-import type { RawTensor } from "../src/weights/dtypes";
-import { alignedBytes, INT8_SCALE_SUFFIX, quantizeRows, toBFloat16Bytes, toFloat16Bytes, toFloat32 } from "../src/weights/dtypes";
-import type { ErrorDetails } from "../src/errors";
-import { Specter2Error } from "../src/errors";
+import type { RawTensor } from "./dtypes";
+import { alignedBytes, INT8_SCALE_SUFFIX, quantizeRows, toBFloat16Bytes, toFloat16Bytes, toFloat32 } from "./dtypes";
+import type { ErrorDetails } from "../errors";
+import { Specter2Error } from "../errors";
 
 export type FloatDType = "F32" | "F16" | "BF16";
 

@@ -6,11 +6,13 @@
 import type { Dirent } from "node:fs";
 import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
-import { MANIFEST_FILE, MODEL_FORMAT } from "../src/weights/modelDir";
-import { modelPath } from "../src/node/modelDirectory";
-import { outputError } from "../src/io/fileWrites";
-import { readRegularFile } from "../src/io/regularFile";
-import { Specter2Error } from "../src/errors";
+import type { ConvertedModel } from "../weights/hub/convertRepos";
+import { json } from "../weights/hub/convertRepos";
+import { ADAPTERS_DIR, MANIFEST_FILE, MODEL_FORMAT } from "../weights/modelDir";
+import { modelPath } from "./modelDirectory";
+import { outputError, writeNewFile } from "../io/fileWrites";
+import { readRegularFile } from "../io/regularFile";
+import { Specter2Error } from "../errors";
 
 /**
  * `out` may be absent, empty, or a model directory written before (re-running is safe); anything else
@@ -41,6 +43,16 @@ export function checkReplaceable(out: string): Set<string> {
   }
   const files = manifest.files !== null && typeof manifest.files === "object" ? Object.keys(manifest.files) : [];
   return new Set([MANIFEST_FILE, ...files]);
+}
+
+/** A converted model written to `out` (replaceDirectory): its files, then its manifest last, so that a directory
+ *  without its manifest is never taken for a model. `previous`: checkReplaceable(out), taken before converting. */
+export function writeModelDirectory(out: string, model: ConvertedModel, previous: ReadonlySet<string>): void {
+  replaceDirectory(out, new Set([...previous, ...model.files.keys()]), (dir) => {
+    if (Object.keys(model.manifest.adapters).length > 0) mkdirSync(join(dir, ADAPTERS_DIR), { recursive: true });
+    for (const [path, bytes] of model.files) writeNewFile(modelPath(dir, path), bytes);
+    writeNewFile(join(dir, MANIFEST_FILE), json(model.manifest));
+  });
 }
 
 /**

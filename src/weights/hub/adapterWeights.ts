@@ -1,13 +1,13 @@
 // An AdapterHub adapter's tensors → our names `layer.{i}.{attention|output}.{module}.{weight|bias}`,
 // every expected tensor present with the shape its config implies, nothing else accepted.
-import type { AdapterSite } from "../../src/model/config";
-import { bottleneckSize } from "../../src/model/config";
-import type { RawTensor } from "../../src/weights/dtypes";
-import type { AdapterModuleName } from "../../src/weights/modelDir";
-import { adapterTensorName } from "../../src/weights/modelDir";
+import type { AdapterSite } from "../../model/config";
+import { bottleneckSize } from "../../model/config";
+import type { RawTensor } from "../dtypes";
+import type { AdapterModuleName } from "../modelDir";
+import { adapterTensorName } from "../modelDir";
 import type { AdapterConfigFile } from "./adapterConfig";
 import { listNames, sameShape } from "./tensorChecks";
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
 
 /** Where the adapters library keeps a bottleneck in BERT; the legacy infixes are renamed by its loader. */
 const SITES: Record<string, AdapterSite> = { "attention.output": "attention", output: "output" };
@@ -144,5 +144,7 @@ function escape(s: string): string {
 }
 
 function sameBytes(a: RawTensor, b: RawTensor): boolean {
-  return a.dtype === b.dtype && a.data.byteLength === b.data.byteLength && Buffer.compare(a.data, b.data) === 0;
+  if (a.dtype !== b.dtype || a.data.byteLength !== b.data.byteLength) return false;
+  for (let i = 0; i < a.data.byteLength; i++) if (a.data[i] !== b.data[i]) return false;
+  return true;
 }

@@ -2,7 +2,7 @@
 // directory, zip64 records and extra fields included, handed out as views into the archive's bytes (no copies).
 // Layout: PKWARE APPNOTE.TXT §4.3 (local header, central directory, end of central directory, zip64 forms).
 import { crc32 } from "./crc32";
-import { Specter2Error } from "../../src/errors";
+import { Specter2Error } from "../../errors";
 
 const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;

@@ -5,22 +5,32 @@
 //   <cache>/models--{owner}--{name}/.no_exist/{commit}/{file}  an empty file: the repo has no such file
 // Where symlinks are not possible (Windows without developer mode) the snapshot holds copies instead.
 // A file read from the cache is checked against its blob's name, as a download is against the Hub's hash.
-// Reading the cache is here, beside the converter that takes a snapshot as its source; fetching a repo into
-// it is the Hub client's (src/hub/fetchRepo.ts).
+// Fetching a repo into it is src/hub/fetchRepo.ts's.
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { hashFile } from "../../src/io/fileHash";
-import type { SourceProvenance } from "../../src/weights/modelDir";
-import { Specter2Error } from "../../src/errors";
+import { hashFile } from "../io/fileHash";
+import type { RepoFileSet } from "../weights/hub/repos";
+import type { SourceProvenance } from "../weights/modelDir";
+import { Specter2Error } from "../errors";
 
 /** The cache directory: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub (huggingface_hub's order). */
 export function hfCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env.HF_HUB_CACHE?.trim() || env.HUGGINGFACE_HUB_CACHE?.trim();
-  if (explicit) return expandHome(explicit);
-  const home = env.HF_HOME?.trim() || join(env.XDG_CACHE_HOME?.trim() || join(homedir(), ".cache"), "huggingface");
-  return join(expandHome(home), "hub");
+  return explicit ? expandHome(explicit) : join(hfHome(env), "hub");
+}
+
+/** Where huggingface_hub lets libraries keep what they derive from Hub files (our converted models): HF_ASSETS_CACHE,
+ *  else $HF_HOME/assets; each library in a folder of its own. */
+export function hfAssetsDir(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env.HF_ASSETS_CACHE?.trim();
+  return explicit ? expandHome(explicit) : join(hfHome(env), "assets");
+}
+
+/** HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. */
+function hfHome(env: NodeJS.ProcessEnv): string {
+  return expandHome(env.HF_HOME?.trim() || join(env.XDG_CACHE_HOME?.trim() || join(homedir(), ".cache"), "huggingface"));
 }
 
 /** HF_HUB_OFFLINE as huggingface_hub reads it: 1, ON, YES or TRUE (any case). */
@@ -53,18 +63,6 @@ export function folderProvenance(dir: string): SourceProvenance {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** What is read of a repo of one kind (src/hub/sources.ts has the base's and the adapters'). */
-export interface RepoFileSet {
-  /** Must be there. */
-  required: readonly string[];
-  /** Read when the repo has them (defaults otherwise). */
-  optional: readonly string[];
-  /** The weights: one of these, in the order the download asks for them (the real repos have the first). */
-  weights: readonly string[];
-  /** Fetched when the repo has them, never needed (tokenizer.json is a fast-tokenizer copy of vocab.txt). */
-  kept: readonly string[];
-}
-
 export type BlobHash = "sha256" | "git-sha1";
 
 export interface CachedFile {
@@ -89,21 +87,10 @@ export type CacheLookup =
  * not yet verified: see verifyCachedFiles.
  */
 export function lookupCache(cache: string, repo: string, revision: string, set: RepoFileSet): CacheLookup {
-  const folder = repoCacheFolder(cache, repo);
   const miss = (commit: string | undefined, missing: string): CacheLookup => ({ hit: false, repo, revision, commit, missing });
-  if (!existsSync(folder)) return miss(undefined, `not in the cache (no ${folder})`);
-  const refPath = join(folder, "refs", ...revision.split("/"));
-  let commit: string | undefined;
-  if (isFile(refPath)) {
-    commit = readFileSync(refPath, "utf8").trim();
-    if (!COMMIT.test(commit)) return miss(undefined, `${refPath} does not hold a commit hash`);
-  } else if (COMMIT.test(revision)) {
-    commit = revision;
-  } else {
-    return miss(undefined, `the cache does not know revision ${revision} (no ${refPath})`);
-  }
-  const snapshot = join(folder, "snapshots", commit);
-  if (!existsSync(snapshot)) return miss(commit, `no snapshot of commit ${commit} (no ${snapshot})`);
+  const found = cachedSnapshot(cache, repo, revision);
+  if (found.snapshot === undefined) return miss(found.commit, found.missing);
+  const { folder, commit, snapshot } = found;
   const present = (file: string) => isFile(join(snapshot, ...file.split("/")));
   const knownAbsent = (file: string) => existsSync(join(folder, ".no_exist", commit, ...file.split("/")));
   const lacking = [...set.required.filter((f) => !present(f)), ...set.optional.filter((f) => !present(f) && !knownAbsent(f)).map((f) => `${f} (or the knowledge that the repo has none)`)];
@@ -112,6 +99,29 @@ export function lookupCache(cache: string, repo: string, revision: string, set: 
   if (lacking.length > 0) return miss(commit, `snapshot ${commit} lacks ${lacking.join(", ")}`);
   const used = [...set.required, ...set.optional.filter(present), ...weights];
   return { hit: true, repo, revision, commit, dir: snapshot, files: used.map((f) => cachedFile(snapshot, f)) };
+}
+
+/** The snapshot folder of `repo` at `revision` (a branch or tag through refs/, or a commit hash), or why there is none. */
+export function cachedSnapshot(
+  cache: string,
+  repo: string,
+  revision: string,
+): { folder: string; commit: string; snapshot: string } | { snapshot: undefined; commit: string | undefined; missing: string } {
+  const folder = repoCacheFolder(cache, repo);
+  if (!existsSync(folder)) return { snapshot: undefined, commit: undefined, missing: `not in the cache (no ${folder})` };
+  const refPath = join(folder, "refs", ...revision.split("/"));
+  let commit: string;
+  if (isFile(refPath)) {
+    commit = readFileSync(refPath, "utf8").trim();
+    if (!COMMIT.test(commit)) return { snapshot: undefined, commit: undefined, missing: `${refPath} does not hold a commit hash` };
+  } else if (COMMIT.test(revision)) {
+    commit = revision;
+  } else {
+    return { snapshot: undefined, commit: undefined, missing: `the cache does not know revision ${revision} (no ${refPath})` };
+  }
+  const snapshot = join(folder, "snapshots", commit);
+  if (!existsSync(snapshot)) return { snapshot: undefined, commit, missing: `no snapshot of commit ${commit} (no ${snapshot})` };
+  return { folder, commit, snapshot };
 }
 
 function isFile(path: string): boolean {
