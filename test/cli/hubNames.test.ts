@@ -2,14 +2,17 @@
 // HF_HOME, the stand-in Hub (test/helpers/fakeHub.ts) serving the converter's fixtures under SPECTER2's names as
 // HF_ENDPOINT. `specter2 embed --model allenai/specter2` writes the rows the same files converted by hand give; a
 // second run needs no network; `--normalize` gives unit rows; `info NAME` says what the name is and what is cached;
-// serve and search load by name; every such command's help says so.
+// serve and search load by name; parity checks the model a name loads against its PyTorch reference; web serves it;
+// every such command's help says so.
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { convertModel } from "../../convert/convert";
 import { FAKE_COMMIT, FakeHub, SPECTER2_FIXTURE_REPOS } from "../helpers/fakeHub";
 import { FakeHfCache } from "../helpers/hfCache";
-import { PAPERS_FILE, runCli, startServe, stopServe } from "../helpers/builtCli";
+import { CLI_BIN, PAPERS_FILE, runCli, startServe, stopServe } from "../helpers/builtCli";
+import { MODEL_FIXTURES, specter2LayoutRepos } from "../helpers/modelFixtures";
 
 interface Row {
   paper_id: string;
@@ -130,4 +133,55 @@ describe("every command that takes --model", () => {
     expect(r.status).toBe(0);
     expect(r.stdout.replace(/\s+/g, " ")).toContain("or a Hub name owner/name[@revision]: allenai/specter2 is SPECTER2 with its four adapters");
   });
+});
+
+describe("parity and web by name", () => {
+  // The SPECTER2-layout fixture served under SPECTER2's names, so that the PyTorch reference written for its files
+  // is the reference of the model the name loads.
+  let layoutHub: FakeHub;
+  let cache: FakeHfCache;
+  const layoutEnv = () => ({ ...cache.env(), HF_ENDPOINT: layoutHub.endpoint, HF_TOKEN: undefined, HF_ASSETS_CACHE: undefined });
+  beforeAll(async () => {
+    layoutHub = await FakeHub.start({ repos: specter2LayoutRepos() });
+    cache = new FakeHfCache();
+  });
+  afterAll(() => layoutHub.close());
+
+  it("parity --model allenai/specter2 checks the model the name loads against its PyTorch reference, within tolerance", async () => {
+    const fixture = join(MODEL_FIXTURES, "specter2_layout", "reference.safetensors");
+    const r = await runCli(["parity", "--model", "allenai/specter2", "--fixture", fixture, "--backend", "wasm"], { env: layoutEnv(), timeoutMs: 120_000 });
+    if (r.status !== 0) throw new Error(`exit ${r.status}:\n${r.stdout}\n${r.stderr}`);
+    // Each reference run (the base and both adapters, by the names the Hub name gave them) at every layer within the
+    // parity tolerance: 3 runs × (embeddings, 2 layers, CLS).
+    for (const run of ["base", "proximity", "adhoc_query"]) expect(r.stdout).toMatch(new RegExp(`^${run} +cls .* yes$`, "m"));
+    expect(r.stdout).toContain("OK: 12 comparisons within max |Δ| 0.0001 and cosine ≥ 0.99999");
+  }, 150_000);
+
+  it("web --model allenai/specter2 serves the converted model's manifest and files at /model/", async () => {
+    const child = spawn(process.execPath, [CLI_BIN, "web", "--model", "allenai/specter2", "--port", "0"], { env: { ...process.env, ...layoutEnv() }, stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      let output = "";
+      const demo = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL in 90 s:\n${output}`)), 90_000);
+        const read = (d: Buffer) => {
+          output += d.toString();
+          const url = /the demo is at (http:\/\/\S+)\/demo\//.exec(output)?.[1];
+          if (url) {
+            clearTimeout(timer);
+            resolve(url);
+          }
+        };
+        child.stdout.on("data", read);
+        child.stderr.on("data", read);
+      });
+      const manifest = (await (await fetch(`${demo}/model/manifest.json`)).json()) as { adapters: Record<string, unknown>; default_adapter: string };
+      expect(Object.keys(manifest.adapters).sort()).toEqual(["adhoc_query", "classification", "proximity", "regression"]);
+      expect(manifest.default_adapter).toBe("proximity");
+      expect((await fetch(`${demo}/model/config.json`)).status).toBe(200);
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
+  }, 120_000);
 });
