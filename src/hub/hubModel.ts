@@ -146,7 +146,16 @@ export async function describeHubName(name: HubName, options: Pick<HubLoadOption
  *  directory (as given); a Hub name is converted (or found converted) first. */
 export async function modelDirectory(model: string, options: HubLoadOptions = {}, log: NodeJS.WriteStream | null = null): Promise<{ dir: string; hub?: HubModel }> {
   const name = existsSync(model) ? undefined : parseHubName(model);
-  if (name === undefined) return { dir: model };
+  if (name === undefined) {
+    // A directory is loaded as it is: what only a Hub name can use is refused rather than ignored.
+    const hubOnly = (["revision", "dtype", "offline", "endpoint", "token"] as const).filter((o) => options[o] !== undefined);
+    if (hubOnly.length > 0) {
+      throw new Specter2Error("BAD_INPUT", `${hubOnly.join(", ")} apply to a Hub name, and ${model} is a model directory (convert it again for another dtype)`, {
+        field: hubOnly[0],
+      });
+    }
+    return { dir: model };
+  }
   try {
     const hub = await hubModelDirectory(name, options, log);
     return { dir: hub.dir, hub };

@@ -186,3 +186,17 @@ describe("any other repo, by what it holds", () => {
     );
   });
 });
+
+describe("a model directory", () => {
+  it.each([{ revision: "v2" }, { dtype: "int8" as const }, { offline: true }, { endpoint: "http://127.0.0.1:9" }, { token: "hf_x" }])(
+    "refuses %j, which only a Hub name can use, instead of ignoring it",
+    async (option) => {
+      const dir = join(__dirname, "..", "..", "weights", "specter2-tiny");
+      await expect(Specter2.load(dir, { workers: 0, backend: "cpu", ...option })).rejects.toMatchObject({
+        code: "BAD_INPUT",
+        field: Object.keys(option)[0],
+        message: expect.stringContaining(`apply to a Hub name, and ${dir} is a model directory`),
+      });
+    },
+  );
+});
